@@ -1,0 +1,26 @@
+// Which machine code we generate. The ISA name is part of a kernel's identity.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rvj::codegen {
+
+enum class Isa { Avx512, Avx2, Neon, Generic };
+
+struct Target {
+  Isa isa;
+  std::string triple;
+  std::string cpu;
+  std::string features;      // LLVM "+a,+b,-c" form
+  int vector_bits;           // preferred vector width for the loop vectoriser
+};
+
+const char* isa_name(Isa isa);
+// The machine this process runs on (detected once).
+const Target& host_target();
+// A named target for cross-compiled inspection: "avx512", "avx2", "neon",
+// "generic". Throws rvj::Error(InvalidArgument) for any other name.
+Target named_target(std::string_view isa);
+
+}  // namespace rvj::codegen

@@ -1,0 +1,35 @@
+// Compiles IR to host machine code with ORC LLJIT, and renders optimised LLVM
+// IR and assembly for inspection (for the host or a named ISA).
+// No LLVM types cross this header.
+#pragma once
+
+#include <string>
+
+#include "codegen/isa.h"
+#include "ir/ir.h"
+
+namespace rvj::codegen {
+
+// The kernel ABI every generated function has.
+using KernelFn = void (*)(const float* const* inputs, const double* params, double* out);
+
+struct Compiled {
+  KernelFn fn = nullptr;
+  std::string symbol;
+  double lower_ms = 0, opt_ms = 0, codegen_ms = 0;
+  double total_ms() const { return lower_ms + opt_ms + codegen_ms; }
+};
+
+// Compile for the host and return a callable kernel. Thread-compatible: the
+// backend is single-threaded; tests serialise through an internal mutex.
+// LLVM failures (including fatal errors) become rvj::Error(CompileFailure).
+Compiled compile(const ir::Function& fn);
+
+// Optimised LLVM IR text and assembly text, for the host or a named target.
+std::string optimized_llvm_ir(const ir::Function& fn, const Target& target);
+std::string assembly(const ir::Function& fn, const Target& target);
+
+// Libraries' versions for the kernel identity and explain output.
+std::string llvm_version();
+
+}  // namespace rvj::codegen

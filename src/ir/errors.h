@@ -1,0 +1,30 @@
+// The engine's typed errors. src/pg maps each kind to a SQLSTATE; nothing
+// else in the engine knows about PostgreSQL.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace rvj {
+
+enum class ErrorKind {
+  InvalidArgument,  // 22023 invalid_parameter_value
+  DataException,    // 22000-class: bad values inside vectors
+  Unsupported,      // 0A000 feature_not_supported
+  CompileFailure,   // XX000 internal_error, from LLVM
+  Internal,         // XX000
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message, std::string hint = {})
+      : std::runtime_error(message), kind_(kind), hint_(std::move(hint)) {}
+  ErrorKind kind() const { return kind_; }
+  const std::string& hint() const { return hint_; }
+
+ private:
+  ErrorKind kind_;
+  std::string hint_;
+};
+
+}  // namespace rvj

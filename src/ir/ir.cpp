@@ -1,0 +1,103 @@
+#include "ir/ir.h"
+
+#include <utility>
+
+#include "ir/printer.h"
+#include "ir/verifier.h"
+
+namespace rvj::ir {
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::Input: return "input";
+    case Op::Param: return "param";
+    case Op::Const: return "const";
+    case Op::Dot: return "dot";
+    case Op::SqDist: return "sqdist";
+    case Op::Add: return "add";
+    case Op::Sub: return "sub";
+    case Op::Mul: return "mul";
+    case Op::Div: return "div";
+    case Op::Neg: return "neg";
+    case Op::Sqrt: return "sqrt";
+    case Op::Log1p: return "log1p";
+    case Op::Min: return "min";
+    case Op::Max: return "max";
+    case Op::Output: return "output";
+  }
+  return "?";
+}
+
+uint64_t Function::hash() const {
+  // FNV-1a over the printed program: the text is the canonical form.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : print(*this)) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+Builder::Builder(std::string name, int dims) {
+  fn_.name = std::move(name);
+  fn_.dims = dims;
+}
+
+int Builder::push(Node n) {
+  fn_.nodes.push_back(n);
+  return static_cast<int>(fn_.nodes.size()) - 1;
+}
+
+int Builder::input() {
+  Node n{Op::Input, Type::Vec};
+  n.index = fn_.num_inputs++;
+  return push(n);
+}
+
+int Builder::param() {
+  Node n{Op::Param, Type::Scalar};
+  n.index = fn_.num_params++;
+  return push(n);
+}
+
+int Builder::constant(double v) {
+  Node n{Op::Const, Type::Scalar};
+  n.value = v;
+  return push(n);
+}
+
+int Builder::dot(int a, int b, Precision p) {
+  Node n{Op::Dot, Type::Scalar, a, b};
+  n.precision = p;
+  return push(n);
+}
+
+int Builder::sq_dist(int a, int b, Precision p) {
+  Node n{Op::SqDist, Type::Scalar, a, b};
+  n.precision = p;
+  return push(n);
+}
+
+int Builder::scalar_op(Op op, int a, int b) { return push(Node{op, Type::Scalar, a, b}); }
+int Builder::add(int a, int b) { return scalar_op(Op::Add, a, b); }
+int Builder::sub(int a, int b) { return scalar_op(Op::Sub, a, b); }
+int Builder::mul(int a, int b) { return scalar_op(Op::Mul, a, b); }
+int Builder::div(int a, int b) { return scalar_op(Op::Div, a, b); }
+int Builder::neg(int a) { return scalar_op(Op::Neg, a); }
+int Builder::sqrt(int a) { return scalar_op(Op::Sqrt, a); }
+int Builder::log1p(int a) { return scalar_op(Op::Log1p, a); }
+int Builder::min(int a, int b) { return scalar_op(Op::Min, a, b); }
+int Builder::max(int a, int b) { return scalar_op(Op::Max, a, b); }
+
+void Builder::output(int a) {
+  Node n{Op::Output, Type::Scalar, a};
+  n.index = fn_.num_outputs++;
+  push(n);
+}
+
+Function Builder::finish() {
+  verify(fn_);
+  return std::move(fn_);
+}
+
+}  // namespace rvj::ir

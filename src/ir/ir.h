@@ -1,0 +1,93 @@
+// The attention IR: a small typed SSA program that says WHAT a kernel computes.
+//
+// A kernel takes vector inputs (f32[n], n baked in), scalar runtime parameters
+// (f64) and writes scalar outputs (f64). Values are either vectors or scalars.
+// Reductions over vectors (dot, squared distance) carry their accumulator
+// precision, because some maps (the Poincare ball near its boundary) need f64
+// sums while plain scores are fine, and faster, in f32.
+//
+// How the reductions are executed (fused into one loop, vector width,
+// unrolling) is codegen's business; the interpreter runs them plainly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rvj::ir {
+
+enum class Type : uint8_t { Vec, Scalar };
+enum class Precision : uint8_t { F32, F64 };
+
+enum class Op : uint8_t {
+  // sources
+  Input,   // vector input #index, f32[dims]
+  Param,   // scalar runtime parameter #index
+  Const,   // scalar constant `value`
+  // reductions: vec x vec -> scalar, accumulated in `precision`
+  Dot,     // sum a[i]*b[i]
+  SqDist,  // sum (a[i]-b[i])^2
+  // scalar arithmetic (f64)
+  Add, Sub, Mul, Div, Neg,
+  Sqrt,
+  Log1p,
+  Min, Max,
+  // sink
+  Output,  // out[index] = a
+};
+
+struct Node {
+  Op op;
+  Type type;
+  int a = -1, b = -1;            // operand node ids
+  int index = 0;                 // Input/Param/Output slot
+  double value = 0;              // Const
+  Precision precision = Precision::F32;  // reductions
+};
+
+// One kernel body. Nodes are in SSA order: operands always precede users.
+struct Function {
+  std::string name;       // mechanism name, e.g. "scaled_dot"
+  int dims = 0;           // length of every vector input
+  int num_inputs = 0;     // vector inputs
+  int num_params = 0;     // scalar parameters
+  int num_outputs = 0;    // scalar outputs
+  std::vector<Node> nodes;
+
+  // A stable 64-bit hash of the program text: part of a kernel's identity.
+  uint64_t hash() const;
+};
+
+// Builds a Function node by node; every method returns the new node's id.
+class Builder {
+ public:
+  Builder(std::string name, int dims);
+
+  int input();                       // next vector input
+  int param();                       // next scalar parameter
+  int constant(double v);
+  int dot(int a, int b, Precision p = Precision::F32);
+  int sq_norm(int a, Precision p = Precision::F32) { return dot(a, a, p); }
+  int sq_dist(int a, int b, Precision p = Precision::F32);
+  int add(int a, int b);
+  int sub(int a, int b);
+  int mul(int a, int b);
+  int div(int a, int b);
+  int neg(int a);
+  int sqrt(int a);
+  int log1p(int a);
+  int min(int a, int b);
+  int max(int a, int b);
+  void output(int a);                // next output slot
+
+  Function finish();                 // verifies, then hands the function over
+
+ private:
+  int push(Node n);
+  int scalar_op(Op op, int a, int b = -1);
+  Function fn_;
+};
+
+const char* op_name(Op op);
+
+}  // namespace rvj::ir

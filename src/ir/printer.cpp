@@ -1,0 +1,50 @@
+#include "ir/printer.h"
+
+#include <cstdio>
+
+namespace rvj::ir {
+
+namespace {
+std::string num(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+std::string ref(int id) {
+  std::string s(1, '%');  // (appending avoids a GCC 12 -Wrestrict false positive)
+  s += std::to_string(id);
+  return s;
+}
+}  // namespace
+
+std::string print(const Function& fn) {
+  std::string s = "kernel " + fn.name + "(";
+  for (int i = 0; i < fn.num_inputs; ++i)
+    s += (i ? ", " : "") + std::string("in") + std::to_string(i) + ": f32[" + std::to_string(fn.dims) + "]";
+  for (int i = 0; i < fn.num_params; ++i)
+    s += ", p" + std::to_string(i) + ": f64";
+  s += ") -> f64[" + std::to_string(fn.num_outputs) + "]\n";
+
+  for (size_t id = 0; id < fn.nodes.size(); ++id) {
+    const Node& n = fn.nodes[id];
+    std::string line = "  ";
+    switch (n.op) {
+      case Op::Input: line += ref(id) + " = input in" + std::to_string(n.index); break;
+      case Op::Param: line += ref(id) + " = param p" + std::to_string(n.index); break;
+      case Op::Const: line += ref(id) + " = const " + num(n.value); break;
+      case Op::Dot:
+      case Op::SqDist:
+        line += ref(id) + " = " + op_name(n.op) +
+                (n.precision == Precision::F32 ? ".f32 " : ".f64 ") + ref(n.a) + ", " + ref(n.b);
+        break;
+      case Op::Output: line += "out[" + std::to_string(n.index) + "] = " + ref(n.a); break;
+      default:
+        line += ref(id) + " = " + op_name(n.op) + " " + ref(n.a);
+        if (n.b >= 0) line += ", " + ref(n.b);
+    }
+    s += line + "\n";
+  }
+  return s;
+}
+
+}  // namespace rvj::ir

@@ -1,0 +1,45 @@
+// Dot-product family: per-row score recipes.
+#include <cmath>
+#include <cstdio>
+
+#include "ir/errors.h"
+#include "ir/recipes/mechanisms.h"
+
+namespace rvj::ir {
+
+// scaled_dot (Vaswani et al. 2017): the logit q.k / sqrt(d). Ranking rows by it
+// ranks them exactly as their softmax weights over any candidate set would.
+Function build_scaled_dot(int dims) {
+  Builder b("scaled_dot", dims);
+  int q = b.input(), k = b.input();
+  int logit = b.dot(q, k);
+  int scale = b.constant(1.0 / std::sqrt(static_cast<double>(dims)));
+  b.output(b.mul(logit, scale));
+  return b.finish();
+}
+
+// cosine (Swin v2, Liu et al. 2022): tau * cos(q, k), tau = 1 by default.
+// out[1], out[2] are the squared norms, checked for zero vectors.
+Function build_cosine(int dims) {
+  Builder b("cosine", dims);
+  int q = b.input(), k = b.input(), tau = b.param();
+  int qq = b.sq_norm(q), kk = b.sq_norm(k);
+  int qk = b.dot(q, k);
+  int nn = b.mul(qq, kk);
+  int norms = b.sqrt(nn);
+  int cos = b.div(qk, norms);
+  b.output(b.mul(tau, cos));
+  b.output(qq);
+  b.output(kk);
+  return b.finish();
+}
+
+void check_cosine(const Mechanism& m, const double* out, const double*) {
+  for (int i = 0; i < 2; ++i)
+    if (out[1 + i] == 0.0)
+      throw Error(ErrorKind::DataException,
+                  std::string("cosine attention is undefined for a zero vector (") + m.input_names[i] + ")",
+                  "Both vectors must have a non-zero norm.");
+}
+
+}  // namespace rvj::ir

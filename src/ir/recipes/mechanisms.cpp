@@ -1,0 +1,97 @@
+// The registry of shipped kernels. Adding a mechanism means adding a recipe
+// (its family's file) and one entry here; everything else reads this table.
+#include "ir/recipes/mechanisms.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "ir/errors.h"
+
+namespace rvj::ir {
+
+const std::vector<Mechanism>& mechanisms() {
+  static const std::vector<Mechanism> all = {
+      {"scaled_dot", true, "dot-product", "O(d)",
+       "ranking rows by attention weight (retrieval, RAG)", "q.k / sqrt(d)",
+       "Vaswani et al. 2017, Attention Is All You Need", {"query", "key"}, {},
+       build_scaled_dot, nullptr},
+      {"cosine", true, "dot-product", "O(d)",
+       "scale-invariant similarity, embeddings of varying norm", "tau * cos(q, k)",
+       "Liu et al. 2022, Swin Transformer V2", {"query", "key"},
+       {{"tau", 1.0, true, "temperature multiplying the cosine"}},
+       build_cosine, check_cosine},
+      {"poincare", true, "hyperbolic", "O(d)",
+       "hierarchies embedded in the Poincare ball (taxonomies, trees)",
+       "-beta * d_c(q, k) - gamma",
+       "Gulcehre et al. 2019, Hyperbolic Attention Networks", {"query", "key"},
+       {{"c", 1.0, true, "curvature is -c"},
+        {"beta", 1.0, true, "inverse temperature"},
+        {"gamma", 0.0, false, "offset"}},
+       build_poincare, check_poincare},
+      {"poincare_distance", false, "hyperbolic", "O(d)",
+       "ruvector_hyperbolic_distance()", "d_c(x, y)",
+       "Ganea et al. 2018, Hyperbolic Neural Networks (geoopt PoincareBall)", {"a", "b"},
+       {{"c", 1.0, true, "curvature is -c"}},
+       build_poincare_distance, check_poincare},
+  };
+  return all;
+}
+
+const Mechanism* find_mechanism(std::string_view name) {
+  for (const Mechanism& m : mechanisms())
+    if (name == m.name) return &m;
+  return nullptr;
+}
+
+void check_params(const Mechanism& m, const double* params) {
+  for (size_t i = 0; i < m.params.size(); ++i) {
+    double v = params[i];
+    const ParamSpec& p = m.params[i];
+    if (!std::isfinite(v) || (p.positive && !(v > 0))) {
+      char msg[200];
+      std::snprintf(msg, sizeof msg, "invalid %s %g for %s", p.name, v, m.name);
+      throw Error(ErrorKind::InvalidArgument, msg,
+                  std::string(p.name) + (p.positive ? " must be a finite number greater than 0"
+                                                    : " must be a finite number"));
+    }
+  }
+}
+
+std::string mechanism_names(bool attention_types_only) {
+  std::string s;
+  for (const Mechanism& m : mechanisms()) {
+    if (attention_types_only && !m.attention_type) continue;
+    if (!s.empty()) s += ", ";
+    s += m.name;
+  }
+  return s;
+}
+
+const char* non_row_shape(std::string_view name) {
+  // From the product catalogue: mechanisms whose result needs more than one
+  // (query, key) pair, so a per-row score cannot express them.
+  struct Entry { const char* name; const char* shape; };
+  static const Entry entries[] = {
+      {"multi_head", "a sequence form over arrays of vectors"},
+      {"grouped_query", "a sequence form over arrays of vectors"},
+      {"multi_query", "a sequence form over arrays of vectors"},
+      {"flash_v2", "a sequence form over arrays of vectors"},
+      {"causal", "a sequence form over arrays of vectors"},
+      {"alibi", "a sequence form (it depends on positions)"},
+      {"rope", "a sequence form (it depends on positions)"},
+      {"sliding_window", "a sequence form (it depends on positions)"},
+      {"sparsemax", "weights over a set of keys"},
+      {"entmax15", "weights over a set of keys"},
+      {"topk_sparse", "weights over a set of keys"},
+      {"linear_causal", "a sequence form over arrays of vectors"},
+      {"gat", "a graph form over node and edge tables"},
+      {"gatv2", "a graph form over node and edge tables"},
+      {"moe_topk", "a routing form over expert vectors"},
+      {"switch", "a routing form over expert vectors"},
+  };
+  for (const Entry& e : entries)
+    if (name == e.name) return e.shape;
+  return nullptr;
+}
+
+}  // namespace rvj::ir

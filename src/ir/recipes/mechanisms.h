@@ -1,0 +1,61 @@
+// Every kernel ruvector_jit ships is written once, here, as a recipe: the
+// data that describes it (for ruvector_attention_types(), validation, explain
+// and the docs) plus the function that builds its IR for given dims.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace rvj::ir {
+
+struct ParamSpec {
+  const char* name;
+  double default_value;
+  bool positive;  // must be finite and > 0; otherwise any finite value
+  const char* doc;
+};
+
+struct Mechanism {
+  const char* name;
+  bool attention_type;      // listed by ruvector_attention_types(); else an internal kernel
+  const char* family;
+  const char* complexity;   // per call, in terms of d
+  const char* best_for;
+  const char* score_form;   // the per-row formula
+  const char* paper;
+  std::vector<const char*> input_names;  // names of the vector inputs, for messages
+  std::vector<ParamSpec> params;         // scalar runtime params, in kernel order
+  Function (*build)(int dims);
+  // Validates the kernel's auxiliary outputs (slots past 0) after a call and
+  // throws rvj::Error on invalid input. May be null.
+  void (*check)(const Mechanism& m, const double* out, const double* params);
+};
+
+const std::vector<Mechanism>& mechanisms();
+const Mechanism* find_mechanism(std::string_view name);
+
+// Throws rvj::Error(InvalidArgument) unless every param is allowed by its spec.
+void check_params(const Mechanism& m, const double* params);
+
+// Comma-separated names: every kernel, or only attention types.
+std::string mechanism_names(bool attention_types_only);
+
+// For names from the product catalogue that this version does not ship as a
+// per-row score: the SQL shape they need, or nullptr if the name is unknown.
+const char* non_row_shape(std::string_view name);
+
+// Shared recipe pieces (one piece of code per idea).
+int poincare_distance(Builder& b, int x, int y, int c, int* cxx_out, int* cyy_out);
+
+// Recipes, one per mechanism; each lives with its family.
+Function build_scaled_dot(int dims);
+Function build_cosine(int dims);
+Function build_poincare(int dims);
+Function build_poincare_distance(int dims);
+void check_cosine(const Mechanism& m, const double* out, const double* params);
+void check_poincare(const Mechanism& m, const double* out, const double* params);
+
+}  // namespace rvj::ir

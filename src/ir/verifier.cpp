@@ -1,0 +1,63 @@
+#include "ir/verifier.h"
+
+#include <string>
+
+#include "ir/errors.h"
+
+namespace rvj::ir {
+
+namespace {
+[[noreturn]] void fail(const Function& fn, size_t id, const std::string& what) {
+  throw Error(ErrorKind::Internal,
+              "IR verification failed in kernel " + fn.name + " at %" + std::to_string(id) + ": " + what);
+}
+}  // namespace
+
+void verify(const Function& fn) {
+  if (fn.dims < 1) fail(fn, 0, "dims must be at least 1");
+  int outputs = 0;
+  for (size_t id = 0; id < fn.nodes.size(); ++id) {
+    const Node& n = fn.nodes[id];
+    auto operand = [&](int ref, Type want) {
+      if (ref < 0 || static_cast<size_t>(ref) >= id) fail(fn, id, "operand does not precede its use");
+      if (fn.nodes[ref].type != want)
+        fail(fn, id, want == Type::Vec ? "operand must be a vector" : "operand must be a scalar");
+      if (fn.nodes[ref].op == Op::Output) fail(fn, id, "an output is not a value");
+    };
+    switch (n.op) {
+      case Op::Input:
+        if (n.type != Type::Vec || n.index < 0 || n.index >= fn.num_inputs) fail(fn, id, "bad input slot");
+        break;
+      case Op::Param:
+        if (n.type != Type::Scalar || n.index < 0 || n.index >= fn.num_params) fail(fn, id, "bad param slot");
+        break;
+      case Op::Const:
+        if (n.type != Type::Scalar) fail(fn, id, "const must be scalar");
+        break;
+      case Op::Dot:
+      case Op::SqDist:
+        if (n.type != Type::Scalar) fail(fn, id, "a reduction yields a scalar");
+        operand(n.a, Type::Vec);
+        operand(n.b, Type::Vec);
+        break;
+      case Op::Neg:
+      case Op::Sqrt:
+      case Op::Log1p:
+        operand(n.a, Type::Scalar);
+        if (n.b != -1) fail(fn, id, "unary op with two operands");
+        break;
+      case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Min: case Op::Max:
+        operand(n.a, Type::Scalar);
+        operand(n.b, Type::Scalar);
+        break;
+      case Op::Output:
+        operand(n.a, Type::Scalar);
+        if (n.index != outputs++) fail(fn, id, "output slots must be numbered in order");
+        break;
+    }
+  }
+  if (outputs == 0) fail(fn, fn.nodes.size(), "a kernel needs at least one output");
+  if (outputs != fn.num_outputs) fail(fn, fn.nodes.size(), "output count mismatch");
+}
+
+}  // namespace rvj::ir

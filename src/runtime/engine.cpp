@@ -1,0 +1,100 @@
+#include "runtime/engine.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "codegen/isa.h"
+#include "codegen/jit.h"
+#include "ir/errors.h"
+#include "ir/interpreter.h"
+#include "ir/printer.h"
+
+namespace rvj::runtime {
+
+const ir::Mechanism& row_score_mechanism(std::string_view name) {
+  const ir::Mechanism* m = ir::find_mechanism(name);
+  if (m && m->attention_type) return *m;
+  const std::string valid = ir::mechanism_names(true);
+  if (const char* shape = ir::non_row_shape(name))
+    throw Error(ErrorKind::Unsupported,
+                "attention type \"" + std::string(name) + "\" has no per-row score form",
+                "It needs " + std::string(shape) +
+                    ", which this version of ruvector_jit does not ship yet. Per-row attention types are: " +
+                    valid + ".");
+  throw Error(ErrorKind::InvalidArgument, "unknown attention type \"" + std::string(name) + "\"",
+              "Valid attention types are: " + valid + ".");
+}
+
+const ir::Mechanism& kernel_mechanism(std::string_view name) {
+  if (const ir::Mechanism* m = ir::find_mechanism(name)) return *m;
+  throw Error(ErrorKind::InvalidArgument, "unknown kernel \"" + std::string(name) + "\"",
+              "Valid kernels are: " + ir::mechanism_names(false) + ".");
+}
+
+void check_same_dims(int a, int b) {
+  if (a != b)
+    throw Error(ErrorKind::DataException,
+                "different vector dimensions " + std::to_string(a) + " and " + std::to_string(b));
+}
+
+Bound bind(const ir::Mechanism& m, int dims, bool jit) {
+  if (m.params.size() > sizeof(Bound::params) / sizeof(double))
+    throw Error(ErrorKind::Internal, std::string("too many params in ") + m.name);
+  Bound b;
+  b.kernel = &backend_cache().get(m, dims, jit);
+  b.jit = jit;
+  for (size_t i = 0; i < m.params.size(); ++i) b.params[i] = m.params[i].default_value;
+  return b;
+}
+
+double run2(const Bound& k, const float* a, const float* b) {
+  const float* in[2] = {a, b};
+  double out[4];
+  if (k.jit)
+    k.kernel->code.fn(in, k.params, out);
+  else
+    ir::interpret(k.kernel->ir, in, k.params, out);
+  if (k.kernel->mechanism->check) k.kernel->mechanism->check(*k.kernel->mechanism, out, k.params);
+  return out[0];
+}
+
+std::vector<std::string> explain(std::string_view name, int dims, bool jit) {
+  const ir::Mechanism& m = kernel_mechanism(name);
+  if (dims < 1 || dims > 16000)
+    throw Error(ErrorKind::InvalidArgument, "dims must be between 1 and 16000, not " + std::to_string(dims));
+  const codegen::Target& host = codegen::host_target();
+  Source source;
+  Kernel& k = backend_cache().get(m, dims, jit, &source);
+
+  std::vector<std::string> rows;
+  auto add_block = [&](const std::string& text) {
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) rows.push_back("    " + line);
+  };
+  char buf[256];
+  rows.push_back("Kernel: " + std::string(m.name) + " (" + m.family + "), dims " + std::to_string(dims));
+  rows.push_back("  Score: " + std::string(m.score_form));
+  rows.push_back("  ISA: " + std::string(codegen::isa_name(host.isa)) + " (cpu " + host.cpu + ", " +
+                 std::to_string(host.vector_bits) + "-bit vectors, " + host.triple + ")");
+  rows.push_back("  Cache key: " + k.key + " (IR hash " + [&] {
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(k.ir.hash()));
+    return std::string(buf);
+  }() + ", LLVM " + codegen::llvm_version() + ")");
+  if (!jit) {
+    rows.push_back("  Execution: interpreter (ruvector_jit.enabled is off)");
+  } else {
+    std::snprintf(buf, sizeof buf, "  Source: %s (hits %llu)", source_name(source),
+                  static_cast<unsigned long long>(k.hits));
+    rows.push_back(buf);
+    std::snprintf(buf, sizeof buf, "  Compile time: %.3f ms (lower %.3f ms, optimise %.3f ms, codegen %.3f ms)",
+                  k.code.total_ms(), k.code.lower_ms, k.code.opt_ms, k.code.codegen_ms);
+    rows.push_back(buf);
+  }
+  rows.push_back("  IR:");
+  add_block(ir::print(k.ir));
+  rows.push_back("  Assembly (" + std::string(codegen::isa_name(host.isa)) + "):");
+  add_block(codegen::assembly(k.ir, host));
+  return rows;
+}
+
+}  // namespace rvj::runtime

@@ -1,0 +1,41 @@
+// The engine's entry points for src/pg: resolve a kernel, run it, explain it.
+// Plain C++: pointers in, numbers out, rvj::Error on bad input.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/recipes/mechanisms.h"
+#include "runtime/kernel_cache.h"
+
+namespace rvj::runtime {
+
+// The attention type for a per-row score; throws with the valid names, or
+// with the SQL shape a non-per-row mechanism needs instead.
+const ir::Mechanism& row_score_mechanism(std::string_view name);
+// Any kernel by name (attention types and internal kernels).
+const ir::Mechanism& kernel_mechanism(std::string_view name);
+
+// The pgvector error for vectors of different lengths.
+void check_same_dims(int a, int b);
+
+// A kernel ready to run at one call site: resolved once, then reused per row.
+struct Bound {
+  Kernel* kernel = nullptr;
+  bool jit = false;
+  double params[4] = {};
+};
+
+// Resolve (and, with jit, compile) the kernel of `m` for `dims`; params start
+// at their defaults.
+Bound bind(const ir::Mechanism& m, int dims, bool jit);
+
+// Run a two-input kernel: JIT code or the interpreter, then the mechanism's
+// input checks. Returns out[0].
+double run2(const Bound& k, const float* a, const float* b);
+
+// EXPLAIN-style text rows for a kernel (compiling it if needed).
+std::vector<std::string> explain(std::string_view mechanism, int dims, bool jit);
+
+}  // namespace rvj::runtime

@@ -1,0 +1,39 @@
+#include "runtime/kernel_cache.h"
+
+namespace rvj::runtime {
+
+const char* source_name(Source s) {
+  return s == Source::Memory ? "memory cache" : "compiled now";
+}
+
+std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa) {
+  return std::string(m.name) + "/" + std::to_string(dims) + "/" + codegen::isa_name(isa);
+}
+
+Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source* source) {
+  Kernel* k = nullptr;
+  for (auto& e : entries_)
+    if (e->mechanism == &m && e->dims == dims) { k = e.get(); break; }
+  const bool found = k != nullptr;
+  if (!found) {
+    auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kernel_key(m, dims, codegen::host_target().isa),
+                                                 m.build(dims), {}, 0});
+    k = fresh.get();
+    entries_.push_back(std::move(fresh));
+  }
+  if (compile && !k->code.fn) {
+    k->code = codegen::compile(k->ir);
+    if (source) *source = Source::CompiledNow;
+  } else {
+    if (found) ++k->hits;
+    if (source) *source = Source::Memory;
+  }
+  return *k;
+}
+
+KernelCache& backend_cache() {
+  static KernelCache* cache = new KernelCache();
+  return *cache;
+}
+
+}  // namespace rvj::runtime

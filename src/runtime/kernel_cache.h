@@ -1,0 +1,46 @@
+// The per-backend kernel cache, keyed by (mechanism, dims, ISA). The first
+// call builds the IR (and compiles it when the JIT is on); later calls reuse.
+// Results never depend on it: it only saves work.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codegen/jit.h"
+#include "ir/ir.h"
+#include "ir/recipes/mechanisms.h"
+
+namespace rvj::runtime {
+
+struct Kernel {
+  const ir::Mechanism* mechanism;
+  int dims;
+  std::string key;               // "mechanism/dims/isa"
+  ir::Function ir;
+  codegen::Compiled code;        // fn == nullptr until first compiled
+  uint64_t hits = 0;             // lookups served from the cache
+};
+
+enum class Source { Memory, CompiledNow };
+const char* source_name(Source s);
+
+class KernelCache {
+ public:
+  // Returns the kernel, building IR on a miss; compiles it when `compile`.
+  // `source` (optional) says whether machine code came from memory.
+  Kernel& get(const ir::Mechanism& m, int dims, bool compile, Source* source = nullptr);
+  const std::vector<std::unique_ptr<Kernel>>& entries() const { return entries_; }
+  void clear() { entries_.clear(); }
+
+ private:
+  std::vector<std::unique_ptr<Kernel>> entries_;  // few kernels: a scan beats hashing strings
+};
+
+// The backend's cache (intentionally leaked, like the JIT).
+KernelCache& backend_cache();
+
+std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa);
+
+}  // namespace rvj::runtime

@@ -1,0 +1,102 @@
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "codegen/isa.h"
+#include "codegen/jit.h"
+#include "fixtures.h"
+#include "ir/errors.h"
+#include "ir/interpreter.h"
+#include "ir/recipes/mechanisms.h"
+
+using namespace rvj;
+
+// Host machine code against numpy / geoopt.
+TEST(Codegen, HostKernelsMatchIndependentReferences) {
+  for (const auto& c : test::score_cases()) {
+    const ir::Mechanism* m = ir::find_mechanism(c.mechanism);
+    ASSERT_NE(m, nullptr);
+    codegen::Compiled k = codegen::compile(m->build(c.dims));
+    ASSERT_NE(k.fn, nullptr);
+    const float* in[2] = {c.a.data(), c.b.data()};
+    double out[4];
+    k.fn(in, c.params.data(), out);
+    EXPECT_NEAR(out[0], c.expected, test::score_tolerance(c)) << c.mechanism << " dims " << c.dims;
+  }
+}
+
+// Host machine code against the interpreter on random, awkward shapes,
+// including the auxiliary outputs the checks read.
+TEST(Codegen, HostKernelsAgreeWithInterpreter) {
+  std::mt19937 gen(7);
+  std::normal_distribution<float> normal(0.f, 0.3f);
+  for (const ir::Mechanism& m : ir::mechanisms()) {
+    for (int d : {1, 2, 5, 15, 16, 17, 31, 33, 257, 1000}) {
+      ir::Function fn = m.build(d);
+      codegen::Compiled k = codegen::compile(fn);
+      std::vector<float> a(d), b(d);
+      for (auto& x : a) x = normal(gen) / std::sqrt(static_cast<float>(d));
+      for (auto& x : b) x = normal(gen) / std::sqrt(static_cast<float>(d));
+      std::vector<double> params;
+      for (const auto& p : m.params) params.push_back(p.default_value);
+      const float* in[2] = {a.data(), b.data()};
+      double jit_out[4], ref_out[4];
+      k.fn(in, params.data(), jit_out);
+      ir::interpret(fn, in, params.data(), ref_out);
+      for (int o = 0; o < fn.num_outputs; ++o)
+        EXPECT_NEAR(jit_out[o], ref_out[o], 1e-5 * std::max(1.0, std::fabs(ref_out[o])))
+            << m.name << " dims " << d << " out " << o;
+    }
+  }
+}
+
+TEST(Codegen, CompileReportsItsPhases) {
+  codegen::Compiled k = codegen::compile(ir::build_scaled_dot(384));
+  EXPECT_GT(k.total_ms(), 0.0);
+  EXPECT_GT(k.codegen_ms, 0.0);
+  EXPECT_NE(k.symbol.find("scaled_dot_384"), std::string::npos);
+}
+
+TEST(Codegen, HostIsaIsDetected) {
+  const codegen::Target& host = codegen::host_target();
+  std::string name = codegen::isa_name(host.isa);
+  EXPECT_TRUE(name == "avx512" || name == "avx2" || name == "neon" || name == "generic") << name;
+  EXPECT_FALSE(host.cpu.empty());
+}
+
+// Cross-generated code for ISAs this machine may not have: the assembly uses
+// each ISA's own vector registers.
+TEST(Codegen, Avx512AssemblyUsesZmmRegisters) {
+  std::string s = codegen::assembly(ir::build_scaled_dot(384), codegen::named_target("avx512"));
+  EXPECT_NE(s.find("zmm"), std::string::npos) << s.substr(0, 2000);
+  EXPECT_NE(s.find("vfmadd"), std::string::npos);
+}
+
+TEST(Codegen, Avx2AssemblyUsesYmmFma) {
+  std::string s = codegen::assembly(ir::build_scaled_dot(384), codegen::named_target("avx2"));
+  EXPECT_NE(s.find("ymm"), std::string::npos);
+  EXPECT_EQ(s.find("zmm"), std::string::npos);
+  EXPECT_NE(s.find("vfmadd"), std::string::npos);
+}
+
+TEST(Codegen, NeonAssemblyUsesVRegisters) {
+  std::string s = codegen::assembly(ir::build_scaled_dot(384), codegen::named_target("neon"));
+  EXPECT_NE(s.find("fmla\tv"), std::string::npos) << s.substr(0, 2000);
+  EXPECT_NE(s.find(".4s"), std::string::npos);
+}
+
+TEST(Codegen, OptimisedIrIsVectorised) {
+  std::string s = codegen::optimized_llvm_ir(ir::build_scaled_dot(384), codegen::named_target("avx2"));
+  EXPECT_NE(s.find("<8 x float>"), std::string::npos) << s;
+}
+
+TEST(Codegen, UnknownIsaIsRejected) {
+  try {
+    codegen::named_target("sse9");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+    EXPECT_NE(e.hint().find("avx512, avx2, neon, generic"), std::string::npos);
+  }
+}

@@ -1,0 +1,35 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "fixtures.h"
+#include "ir/interpreter.h"
+#include "ir/recipes/mechanisms.h"
+
+using namespace rvj;
+
+// The interpreter against numpy / geoopt, case by case.
+TEST(Interpreter, MatchesIndependentReferences) {
+  const auto& cases = test::score_cases();
+  ASSERT_GT(cases.size(), 100u);
+  for (const auto& c : cases) {
+    const ir::Mechanism* m = ir::find_mechanism(c.mechanism);
+    ASSERT_NE(m, nullptr) << c.mechanism;
+    ASSERT_EQ(c.params.size(), m->params.size());
+    ir::Function fn = m->build(c.dims);
+    const float* in[2] = {c.a.data(), c.b.data()};
+    double out[4];
+    ir::interpret(fn, in, c.params.data(), out);
+    EXPECT_NEAR(out[0], c.expected, test::score_tolerance(c)) << c.mechanism << " dims " << c.dims;
+  }
+}
+
+TEST(Interpreter, PoincareChecksReportNormsTimesCurvature) {
+  ir::Function fn = ir::build_poincare_distance(2);
+  float x[2] = {0.6f, 0.0f}, y[2] = {0.0f, 0.8f};
+  const float* in[2] = {x, y};
+  double c = 1.5, out[3];
+  ir::interpret(fn, in, &c, out);
+  EXPECT_NEAR(out[1], 1.5 * 0.36, 1e-7);
+  EXPECT_NEAR(out[2], 1.5 * 0.64, 1e-7);
+}
