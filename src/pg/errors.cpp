@@ -4,10 +4,10 @@ namespace rvj::pg {
 
 void capture(EngineError& err, const std::exception* e, const rvj::Error* typed, bool oom) noexcept {
   const char* what = e ? e->what() : "unknown C++ exception";
-  std::snprintf(err.message, sizeof err.message, "%s", what);
+  snprintf(err.message, sizeof err.message, "%s", what);
   err.hint[0] = '\0';
   if (typed) {
-    std::snprintf(err.hint, sizeof err.hint, "%s", typed->hint().c_str());
+    snprintf(err.hint, sizeof err.hint, "%s", typed->hint().c_str());
     switch (typed->kind()) {
       case ErrorKind::InvalidArgument: err.sqlstate = ERRCODE_INVALID_PARAMETER_VALUE; break;
       case ErrorKind::DataException: err.sqlstate = ERRCODE_DATA_EXCEPTION; break;

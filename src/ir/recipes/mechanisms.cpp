@@ -31,7 +31,7 @@ const std::vector<Mechanism>& mechanisms() {
       {"poincare_distance", false, "hyperbolic", "O(d)",
        "ruvector_hyperbolic_distance()", "d_c(x, y)",
        "Ganea et al. 2018, Hyperbolic Neural Networks (geoopt PoincareBall)", {"a", "b"},
-       {{"c", 1.0, true, "curvature is -c"}},
+       {{"curvature", 1.0, true, "the ball has curvature -c"}},
        build_poincare_distance, check_poincare},
   };
   return all;
@@ -49,10 +49,9 @@ void check_params(const Mechanism& m, const double* params) {
     const ParamSpec& p = m.params[i];
     if (!std::isfinite(v) || (p.positive && !(v > 0))) {
       char msg[200];
-      std::snprintf(msg, sizeof msg, "invalid %s %g for %s", p.name, v, m.name);
-      throw Error(ErrorKind::InvalidArgument, msg,
-                  std::string(p.name) + (p.positive ? " must be a finite number greater than 0"
-                                                    : " must be a finite number"));
+      std::snprintf(msg, sizeof msg, "%s must be a finite number%s, not %g", p.name,
+                    p.positive ? " greater than 0" : "", v);
+      throw Error(ErrorKind::InvalidArgument, msg, std::string(p.name) + ": " + p.doc + ".");
     }
   }
 }

@@ -1,0 +1,82 @@
+# Shared by scripts/demo, scripts/test and scripts/bench. Source it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_MAJOR=15
+PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+PG_CONFIG="$PG_BIN/pg_config"
+PG_LOG="/var/log/postgresql/postgresql-$PG_MAJOR-main.log"
+BUILD="$ROOT/build"
+PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR llvm-14-dev libeigen3-dev libtbb-dev
+          libgtest-dev libbenchmark-dev cmake g++ make)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# Run as root directly, or through sudo.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq
+    # server-dev and server together: server-dev may upgrade the server to its point release
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" postgresql-$PG_MAJOR >/dev/null
+  fi
+}
+
+# Configure (once) and build in Release; $1 = build dir, rest = cmake options.
+build() {
+  local dir="$1"; shift
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DPG_CONFIG="$PG_CONFIG" "$@" >/dev/null
+  fi
+  cmake --build "$dir" -j"$(nproc)"
+}
+
+install_extension() {
+  log "installing the extension into PostgreSQL $PG_MAJOR"
+  as_root cmake --install "$BUILD" >/dev/null
+}
+
+# The Debian cluster on its default port, and a superuser role for the caller.
+start_server() {
+  if ! as_root pg_lsclusters -h 2>/dev/null | grep -q "^$PG_MAJOR main"; then
+    log "creating the PostgreSQL $PG_MAJOR cluster"
+    as_root pg_createcluster $PG_MAJOR main >/dev/null
+  fi
+  if ! as_root pg_lsclusters -h | awk -v v=$PG_MAJOR '$1==v && $2=="main" {print $4}' | grep -q online; then
+    log "starting PostgreSQL $PG_MAJOR"
+    as_root pg_ctlcluster $PG_MAJOR main start
+  fi
+  local me
+  me="$(id -un)"
+  if ! as_root runuser -u postgres -- psql -XtAc "SELECT 1 FROM pg_roles WHERE rolname = '$me'" | grep -q 1; then
+    log "creating superuser role $me"
+    as_root runuser -u postgres -- createuser --superuser "$me"
+  fi
+}
+
+ensure_database() {
+  local db="$1"
+  if ! psql -XtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" postgres | grep -q 1; then
+    createdb "$db"
+  fi
+}
+
+# Bytes in the server log so far: crash checks read only what follows.
+log_size() { as_root stat -c %s "$PG_LOG" 2>/dev/null || echo 0; }
+
+# Fails if a backend died on a signal since offset $1.
+check_no_crash() {
+  local from="$1"
+  if as_root tail -c +"$((from + 1))" "$PG_LOG" | grep -E 'terminated by signal|server process .* was terminated'; then
+    echo "FAIL: a backend crashed (see $PG_LOG)" >&2
+    return 1
+  fi
+}

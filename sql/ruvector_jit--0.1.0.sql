@@ -1,0 +1,150 @@
+-- ruvector_jit 0.1.0
+\echo Use "CREATE EXTENSION ruvector_jit" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- The ruvector type: pgvector's layout, text and binary formats.
+-- ---------------------------------------------------------------------------
+CREATE TYPE ruvector;
+
+CREATE FUNCTION ruvector_in(cstring, oid, integer) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_out(ruvector) RETURNS cstring
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_typmod_in(cstring[]) RETURNS integer
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_recv(internal, oid, integer) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_send(ruvector) RETURNS bytea
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE ruvector (
+  INPUT     = ruvector_in,
+  OUTPUT    = ruvector_out,
+  TYPMOD_IN = ruvector_typmod_in,
+  RECEIVE   = ruvector_recv,
+  SEND      = ruvector_send,
+  STORAGE   = external
+);
+
+-- Length coercion: enforces ruvector(n) on assignment and casts.
+CREATE FUNCTION ruvector(ruvector, integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_coerce' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE CAST (ruvector AS ruvector) WITH FUNCTION ruvector(ruvector, integer, boolean) AS IMPLICIT;
+
+-- Array casts (assignment, never implicit: implicit casts make operators ambiguous).
+CREATE FUNCTION array_to_ruvector(integer[], integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'array_to_ruvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_ruvector(real[], integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'array_to_ruvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_ruvector(double precision[], integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'array_to_ruvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_ruvector(numeric[], integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'array_to_ruvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_to_float4(ruvector, integer, boolean) RETURNS real[]
+  AS 'MODULE_PATHNAME', 'ruvector_to_float4' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE CAST (integer[] AS ruvector) WITH FUNCTION array_to_ruvector(integer[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (real[] AS ruvector) WITH FUNCTION array_to_ruvector(real[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (double precision[] AS ruvector) WITH FUNCTION array_to_ruvector(double precision[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (numeric[] AS ruvector) WITH FUNCTION array_to_ruvector(numeric[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (ruvector AS real[]) WITH FUNCTION ruvector_to_float4(ruvector, integer, boolean) AS ASSIGNMENT;
+
+-- ---------------------------------------------------------------------------
+-- Distances, dims, norm, arithmetic.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_l2_distance(ruvector, ruvector) RETURNS double precision
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_negative_inner_product(ruvector, ruvector) RETURNS double precision
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cosine_distance(ruvector, ruvector) RETURNS double precision
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_dims(ruvector) RETURNS integer
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_norm(ruvector) RETURNS double precision
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_add(ruvector, ruvector) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_sub(ruvector, ruvector) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_mul(ruvector, ruvector) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR <-> (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_l2_distance, COMMUTATOR = '<->');
+CREATE OPERATOR <#> (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_negative_inner_product, COMMUTATOR = '<#>');
+CREATE OPERATOR <=> (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_cosine_distance, COMMUTATOR = '<=>');
+CREATE OPERATOR + (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_add, COMMUTATOR = +);
+CREATE OPERATOR - (LEFTARG = ruvector, RIGHTARG = ruvector, FUNCTION = ruvector_sub);
+CREATE OPERATOR * (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_mul, COMMUTATOR = *);
+
+-- ---------------------------------------------------------------------------
+-- Comparison and the btree operator class (DISTINCT, GROUP BY, ORDER BY).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_lt(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_le(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_eq(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_ne(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_ge(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_gt(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cmp(ruvector, ruvector) RETURNS integer
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR < (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_lt,
+  COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR <= (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_le,
+  COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR = (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_eq,
+  COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel);
+CREATE OPERATOR <> (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_ne,
+  COMMUTATOR = <>, NEGATOR = =, RESTRICT = neqsel, JOIN = neqjoinsel);
+CREATE OPERATOR >= (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_ge,
+  COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel);
+CREATE OPERATOR > (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_gt,
+  COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+
+CREATE OPERATOR CLASS ruvector_ops DEFAULT FOR TYPE ruvector USING btree AS
+  OPERATOR 1 <,
+  OPERATOR 2 <=,
+  OPERATOR 3 =,
+  OPERATOR 4 >=,
+  OPERATOR 5 >,
+  FUNCTION 1 ruvector_cmp(ruvector, ruvector);
+
+-- ---------------------------------------------------------------------------
+-- Attention: JIT-compiled per-row scores.
+-- IMMUTABLE: each is a fixed formula of its inputs. The JIT and the
+-- interpreter (ruvector_jit.enabled = off) round differently, within fp32.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_attention_score(query ruvector, key ruvector,
+                                         attention_type text DEFAULT 'scaled_dot')
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_attention_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_attention_score(query real[], key real[],
+                                         attention_type text DEFAULT 'scaled_dot')
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_attention_score_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION ruvector_attention_types(
+    OUT name text, OUT complexity text, OUT best_for text, OUT family text,
+    OUT parameters text, OUT score_form text, OUT per_row boolean, OUT paper text)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'ruvector_attention_types' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION ruvector_hyperbolic_distance(a ruvector, b ruvector, curvature real DEFAULT 1.0)
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_hyperbolic_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Inspection: reports this backend's kernel cache, so VOLATILE and leader-only.
+CREATE FUNCTION ruvector_jit_explain(mechanism text, dims integer)
+  RETURNS SETOF text
+  AS 'MODULE_PATHNAME', 'ruvector_jit_explain' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;

@@ -1,0 +1,96 @@
+// ruvector operators and functions: distances, dims, norm, elementwise
+// arithmetic, comparison (btree).
+#include "pg/vector.h"
+#include "runtime/vector_math.h"
+
+using namespace rvj::pg;
+namespace vm = rvj::runtime;
+
+RVJ_FUNCTION(ruvector_l2_distance) {
+  RuVector* a = PG_GETARG_RUVECTOR_P(0);
+  RuVector* b = PG_GETARG_RUVECTOR_P(1);
+  check_same_dims(a, b);
+  PG_RETURN_FLOAT8(std::sqrt(vm::l2_squared(a->x, b->x, a->dim)));
+}
+
+RVJ_FUNCTION(ruvector_negative_inner_product) {
+  RuVector* a = PG_GETARG_RUVECTOR_P(0);
+  RuVector* b = PG_GETARG_RUVECTOR_P(1);
+  check_same_dims(a, b);
+  PG_RETURN_FLOAT8(-vm::inner_product(a->x, b->x, a->dim));
+}
+
+RVJ_FUNCTION(ruvector_cosine_distance) {
+  RuVector* a = PG_GETARG_RUVECTOR_P(0);
+  RuVector* b = PG_GETARG_RUVECTOR_P(1);
+  check_same_dims(a, b);
+  PG_RETURN_FLOAT8(vm::cosine_distance(a->x, b->x, a->dim));
+}
+
+RVJ_FUNCTION(ruvector_dims) {
+  RuVector* a = PG_GETARG_RUVECTOR_P(0);
+  PG_RETURN_INT32(a->dim);
+}
+
+RVJ_FUNCTION(ruvector_norm) {
+  RuVector* a = PG_GETARG_RUVECTOR_P(0);
+  PG_RETURN_FLOAT8(vm::norm(a->x, a->dim));
+}
+
+namespace {
+enum class Arith { Add, Sub, Mul };
+
+Datum elementwise(FunctionCallInfo fcinfo, Arith op) {
+  RuVector* a = PG_GETARG_RUVECTOR_P(0);
+  RuVector* b = PG_GETARG_RUVECTOR_P(1);
+  check_same_dims(a, b);
+  RuVector* r = new_vector(a->dim);
+  for (int i = 0; i < a->dim; i++) {
+    switch (op) {
+      case Arith::Add: r->x[i] = a->x[i] + b->x[i]; break;
+      case Arith::Sub: r->x[i] = a->x[i] - b->x[i]; break;
+      case Arith::Mul: r->x[i] = a->x[i] * b->x[i]; break;
+    }
+  }
+  for (int i = 0; i < a->dim; i++) {
+    if (std::isinf(r->x[i]))
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("value out of range: overflow")));
+    // A product of two tiny non-zero values that rounds to zero.
+    if (op == Arith::Mul && r->x[i] == 0 && a->x[i] != 0 && b->x[i] != 0)
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("value out of range: underflow")));
+  }
+  PG_RETURN_RUVECTOR_P(r);
+}
+
+// Elementwise, then shorter-is-smaller: a total order consistent with =.
+int compare(const RuVector* a, const RuVector* b) {
+  int n = Min(a->dim, b->dim);
+  for (int i = 0; i < n; i++) {
+    if (a->x[i] < b->x[i]) return -1;
+    if (a->x[i] > b->x[i]) return 1;
+  }
+  return (a->dim > b->dim) - (a->dim < b->dim);
+}
+}  // namespace
+
+RVJ_FUNCTION(ruvector_add) { return elementwise(fcinfo, Arith::Add); }
+RVJ_FUNCTION(ruvector_sub) { return elementwise(fcinfo, Arith::Sub); }
+RVJ_FUNCTION(ruvector_mul) { return elementwise(fcinfo, Arith::Mul); }
+
+#define RVJ_COMPARISON(name, expr)                        \
+  RVJ_FUNCTION(name) {                                    \
+    RuVector* a = PG_GETARG_RUVECTOR_P(0);                \
+    RuVector* b = PG_GETARG_RUVECTOR_P(1);                \
+    int c = compare(a, b);                                \
+    PG_FREE_IF_COPY(a, 0);                                \
+    PG_FREE_IF_COPY(b, 1);                                \
+    return (expr);                                        \
+  }
+
+RVJ_COMPARISON(ruvector_lt, BoolGetDatum(c < 0))
+RVJ_COMPARISON(ruvector_le, BoolGetDatum(c <= 0))
+RVJ_COMPARISON(ruvector_eq, BoolGetDatum(c == 0))
+RVJ_COMPARISON(ruvector_ne, BoolGetDatum(c != 0))
+RVJ_COMPARISON(ruvector_ge, BoolGetDatum(c >= 0))
+RVJ_COMPARISON(ruvector_gt, BoolGetDatum(c > 0))
+RVJ_COMPARISON(ruvector_cmp, Int32GetDatum(c))

@@ -1,0 +1,77 @@
+-- ruvector_attention_score: the per-row logit, JIT-compiled.
+-- Reference values: scaled_dot = 32/sqrt(3) = 18.4752086; cosine = 32/sqrt(14*77) = 0.9746318.
+SELECT round(ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector)::float8::numeric, 5) AS scaled_dot,
+       round((32 / sqrt(3))::float8::numeric, 5) AS expected;
+SELECT round(ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector, 'cosine')::float8::numeric, 6) AS cosine;
+SELECT round(ruvector_attention_score(query => '[1,2,3]'::ruvector, key => '[4,5,6]'::ruvector,
+                                      attention_type => 'scaled_dot')::float8::numeric, 5) AS named_args;
+-- poincare: -d(q, k) with c = 1; geoopt gives d = 1.3851240 for these points
+SELECT round(ruvector_attention_score('[0.1,0.2]'::ruvector, '[0.3,-0.4]'::ruvector, 'poincare')::float8::numeric, 5) AS poincare;
+-- the real[] overload
+SELECT round(ruvector_attention_score(ARRAY[1,2,3]::real[], ARRAY[4,5,6]::real[])::float8::numeric, 5) AS from_arrays;
+-- one key never scores 1.0: the score discriminates
+SELECT ruvector_attention_score('[1,0]'::ruvector, '[1,0]'::ruvector) AS same,
+       ruvector_attention_score('[1,0]'::ruvector, '[-1,0]'::ruvector) AS opposite;
+-- NULL in, NULL out (STRICT)
+SELECT ruvector_attention_score(NULL::ruvector, '[1]'::ruvector) IS NULL AS is_null;
+
+-- Ranking rows: ORDER BY score DESC LIMIT k ranks as the softmax weights do,
+-- the same order as negative inner product for scaled_dot.
+CREATE TABLE docs AS
+  SELECT i AS id, ARRAY[sin(i), cos(i * 0.7), sin(i * 1.3), cos(i * 2.1), sin(i * 0.1)]::real[]::ruvector(5) AS embedding
+  FROM generate_series(1, 500) i;
+SELECT id FROM docs ORDER BY ruvector_attention_score('[0.3,-0.2,0.9,0.1,0.5]', embedding) DESC LIMIT 5;
+SELECT id FROM docs ORDER BY '[0.3,-0.2,0.9,0.1,0.5]' <#> embedding LIMIT 5;
+SELECT id FROM docs ORDER BY ruvector_attention_score('[0.3,-0.2,0.9,0.1,0.5]', embedding, 'cosine') DESC LIMIT 5;
+SELECT id FROM docs ORDER BY '[0.3,-0.2,0.9,0.1,0.5]' <=> embedding LIMIT 5;
+-- softmax weights over the top 5, from the logits
+SELECT id, round((exp(s) / sum(exp(s)) OVER ())::float8::numeric, 4) AS weight
+FROM (SELECT id, ruvector_attention_score('[0.3,-0.2,0.9,0.1,0.5]', embedding) AS s
+      FROM docs ORDER BY s DESC LIMIT 5) top ORDER BY weight DESC, id;
+
+-- The JIT and the interpreter run the same IR and agree within fp32.
+CREATE TABLE scores_jit AS
+  SELECT id, ruvector_attention_score('[0.3,-0.2,0.9,0.1,0.5]', embedding) AS sd,
+             ruvector_attention_score('[0.3,-0.2,0.9,0.1,0.5]', embedding, 'cosine') AS cs
+  FROM docs;
+SET ruvector_jit.enabled = off;
+SELECT max(abs(j.sd - i.sd) / greatest(1, abs(i.sd))) < 1e-6 AS scaled_dot_agrees,
+       max(abs(j.cs - i.cs) / greatest(1, abs(i.cs))) < 1e-6 AS cosine_agrees, count(*)
+FROM scores_jit j
+JOIN (SELECT id, ruvector_attention_score('[0.3,-0.2,0.9,0.1,0.5]', embedding) AS sd,
+             ruvector_attention_score('[0.3,-0.2,0.9,0.1,0.5]', embedding, 'cosine') AS cs FROM docs) i USING (id);
+SELECT line FROM ruvector_jit_explain('scaled_dot', 5) AS line WHERE line LIKE '%Execution%';
+RESET ruvector_jit.enabled;
+SHOW ruvector_jit.enabled;
+
+-- bad input
+SELECT ruvector_attention_score('[1,2,3]'::ruvector, '[1,2]'::ruvector);
+SELECT ruvector_attention_score(ARRAY[1,2,3]::real[], ARRAY[1,2]::real[]);
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'softmax');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'causal');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'poincare_distance');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, '');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, repeat('x', 200));
+SELECT ruvector_attention_score('[0,0]'::ruvector, '[1,2]'::ruvector, 'cosine');
+SELECT ruvector_attention_score('[0.8,0.8]'::ruvector, '[0.1,0.2]'::ruvector, 'poincare');
+SELECT ruvector_attention_score(ARRAY[1,NULL]::real[], ARRAY[1,2]::real[]);
+SELECT ruvector_attention_score(ARRAY['NaN',2]::real[], ARRAY[1,2]::real[]);
+SELECT ruvector_attention_score('{}'::real[], '{}'::real[]);
+-- an error in one row leaves the call site usable for the next statement
+SELECT ruvector_attention_score(a, b, t) FROM (VALUES ('[1,2]'::ruvector, '[3,4]'::ruvector, 'scaled_dot'),
+                                                      ('[1,2]'::ruvector, '[3,4]'::ruvector, 'nope')) v(a, b, t);
+
+-- the catalogue of what works
+SELECT name, complexity, family, parameters, per_row FROM ruvector_attention_types() ORDER BY name;
+DROP TABLE docs, scores_jit;
+
+-- SQLSTATEs
+CREATE FUNCTION pg_temp.sqlstate(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN EXECUTE q; RETURN 'ok'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE; END $$;
+SELECT q, pg_temp.sqlstate(q) FROM (VALUES
+  ($q$SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'softmax')$q$),
+  ($q$SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'causal')$q$),
+  ($q$SELECT ruvector_attention_score('[1,2]'::ruvector, '[1]'::ruvector)$q$),
+  ($q$SELECT ruvector_attention_score('[0,0]'::ruvector, '[1,2]'::ruvector, 'cosine')$q$),
+  ($q$SELECT ruvector_attention_score('[0.8,0.8]'::ruvector, '[0,0]'::ruvector, 'poincare')$q$),
+  ($q$SELECT ruvector_hyperbolic_distance('[0.1]', '[0.2]', 0)$q$)) v(q);

@@ -1,0 +1,30 @@
+-- Distance operators, norm, arithmetic, comparison and the btree class.
+-- Expected values by hand: |(1,2,3)-(4,5,6)| = sqrt(27); (1,2,3).(4,5,6) = 32;
+-- cos = 32 / sqrt(14 * 77).
+SELECT round(('[1,2,3]'::ruvector <-> '[4,5,6]')::numeric, 6) AS l2, sqrt(27)::numeric(10,6) AS expected;
+SELECT '[1,2,3]'::ruvector <#> '[4,5,6]' AS neg_ip;
+SELECT round(('[1,2,3]'::ruvector <=> '[4,5,6]')::numeric, 6) AS cosine,
+       round((1 - 32 / sqrt(14.0 * 77.0))::numeric, 6) AS expected;
+SELECT '[1,1]'::ruvector <=> '[0,0]' AS cosine_of_zero_is_nan;
+SELECT ruvector_norm('[3,4]'), ruvector_dims('[3,4]');
+SELECT '[1,2,3]'::ruvector + '[4,5,6]', '[1,2,3]'::ruvector - '[4,5,6]', '[1,2,3]'::ruvector * '[4,5,6]';
+SELECT '[3e38]'::ruvector + '[3e38]';
+SELECT '[1e-30]'::ruvector * '[1e-30]';
+-- different dimensions
+SELECT '[1,2,3]'::ruvector <-> '[1,2]';
+SELECT '[1,2,3]'::ruvector <#> '[1,2]';
+SELECT '[1,2,3]'::ruvector <=> '[1,2]';
+SELECT '[1,2,3]'::ruvector + '[1,2]';
+-- comparison, DISTINCT, GROUP BY, ORDER BY
+SELECT '[1,2]'::ruvector = '[1,2]', '[1,2]'::ruvector <> '[1,3]', '[1,2]'::ruvector < '[1,3]',
+       '[1,2]'::ruvector < '[1,2,0]', '[2]'::ruvector > '[1,9]';
+CREATE TABLE rv_items (id int, v ruvector);
+INSERT INTO rv_items VALUES (1, '[1,2]'), (2, '[0,5]'), (3, '[1,2]'), (4, '[1,1]'), (5, '[0,5]');
+SELECT DISTINCT v FROM rv_items ORDER BY v;
+SELECT v, count(*) FROM rv_items GROUP BY v ORDER BY v DESC;
+CREATE INDEX ON rv_items (v);
+SET enable_seqscan = off;
+SELECT id FROM rv_items WHERE v = '[1,2]' ORDER BY id;
+RESET enable_seqscan;
+SELECT id, v <-> '[1,2]' AS d FROM rv_items ORDER BY v <-> '[1,2]', id LIMIT 3;
+DROP TABLE rv_items;
