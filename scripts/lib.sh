@@ -10,6 +10,14 @@ BUILD="$ROOT/build"
 PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR llvm-14-dev libeigen3-dev libtbb-dev
           libgtest-dev libbenchmark-dev cmake g++ make)
 
+# The login role: the user who invoked us, also through sudo.
+DB_USER="${SUDO_USER:-$(id -un)}"
+
+# psql and friends as that user, so peer authentication matches the role.
+as_user() {
+  if [ "$(id -un)" != "$DB_USER" ]; then runuser -u "$DB_USER" -- "$@"; else "$@"; fi
+}
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # Run as root directly, or through sudo.
@@ -31,12 +39,13 @@ install_deps() {
 }
 
 # Configure (once) and build in Release; $1 = build dir, rest = cmake options.
+# BUILD_TARGET limits the build to one target (the demo needs only the module).
 build() {
   local dir="$1"; shift
   if [ ! -f "$dir/CMakeCache.txt" ]; then
     cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DPG_CONFIG="$PG_CONFIG" "$@" >/dev/null
   fi
-  cmake --build "$dir" -j"$(nproc)"
+  cmake --build "$dir" -j"$(nproc)" ${BUILD_TARGET:+--target "$BUILD_TARGET"}
 }
 
 install_extension() {
@@ -54,8 +63,7 @@ start_server() {
     log "starting PostgreSQL $PG_MAJOR"
     as_root pg_ctlcluster $PG_MAJOR main start
   fi
-  local me
-  me="$(id -un)"
+  local me="$DB_USER"
   if ! as_root runuser -u postgres -- psql -XtAc "SELECT 1 FROM pg_roles WHERE rolname = '$me'" | grep -q 1; then
     log "creating superuser role $me"
     as_root runuser -u postgres -- createuser --superuser "$me"
@@ -64,8 +72,8 @@ start_server() {
 
 ensure_database() {
   local db="$1"
-  if ! psql -XtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" postgres | grep -q 1; then
-    createdb "$db"
+  if ! as_user psql -XtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" postgres | grep -q 1; then
+    as_user createdb "$db"
   fi
 }
 
