@@ -14,6 +14,7 @@ struct Target {
   std::string cpu;
   std::string features;      // LLVM "+a,+b,-c" form
   int vector_bits;           // preferred vector width for the loop vectoriser
+  int accumulators;          // independent vector accumulators per reduction
 };
 
 const char* isa_name(Isa isa);

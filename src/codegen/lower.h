@@ -1,4 +1,6 @@
 // IR -> LLVM IR. Internal to src/codegen (it exposes LLVM types).
+// The reductions are vectorised here explicitly: vector width and register
+// blocking come from the Target, so each ISA gets its own schedule.
 #pragma once
 
 #include <memory>
