@@ -39,7 +39,7 @@ CREATE TEMP TABLE q AS SELECT embedding AS v FROM bench_docs WHERE id = 4242;
 SELECT 'ORDER BY ruvector_attention_score(q, embedding) DESC LIMIT 10 (JIT)' AS "case",
        pg_temp.median_ms($q$SELECT id FROM bench_docs, q ORDER BY ruvector_attention_score(q.v, embedding) DESC LIMIT 10$q$) AS median_ms
 UNION ALL
-SELECT 'ORDER BY embedding <#> q LIMIT 10 (ahead-of-time C++)',
+SELECT 'ORDER BY embedding <#> q LIMIT 10 (operator, same JIT kernel path)',
        pg_temp.median_ms($q$SELECT id FROM bench_docs, q ORDER BY embedding <#> q.v LIMIT 10$q$)
 UNION ALL
 SELECT 'SELECT count(*) (scan and detoast floor)',

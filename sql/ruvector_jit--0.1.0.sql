@@ -122,8 +122,9 @@ CREATE OPERATOR CLASS ruvector_ops DEFAULT FOR TYPE ruvector USING btree AS
 
 -- ---------------------------------------------------------------------------
 -- Attention: JIT-compiled per-row scores.
--- IMMUTABLE: each is a fixed formula of its inputs. The JIT and the
--- interpreter (ruvector_jit.enabled = off) round differently, within fp32.
+-- IMMUTABLE: each is a fixed formula of its inputs, summed in one canonical
+-- order, so the JIT on any ISA and the interpreter (ruvector_jit.enabled =
+-- off) return the same bits.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ruvector_attention_score(query ruvector, key ruvector,
                                          attention_type text DEFAULT 'scaled_dot')

@@ -35,20 +35,16 @@ Target detect_host() {
   if (triple.isAArch64()) {
     t.isa = Isa::Neon;
     t.vector_bits = 128;
-    t.accumulators = 8;
   } else if (has("avx512f")) {
     // 512-bit vectors: LLVM's tuning for server cores prefers 256 by default.
     t.isa = Isa::Avx512;
     t.vector_bits = 512;
-    t.accumulators = 8;
   } else if (has("avx2") && has("fma")) {
     t.isa = Isa::Avx2;
     t.vector_bits = 256;
-    t.accumulators = 8;
   } else {
     t.isa = Isa::Generic;
     t.vector_bits = 128;
-    t.accumulators = 4;
   }
   return t;
 }
@@ -60,10 +56,10 @@ const Target& host_target() {
 }
 
 Target named_target(std::string_view isa) {
-  if (isa == "avx512") return {Isa::Avx512, "x86_64-pc-linux-gnu", "x86-64-v4", "", 512, 8};
-  if (isa == "avx2") return {Isa::Avx2, "x86_64-pc-linux-gnu", "x86-64-v3", "", 256, 8};
-  if (isa == "neon") return {Isa::Neon, "aarch64-unknown-linux-gnu", "generic", "+neon", 128, 8};
-  if (isa == "generic") return {Isa::Generic, "x86_64-pc-linux-gnu", "x86-64", "", 128, 4};
+  if (isa == "avx512") return {Isa::Avx512, "x86_64-pc-linux-gnu", "x86-64-v4", "", 512};
+  if (isa == "avx2") return {Isa::Avx2, "x86_64-pc-linux-gnu", "x86-64-v3", "", 256};
+  if (isa == "neon") return {Isa::Neon, "aarch64-unknown-linux-gnu", "generic", "+neon", 128};
+  if (isa == "generic") return {Isa::Generic, "x86_64-pc-linux-gnu", "x86-64", "", 128};
   throw Error(ErrorKind::InvalidArgument, "unknown ISA \"" + std::string(isa) + "\"",
               "Valid ISAs are: avx512, avx2, neon, generic.");
 }

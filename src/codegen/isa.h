@@ -13,8 +13,7 @@ struct Target {
   std::string triple;
   std::string cpu;
   std::string features;      // LLVM "+a,+b,-c" form
-  int vector_bits;           // preferred vector width for the loop vectoriser
-  int accumulators;          // independent vector accumulators per reduction
+  int vector_bits;           // width of the vector registers the kernels use
 };
 
 const char* isa_name(Isa isa);

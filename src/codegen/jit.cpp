@@ -9,6 +9,8 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -40,16 +42,18 @@ std::string take(llvm::Error e) {
   return os.str();
 }
 
+// Plain flags and pointers, not function-local statics: a fatal error that
+// jumps out of an initialiser must not leave a static guard "in progress".
+bool llvm_ready = false;
+
 void init_llvm() {
-  static bool done = [] {
-    // All targets: the host executes, the others are for cross inspection.
-    llvm::InitializeAllTargetInfos();
-    llvm::InitializeAllTargets();
-    llvm::InitializeAllTargetMCs();
-    llvm::InitializeAllAsmPrinters();
-    return true;
-  }();
-  (void)done;
+  if (llvm_ready) return;
+  // All targets: the host executes, the others are for cross inspection.
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  llvm_ready = true;
 }
 
 std::unique_ptr<llvm::TargetMachine> target_machine(const Target& t) {
@@ -95,38 +99,80 @@ std::unique_ptr<llvm::Module> build_module(const ir::Function& fn, const Target&
   return mod;
 }
 
-// LLVM fatal errors would otherwise exit() the process (and with it, the
-// whole PostgreSQL cluster goes through crash recovery). Around our own
-// compile step only, the handler jumps back to the step's start, which turns
-// the failure into an rvj::Error. LLVM state touched by the failed step is
-// abandoned, never reused.
+// LLVM fatal errors, and LLVM's out-of-memory reports, would otherwise exit()
+// or abort() the backend, and an abort sends the whole PostgreSQL cluster
+// through crash recovery. Around our own compile steps only, handlers jump
+// back to the step's start and the failure becomes an rvj::Error. LLVM state
+// the failed step was using cannot be trusted afterwards (its destructors and
+// locks were skipped), so the JIT is then poisoned for the rest of this
+// backend: every later compile fails cleanly, and the interpreter
+// (ruvector_jit.enabled = off) still works.
 thread_local std::jmp_buf* fatal_jump = nullptr;
 thread_local char fatal_reason[512];
+bool poisoned = false;
 
 void on_fatal(void*, const char* reason, bool) {
   std::snprintf(fatal_reason, sizeof fatal_reason, "%s", reason);
   if (fatal_jump) std::longjmp(*fatal_jump, 1);
 }
 
+// Error diagnostics (for example from instruction selection) are collected
+// instead of LLVMContext's default, which prints and exit()s.
+struct Diagnostics {
+  std::string errors;
+};
+
+void on_diagnostic(const llvm::DiagnosticInfo& info, void* context) {
+  if (info.getSeverity() != llvm::DS_Error) return;
+  auto* d = static_cast<Diagnostics*>(context);
+  llvm::raw_string_ostream os(d->errors);
+  llvm::DiagnosticPrinterRawOStream printer(os);
+  info.print(printer);
+  os << "; ";
+}
+
+std::unique_ptr<llvm::LLVMContext> new_context(Diagnostics& d) {
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  ctx->setDiagnosticHandlerCallBack(on_diagnostic, &d);
+  return ctx;
+}
+
+void check(const Diagnostics& d) {
+  if (!d.errors.empty()) fail("LLVM reported: " + d.errors);
+}
+
+[[noreturn]] void fail_poisoned() {
+  throw Error(ErrorKind::CompileFailure,
+              std::string("the JIT is unavailable in this backend after an LLVM fatal error: ") + fatal_reason,
+              "Reconnect to get a fresh backend, or SET ruvector_jit.enabled = off to use the interpreter.");
+}
+
 template <typename F>
 void guarded(F&& step) {
+  if (poisoned) fail_poisoned();
   std::jmp_buf here;
-  std::jmp_buf* const outer = fatal_jump;
   if (setjmp(here) != 0) {
-    // Came back from on_fatal: the scoped handler's destructor was skipped.
+    // Came back from on_fatal: the handlers' removal below was skipped.
     llvm::remove_fatal_error_handler();
-    fatal_jump = outer;
+    llvm::remove_bad_alloc_error_handler();
+    fatal_jump = nullptr;
+    poisoned = true;
     fail(std::string("LLVM fatal error: ") + fatal_reason);
   }
   fatal_jump = &here;
+  llvm::install_fatal_error_handler(on_fatal, nullptr);
+  llvm::install_bad_alloc_error_handler(on_fatal, nullptr);
   try {
-    llvm::ScopedFatalErrorHandler handler(on_fatal, nullptr);
     step();
   } catch (...) {
-    fatal_jump = outer;
+    llvm::remove_bad_alloc_error_handler();
+    llvm::remove_fatal_error_handler();
+    fatal_jump = nullptr;
     throw;
   }
-  fatal_jump = outer;
+  llvm::remove_bad_alloc_error_handler();
+  llvm::remove_fatal_error_handler();
+  fatal_jump = nullptr;
 }
 
 struct Jit {
@@ -139,81 +185,103 @@ std::mutex jit_mutex;
 
 // Intentionally leaked: static destructors at backend exit must not race
 // libLLVM's own teardown.
+Jit* the_jit = nullptr;
+
 Jit& jit() {
-  static Jit* j = [] {
-    init_llvm();
-    auto* j = new Jit();
-    const Target& host = host_target();
-    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (!jtmb) fail("cannot detect the host for JIT: " + take(jtmb.takeError()));
-    jtmb->setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
-    auto created = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
-    if (!created) fail("cannot create the JIT: " + take(created.takeError()));
-    j->lljit = std::move(*created);
-    j->tm = target_machine(host);
-    // The only external symbol kernels may call: a pure libm function.
-    auto& dylib = j->lljit->getMainJITDylib();
-    llvm::orc::SymbolMap syms;
-    syms[j->lljit->mangleAndIntern("log1p")] = llvm::JITEvaluatedSymbol(
-        llvm::pointerToJITTargetAddress(static_cast<double (*)(double)>(&::log1p)),
-        llvm::JITSymbolFlags::Exported);
-    if (auto err = dylib.define(llvm::orc::absoluteSymbols(std::move(syms))))
-      fail("cannot define runtime symbols: " + take(std::move(err)));
-    return j;
-  }();
+  if (the_jit) return *the_jit;
+  init_llvm();
+  auto* j = new Jit();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) fail("cannot detect the host for JIT: " + take(jtmb.takeError()));
+  jtmb->setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
+  auto created = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+  if (!created) fail("cannot create the JIT: " + take(created.takeError()));
+  j->lljit = std::move(*created);
+  j->tm = target_machine(host_target());
+  // The only external symbols kernels may call: pure libm functions
+  // (fma/fmaf only on targets without FMA instructions).
+  llvm::orc::SymbolMap syms;
+  auto define = [&](const char* name, llvm::JITTargetAddress addr) {
+    syms[j->lljit->mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(addr, llvm::JITSymbolFlags::Exported);
+  };
+  define("log1p", llvm::pointerToJITTargetAddress(static_cast<double (*)(double)>(&::log1p)));
+  define("fma", llvm::pointerToJITTargetAddress(static_cast<double (*)(double, double, double)>(&::fma)));
+  define("fmaf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float, float, float)>(&::fmaf)));
+  if (auto err = j->lljit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(syms))))
+    fail("cannot define runtime symbols: " + take(std::move(err)));
+  the_jit = j;
   return *j;
 }
 
 }  // namespace
 
-Compiled compile(const ir::Function& fn) {
+Compiled compile(const ir::Function& fn) { return compile(fn, host_target()); }
+
+Compiled compile(const ir::Function& fn, const Target& target) {
   std::lock_guard<std::mutex> lock(jit_mutex);
   Compiled out;
   guarded([&] {
     Jit& j = jit();
     out.symbol = "rvj_" + fn.name + "_" + std::to_string(fn.dims) + "_" + std::to_string(++j.counter);
-    auto ctx = std::make_unique<llvm::LLVMContext>();
-    auto mod = build_module(fn, host_target(), out.symbol, *ctx, *j.tm, &out.lower_ms, &out.opt_ms);
+    Diagnostics diag;
+    auto ctx = new_context(diag);
+    auto mod = build_module(fn, target, out.symbol, *ctx, *j.tm, &out.lower_ms, &out.opt_ms);
+    check(diag);
     auto t0 = Clock::now();
     if (auto err = j.lljit->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
       fail("cannot add the kernel module: " + take(std::move(err)));
     auto sym = j.lljit->lookup(out.symbol);  // this is where machine code is generated
     if (!sym) fail("cannot compile kernel " + out.symbol + ": " + take(sym.takeError()));
+    check(diag);
     out.fn = reinterpret_cast<KernelFn>(sym->getAddress());
     out.codegen_ms = ms_since(t0);
   });
   return out;
 }
 
-std::string optimized_llvm_ir(const ir::Function& fn, const Target& t) {
+namespace {
+// Lowers and optimises fn for t in a throwaway context and hands the module
+// to `use`: inspection never touches the JIT that runs kernels.
+template <typename F>
+void with_module(const ir::Function& fn, const Target& t, F&& use) {
   std::lock_guard<std::mutex> lock(jit_mutex);
-  std::string text;
   guarded([&] {
     auto tm = target_machine(t);
-    llvm::LLVMContext ctx;
-    auto mod = build_module(fn, t, "rvj_" + fn.name + "_" + std::to_string(fn.dims), ctx, *tm, nullptr, nullptr);
+    Diagnostics diag;
+    auto ctx = new_context(diag);
+    auto mod = build_module(fn, t, "rvj_" + fn.name + "_" + std::to_string(fn.dims), *ctx, *tm, nullptr, nullptr);
+    use(*mod, *tm);
+    check(diag);
+  });
+}
+}  // namespace
+
+std::string optimized_llvm_ir(const ir::Function& fn, const Target& t) {
+  std::string text;
+  with_module(fn, t, [&](llvm::Module& mod, llvm::TargetMachine&) {
     llvm::raw_string_ostream os(text);
-    mod->print(os, nullptr);
+    mod.print(os, nullptr);
   });
   return text;
 }
 
 std::string assembly(const ir::Function& fn, const Target& t) {
-  std::lock_guard<std::mutex> lock(jit_mutex);
   std::string text;
-  guarded([&] {
-    auto tm = target_machine(t);
-    llvm::LLVMContext ctx;
-    auto mod = build_module(fn, t, "rvj_" + fn.name + "_" + std::to_string(fn.dims), ctx, *tm, nullptr, nullptr);
+  with_module(fn, t, [&](llvm::Module& mod, llvm::TargetMachine& tm) {
     llvm::SmallVector<char, 0> buf;
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_AssemblyFile))
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_AssemblyFile))
       fail("target " + t.triple + " cannot emit assembly");
-    pm.run(*mod);
+    pm.run(mod);
     text.assign(buf.begin(), buf.end());
   });
   return text;
+}
+
+void raise_llvm_fatal_error_for_testing(const char* reason) {
+  std::lock_guard<std::mutex> lock(jit_mutex);
+  guarded([&] { llvm::report_fatal_error(reason); });
 }
 
 std::string llvm_version() { return LLVM_VERSION_STRING; }

@@ -24,10 +24,17 @@ struct Compiled {
 // backend is single-threaded; tests serialise through an internal mutex.
 // LLVM failures (including fatal errors) become rvj::Error(CompileFailure).
 Compiled compile(const ir::Function& fn);
+// The same for another target of the host's architecture whose instructions
+// the host has (tests run avx2 and generic code on an avx512 host).
+Compiled compile(const ir::Function& fn, const Target& target);
 
 // Optimised LLVM IR text and assembly text, for the host or a named target.
 std::string optimized_llvm_ir(const ir::Function& fn, const Target& target);
 std::string assembly(const ir::Function& fn, const Target& target);
+
+// Raises a real LLVM fatal error inside the compile guard, for the test that
+// proves it becomes an rvj::Error (and poisons the JIT for this process).
+void raise_llvm_fatal_error_for_testing(const char* reason);
 
 // Libraries' versions for the kernel identity and explain output.
 std::string llvm_version();

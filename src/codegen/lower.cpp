@@ -15,41 +15,17 @@ using namespace llvm;
 
 namespace {
 
-// How the fused reduction over dims is laid out in registers. Dims are a
-// constant, so every count here is known at compile time and the loop and
-// its tails come out as exact straight-line code.
-struct Blocking {
-  int lanes;     // elements per vector register
-  int unroll;    // independent accumulators per reduction
-  int blocks;    // iterations of the main loop (lanes * unroll elements each)
-  int vec_tail;  // whole vectors after the main loop
-  int scalar_tail;
+// One Dot/SqDist as laid out in registers: the kernel's P partial sums (the
+// canonical order, ir.h) held in `accs` vectors of `lanes` lanes each, so that
+// acc j lane l is partial j*lanes + l. Only this layout depends on the ISA.
+struct Reduction {
+  int id;
+  ir::Op op;
+  int a, b;        // input nodes
+  Type* ty;        // f32 or f64 accumulation
+  int lanes;
+  std::vector<Value*> acc;
 };
-
-Blocking choose_blocking(const ir::Function& fn, const Target& t, int reductions, bool any_f64) {
-  Blocking k{};
-  k.lanes = t.vector_bits / (any_f64 ? 64 : 32);
-  // Enough chains in flight to cover FMA latency x ports, shared between the
-  // fused reductions so the accumulators still fit in registers.
-  k.unroll = std::max(1, t.accumulators / std::max(1, reductions));
-  const int block = k.lanes * k.unroll;
-  k.blocks = fn.dims / block;
-  const int rest = fn.dims - k.blocks * block;
-  k.vec_tail = rest / k.lanes;
-  k.scalar_tail = rest % k.lanes;
-  return k;
-}
-
-// Pairwise sums: a tree, so the combine costs log2(n) adds of latency.
-Value* tree_sum(IRBuilder<>& b, std::vector<Value*> v) {
-  while (v.size() > 1) {
-    std::vector<Value*> next;
-    for (size_t i = 0; i + 1 < v.size(); i += 2) next.push_back(b.CreateFAdd(v[i], v[i + 1]));
-    if (v.size() % 2) next.push_back(v.back());
-    v = std::move(next);
-  }
-  return v[0];
-}
 
 }  // namespace
 
@@ -88,60 +64,48 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
   }
 
   // ---- the fused reductions ------------------------------------------------
-  std::vector<int> reds;
-  bool any_f64 = false;
+  // Strict IEEE arithmetic, no reassociation: the order written here (and in
+  // the interpreter) is the order executed.
+  const int partials = ir::reduction_partials(fn);
+  std::vector<Reduction> reds;
   for (size_t id = 0; id < n; ++id) {
     const ir::Node& node = fn.nodes[id];
-    if (node.op == ir::Op::Dot || node.op == ir::Op::SqDist) {
-      reds.push_back(static_cast<int>(id));
-      any_f64 |= node.precision == ir::Precision::F64;
-    }
+    if (node.op != ir::Op::Dot && node.op != ir::Op::SqDist) continue;
+    Reduction r{static_cast<int>(id), node.op, node.a, node.b,
+                node.precision == ir::Precision::F32 ? f32 : f64, 0, {}};
+    r.lanes = std::min(partials, target.vector_bits / static_cast<int>(r.ty->getPrimitiveSizeInBits()));
+    r.acc.assign(partials / r.lanes, ConstantFP::get(FixedVectorType::get(r.ty, r.lanes), 0.0));
+    reds.push_back(std::move(r));
   }
-  const Blocking k = choose_blocking(fn, target, static_cast<int>(reds.size()), any_f64);
-  auto acc_type = [&](int id) -> Type* {
-    return fn.nodes[id].precision == ir::Precision::F32 ? f32 : f64;
-  };
-  auto vec_of = [&](Type* t) -> Type* { return FixedVectorType::get(t, k.lanes); };
 
-  FastMathFlags reassoc;  // reductions may be reordered and contracted to FMA
-  reassoc.setAllowReassoc();
-  reassoc.setAllowContract();
-  b.setFastMathFlags(reassoc);
-
-  // acc[r][u]: the running vector sums, updated by `accumulate` at element
-  // offset `base` (an i64 value) for accumulator u.
-  std::vector<std::vector<Value*>> acc(reds.size(), std::vector<Value*>(k.unroll));
-  for (size_t r = 0; r < reds.size(); ++r)
-    for (int u = 0; u < k.unroll; ++u) acc[r][u] = ConstantFP::get(vec_of(acc_type(reds[r])), 0.0);
-
-  auto accumulate = [&](Value* base, int u) {
-    std::map<std::pair<int, Type*>, Value*> loaded;  // (input, type) -> vector
-    auto load = [&](int input, Type* ty) -> Value* {
-      auto key = std::make_pair(input, ty);
-      auto it = loaded.find(key);
-      if (it != loaded.end()) return it->second;
-      Value* p = b.CreateInBoundsGEP(f32, val[input], base);
-      Value* v = b.CreateAlignedLoad(vec_of(f32), p, Align(4));
-      if (ty != f32) v = b.CreateFPExt(v, vec_of(ty));
-      return loaded[key] = v;
-    };
-    for (size_t r = 0; r < reds.size(); ++r) {
-      const ir::Node& node = fn.nodes[reds[r]];
-      Type* ty = acc_type(reds[r]);
-      Value* x = load(node.a, ty);
-      Value* y = load(node.b, ty);
-      Value* term;
-      if (node.op == ir::Op::Dot) {
-        term = b.CreateFMul(x, y);
-      } else {
-        Value* d = b.CreateFSub(x, y);
-        term = b.CreateFMul(d, d);
-      }
-      acc[r][u] = b.CreateFAdd(acc[r][u], term);
+  // Loads `count` floats of `input` at element `base` into a vector of `lanes`
+  // (zero-padded past count: fma(0, 0, acc) leaves acc exactly as it is).
+  auto load = [&](int input, Value* base, int lanes, int count, Type* ty) -> Value* {
+    Type* vf32 = FixedVectorType::get(f32, lanes);
+    Value* p = b.CreateInBoundsGEP(f32, val[input], base);
+    Value* v;
+    if (count == lanes) {
+      v = b.CreateAlignedLoad(vf32, p, Align(4));
+    } else {
+      v = ConstantFP::get(vf32, 0.0);
+      for (int e = 0; e < count; ++e)
+        v = b.CreateInsertElement(v, b.CreateLoad(f32, b.CreateConstInBoundsGEP1_64(f32, p, e)), e);
     }
+    return ty == f32 ? v : b.CreateFPExt(v, FixedVectorType::get(ty, lanes));
+  };
+  auto accumulate = [&](Reduction& r, int j, Value* base, int count) {
+    Value* x = load(r.a, base, r.lanes, count, r.ty);
+    Value* y = load(r.b, base, r.lanes, count, r.ty);
+    if (r.op == ir::Op::SqDist) {
+      Value* d = b.CreateFSub(x, y);
+      x = d;
+      y = d;
+    }
+    r.acc[j] = b.CreateIntrinsic(Intrinsic::fma, {x->getType()}, {x, y, r.acc[j]});
   };
 
-  if (k.blocks > 0) {
+  const int blocks = fn.dims / partials;
+  if (blocks > 0) {
     BasicBlock* loop = BasicBlock::Create(ctx, "reduce", f);
     BasicBlock* after = BasicBlock::Create(ctx, "tail", f);
     b.CreateBr(loop);
@@ -150,53 +114,45 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
     iv->addIncoming(b.getInt64(0), entry);
     std::vector<std::vector<PHINode*>> phis(reds.size());
     for (size_t r = 0; r < reds.size(); ++r)
-      for (int u = 0; u < k.unroll; ++u) {
-        PHINode* p = b.CreatePHI(acc[r][u]->getType(), 2);
-        p->addIncoming(acc[r][u], entry);
-        phis[r].push_back(p);
-        acc[r][u] = p;
+      for (Value*& acc : reds[r].acc) {
+        PHINode* phi = b.CreatePHI(acc->getType(), 2);
+        phi->addIncoming(acc, entry);
+        phis[r].push_back(phi);
+        acc = phi;
       }
-    Value* base = b.CreateMul(iv, b.getInt64(static_cast<int64_t>(k.lanes) * k.unroll));
-    for (int u = 0; u < k.unroll; ++u) accumulate(b.CreateAdd(base, b.getInt64(u * k.lanes)), u);
+    Value* start = b.CreateMul(iv, b.getInt64(partials));
+    for (Reduction& r : reds)
+      for (size_t j = 0; j < r.acc.size(); ++j)
+        accumulate(r, static_cast<int>(j), b.CreateAdd(start, b.getInt64(j * r.lanes)), r.lanes);
     for (size_t r = 0; r < reds.size(); ++r)
-      for (int u = 0; u < k.unroll; ++u) phis[r][u]->addIncoming(acc[r][u], loop);
+      for (size_t j = 0; j < phis[r].size(); ++j) phis[r][j]->addIncoming(reds[r].acc[j], loop);
     Value* next = b.CreateAdd(iv, b.getInt64(1), "block.next", true, true);
     iv->addIncoming(next, loop);
-    b.CreateCondBr(b.CreateICmpEQ(next, b.getInt64(k.blocks)), after, loop);
+    b.CreateCondBr(b.CreateICmpEQ(next, b.getInt64(blocks)), after, loop);
     b.SetInsertPoint(after);
   }
-  const int64_t tail_start = static_cast<int64_t>(k.blocks) * k.lanes * k.unroll;
-  for (int v = 0; v < k.vec_tail; ++v) accumulate(b.getInt64(tail_start + v * k.lanes), v % k.unroll);
+  // The last dims mod P elements: whole vectors, then one zero-padded vector.
+  const int64_t tail_start = static_cast<int64_t>(blocks) * partials;
+  const int tail = fn.dims - static_cast<int>(tail_start);
+  for (Reduction& r : reds)
+    for (int j = 0; j * r.lanes < tail; ++j)
+      accumulate(r, j, b.getInt64(tail_start + j * r.lanes), std::min(r.lanes, tail - j * r.lanes));
 
-  // Combine: accumulators as a tree, lanes by a reassociating reduction, then
-  // the last elements that do not fill a vector.
-  const int64_t scalar_start = tail_start + static_cast<int64_t>(k.vec_tail) * k.lanes;
-  for (size_t r = 0; r < reds.size(); ++r) {
-    const ir::Node& node = fn.nodes[reds[r]];
-    Type* ty = acc_type(reds[r]);
-    // -0.0 is the identity of fadd, so the start value costs no add.
-    Value* sum = b.CreateFAddReduce(ConstantFP::getNegativeZero(ty), tree_sum(b, acc[r]));
-    for (int e = 0; e < k.scalar_tail; ++e) {
-      auto elem = [&](int input) -> Value* {
-        Value* v = b.CreateLoad(f32, b.CreateConstInBoundsGEP1_64(f32, val[input], scalar_start + e));
-        return ty == f32 ? v : b.CreateFPExt(v, f64);
-      };
-      Value* x = elem(node.a);
-      Value* y = elem(node.b);
-      Value* term;
-      if (node.op == ir::Op::Dot) {
-        term = b.CreateFMul(x, y);
-      } else {
-        Value* d = b.CreateFSub(x, y);
-        term = b.CreateFMul(d, d);
-      }
-      sum = b.CreateFAdd(sum, term);
+  // Fold by halving: across accumulators, then across lanes.
+  for (Reduction& r : reds) {
+    for (size_t half = r.acc.size() / 2; half >= 1; half /= 2)
+      for (size_t j = 0; j < half; ++j) r.acc[j] = b.CreateFAdd(r.acc[j], r.acc[j + half]);
+    Value* v = r.acc[0];
+    for (int s = r.lanes / 2; s >= 1; s /= 2) {
+      std::vector<int> mask(r.lanes, -1);
+      for (int l = 0; l < s; ++l) mask[l] = l + s;
+      v = b.CreateFAdd(v, b.CreateShuffleVector(v, mask));
     }
-    val[reds[r]] = ty == f64 ? sum : b.CreateFPExt(sum, f64);
+    Value* sum = b.CreateExtractElement(v, uint64_t{0});
+    val[r.id] = r.ty == f64 ? sum : b.CreateFPExt(sum, f64);
   }
 
   // ---- epilogue: scalar arithmetic in f64, strict IEEE -------------------
-  b.clearFastMathFlags();
   FunctionCallee log1p_fn = mod->getOrInsertFunction("log1p", FunctionType::get(f64, {f64}, false));
   for (size_t id = 0; id < n; ++id) {
     const ir::Node& node = fn.nodes[id];

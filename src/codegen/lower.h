@@ -1,6 +1,6 @@
 // IR -> LLVM IR. Internal to src/codegen (it exposes LLVM types).
-// The reductions are vectorised here explicitly: vector width and register
-// blocking come from the Target, so each ISA gets its own schedule.
+// The reductions are vectorised here explicitly: the vector width comes from
+// the Target, the order of the arithmetic from the IR.
 #pragma once
 
 #include <memory>
@@ -16,9 +16,10 @@ namespace rvj::codegen {
 
 // Emits `symbol` with the kernel ABI
 //   void symbol(const float* const* inputs, const double* params, double* out)
-// All reductions run in one fused loop over dims (a constant), with
-// reassociation allowed so the vectoriser can split them into lanes; the
-// scalar epilogue keeps strict IEEE semantics.
+// All reductions run in one loop over dims (a constant), in the canonical
+// order of ir::reduction_partials, held in the target's vector registers;
+// everything is strict IEEE, so the result is bit-identical to the
+// interpreter's on every target.
 std::unique_ptr<llvm::Module> lower(const ir::Function& fn, const Target& target,
                                     const std::string& symbol, llvm::LLVMContext& ctx);
 

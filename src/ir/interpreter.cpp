@@ -7,22 +7,29 @@
 namespace rvj::ir {
 
 namespace {
+// The canonical order (ir.h): P partials fed by fused multiply-adds, folded
+// by halving. Acc is float or double.
 template <typename Acc>
-double reduce(Op op, const float* a, const float* b, int n) {
-  Acc s = 0;
+double reduce(Op op, const float* a, const float* b, int n, int partials) {
+  std::vector<Acc> part(partials, Acc(0));
   for (int i = 0; i < n; ++i) {
+    Acc x = a[i], y = b[i];
+    Acc& p = part[i % partials];
     if (op == Op::Dot) {
-      s += static_cast<Acc>(a[i]) * static_cast<Acc>(b[i]);
+      p = std::fma(x, y, p);
     } else {
-      Acc d = static_cast<Acc>(a[i]) - static_cast<Acc>(b[i]);
-      s += d * d;
+      Acc d = x - y;
+      p = std::fma(d, d, p);
     }
   }
-  return static_cast<double>(s);
+  for (int s = partials / 2; s >= 1; s /= 2)
+    for (int p = 0; p < s; ++p) part[p] += part[p + s];
+  return static_cast<double>(part[0]);
 }
 }  // namespace
 
 void interpret(const Function& fn, const float* const* inputs, const double* params, double* out) {
+  const int partials = reduction_partials(fn);
   std::vector<double> val(fn.nodes.size(), 0.0);
   std::vector<const float*> vec(fn.nodes.size(), nullptr);
   for (size_t id = 0; id < fn.nodes.size(); ++id) {
@@ -34,8 +41,8 @@ void interpret(const Function& fn, const float* const* inputs, const double* par
       case Op::Const: val[id] = n.value; break;
       case Op::Dot:
       case Op::SqDist:
-        val[id] = n.precision == Precision::F32 ? reduce<float>(n.op, vec[n.a], vec[n.b], fn.dims)
-                                                : reduce<double>(n.op, vec[n.a], vec[n.b], fn.dims);
+        val[id] = n.precision == Precision::F32 ? reduce<float>(n.op, vec[n.a], vec[n.b], fn.dims, partials)
+                                                : reduce<double>(n.op, vec[n.a], vec[n.b], fn.dims, partials);
         break;
       case Op::Add: val[id] = a + b; break;
       case Op::Sub: val[id] = a - b; break;

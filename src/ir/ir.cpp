@@ -28,6 +28,20 @@ const char* op_name(Op op) {
   return "?";
 }
 
+int reduction_partials(const Function& fn) {
+  int reductions = 0;
+  bool any_f64 = false;
+  for (const Node& n : fn.nodes)
+    if (n.op == Op::Dot || n.op == Op::SqDist) {
+      ++reductions;
+      any_f64 |= n.precision == Precision::F64;
+    }
+  // 64 f32 partials = 4 zmm / 8 ymm / 16 NEON q accumulators; halved for f64
+  // and again when several reductions share the register file.
+  int p = any_f64 ? 32 : 64;
+  return reductions > 1 ? p / 2 : p;
+}
+
 uint64_t Function::hash() const {
   // FNV-1a over the printed program: the text is the canonical form.
   uint64_t h = 1469598103934665603ull;

@@ -90,4 +90,14 @@ class Builder {
 
 const char* op_name(Op op);
 
+// The canonical reduction order. Every Dot/SqDist of a kernel splits its sum
+// into P partial sums: element i goes to partial (i mod P) by a fused
+// multiply-add, in increasing i; then partials are folded by halving,
+// part[p] += part[p + s] for s = P/2, P/4, ..., 1. P depends only on the IR
+// (it is a register-budget choice: fewer partials when several reductions
+// share the registers), never on the ISA, so the interpreter and the machine
+// code of every target produce the same bits, and the SQL functions built on
+// them are truly IMMUTABLE.
+int reduction_partials(const Function& fn);
+
 }  // namespace rvj::ir

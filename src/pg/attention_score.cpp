@@ -1,47 +1,37 @@
 // ruvector_attention_score(query, key, attention_type): the per-row logit,
-// for ORDER BY score DESC LIMIT k. The kernel is resolved once per call site
-// and kept in fn_extra, so later rows go straight to machine code.
+// for ORDER BY score DESC LIMIT k.
 #include "pg/errors.h"
-#include "pg/vector.h"
+#include "pg/kernel_site.h"
 
 using namespace rvj::pg;
 
 namespace {
 
 struct ScoreSite {
-  char type[NAMEDATALEN];  // attention_type the kernel was bound for
+  KernelSite site;
+  char type[NAMEDATALEN];  // the attention_type `site` was resolved for
   int type_len;
-  int dims;
-  bool jit;
-  rvj::runtime::Bound bound;
 };
 
 Datum score(FunctionCallInfo fcinfo, const float* q, int qdim, const float* k, int kdim, text* type) {
   const char* name = VARDATA_ANY(type);
   int name_len = VARSIZE_ANY_EXHDR(type);
-  ScoreSite* site = (ScoreSite*)fcinfo->flinfo->fn_extra;
-  bool fresh = site == nullptr || site->dims != qdim || site->jit != jit_enabled || site->type_len != name_len ||
-               memcmp(site->type, name, name_len) != 0;
-  if (fresh && site == nullptr) {
-    site = (ScoreSite*)MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreSite));
-    fcinfo->flinfo->fn_extra = site;
-    site->dims = -1;
-  }
-  // Names longer than any mechanism's are copied truncated and fail lookup.
-  char* lookup = fresh ? text_to_cstring(type) : nullptr;
+  ScoreSite* s = static_cast<ScoreSite*>(call_site(fcinfo, sizeof(ScoreSite)));
+  // Resolve the name only when it changes (it is usually a constant).
+  bool renamed = s->site.mechanism == nullptr || s->type_len != name_len || memcmp(s->type, name, name_len) != 0;
+  char* lookup = renamed ? text_to_cstring(type) : nullptr;
   double result = 0;
   RVJ_ENGINE({
     rvj::runtime::check_same_dims(qdim, kdim);
-    if (fresh) {
-      site->dims = -1;  // stays invalid if binding throws
-      const rvj::ir::Mechanism& m = rvj::runtime::row_score_mechanism(lookup);
-      site->bound = rvj::runtime::bind(m, qdim, jit_enabled);
-      site->type_len = std::min<int>(name_len, NAMEDATALEN - 1);
-      memcpy(site->type, name, site->type_len);
-      site->jit = jit_enabled;
-      site->dims = qdim;
+    const rvj::ir::Mechanism* m = s->site.mechanism;
+    if (renamed) {
+      s->site.mechanism = nullptr;
+      m = &rvj::runtime::row_score_mechanism(lookup);
+      // Longer names are never valid, so a truncated copy cannot match wrongly.
+      s->type_len = std::min<int>(name_len, NAMEDATALEN - 1);
+      memcpy(s->type, name, s->type_len);
     }
-    result = rvj::runtime::run2(site->bound, q, k);
+    result = rvj::runtime::run(bind_site(s->site, *m, qdim), q, k);
   });
   PG_RETURN_FLOAT4((float4)result);
 }

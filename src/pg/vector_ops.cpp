@@ -1,31 +1,30 @@
 // ruvector operators and functions: distances, dims, norm, elementwise
 // arithmetic, comparison (btree).
-#include "pg/vector.h"
-#include "runtime/vector_math.h"
+#include "pg/errors.h"
+#include "pg/kernel_site.h"
 
 using namespace rvj::pg;
-namespace vm = rvj::runtime;
 
-RVJ_FUNCTION(ruvector_l2_distance) {
+namespace {
+// The distances are IR kernels too (src/ir/recipes/distance.cpp).
+double run_kernel(FunctionCallInfo fcinfo, const char* kernel, const RuVector* a, const RuVector* b) {
+  KernelSite* site = kernel_site(fcinfo);
+  double result = 0;
+  RVJ_ENGINE(result = rvj::runtime::run(bind_site(*site, kernel, a->dim), a->x, b ? b->x : nullptr));
+  return result;
+}
+
+double distance(FunctionCallInfo fcinfo, const char* kernel) {
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
   RuVector* b = PG_GETARG_RUVECTOR_P(1);
   check_same_dims(a, b);
-  PG_RETURN_FLOAT8(std::sqrt(vm::l2_squared(a->x, b->x, a->dim)));
+  return run_kernel(fcinfo, kernel, a, b);
 }
+}  // namespace
 
-RVJ_FUNCTION(ruvector_negative_inner_product) {
-  RuVector* a = PG_GETARG_RUVECTOR_P(0);
-  RuVector* b = PG_GETARG_RUVECTOR_P(1);
-  check_same_dims(a, b);
-  PG_RETURN_FLOAT8(-vm::inner_product(a->x, b->x, a->dim));
-}
-
-RVJ_FUNCTION(ruvector_cosine_distance) {
-  RuVector* a = PG_GETARG_RUVECTOR_P(0);
-  RuVector* b = PG_GETARG_RUVECTOR_P(1);
-  check_same_dims(a, b);
-  PG_RETURN_FLOAT8(vm::cosine_distance(a->x, b->x, a->dim));
-}
+RVJ_FUNCTION(ruvector_l2_distance) { PG_RETURN_FLOAT8(distance(fcinfo, "l2_distance")); }
+RVJ_FUNCTION(ruvector_negative_inner_product) { PG_RETURN_FLOAT8(distance(fcinfo, "negative_inner_product")); }
+RVJ_FUNCTION(ruvector_cosine_distance) { PG_RETURN_FLOAT8(distance(fcinfo, "cosine_distance")); }
 
 RVJ_FUNCTION(ruvector_dims) {
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
@@ -34,7 +33,7 @@ RVJ_FUNCTION(ruvector_dims) {
 
 RVJ_FUNCTION(ruvector_norm) {
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
-  PG_RETURN_FLOAT8(vm::norm(a->x, a->dim));
+  PG_RETURN_FLOAT8(run_kernel(fcinfo, "norm", a, nullptr));
 }
 
 namespace {

@@ -47,7 +47,7 @@ Bound bind(const ir::Mechanism& m, int dims, bool jit) {
   return b;
 }
 
-double run2(const Bound& k, const float* a, const float* b) {
+double run(const Bound& k, const float* a, const float* b) {
   const float* in[2] = {a, b};
   double out[4];
   if (k.jit)

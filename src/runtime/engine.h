@@ -31,9 +31,9 @@ struct Bound {
 // at their defaults.
 Bound bind(const ir::Mechanism& m, int dims, bool jit);
 
-// Run a two-input kernel: JIT code or the interpreter, then the mechanism's
-// input checks. Returns out[0].
-double run2(const Bound& k, const float* a, const float* b);
+// Run a kernel on its vector inputs (b is unused by one-input kernels): JIT
+// code or the interpreter, then the mechanism's input checks. Returns out[0].
+double run(const Bound& k, const float* a, const float* b);
 
 // EXPLAIN-style text rows for a kernel (compiling it if needed).
 std::vector<std::string> explain(std::string_view mechanism, int dims, bool jit);

@@ -6,7 +6,6 @@
 #include "ir/errors.h"
 #include "runtime/engine.h"
 #include "runtime/kernel_cache.h"
-#include "runtime/vector_math.h"
 
 using namespace rvj;
 using namespace rvj::runtime;
@@ -39,7 +38,7 @@ TEST(KernelCache, InterpreterOnlyEntryCompilesLater) {
   EXPECT_NE(k.code.fn, nullptr);
 }
 
-TEST(Engine, JitAndInterpreterGiveTheSameScores) {
+TEST(Engine, JitAndInterpreterGiveIdenticalScores) {
   std::vector<float> a(300), b(300);
   for (int i = 0; i < 300; ++i) {
     a[i] = std::sin(i * 0.37f) * 0.05f;
@@ -47,9 +46,9 @@ TEST(Engine, JitAndInterpreterGiveTheSameScores) {
   }
   for (const char* name : {"scaled_dot", "cosine", "poincare"}) {
     const ir::Mechanism& m = row_score_mechanism(name);
-    double jit = run2(bind(m, 300, true), a.data(), b.data());
-    double interp = run2(bind(m, 300, false), a.data(), b.data());
-    EXPECT_NEAR(jit, interp, 1e-6 * std::max(1.0, std::fabs(interp))) << name;
+    double jit = run(bind(m, 300, true), a.data(), b.data());
+    double interp = run(bind(m, 300, false), a.data(), b.data());
+    EXPECT_EQ(jit, interp) << name;  // the canonical reduction order: same bits
   }
 }
 
@@ -83,9 +82,9 @@ TEST(Engine, PointOutsideTheBallIsRejected) {
   float inside[2] = {0.1f, 0.2f}, outside[2] = {0.8f, 0.8f};
   for (bool jit : {true, false}) {
     Bound k = bind(kernel_mechanism("poincare_distance"), 2, jit);
-    EXPECT_NO_THROW(run2(k, inside, inside));
+    EXPECT_NO_THROW(run(k, inside, inside));
     try {
-      run2(k, inside, outside);
+      run(k, inside, outside);
       FAIL();
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::DataException);
@@ -93,13 +92,13 @@ TEST(Engine, PointOutsideTheBallIsRejected) {
     }
     // With c = 0.5 the same point is inside: 0.5 * 1.28 < 1.
     k.params[0] = 0.5;
-    EXPECT_NO_THROW(run2(k, inside, outside));
+    EXPECT_NO_THROW(run(k, inside, outside));
   }
 }
 
 TEST(Engine, CosineOfZeroVectorIsRejected) {
   float zero[3] = {0, 0, 0}, x[3] = {1, 2, 3};
-  EXPECT_THROW(run2(bind(row_score_mechanism("cosine"), 3, true), x, zero), Error);
+  EXPECT_THROW(run(bind(row_score_mechanism("cosine"), 3, true), x, zero), Error);
 }
 
 TEST(Engine, DimensionMismatchUsesPgvectorWording) {
@@ -130,12 +129,16 @@ TEST(Engine, ExplainShowsIrIsaKeySourceAndAssembly) {
   EXPECT_THROW(explain("nope", 8, true), Error);
 }
 
-TEST(VectorMath, DistancesMatchHandComputedValues) {
-  float a[3] = {1, 2, 3}, b[3] = {4, 5, 6};
-  EXPECT_DOUBLE_EQ(l2_squared(a, b, 3), 27.0);
-  EXPECT_DOUBLE_EQ(inner_product(a, b, 3), 32.0);
-  EXPECT_NEAR(cosine_distance(a, b, 3), 1 - 32 / std::sqrt(14.0 * 77.0), 1e-7);
-  EXPECT_NEAR(norm(a, 3), std::sqrt(14.0), 1e-12);
-  float z[3] = {0, 0, 0};
-  EXPECT_TRUE(std::isnan(cosine_distance(a, z, 3)));
+// The operator kernels against values computed by hand.
+TEST(Engine, DistanceKernelsMatchHandComputedValues) {
+  float a[3] = {1, 2, 3}, b[3] = {4, 5, 6}, z[3] = {0, 0, 0};
+  for (bool jit : {true, false}) {
+    auto k = [&](const char* name) { return bind(kernel_mechanism(name), 3, jit); };
+    EXPECT_DOUBLE_EQ(run(k("l2_distance"), a, b), std::sqrt(27.0));
+    EXPECT_DOUBLE_EQ(run(k("negative_inner_product"), a, b), -32.0);
+    EXPECT_NEAR(run(k("cosine_distance"), a, b), 1 - 32 / std::sqrt(14.0 * 77.0), 1e-7);
+    EXPECT_EQ(run(k("cosine_distance"), a, a), 0.0);  // clamped, not -1e-8
+    EXPECT_TRUE(std::isnan(run(k("cosine_distance"), a, z)));
+    EXPECT_DOUBLE_EQ(run(k("norm"), a, nullptr), std::sqrt(14.0));
+  }
 }

@@ -33,6 +33,14 @@ const std::vector<Mechanism>& mechanisms() {
        "Ganea et al. 2018, Hyperbolic Neural Networks (geoopt PoincareBall)", {"a", "b"},
        {{"curvature", 1.0, true, "the ball has curvature -c"}},
        build_poincare_distance, check_poincare},
+      {"l2_distance", false, "distance", "O(d)", "the <-> operator", "||a - b||",
+       "Euclidean distance", {"a", "b"}, {}, build_l2_distance, nullptr},
+      {"negative_inner_product", false, "distance", "O(d)", "the <#> operator", "-(a.b)",
+       "negative inner product", {"a", "b"}, {}, build_negative_inner_product, nullptr},
+      {"cosine_distance", false, "distance", "O(d)", "the <=> operator", "1 - cos(a, b)",
+       "cosine distance", {"a", "b"}, {}, build_cosine_distance, nullptr},
+      {"norm", false, "distance", "O(d)", "ruvector_norm()", "||a||",
+       "Euclidean norm", {"a"}, {}, build_norm, nullptr},
   };
   return all;
 }

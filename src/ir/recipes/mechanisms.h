@@ -55,6 +55,10 @@ Function build_scaled_dot(int dims);
 Function build_cosine(int dims);
 Function build_poincare(int dims);
 Function build_poincare_distance(int dims);
+Function build_l2_distance(int dims);
+Function build_negative_inner_product(int dims);
+Function build_cosine_distance(int dims);
+Function build_norm(int dims);
 void check_cosine(const Mechanism& m, const double* out, const double* params);
 void check_poincare(const Mechanism& m, const double* out, const double* params);
 

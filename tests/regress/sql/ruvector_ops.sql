@@ -28,3 +28,14 @@ SELECT id FROM rv_items WHERE v = '[1,2]' ORDER BY id;
 RESET enable_seqscan;
 SELECT id, v <-> '[1,2]' AS d FROM rv_items ORDER BY v <-> '[1,2]', id LIMIT 3;
 DROP TABLE rv_items;
+-- the operators are IR kernels: identical bits with the JIT off
+CREATE TEMP TABLE pts AS
+  SELECT i, ARRAY[sin(i), cos(i), sin(2 * i), cos(3 * i), i % 7]::real[]::ruvector AS v FROM generate_series(1, 100) i;
+CREATE TEMP TABLE ops_jit AS
+  SELECT a.i AS ai, b.i AS bi, a.v <-> b.v AS l2, a.v <#> b.v AS ip, a.v <=> b.v AS cos, ruvector_norm(a.v) AS n
+  FROM pts a, pts b;
+SET ruvector_jit.enabled = off;
+SELECT bool_and(j.l2 = (a.v <-> b.v)) AS l2, bool_and(j.ip = (a.v <#> b.v)) AS ip,
+       bool_and(j.cos = (a.v <=> b.v)) AS cos, bool_and(j.n = ruvector_norm(a.v)) AS norm, count(*)
+FROM ops_jit j JOIN pts a ON a.i = j.ai JOIN pts b ON b.i = j.bi;
+RESET ruvector_jit.enabled;
