@@ -63,11 +63,14 @@ start_server() {
     log "starting PostgreSQL $PG_MAJOR"
     as_root pg_ctlcluster $PG_MAJOR main start
   fi
-  local me="$DB_USER"
-  if ! as_root runuser -u postgres -- psql -XtAc "SELECT 1 FROM pg_roles WHERE rolname = '$me'" | grep -q 1; then
-    log "creating superuser role $me"
-    as_root runuser -u postgres -- createuser --superuser "$me"
-  fi
+  # Roles for the invoking user and, under sudo, for root too (pg_regress runs as root).
+  local me
+  for me in $(printf '%s\n' "$DB_USER" "$(id -un)" | sort -u); do
+    if ! as_root runuser -u postgres -- psql -XtAc "SELECT 1 FROM pg_roles WHERE rolname = '$me'" | grep -q 1; then
+      log "creating superuser role $me"
+      as_root runuser -u postgres -- createuser --superuser "$me"
+    fi
+  done
 }
 
 ensure_database() {
