@@ -149,3 +149,40 @@ CREATE FUNCTION ruvector_hyperbolic_distance(a ruvector, b ruvector, curvature r
 CREATE FUNCTION ruvector_jit_explain(mechanism text, dims integer)
   RETURNS SETOF text
   AS 'MODULE_PATHNAME', 'ruvector_jit_explain' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+-- ---------------------------------------------------------------------------
+-- Attention over a set of keys.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_softmax(logits real[]) RETURNS real[]
+  AS 'MODULE_PATHNAME', 'ruvector_softmax' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION ruvector_attention_weights(query ruvector, keys ruvector[],
+                                           attention_type text DEFAULT 'scaled_dot',
+                                           params jsonb DEFAULT '{}')
+  RETURNS real[]
+  AS 'MODULE_PATHNAME', 'ruvector_attention_weights' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- ruvector_attend(query, key, value [, attention_type]): softmax(logits) . V
+-- of one query over the rows of a group, as an aggregate whose state is the
+-- online-softmax state (m, l, O); parallel workers merge exactly.
+CREATE FUNCTION ruvector_attend_transition(internal, ruvector, ruvector, ruvector) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_attend_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_transition(internal, ruvector, ruvector, ruvector, text) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_attend_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_attend_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'ruvector_attend_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_attend_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_final(internal) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_attend_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE ruvector_attend(query ruvector, key ruvector, value ruvector) (
+  SFUNC = ruvector_attend_transition, STYPE = internal, FINALFUNC = ruvector_attend_final,
+  COMBINEFUNC = ruvector_attend_combine, SERIALFUNC = ruvector_attend_serialize,
+  DESERIALFUNC = ruvector_attend_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE ruvector_attend(query ruvector, key ruvector, value ruvector, attention_type text) (
+  SFUNC = ruvector_attend_transition, STYPE = internal, FINALFUNC = ruvector_attend_final,
+  COMBINEFUNC = ruvector_attend_combine, SERIALFUNC = ruvector_attend_serialize,
+  DESERIALFUNC = ruvector_attend_deserialize, PARALLEL = SAFE);

@@ -36,6 +36,35 @@ const std::vector<ScoreCase>& score_cases() {
   return cases;
 }
 
+const std::vector<AttendCase>& attend_cases() {
+  static const std::vector<AttendCase> cases = [] {
+    std::vector<AttendCase> out;
+    std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/attend.txt");
+    if (!in) throw std::runtime_error("cannot open tests/fixtures/attend.txt");
+    auto read = [](std::istringstream& s, auto& v, size_t n) {
+      std::string bar;
+      s >> bar;
+      v.resize(n);
+      for (auto& x : v) s >> x;
+    };
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      std::istringstream s(line);
+      AttendCase c;
+      s >> c.d >> c.dv >> c.n;
+      read(s, c.q, c.d);
+      read(s, c.keys, static_cast<size_t>(c.n) * c.d);
+      read(s, c.values, static_cast<size_t>(c.n) * c.dv);
+      read(s, c.out, c.dv);
+      read(s, c.weights, c.n);
+      if (!s) throw std::runtime_error("malformed attend fixture");
+      out.push_back(std::move(c));
+    }
+    return out;
+  }();
+  return cases;
+}
+
 double score_tolerance(const ScoreCase& c) {
   double terms = 0, aa = 0, bb = 0;
   for (int i = 0; i < c.dims; ++i) {

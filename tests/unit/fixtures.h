@@ -17,6 +17,15 @@ struct ScoreCase {
 
 const std::vector<ScoreCase>& score_cases();
 
+// One query over n (key, value) rows: torch SDPA output and softmax weights.
+struct AttendCase {
+  int d, dv, n;
+  std::vector<float> q, keys, values;  // keys n*d, values n*dv, row-major
+  std::vector<double> out, weights;
+};
+
+const std::vector<AttendCase>& attend_cases();
+
 // fp32 parity: relative 1e-5 against the reference, with an absolute floor
 // of 1e-6 times the magnitude of the summed terms (a float32 sum of terms
 // that cancel cannot be better than that).

@@ -1,0 +1,46 @@
+#include "pg/params.h"
+
+namespace rvj::pg {
+
+namespace {
+// "tau, c, beta" or "none".
+void append_names(StringInfo s, const rvj::ir::Mechanism& m) {
+  if (m.params.empty()) appendStringInfoString(s, "none");
+  for (size_t i = 0; i < m.params.size(); i++) appendStringInfo(s, "%s%s", i ? ", " : "", m.params[i].name);
+}
+}  // namespace
+
+void parse_params(Jsonb* jb, const rvj::ir::Mechanism& m, double* params) {
+  for (size_t i = 0; i < m.params.size(); i++) params[i] = m.params[i].default_value;
+  if (!JB_ROOT_IS_OBJECT(jb))
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("params must be a jsonb object"),
+                    errhint("For example '{}' or '{\"tau\": 0.07}'.")));
+  JsonbIterator* it = JsonbIteratorInit(&jb->root);
+  JsonbValue v;
+  JsonbIteratorToken tok;
+  char* key = nullptr;
+  while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+    if (tok == WJB_KEY) {
+      key = pnstrdup(v.val.string.val, v.val.string.len);
+      continue;
+    }
+    if (tok != WJB_VALUE) continue;
+    int index = -1;
+    for (size_t i = 0; i < m.params.size(); i++)
+      if (strcmp(m.params[i].name, key) == 0) index = (int)i;
+    if (index < 0) {
+      StringInfoData names;
+      initStringInfo(&names);
+      append_names(&names, m);
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("unknown parameter \"%s\" for attention type \"%s\"", key, m.name),
+                      errhint("Parameters of %s: %s.", m.name, names.data)));
+    }
+    if (v.type != jbvNumeric)
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("parameter \"%s\" must be a number", key)));
+    params[index] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+  }
+}
+
+}  // namespace rvj::pg

@@ -1,0 +1,57 @@
+#include "runtime/online_softmax.h"
+
+#include <cmath>
+#include <limits>
+
+namespace rvj::runtime {
+
+void softmax_init(SoftmaxState& s, double* o, int dv) {
+  s.m = -std::numeric_limits<double>::infinity();
+  s.l = 0;
+  for (int i = 0; i < dv; ++i) o[i] = 0;
+}
+
+void softmax_add(SoftmaxState& s, double* o, int dv, double logit, const float* v) {
+  if (logit > s.m) {
+    // Rescale what was accumulated under the old max.
+    const double r = std::exp(s.m - logit);  // exp(-inf) = 0 for the first key
+    s.l *= r;
+    for (int i = 0; i < dv; ++i) o[i] *= r;
+    s.m = logit;
+  }
+  const double p = std::exp(logit - s.m);
+  s.l += p;
+  for (int i = 0; i < dv; ++i) o[i] += p * v[i];
+}
+
+void softmax_merge(SoftmaxState& s, double* o, const SoftmaxState& t, const double* to, int dv) {
+  if (t.l == 0) return;
+  if (s.l == 0) {
+    s = t;
+    for (int i = 0; i < dv; ++i) o[i] = to[i];
+    return;
+  }
+  const double m = std::max(s.m, t.m);
+  const double a = std::exp(s.m - m), b = std::exp(t.m - m);
+  s.l = s.l * a + t.l * b;
+  for (int i = 0; i < dv; ++i) o[i] = o[i] * a + to[i] * b;
+  s.m = m;
+}
+
+bool softmax_finish(const SoftmaxState& s, const double* o, int dv, float* out) {
+  if (s.l == 0) return false;
+  for (int i = 0; i < dv; ++i) out[i] = static_cast<float>(o[i] / s.l);
+  return true;
+}
+
+bool softmax(const double* logits, int n, double* weights) {
+  if (n == 0) return false;
+  double m = logits[0];
+  for (int i = 1; i < n; ++i) m = std::max(m, logits[i]);
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += weights[i] = std::exp(logits[i] - m);
+  for (int i = 0; i < n; ++i) weights[i] /= sum;
+  return true;
+}
+
+}  // namespace rvj::runtime
