@@ -145,10 +145,18 @@ CREATE FUNCTION ruvector_hyperbolic_distance(a ruvector, b ruvector, curvature r
   RETURNS real
   AS 'MODULE_PATHNAME', 'ruvector_hyperbolic_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- Inspection: reports this backend's kernel cache, so VOLATILE and leader-only.
-CREATE FUNCTION ruvector_jit_explain(mechanism text, dims integer)
+-- Inspection: these report (or reset) this backend's kernel cache, so
+-- VOLATILE and leader-only. isa NULL means the host.
+CREATE FUNCTION ruvector_jit_explain(mechanism text, dims integer, params jsonb DEFAULT '{}', isa text DEFAULT NULL)
   RETURNS SETOF text
-  AS 'MODULE_PATHNAME', 'ruvector_jit_explain' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+  AS 'MODULE_PATHNAME', 'ruvector_jit_explain' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+CREATE FUNCTION ruvector_jit_cache(
+    OUT key text, OUT mechanism text, OUT dims integer, OUT isa text, OUT compiled boolean,
+    OUT hits bigint, OUT object_bytes bigint, OUT compile_ms double precision)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'ruvector_jit_cache' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION ruvector_jit_cache_reset() RETURNS bigint
+  AS 'MODULE_PATHNAME', 'ruvector_jit_cache_reset' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 -- ---------------------------------------------------------------------------
 -- Attention over a set of keys.

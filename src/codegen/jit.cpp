@@ -8,6 +8,7 @@
 
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectTransformLayer.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/DiagnosticInfo.h>
 #include <llvm/IR/DiagnosticPrinter.h>
@@ -175,6 +176,8 @@ void guarded(F&& step) {
   fatal_jump = nullptr;
 }
 
+thread_local size_t last_object_bytes = 0;
+
 struct Jit {
   std::unique_ptr<llvm::orc::LLJIT> lljit;
   std::unique_ptr<llvm::TargetMachine> tm;
@@ -209,6 +212,12 @@ Jit& jit() {
   define("fmaf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float, float, float)>(&::fmaf)));
   if (auto err = j->lljit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(syms))))
     fail("cannot define runtime symbols: " + take(std::move(err)));
+  // Observe each object file on its way to the linker: its size is reported.
+  j->lljit->getObjTransformLayer().setTransform(
+      [](std::unique_ptr<llvm::MemoryBuffer> obj) -> llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> {
+        last_object_bytes = obj->getBufferSize();
+        return obj;
+      });
   the_jit = j;
   return *j;
 }
@@ -228,10 +237,18 @@ Compiled compile(const ir::Function& fn, const Target& target) {
     auto mod = build_module(fn, target, out.symbol, *ctx, *j.tm, &out.lower_ms, &out.opt_ms);
     check(diag);
     auto t0 = Clock::now();
-    if (auto err = j.lljit->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
+    // A resource tracker per kernel, so evicting it frees its code.
+    llvm::orc::ResourceTrackerSP tracker = j.lljit->getMainJITDylib().createResourceTracker();
+    if (auto err = j.lljit->addIRModule(tracker, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
       fail("cannot add the kernel module: " + take(std::move(err)));
+    last_object_bytes = 0;
     auto sym = j.lljit->lookup(out.symbol);  // this is where machine code is generated
     if (!sym) fail("cannot compile kernel " + out.symbol + ": " + take(sym.takeError()));
+    out.object_bytes = last_object_bytes;
+    out.memory = std::shared_ptr<void>(tracker.get(), [tracker](void*) mutable {
+      std::lock_guard<std::mutex> relock(jit_mutex);
+      if (!poisoned) llvm::consumeError(tracker->remove());
+    });
     check(diag);
     out.fn = reinterpret_cast<KernelFn>(sym->getAddress());
     out.codegen_ms = ms_since(t0);

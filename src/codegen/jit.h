@@ -3,6 +3,7 @@
 // No LLVM types cross this header.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "codegen/isa.h"
@@ -17,6 +18,8 @@ struct Compiled {
   KernelFn fn = nullptr;
   std::string symbol;
   double lower_ms = 0, opt_ms = 0, codegen_ms = 0;
+  size_t object_bytes = 0;        // size of the object file the code came from
+  std::shared_ptr<void> memory;   // owns the code: it is freed with the last copy
   double total_ms() const { return lower_ms + opt_ms + codegen_ms; }
 };
 
@@ -27,6 +30,9 @@ Compiled compile(const ir::Function& fn);
 // The same for another target of the host's architecture whose instructions
 // the host has (tests run avx2 and generic code on an avx512 host).
 Compiled compile(const ir::Function& fn, const Target& target);
+
+// One line on how lower() lays the kernel's reductions out for `target`.
+std::string describe_schedule(const ir::Function& fn, const Target& target);
 
 // Optimised LLVM IR text and assembly text, for the host or a named target.
 std::string optimized_llvm_ir(const ir::Function& fn, const Target& target);

@@ -1,5 +1,10 @@
 #include "codegen/lower.h"
 
+#include <algorithm>
+#include <string>
+
+#include "codegen/jit.h"
+
 #include <map>
 #include <vector>
 
@@ -184,6 +189,24 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
   }
   b.CreateRetVoid();
   return mod;
+}
+
+std::string describe_schedule(const ir::Function& fn, const Target& target) {
+  const int partials = ir::reduction_partials(fn);
+  int reductions = 0, lanes = 0;
+  for (const ir::Node& n : fn.nodes)
+    if (n.op == ir::Op::Dot || n.op == ir::Op::SqDist) {
+      ++reductions;
+      int l = std::min(partials, target.vector_bits / (n.precision == ir::Precision::F32 ? 32 : 64));
+      lanes = lanes ? std::min(lanes, l) : l;
+    }
+  if (reductions == 0) return "scalar only";
+  const int blocks = fn.dims / partials, tail = fn.dims % partials;
+  return std::to_string(reductions) + " fused reduction(s) over " + std::to_string(fn.dims) + " elements: " +
+         std::to_string(blocks) + " block(s) of " + std::to_string(partials) + " partial sums in " +
+         std::to_string(partials / lanes) + " x " + std::to_string(lanes) + "-lane accumulators each, tail " +
+         std::to_string(tail) + " (" + std::to_string(tail / lanes) + " vectors + " + std::to_string(tail % lanes) +
+         " padded lanes); single-threaded per row";
 }
 
 }  // namespace rvj::codegen

@@ -1,16 +1,30 @@
-// ruvector_jit_explain(mechanism, dims): EXPLAIN-style rows for a kernel.
+// ruvector_jit_explain(mechanism, dims, params, isa): EXPLAIN-style rows
+// for a kernel; ruvector_jit_cache() and ruvector_jit_cache_reset() for the
+// backend's kernel cache.
 #include "pg/errors.h"
+#include "pg/params.h"
 #include "pg/vector.h"
 
 RVJ_FUNCTION(ruvector_jit_explain) {
+  for (int i = 0; i < 3; i++)
+    if (PG_ARGISNULL(i))
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("%s must not be null", i == 0 ? "mechanism" : i == 1 ? "dims" : "params")));
   char* mechanism = text_to_cstring(PG_GETARG_TEXT_PP(0));
   int32 dims = PG_GETARG_INT32(1);
+  Jsonb* jb = PG_GETARG_JSONB_P(2);
+  char* isa = PG_ARGISNULL(3) ? pstrdup("") : text_to_cstring(PG_GETARG_TEXT_PP(3));
+
+  const rvj::ir::Mechanism* m = nullptr;
+  RVJ_ENGINE(m = &rvj::runtime::kernel_mechanism(mechanism));
+  double params[4];
+  rvj::pg::parse_params(jb, *m, params);
 
   // The engine's rows are joined into one malloc'd buffer inside the C++
   // scope; PostgreSQL objects are built from it after that scope closes.
   char* joined = nullptr;
   RVJ_ENGINE({
-    std::vector<std::string> rows = rvj::runtime::explain(mechanism, dims, rvj::pg::jit_enabled);
+    std::vector<std::string> rows = rvj::runtime::explain(mechanism, dims, rvj::pg::jit_enabled, params, isa);
     std::string all;
     for (const std::string& r : rows) {
       all += r;
@@ -39,4 +53,34 @@ RVJ_FUNCTION(ruvector_jit_explain) {
   }
   PG_END_TRY();
   return (Datum)0;
+}
+
+RVJ_FUNCTION(ruvector_jit_cache) {
+  InitMaterializedSRF(fcinfo, 0);
+  ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
+  const auto* entries = &rvj::runtime::backend_cache().entries();
+  for (size_t i = 0; i < entries->size(); i++) {
+    const rvj::runtime::Kernel& k = *(*entries)[i];
+    const char* isa = strrchr(k.key.c_str(), '/') + 1;
+    Datum values[8] = {
+        CStringGetTextDatum(k.key.c_str()),
+        CStringGetTextDatum(k.mechanism->name),
+        Int32GetDatum(k.dims),
+        CStringGetTextDatum(isa),
+        BoolGetDatum(k.code.fn != nullptr),
+        Int64GetDatum((int64)k.hits),
+        Int64GetDatum((int64)k.code.object_bytes),
+        Float8GetDatum(k.code.total_ms()),
+    };
+    bool nulls[8] = {};
+    nulls[6] = nulls[7] = k.code.fn == nullptr;
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return (Datum)0;
+}
+
+RVJ_FUNCTION(ruvector_jit_cache_reset) {
+  size_t dropped = 0;
+  RVJ_ENGINE(dropped = rvj::runtime::backend_cache().clear());
+  PG_RETURN_INT64((int64)dropped);
 }

@@ -11,7 +11,7 @@ void* call_site(FunctionCallInfo fcinfo, size_t size) {
 }
 
 rvj::runtime::Bound& bind_site(KernelSite& site, const rvj::ir::Mechanism& m, int dims) {
-  if (site.mechanism != &m || site.dims != dims || site.jit != jit_enabled) {
+  if (site.mechanism != &m || site.dims != dims || site.jit != jit_enabled || !rvj::runtime::still_valid(site.bound)) {
     site.mechanism = nullptr;  // stays unbound if binding throws
     site.bound = rvj::runtime::bind(m, dims, jit_enabled);
     site.dims = dims;
@@ -22,7 +22,9 @@ rvj::runtime::Bound& bind_site(KernelSite& site, const rvj::ir::Mechanism& m, in
 }
 
 rvj::runtime::Bound& bind_site(KernelSite& site, const char* kernel, int dims) {
-  if (site.mechanism != nullptr && site.dims == dims && site.jit == jit_enabled) return site.bound;
+  if (site.mechanism != nullptr && site.dims == dims && site.jit == jit_enabled &&
+      rvj::runtime::still_valid(site.bound))
+    return site.bound;
   return bind_site(site, rvj::runtime::kernel_mechanism(kernel), dims);
 }
 

@@ -8,7 +8,10 @@ PGDLLEXPORT void _PG_init(void);
 
 namespace rvj::pg {
 bool jit_enabled = true;
+int cache_size = 256;
 }
+
+static void assign_cache_size(int value, void*) { rvj::runtime::backend_cache().set_capacity((size_t)value); }
 
 // Nothing heavy happens here: LLVM is initialised on the first kernel
 // compile, so that loading the module into a backend (or the postmaster, with
@@ -16,7 +19,11 @@ bool jit_enabled = true;
 void _PG_init(void) {
   DefineCustomBoolVariable(
       "ruvector_jit.enabled", "Compile attention kernels to machine code with LLVM.",
-      "When off, the same kernel IR runs in the interpreter: same results within fp32 tolerance, slower.",
+      "When off, the same kernel IR runs in the interpreter: the same results, bit for bit, slower.",
       &rvj::pg::jit_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "ruvector_jit.cache_size", "Kernels kept compiled in each backend's memory.",
+      "Past it the least recently used kernel is dropped and its machine code freed.", &rvj::pg::cache_size, 256, 1,
+      100000, PGC_USERSET, 0, nullptr, assign_cache_size, nullptr);
   MarkGUCPrefixReserved("ruvector_jit");
 }

@@ -30,8 +30,9 @@ void check_element(float value);
 // pgvector's message for mismatched dimensions.
 void check_same_dims(const RuVector* a, const RuVector* b);
 
-// The module's GUC.
+// The module's GUCs.
 extern bool jit_enabled;
+extern int cache_size;
 
 }  // namespace rvj::pg
 

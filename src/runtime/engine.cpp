@@ -42,10 +42,13 @@ Bound bind(const ir::Mechanism& m, int dims, bool jit) {
     throw Error(ErrorKind::Internal, std::string("too many params in ") + m.name);
   Bound b;
   b.kernel = &backend_cache().get(m, dims, jit);
+  b.generation = backend_cache().generation();
   b.jit = jit;
   for (size_t i = 0; i < m.params.size(); ++i) b.params[i] = m.params[i].default_value;
   return b;
 }
+
+bool still_valid(const Bound& b) { return b.kernel && b.generation == backend_cache().generation(); }
 
 double run(const Bound& k, const float* a, const float* b) {
   const float* in[2] = {a, b};
@@ -58,11 +61,14 @@ double run(const Bound& k, const float* a, const float* b) {
   return out[0];
 }
 
-std::vector<std::string> explain(std::string_view name, int dims, bool jit) {
+std::vector<std::string> explain(std::string_view name, int dims, bool jit, const double* params,
+                                 std::string_view isa) {
   const ir::Mechanism& m = kernel_mechanism(name);
   if (dims < 1 || dims > 16000)
     throw Error(ErrorKind::InvalidArgument, "dims must be between 1 and 16000, not " + std::to_string(dims));
+  if (params) ir::check_params(m, params);
   const codegen::Target& host = codegen::host_target();
+  const codegen::Target target = isa.empty() ? host : codegen::named_target(isa);
   Source source;
   Kernel& k = backend_cache().get(m, dims, jit, &source);
 
@@ -74,8 +80,19 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit) {
   char buf[256];
   rows.push_back("Kernel: " + std::string(m.name) + " (" + m.family + "), dims " + std::to_string(dims));
   rows.push_back("  Score: " + std::string(m.score_form));
+  if (!m.params.empty()) {
+    std::string p = "  Params:";
+    for (size_t i = 0; i < m.params.size(); ++i) {
+      std::snprintf(buf, sizeof buf, "%s %s=%g", i ? "," : "", m.params[i].name,
+                    params ? params[i] : m.params[i].default_value);
+      p += buf;
+    }
+    rows.push_back(p + " (runtime arguments: one kernel serves every value)");
+  }
   rows.push_back("  ISA: " + std::string(codegen::isa_name(host.isa)) + " (cpu " + host.cpu + ", " +
                  std::to_string(host.vector_bits) + "-bit vectors, " + host.triple + ")");
+  rows.push_back("  Schedule (" + std::string(codegen::isa_name(target.isa)) +
+                 "): " + codegen::describe_schedule(k.ir, target));
   rows.push_back("  Cache key: " + k.key + " (IR hash " + [&] {
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(k.ir.hash()));
     return std::string(buf);
@@ -86,14 +103,19 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit) {
     std::snprintf(buf, sizeof buf, "  Source: %s (hits %llu)", source_name(source),
                   static_cast<unsigned long long>(k.hits));
     rows.push_back(buf);
-    std::snprintf(buf, sizeof buf, "  Compile time: %.3f ms (lower %.3f ms, optimise %.3f ms, codegen %.3f ms)",
-                  k.code.total_ms(), k.code.lower_ms, k.code.opt_ms, k.code.codegen_ms);
+    std::snprintf(buf, sizeof buf,
+                  "  Compile time: %.3f ms (lower %.3f ms, optimise %.3f ms, codegen %.3f ms), object %zu bytes",
+                  k.code.total_ms(), k.code.lower_ms, k.code.opt_ms, k.code.codegen_ms, k.code.object_bytes);
     rows.push_back(buf);
   }
   rows.push_back("  IR:");
   add_block(ir::print(k.ir));
-  rows.push_back("  Assembly (" + std::string(codegen::isa_name(host.isa)) + "):");
-  add_block(codegen::assembly(k.ir, host));
+  rows.push_back("  Optimised LLVM IR (" + std::string(codegen::isa_name(target.isa)) + "):");
+  add_block(codegen::optimized_llvm_ir(k.ir, target));
+  // Rendered from the same IR through the same pipeline as the running code.
+  rows.push_back("  Assembly (" + std::string(codegen::isa_name(target.isa)) +
+                 (isa.empty() ? ", host" : ", cross-compiled for inspection") + "):");
+  add_block(codegen::assembly(k.ir, target));
   return rows;
 }
 

@@ -23,6 +23,7 @@ void check_same_dims(int a, int b);
 // A kernel ready to run at one call site: resolved once, then reused per row.
 struct Bound {
   Kernel* kernel = nullptr;
+  uint64_t generation = 0;  // backend_cache().generation() when bound
   bool jit = false;
   double params[4] = {};
 };
@@ -30,12 +31,16 @@ struct Bound {
 // Resolve (and, with jit, compile) the kernel of `m` for `dims`; params start
 // at their defaults.
 Bound bind(const ir::Mechanism& m, int dims, bool jit);
+// False once the cache has dropped kernels since `b` was bound.
+bool still_valid(const Bound& b);
 
 // Run a kernel on its vector inputs (b is unused by one-input kernels): JIT
 // code or the interpreter, then the mechanism's input checks. Returns out[0].
 double run(const Bound& k, const float* a, const float* b);
 
-// EXPLAIN-style text rows for a kernel (compiling it if needed).
-std::vector<std::string> explain(std::string_view mechanism, int dims, bool jit);
+// EXPLAIN-style text rows for a kernel (compiling it if needed): with
+// `params` (null: the defaults) and the assembly for `isa` ("" = the host).
+std::vector<std::string> explain(std::string_view mechanism, int dims, bool jit, const double* params = nullptr,
+                                 std::string_view isa = {});
 
 }  // namespace rvj::runtime

@@ -1,5 +1,7 @@
 #include "runtime/kernel_cache.h"
 
+#include <algorithm>
+
 namespace rvj::runtime {
 
 const char* source_name(Source s) {
@@ -16,11 +18,19 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
     if (e->mechanism == &m && e->dims == dims) { k = e.get(); break; }
   const bool found = k != nullptr;
   if (!found) {
+    // Make room first: the least recently used kernels go.
+    while (entries_.size() >= capacity_) {
+      auto lru = std::min_element(entries_.begin(), entries_.end(),
+                                  [](const auto& a, const auto& b) { return a->last_used < b->last_used; });
+      entries_.erase(lru);
+      ++generation_;
+    }
     auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kernel_key(m, dims, codegen::host_target().isa),
-                                                 m.build(dims), {}, 0});
+                                                 m.build(dims), {}, 0, 0});
     k = fresh.get();
     entries_.push_back(std::move(fresh));
   }
+  k->last_used = ++clock_;
   if (compile && !k->code.fn) {
     k->code = codegen::compile(k->ir);
     if (source) *source = Source::CompiledNow;
@@ -30,6 +40,15 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
   }
   return *k;
 }
+
+size_t KernelCache::clear() {
+  size_t n = entries_.size();
+  entries_.clear();
+  ++generation_;
+  return n;
+}
+
+void KernelCache::set_capacity(size_t kernels) { capacity_ = std::max<size_t>(1, kernels); }
 
 KernelCache& backend_cache() {
   static KernelCache* cache = new KernelCache();

@@ -21,3 +21,35 @@ SELECT line FROM ruvector_jit_explain('poincare_distance', 3) AS line WHERE line
 SELECT * FROM ruvector_jit_explain('nope', 8);
 SELECT * FROM ruvector_jit_explain('scaled_dot', 0);
 SELECT * FROM ruvector_jit_explain('scaled_dot', 16001);
+
+-- params are shown (and checked); a named ISA renders that ISA's code
+SELECT line FROM ruvector_jit_explain('cosine', 20, '{"tau": 0.5}') AS line WHERE line LIKE '  Params%';
+SELECT line FROM ruvector_jit_explain('cosine', 20, isa => 'neon') AS line WHERE line LIKE '  Schedule%';
+SELECT count(*) > 0 AS neon_fmla FROM ruvector_jit_explain('scaled_dot', 384, isa => 'neon') AS line WHERE line ~ 'fmla\s+v';
+SELECT count(*) > 0 AS avx512_zmm FROM ruvector_jit_explain('scaled_dot', 384, isa => 'avx512') AS line WHERE line ~ 'vfmadd\w+\s.*zmm';
+SELECT count(*) > 0 AS avx2_ymm FROM ruvector_jit_explain('scaled_dot', 384, isa => 'avx2') AS line WHERE line ~ 'vfmadd\w+\s.*ymm';
+SELECT * FROM ruvector_jit_explain('scaled_dot', 8, isa => 'sse9');
+SELECT * FROM ruvector_jit_explain('cosine', 8, '{"tau": 0}');
+SELECT * FROM ruvector_jit_explain('cosine', 8, '{"temperature": 1}');
+SELECT * FROM ruvector_jit_explain('cosine', 8, NULL);
+SELECT * FROM ruvector_jit_explain(NULL, 8);
+
+-- the kernel cache: listing, bounded size, reset
+SELECT ruvector_jit_cache_reset() >= 0 AS reset;
+SELECT count(*) FROM ruvector_jit_cache();
+SELECT ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector) IS NOT NULL AS ran;
+SELECT key, mechanism, dims, compiled, object_bytes > 0 AS has_code, compile_ms > 0 AS timed
+  FROM ruvector_jit_cache() ORDER BY key;
+SET ruvector_jit.cache_size = 2;
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[4,5]'::ruvector, 'cosine') IS NOT NULL,
+       ruvector_hyperbolic_distance('[0.1]', '[0.2]') IS NOT NULL;
+SELECT count(*) AS kept, bool_and(compiled) FROM ruvector_jit_cache();
+SELECT mechanism FROM ruvector_jit_cache() ORDER BY mechanism;
+RESET ruvector_jit.cache_size;
+SET ruvector_jit.cache_size = 0;
+-- Dropping kernels in the middle of a statement: call sites notice and rebind.
+CREATE TEMP TABLE pts AS SELECT i, ARRAY[i, i % 7, 1]::real[]::ruvector AS v FROM generate_series(1, 500) i;
+SELECT count(*), count(r) AS resets, bool_and(s = ruvector_attention_score('[1,0,2]'::ruvector, v)) AS consistent
+FROM (SELECT v, ruvector_attention_score('[1,0,2]'::ruvector, v) AS s,
+             CASE WHEN i % 100 = 0 THEN ruvector_jit_cache_reset() END AS r
+      FROM pts) t;
