@@ -63,6 +63,13 @@ start_server() {
     log "starting PostgreSQL $PG_MAJOR"
     as_root pg_ctlcluster $PG_MAJOR main start
   fi
+  local port
+  port=$(as_root pg_lsclusters -h | awk -v v=$PG_MAJOR '$1==v && $2=="main" {print $3}')
+  if [ "$port" != 5432 ]; then
+    echo "PostgreSQL $PG_MAJOR/main listens on port $port, not the default 5432 (another cluster has it?)." >&2
+    echo "Free 5432 or move that cluster (pg_lsclusters; /etc/postgresql/*/main/postgresql.conf), then rerun." >&2
+    exit 1
+  fi
   # Roles for the invoking user and, under sudo, for root too (pg_regress runs as root).
   local me
   for me in $(printf '%s\n' "$DB_USER" "$(id -un)" | sort -u); do

@@ -127,11 +127,13 @@ CREATE OPERATOR CLASS ruvector_ops DEFAULT FOR TYPE ruvector USING btree AS
 -- off) return the same bits.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ruvector_attention_score(query ruvector, key ruvector,
-                                         attention_type text DEFAULT 'scaled_dot')
+                                         attention_type text DEFAULT 'scaled_dot',
+                                         params jsonb DEFAULT '{}')
   RETURNS real
   AS 'MODULE_PATHNAME', 'ruvector_attention_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION ruvector_attention_score(query real[], key real[],
-                                         attention_type text DEFAULT 'scaled_dot')
+                                         attention_type text DEFAULT 'scaled_dot',
+                                         params jsonb DEFAULT '{}')
   RETURNS real
   AS 'MODULE_PATHNAME', 'ruvector_attention_score_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 

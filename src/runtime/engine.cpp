@@ -15,12 +15,17 @@ const ir::Mechanism& row_score_mechanism(std::string_view name) {
   const ir::Mechanism* m = ir::find_mechanism(name);
   if (m && m->attention_type) return *m;
   const std::string valid = ir::mechanism_names(true);
-  if (const char* shape = ir::non_row_shape(name))
+  if (const ir::CatalogueEntry* e = ir::catalogue_entry(name)) {
+    if (e->shape)
+      throw Error(ErrorKind::Unsupported,
+                  "attention type \"" + std::string(name) + "\" has no per-row score form",
+                  "It needs " + std::string(e->shape) +
+                      ", which this version of ruvector_jit does not ship yet. Per-row attention types are: " +
+                      valid + ".");
     throw Error(ErrorKind::Unsupported,
-                "attention type \"" + std::string(name) + "\" has no per-row score form",
-                "It needs " + std::string(shape) +
-                    ", which this version of ruvector_jit does not ship yet. Per-row attention types are: " +
-                    valid + ".");
+                "attention type \"" + std::string(name) + "\" is not available in this version of ruvector_jit",
+                "Available attention types are: " + valid + ".");
+  }
   throw Error(ErrorKind::InvalidArgument, "unknown attention type \"" + std::string(name) + "\"",
               "Valid attention types are: " + valid + ".");
 }

@@ -75,8 +75,17 @@ TEST(Mechanisms, RegistryAnswersByName) {
   ASSERT_NE(find_mechanism("scaled_dot"), nullptr);
   EXPECT_EQ(find_mechanism("no_such"), nullptr);
   EXPECT_EQ(mechanism_names(true), "scaled_dot, cosine, poincare");
-  EXPECT_NE(non_row_shape("causal"), nullptr);
-  EXPECT_EQ(non_row_shape("scaled_dot"), nullptr);
+  ASSERT_NE(catalogue_entry("causal"), nullptr);
+  EXPECT_NE(catalogue_entry("causal")->shape, nullptr);
+  ASSERT_NE(catalogue_entry("multi_head"), nullptr);
+  EXPECT_EQ(catalogue_entry("multi_head")->shape, nullptr);  // it has a per-row form
+  EXPECT_EQ(catalogue_entry("no_such"), nullptr);
+  // every shipped attention type is in the catalogue, with a per-row form
+  for (const Mechanism& m : mechanisms())
+    if (m.attention_type) {
+      ASSERT_NE(catalogue_entry(m.name), nullptr) << m.name;
+      EXPECT_EQ(catalogue_entry(m.name)->shape, nullptr) << m.name;
+    }
 }
 
 TEST(Mechanisms, ParamsAreValidated) {

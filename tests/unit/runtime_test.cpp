@@ -62,6 +62,16 @@ TEST(Engine, UnknownAttentionTypeListsValidOnes) {
   }
 }
 
+TEST(Engine, UnshippedCatalogueMechanismSaysSo) {
+  try {
+    row_score_mechanism("multi_head");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("not available in this version"), std::string::npos);
+  }
+}
+
 TEST(Engine, InternalKernelIsNotAnAttentionType) {
   EXPECT_THROW(row_score_mechanism("poincare_distance"), Error);
   EXPECT_NO_THROW(kernel_mechanism("poincare_distance"));

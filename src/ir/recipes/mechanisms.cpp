@@ -74,30 +74,57 @@ std::string mechanism_names(bool attention_types_only) {
   return s;
 }
 
-const char* non_row_shape(std::string_view name) {
-  // From the product catalogue: mechanisms whose result needs more than one
-  // (query, key) pair, so a per-row score cannot express them.
-  struct Entry { const char* name; const char* shape; };
-  static const Entry entries[] = {
-      {"multi_head", "a sequence form over arrays of vectors"},
+const CatalogueEntry* catalogue_entry(std::string_view name) {
+  // The product catalogue (shared/reference/catalogue.md): every planned
+  // mechanism and the SQL shape its result needs. Shipped ones are also in
+  // mechanisms(); this table answers for the others.
+  static const CatalogueEntry entries[] = {
+      {"scaled_dot", nullptr},
+      {"multi_head", nullptr},
       {"grouped_query", "a sequence form over arrays of vectors"},
       {"multi_query", "a sequence form over arrays of vectors"},
-      {"flash_v2", "a sequence form over arrays of vectors"},
+      {"flash_v2", nullptr},
       {"causal", "a sequence form over arrays of vectors"},
+      {"additive", nullptr},
+      {"cosine", nullptr},
+      {"sigmoid", nullptr},
       {"alibi", "a sequence form (it depends on positions)"},
       {"rope", "a sequence form (it depends on positions)"},
-      {"sliding_window", "a sequence form (it depends on positions)"},
+      {"talking_heads", "a sequence form over arrays of vectors"},
+      {"multi_head_latent", "a sequence form over arrays of vectors"},
+      {"differential", "a sequence form over arrays of vectors"},
       {"sparsemax", "weights over a set of keys"},
       {"entmax15", "weights over a set of keys"},
-      {"topk_sparse", "weights over a set of keys"},
+      {"linear", nullptr},
       {"linear_causal", "a sequence form over arrays of vectors"},
+      {"performer", nullptr},
+      {"cosformer", "a sequence form (it depends on positions)"},
+      {"retention", "a sequence form (it depends on positions)"},
+      {"nystrom", "a sequence form over arrays of vectors"},
+      {"sliding_window", "a sequence form (it depends on positions)"},
+      {"dilated_window", "a sequence form (it depends on positions)"},
+      {"longformer", "a sequence form (it depends on positions)"},
+      {"strided", "a sequence form (it depends on positions)"},
+      {"fixed_sparse", "a sequence form (it depends on positions)"},
+      {"block_local", "a sequence form (it depends on positions)"},
+      {"bigbird", "a sequence form (it depends on positions)"},
+      {"topk_sparse", "weights over a set of keys"},
+      {"cross", nullptr},
       {"gat", "a graph form over node and edge tables"},
       {"gatv2", "a graph form over node and edge tables"},
+      {"graph_transformer", "a graph form over node and edge tables"},
+      {"agnn", "a graph form over node and edge tables"},
+      {"gat_edge", "a graph form over node and edge tables"},
       {"moe_topk", "a routing form over expert vectors"},
       {"switch", "a routing form over expert vectors"},
+      {"expert_choice", "a routing form over a set of tokens"},
+      {"poincare", nullptr},
+      {"lorentz", nullptr},
+      {"mixed_curvature", nullptr},
+      {"sinkhorn", "a sequence form over arrays of vectors"},
   };
-  for (const Entry& e : entries)
-    if (name == e.name) return e.shape;
+  for (const CatalogueEntry& e : entries)
+    if (name == e.name) return &e;
   return nullptr;
 }
 

@@ -43,9 +43,13 @@ void check_params(const Mechanism& m, const double* params);
 // Comma-separated names: every kernel, or only attention types.
 std::string mechanism_names(bool attention_types_only);
 
-// For names from the product catalogue that this version does not ship as a
-// per-row score: the SQL shape they need, or nullptr if the name is unknown.
-const char* non_row_shape(std::string_view name);
+// A mechanism of the product catalogue, shipped or not. `shape` is the SQL
+// shape its result needs when it has no per-row score form, else nullptr.
+struct CatalogueEntry {
+  const char* name;
+  const char* shape;
+};
+const CatalogueEntry* catalogue_entry(std::string_view name);
 
 // Shared recipe pieces (one piece of code per idea).
 int poincare_distance(Builder& b, int x, int y, int c, int* cxx_out, int* cyy_out);

@@ -7,6 +7,11 @@ SELECT round(ruvector_attention_score(query => '[1,2,3]'::ruvector, key => '[4,5
                                       attention_type => 'scaled_dot')::float8::numeric, 5) AS named_args;
 -- poincare: -d(q, k) with c = 1; geoopt gives d = 1.3851240 for these points
 SELECT round(ruvector_attention_score('[0.1,0.2]'::ruvector, '[0.3,-0.4]'::ruvector, 'poincare')::float8::numeric, 5) AS poincare;
+-- parameters by name: cosine with tau = 2 doubles the cosine; poincare with
+-- c = 0.5, beta = 2, gamma = 1 is -2 d_0.5 - 1 = -4.5363547 (geoopt: d = 1.76817735)
+SELECT round(ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector, 'cosine', '{"tau": 2}')::float8::numeric, 6) AS cosine_tau2;
+SELECT round(ruvector_attention_score('[0.1,0.2]'::ruvector, '[0.5,-0.5]'::ruvector, 'poincare',
+                                      '{"c": 0.5, "beta": 2, "gamma": 1}')::float8::numeric, 5) AS poincare_params;
 -- the real[] overload
 SELECT round(ruvector_attention_score(ARRAY[1,2,3]::real[], ARRAY[4,5,6]::real[])::float8::numeric, 5) AS from_arrays;
 -- one key never scores 1.0: the score discriminates
@@ -49,6 +54,11 @@ SELECT ruvector_attention_score(ARRAY[1,2,3]::real[], ARRAY[1,2]::real[]);
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'softmax');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'causal');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'poincare_distance');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'talking_heads');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'multi_head');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'cosine', '{"tau": -1}');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'scaled_dot', '{"tau": 1}');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'cosine', '"tau"');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, '');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, repeat('x', 200));
 SELECT ruvector_attention_score('[0,0]'::ruvector, '[1,2]'::ruvector, 'cosine');

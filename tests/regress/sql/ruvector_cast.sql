@@ -14,7 +14,15 @@ SELECT * FROM rv_cast;
 DROP TABLE rv_cast;
 -- rejected arrays
 SELECT ARRAY[1,NULL,3]::ruvector;
+SELECT ARRAY[1,NULL,3]::real[]::ruvector;
+SELECT ARRAY[1,NULL,3]::double precision[]::ruvector;
+SELECT ARRAY[1,NULL,3]::numeric[]::ruvector;
 SELECT ARRAY[[1,2],[3,4]]::ruvector;
+SELECT ARRAY[[1,2],[3,4]]::real[]::ruvector;
+SELECT ARRAY[[1,2],[3,4]]::double precision[]::ruvector;
+SELECT ARRAY[[1,2],[3,4]]::numeric[]::ruvector;
+SELECT '{}'::integer[]::ruvector;
+SELECT ARRAY['NaN']::numeric[]::ruvector;
 SELECT '{}'::real[]::ruvector;
 SELECT ARRAY['NaN']::real[]::ruvector;
 SELECT ARRAY['Infinity']::double precision[]::ruvector;

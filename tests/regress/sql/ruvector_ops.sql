@@ -15,6 +15,12 @@ SELECT '[1,2,3]'::ruvector <-> '[1,2]';
 SELECT '[1,2,3]'::ruvector <#> '[1,2]';
 SELECT '[1,2,3]'::ruvector <=> '[1,2]';
 SELECT '[1,2,3]'::ruvector + '[1,2]';
+SELECT '[1,2,3]'::ruvector - '[1,2]';
+SELECT '[1,2,3]'::ruvector * '[1,2]';
+SELECT ruvector_l2_distance('[1,2,3]', '[1,2]');
+SELECT ruvector_negative_inner_product('[1]', '[1,2]');
+SELECT ruvector_cosine_distance('[1]', '[1,2]');
+SELECT '[-3e38]'::ruvector - '[3e38]';
 -- comparison, DISTINCT, GROUP BY, ORDER BY
 SELECT '[1,2]'::ruvector = '[1,2]', '[1,2]'::ruvector <> '[1,3]', '[1,2]'::ruvector < '[1,3]',
        '[1,2]'::ruvector < '[1,2,0]', '[2]'::ruvector > '[1,9]';
