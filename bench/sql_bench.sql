@@ -1,7 +1,9 @@
 -- SQL-level benchmark: top-10 over 100k rows x 384 dims, sequential scan,
 -- one process (no parallel workers), PostgreSQL's own JIT off.
--- Run by scripts/bench; prints one row per case with the median of 7 runs.
+-- Run by scripts/bench (psql -tA): prints "case|median ms" rows, median of 7
+-- runs after one warm-up run.
 \set ON_ERROR_STOP 1
+SET client_min_messages = warning;
 SET jit = off;
 SET max_parallel_workers_per_gather = 0;
 
@@ -14,10 +16,9 @@ BEGIN
     INSERT INTO bench_docs
       SELECT i, (SELECT array_agg(random() - 0.5) FROM generate_series(1, 384) WHERE i > 0)::real[]::ruvector
       FROM generate_series(1, 100000) i;
-    ANALYZE bench_docs;
   END IF;
 END $$;
-VACUUM bench_docs;
+VACUUM ANALYZE bench_docs;
 
 CREATE OR REPLACE FUNCTION pg_temp.median_ms(query text, runs int DEFAULT 7) RETURNS numeric
 LANGUAGE plpgsql AS $$
@@ -36,29 +37,19 @@ END $$;
 
 CREATE TEMP TABLE q AS SELECT embedding AS v FROM bench_docs WHERE id = 4242;
 
-SELECT 'ORDER BY ruvector_attention_score(q, embedding) DESC LIMIT 10 (JIT)' AS "case",
-       pg_temp.median_ms($q$SELECT id FROM bench_docs, q ORDER BY ruvector_attention_score(q.v, embedding) DESC LIMIT 10$q$) AS median_ms
-UNION ALL
-SELECT 'ORDER BY embedding <#> q LIMIT 10 (operator, same JIT kernel path)',
-       pg_temp.median_ms($q$SELECT id FROM bench_docs, q ORDER BY embedding <#> q.v LIMIT 10$q$)
-UNION ALL
-SELECT 'SELECT count(*) (scan and detoast floor)',
+SELECT '`ORDER BY ruvector_attention_score(q, embedding) DESC LIMIT 10`',
+       pg_temp.median_ms($q$SELECT id FROM bench_docs, q ORDER BY ruvector_attention_score(q.v, embedding) DESC LIMIT 10$q$);
+SELECT '`ORDER BY embedding <#> q LIMIT 10`',
+       pg_temp.median_ms($q$SELECT id FROM bench_docs, q ORDER BY embedding <#> q.v LIMIT 10$q$);
+SELECT '`SELECT count(ruvector_dims(embedding))`: the scan and per-row call floor',
        pg_temp.median_ms($q$SELECT count(ruvector_dims(embedding)) FROM bench_docs$q$);
-
+SELECT '`SELECT ruvector_attend(q, embedding, embedding)`: attention over all rows',
+       pg_temp.median_ms($q$SELECT ruvector_attend(q.v, embedding, embedding) FROM bench_docs, q$q$);
 SET ruvector_jit.enabled = off;
-SELECT 'ORDER BY ruvector_attention_score(...) LIMIT 10 (interpreter, JIT off)' AS "case",
-       pg_temp.median_ms($q$SELECT id FROM bench_docs, q ORDER BY ruvector_attention_score(q.v, embedding) DESC LIMIT 10$q$, 3) AS median_ms;
+SELECT '`ORDER BY ruvector_attention_score(...) LIMIT 10` with `ruvector_jit.enabled = off` (interpreter)',
+       pg_temp.median_ms($q$SELECT id FROM bench_docs, q ORDER BY ruvector_attention_score(q.v, embedding) DESC LIMIT 10$q$);
 RESET ruvector_jit.enabled;
 
--- the same top 10 from both
-SELECT (SELECT array_agg(id) FROM (SELECT id FROM bench_docs, q ORDER BY ruvector_attention_score(q.v, embedding) DESC LIMIT 10) a)
-     = (SELECT array_agg(id) FROM (SELECT id FROM bench_docs, q ORDER BY embedding <#> q.v LIMIT 10) b) AS same_top10;
-
--- first call in a fresh backend: module load + LLVM set-up + compile
-\c
-SET jit = off;
-\timing on
-SELECT ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector) AS first_call_in_new_backend;
-SELECT ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector) AS second_call;
-\timing off
-SELECT line FROM ruvector_jit_explain('scaled_dot', 3) AS line WHERE line LIKE '  Compile time%';
+SELECT 'same top 10 from the score and from <#>',
+       (SELECT array_agg(id) FROM (SELECT id FROM bench_docs, q ORDER BY ruvector_attention_score(q.v, embedding) DESC LIMIT 10) a)
+     = (SELECT array_agg(id) FROM (SELECT id FROM bench_docs, q ORDER BY embedding <#> q.v LIMIT 10) b);

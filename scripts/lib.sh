@@ -87,6 +87,29 @@ ensure_database() {
   fi
 }
 
+# CREATE EXTENSION in $1, recreating it (after dropping the tables named in
+# the other arguments, which depend on its type) when the installed SQL script
+# changed since the database last saw it: during development the script can
+# change while the version stays 0.1.0.
+ensure_extension() {
+  local db="$1"; shift
+  local sha have
+  sha=$(sha256sum "$ROOT/sql/ruvector_jit--0.1.0.sql" | cut -c1-16)
+  have=$(as_user psql -X -tA "$db" -c "SELECT sha FROM ruvector_jit_script" 2>/dev/null || true)
+  if [ "$have" != "$sha" ]; then
+    local drops=""
+    for t in "$@"; do drops+="DROP TABLE IF EXISTS $t; "; done
+    as_user psql -X -q -v ON_ERROR_STOP=1 "$db" >/dev/null <<SQL
+SET client_min_messages = warning;
+$drops
+DROP EXTENSION IF EXISTS ruvector_jit CASCADE;
+CREATE EXTENSION ruvector_jit;
+DROP TABLE IF EXISTS ruvector_jit_script;
+CREATE TABLE ruvector_jit_script AS SELECT '$sha'::text AS sha;
+SQL
+  fi
+}
+
 # Bytes in the server log so far: crash checks read only what follows.
 log_size() { as_root stat -c %s "$PG_LOG" 2>/dev/null || echo 0; }
 

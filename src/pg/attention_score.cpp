@@ -56,17 +56,24 @@ Datum score(FunctionCallInfo fcinfo, const float* q, int qdim, const float* k, i
   PG_RETURN_FLOAT4((float4)result);
 }
 
+// params was added after the first SQL definition: a database still holding
+// that definition passes three arguments, which must mean the defaults.
+Jsonb* params_arg(FunctionCallInfo fcinfo) {
+  if (PG_NARGS() > 3) return PG_GETARG_JSONB_P(3);
+  return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+}
+
 }  // namespace
 
 RVJ_FUNCTION(ruvector_attention_score) {
   RuVector* q = PG_GETARG_RUVECTOR_P(0);
   RuVector* k = PG_GETARG_RUVECTOR_P(1);
-  return score(fcinfo, q->x, q->dim, k->x, k->dim, PG_GETARG_TEXT_PP(2), PG_GETARG_JSONB_P(3));
+  return score(fcinfo, q->x, q->dim, k->x, k->dim, PG_GETARG_TEXT_PP(2), params_arg(fcinfo));
 }
 
 RVJ_FUNCTION(ruvector_attention_score_array) {
   int qdim, kdim;
   float* q = array_to_floats(PG_GETARG_ARRAYTYPE_P(0), &qdim);
   float* k = array_to_floats(PG_GETARG_ARRAYTYPE_P(1), &kdim);
-  return score(fcinfo, q, qdim, k, kdim, PG_GETARG_TEXT_PP(2), PG_GETARG_JSONB_P(3));
+  return score(fcinfo, q, qdim, k, kdim, PG_GETARG_TEXT_PP(2), params_arg(fcinfo));
 }

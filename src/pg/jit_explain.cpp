@@ -6,14 +6,16 @@
 #include "pg/vector.h"
 
 RVJ_FUNCTION(ruvector_jit_explain) {
-  for (int i = 0; i < 3; i++)
+  // A database still holding the first, two-argument definition passes two.
+  const int nargs = PG_NARGS();
+  for (int i = 0; i < Min(nargs, 3); i++)
     if (PG_ARGISNULL(i))
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                       errmsg("%s must not be null", i == 0 ? "mechanism" : i == 1 ? "dims" : "params")));
   char* mechanism = text_to_cstring(PG_GETARG_TEXT_PP(0));
   int32 dims = PG_GETARG_INT32(1);
-  Jsonb* jb = PG_GETARG_JSONB_P(2);
-  char* isa = PG_ARGISNULL(3) ? pstrdup("") : text_to_cstring(PG_GETARG_TEXT_PP(3));
+  Jsonb* jb = nargs > 2 ? PG_GETARG_JSONB_P(2) : DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+  char* isa = nargs < 4 || PG_ARGISNULL(3) ? pstrdup("") : text_to_cstring(PG_GETARG_TEXT_PP(3));
 
   const rvj::ir::Mechanism* m = nullptr;
   RVJ_ENGINE(m = &rvj::runtime::kernel_mechanism(mechanism));
