@@ -176,7 +176,7 @@ void guarded(F&& step) {
   fatal_jump = nullptr;
 }
 
-thread_local size_t last_object_bytes = 0;
+thread_local std::string last_object;  // the object file of the compile in progress
 
 struct Jit {
   std::unique_ptr<llvm::orc::LLJIT> lljit;
@@ -212,10 +212,11 @@ Jit& jit() {
   define("fmaf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float, float, float)>(&::fmaf)));
   if (auto err = j->lljit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(syms))))
     fail("cannot define runtime symbols: " + take(std::move(err)));
-  // Observe each object file on its way to the linker: its size is reported.
+  // Keep a copy of each object file on its way to the linker: its size is
+  // reported and the disk cache stores it.
   j->lljit->getObjTransformLayer().setTransform(
       [](std::unique_ptr<llvm::MemoryBuffer> obj) -> llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> {
-        last_object_bytes = obj->getBufferSize();
+        last_object.assign(obj->getBufferStart(), obj->getBufferSize());
         return obj;
       });
   the_jit = j;
@@ -226,32 +227,71 @@ Jit& jit() {
 
 Compiled compile(const ir::Function& fn) { return compile(fn, host_target()); }
 
+namespace {
+// Each kernel lives in a JITDylib of its own: its symbol name can then be
+// fixed (rvj_<mechanism>_<dims>), which an object loaded from the disk cache
+// needs, without clashing with other copies; and dropping the kernel frees
+// exactly its code. libm symbols come from the main JITDylib.
+llvm::orc::JITDylib& new_kernel_dylib(Jit& j) {
+  auto jd = j.lljit->createJITDylib("rvj_kernel_" + std::to_string(++j.counter));
+  if (!jd) fail("cannot create a JITDylib: " + take(jd.takeError()));
+  jd->addToLinkOrder(j.lljit->getMainJITDylib());
+  return *jd;
+}
+
+// Looks the kernel up (which materialises it) and fills `out`.
+void finish(Jit& j, llvm::orc::JITDylib& jd, Compiled& out) {
+  last_object.clear();
+  auto sym = j.lljit->lookup(jd, out.symbol);
+  if (!sym) fail("cannot link kernel " + out.symbol + ": " + take(sym.takeError()));
+  out.fn = reinterpret_cast<KernelFn>(sym->getAddress());
+  llvm::orc::ResourceTrackerSP tracker = jd.getDefaultResourceTracker();
+  out.memory = std::shared_ptr<void>(tracker.get(), [tracker](void*) mutable {
+    std::lock_guard<std::mutex> relock(jit_mutex);
+    if (!poisoned) llvm::consumeError(tracker->remove());
+  });
+}
+}  // namespace
+
+std::string kernel_symbol(const ir::Function& fn) { return "rvj_" + fn.name + "_" + std::to_string(fn.dims); }
+
 Compiled compile(const ir::Function& fn, const Target& target) {
   std::lock_guard<std::mutex> lock(jit_mutex);
   Compiled out;
   guarded([&] {
     Jit& j = jit();
-    out.symbol = "rvj_" + fn.name + "_" + std::to_string(fn.dims) + "_" + std::to_string(++j.counter);
+    out.symbol = kernel_symbol(fn);
     Diagnostics diag;
     auto ctx = new_context(diag);
     auto mod = build_module(fn, target, out.symbol, *ctx, *j.tm, &out.lower_ms, &out.opt_ms);
     check(diag);
     auto t0 = Clock::now();
-    // A resource tracker per kernel, so evicting it frees its code.
-    llvm::orc::ResourceTrackerSP tracker = j.lljit->getMainJITDylib().createResourceTracker();
-    if (auto err = j.lljit->addIRModule(tracker, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
+    llvm::orc::JITDylib& jd = new_kernel_dylib(j);
+    if (auto err = j.lljit->addIRModule(jd, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
       fail("cannot add the kernel module: " + take(std::move(err)));
-    last_object_bytes = 0;
-    auto sym = j.lljit->lookup(out.symbol);  // this is where machine code is generated
-    if (!sym) fail("cannot compile kernel " + out.symbol + ": " + take(sym.takeError()));
-    out.object_bytes = last_object_bytes;
-    out.memory = std::shared_ptr<void>(tracker.get(), [tracker](void*) mutable {
-      std::lock_guard<std::mutex> relock(jit_mutex);
-      if (!poisoned) llvm::consumeError(tracker->remove());
-    });
+    finish(j, jd, out);  // this is where machine code is generated
     check(diag);
-    out.fn = reinterpret_cast<KernelFn>(sym->getAddress());
+    out.object = std::move(last_object);
+    out.object_bytes = out.object.size();
     out.codegen_ms = ms_since(t0);
+  });
+  return out;
+}
+
+Compiled load_object(const ir::Function& fn, const std::string& object) {
+  std::lock_guard<std::mutex> lock(jit_mutex);
+  Compiled out;
+  guarded([&] {
+    Jit& j = jit();
+    out.symbol = kernel_symbol(fn);
+    auto t0 = Clock::now();
+    llvm::orc::JITDylib& jd = new_kernel_dylib(j);
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, out.symbol);
+    if (auto err = j.lljit->addObjectFile(jd, std::move(buffer)))
+      fail("cannot add the cached object: " + take(std::move(err)));
+    finish(j, jd, out);
+    out.object_bytes = object.size();
+    out.codegen_ms = ms_since(t0);  // here: the load and link time
   });
   return out;
 }
@@ -266,7 +306,7 @@ void with_module(const ir::Function& fn, const Target& t, F&& use) {
     auto tm = target_machine(t);
     Diagnostics diag;
     auto ctx = new_context(diag);
-    auto mod = build_module(fn, t, "rvj_" + fn.name + "_" + std::to_string(fn.dims), *ctx, *tm, nullptr, nullptr);
+    auto mod = build_module(fn, t, kernel_symbol(fn), *ctx, *tm, nullptr, nullptr);
     use(*mod, *tm);
     check(diag);
   });

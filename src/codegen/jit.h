@@ -19,6 +19,7 @@ struct Compiled {
   std::string symbol;
   double lower_ms = 0, opt_ms = 0, codegen_ms = 0;
   size_t object_bytes = 0;        // size of the object file the code came from
+  std::string object;             // that object file, when compiled now (for the disk cache)
   std::shared_ptr<void> memory;   // owns the code: it is freed with the last copy
   double total_ms() const { return lower_ms + opt_ms + codegen_ms; }
 };
@@ -33,6 +34,14 @@ Compiled compile(const ir::Function& fn, const Target& target);
 
 // One line on how lower() lays the kernel's reductions out for `target`.
 std::string describe_schedule(const ir::Function& fn, const Target& target);
+
+// Links a relocatable object produced by compile() for this host (from the
+// disk cache) instead of compiling. Throws rvj::Error(CompileFailure) if the
+// object cannot be linked; the caller then compiles.
+Compiled load_object(const ir::Function& fn, const std::string& object);
+
+// The symbol a kernel's function has in its object file.
+std::string kernel_symbol(const ir::Function& fn);
 
 // Optimised LLVM IR text and assembly text, for the host or a named target.
 std::string optimized_llvm_ir(const ir::Function& fn, const Target& target);

@@ -20,6 +20,26 @@ void capture(EngineError& err, const std::exception* e, const rvj::Error* typed,
   }
 }
 
+void report_notices() {
+  if (!rvj::runtime::backend_cache().has_notices()) return;
+  struct Copy {
+    bool warning;
+    char text[1024];
+  } copies[8];
+  int n = 0;
+  EngineError err;
+  // Copy out of the C++ objects first; report after they are gone.
+  engine_try(err, [&] {
+    for (const rvj::runtime::Notice& notice : rvj::runtime::backend_cache().take_notices()) {
+      if (n == 8) break;
+      copies[n].warning = notice.warning;
+      snprintf(copies[n].text, sizeof copies[n].text, "%s", notice.text.c_str());
+      n++;
+    }
+  });
+  for (int i = 0; i < n; i++) ereport(copies[i].warning ? WARNING : LOG, (errmsg("%s", copies[i].text)));
+}
+
 void raise(const EngineError& err) {
   ereport(ERROR, (errcode(err.sqlstate), errmsg("%s", err.message),
                   err.hint[0] ? errhint("%s", err.hint) : 0));

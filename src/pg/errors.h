@@ -37,6 +37,10 @@ bool engine_try(EngineError& err, F&& f) noexcept {
 // ereport(ERROR) from a captured engine error. Call with no live C++ objects.
 [[noreturn]] void raise(const EngineError& err);
 
+// Reports what the engine noticed on the way (the disk cache's warnings) as
+// WARNING or LOG. Cheap when there is nothing: one branch.
+void report_notices();
+
 // Convenience: run f and raise on failure. f's temporaries are gone before
 // raise() runs because engine_try() has returned.
 #define RVJ_ENGINE(...)                                                \
@@ -44,6 +48,7 @@ bool engine_try(EngineError& err, F&& f) noexcept {
     ::rvj::pg::EngineError rvj_err_;                                   \
     if (!::rvj::pg::engine_try(rvj_err_, [&]() { __VA_ARGS__; }))      \
       ::rvj::pg::raise(rvj_err_);                                      \
+    ::rvj::pg::report_notices();                                       \
   } while (0)
 
 }  // namespace rvj::pg

@@ -9,6 +9,15 @@ PGDLLEXPORT void _PG_init(void);
 namespace rvj::pg {
 bool jit_enabled = true;
 int cache_size = 256;
+char* cache_dir = nullptr;
+}
+
+static void assign_cache_dir(const char* value, void*) {
+  // Assign hooks must not fail: a bad_alloc leaves the old directory in place.
+  try {
+    rvj::runtime::backend_disk_cache().set_dir(value ? value : "");
+  } catch (...) {
+  }
 }
 
 static void assign_cache_size(int value, void*) { rvj::runtime::backend_cache().set_capacity((size_t)value); }
@@ -25,5 +34,10 @@ void _PG_init(void) {
       "ruvector_jit.cache_size", "Kernels kept compiled in each backend's memory.",
       "Past it the least recently used kernel is dropped and its machine code freed.", &rvj::pg::cache_size, 256, 1,
       100000, PGC_USERSET, 0, nullptr, assign_cache_size, nullptr);
+  DefineCustomStringVariable(
+      "ruvector_jit.cache_dir", "Directory of the persistent kernel cache, shared by all backends.",
+      "Relative paths are under the data directory; an empty string turns the disk cache off. "
+      "scripts/prewarm fills it offline.",
+      &rvj::pg::cache_dir, "ruvector_jit_cache", PGC_SUSET, 0, nullptr, assign_cache_dir, nullptr);
   MarkGUCPrefixReserved("ruvector_jit");
 }

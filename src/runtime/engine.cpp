@@ -108,10 +108,16 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
     std::snprintf(buf, sizeof buf, "  Source: %s (hits %llu)", source_name(source),
                   static_cast<unsigned long long>(k.hits));
     rows.push_back(buf);
-    std::snprintf(buf, sizeof buf,
-                  "  Compile time: %.3f ms (lower %.3f ms, optimise %.3f ms, codegen %.3f ms), object %zu bytes",
-                  k.code.total_ms(), k.code.lower_ms, k.code.opt_ms, k.code.codegen_ms, k.code.object_bytes);
+    if (k.origin == Source::Disk)
+      std::snprintf(buf, sizeof buf, "  Compile time: none, loaded from the disk cache in %.3f ms, object %zu bytes",
+                    k.code.codegen_ms, k.code.object_bytes);
+    else
+      std::snprintf(buf, sizeof buf,
+                    "  Compile time: %.3f ms (lower %.3f ms, optimise %.3f ms, codegen %.3f ms), object %zu bytes",
+                    k.code.total_ms(), k.code.lower_ms, k.code.opt_ms, k.code.codegen_ms, k.code.object_bytes);
     rows.push_back(buf);
+    const DiskCache& disk = backend_disk_cache();
+    rows.push_back("  Disk cache: " + (disk.enabled() ? disk.path(k.ir) : std::string("off")));
   }
   rows.push_back("  IR:");
   add_block(ir::print(k.ir));

@@ -1,11 +1,19 @@
 #include "runtime/kernel_cache.h"
 
 #include <algorithm>
+#include <optional>
+
+#include "ir/errors.h"
 
 namespace rvj::runtime {
 
 const char* source_name(Source s) {
-  return s == Source::Memory ? "memory cache" : "compiled now";
+  switch (s) {
+    case Source::Memory: return "memory cache";
+    case Source::Disk: return "disk cache";
+    case Source::CompiledNow: return "compiled now";
+  }
+  return "?";
 }
 
 std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa) {
@@ -26,19 +34,39 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
       ++generation_;
     }
     auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kernel_key(m, dims, codegen::host_target().isa),
-                                                 m.build(dims), {}, 0, 0});
+                                                 m.build(dims), {}, 0, 0, Source::CompiledNow});
     k = fresh.get();
     entries_.push_back(std::move(fresh));
   }
   k->last_used = ++clock_;
   if (compile && !k->code.fn) {
-    k->code = codegen::compile(k->ir);
-    if (source) *source = Source::CompiledNow;
+    this->compile(*k, source);
   } else {
     if (found) ++k->hits;
     if (source) *source = Source::Memory;
   }
   return *k;
+}
+
+void KernelCache::compile(Kernel& k, Source* source) {
+  if (disk_ && disk_->enabled()) {
+    if (std::optional<std::string> object = disk_->load(k.ir, notices_)) {
+      try {
+        k.code = codegen::load_object(k.ir, *object);
+        k.origin = Source::Disk;
+        if (source) *source = Source::Disk;
+        return;
+      } catch (const Error& e) {
+        notices_.push_back({true, "could not link cached kernel " + k.key + " (" + e.what() + "); recompiling"});
+      }
+    }
+  }
+  k.code = codegen::compile(k.ir);
+  k.origin = Source::CompiledNow;
+  if (source) *source = Source::CompiledNow;
+  if (disk_) disk_->store(k.ir, k.code.object, notices_);
+  k.code.object.clear();  // on disk now (or not wanted): no need to keep it in memory
+  k.code.object.shrink_to_fit();
 }
 
 size_t KernelCache::clear() {
@@ -51,7 +79,7 @@ size_t KernelCache::clear() {
 void KernelCache::set_capacity(size_t kernels) { capacity_ = std::max<size_t>(1, kernels); }
 
 KernelCache& backend_cache() {
-  static KernelCache* cache = new KernelCache();
+  static KernelCache* cache = new KernelCache(&backend_disk_cache());
   return *cache;
 }
 

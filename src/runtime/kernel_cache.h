@@ -7,13 +7,18 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "codegen/jit.h"
+#include "runtime/disk_cache.h"
 #include "ir/ir.h"
 #include "ir/recipes/mechanisms.h"
 
 namespace rvj::runtime {
+
+enum class Source { Memory, Disk, CompiledNow };
+const char* source_name(Source s);
 
 struct Kernel {
   const ir::Mechanism* mechanism;
@@ -23,13 +28,16 @@ struct Kernel {
   codegen::Compiled code;        // fn == nullptr until first compiled
   uint64_t hits = 0;             // lookups served from the cache
   uint64_t last_used = 0;        // for LRU eviction
+  Source origin = Source::CompiledNow;  // where the machine code came from
 };
 
-enum class Source { Memory, CompiledNow };
-const char* source_name(Source s);
 
 class KernelCache {
  public:
+  // With a disk cache, compiled kernels are looked up there before compiling
+  // and stored there after.
+  explicit KernelCache(DiskCache* disk = nullptr) : disk_(disk) {}
+
   // Returns the kernel, building IR on a miss; compiles it when `compile`.
   // `source` (optional) says whether machine code came from memory.
   Kernel& get(const ir::Mechanism& m, int dims, bool compile, Source* source = nullptr);
@@ -42,7 +50,15 @@ class KernelCache {
   void set_capacity(size_t kernels);     // >= 1; shrinks on the next get()
   size_t capacity() const { return capacity_; }
 
+  // Warnings and log lines from the disk cache, for the caller to report.
+  bool has_notices() const { return !notices_.empty(); }
+  std::vector<Notice> take_notices() { return std::exchange(notices_, {}); }
+
  private:
+  void compile(Kernel& k, Source* source);
+
+  DiskCache* disk_;
+  std::vector<Notice> notices_;
   std::vector<std::unique_ptr<Kernel>> entries_;  // few kernels: a scan beats hashing strings
   size_t capacity_ = 256;
   uint64_t clock_ = 0;

@@ -53,3 +53,26 @@ SELECT count(*), count(r) AS resets, bool_and(s = ruvector_attention_score('[1,0
 FROM (SELECT v, ruvector_attention_score('[1,0,2]'::ruvector, v) AS s,
              CASE WHEN i % 100 = 0 THEN ruvector_jit_cache_reset() END AS r
       FROM pts) t;
+
+-- The disk cache: a new backend loads the kernel an earlier backend compiled.
+-- (scripts/regress turns the default cache off; this uses a directory of its own.)
+SELECT '/tmp/rvj_regress_cache_' || pg_backend_pid() || '_' || (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS dir \gset
+SET ruvector_jit.cache_dir = :'dir';
+SELECT regexp_replace(line, '\(hits \d+\)', '') AS first_backend
+  FROM ruvector_jit_explain('cosine', 99) AS line WHERE line LIKE '  Source%';
+\c
+SET ruvector_jit.cache_dir = :'dir';
+SELECT regexp_replace(regexp_replace(line, '[0-9.]+ ms', 'N ms'), '[0-9]+ bytes', 'N bytes') AS new_backend
+  FROM ruvector_jit_explain('cosine', 99) AS line WHERE line LIKE '  Source%' OR line LIKE '  Compile time%';
+-- An unusable directory: one WARNING per backend, then no persistence.
+\c
+SET ruvector_jit.cache_dir = '/dev/null/rvj_cache';
+SELECT ruvector_attention_score('[1,2,3,4,5]'::ruvector, '[1,2,3,4,5]'::ruvector) AS first;
+SELECT ruvector_attention_score('[1,2,3,4,5,6]'::ruvector, '[1,2,3,4,5,6]'::ruvector) AS second_no_warning;
+SELECT line FROM ruvector_jit_explain('scaled_dot', 6) AS line WHERE line LIKE '  Disk cache%';
+-- only superusers may point it elsewhere
+CREATE ROLE rvj_plain_user;
+SET ROLE rvj_plain_user;
+SET ruvector_jit.cache_dir = '/tmp';
+RESET ROLE;
+DROP ROLE rvj_plain_user;
