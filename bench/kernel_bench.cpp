@@ -6,7 +6,11 @@
 #include <random>
 #include <vector>
 
+#include <filesystem>
+#include <stdlib.h>
+
 #include "codegen/jit.h"
+#include "runtime/disk_cache.h"
 #include "ir/recipes/mechanisms.h"
 
 namespace {
@@ -102,6 +106,23 @@ void BM_FirstCallCompilePoincare(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(rvj::codegen::compile(fn).fn);
 }
 
+// Loading a kernel from the disk cache: read, verify, link; no compile.
+void BM_LoadFromDiskCache(benchmark::State& st) {
+  auto fn = rvj::ir::build_scaled_dot(static_cast<int>(st.range(0)));
+  char tmpl[] = "/tmp/rvj_bench_cache_XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  rvj::runtime::DiskCache disk;
+  disk.set_dir(dir ? dir : "/tmp");
+  std::vector<rvj::runtime::Notice> notices;
+  disk.store(fn, rvj::codegen::compile(fn).object, notices);
+  for (auto _ : st) {
+    auto object = disk.load(fn, notices);
+    auto k = rvj::codegen::load_object(fn, *object);
+    benchmark::DoNotOptimize(k.fn);
+  }
+  std::filesystem::remove_all(disk.dir());
+}
+
 }  // namespace
 
 BENCHMARK(BM_JitScaledDot)->Arg(384)->Arg(768);
@@ -110,4 +131,5 @@ BENCHMARK(BM_EigenDotCall)->Arg(384)->Arg(768);
 BENCHMARK(BM_ScalarDot)->Arg(384)->Arg(768);
 BENCHMARK(BM_FirstCallCompile)->Arg(384)->Unit(benchmark::kMillisecond)->Iterations(20);
 BENCHMARK(BM_FirstCallCompilePoincare)->Arg(384)->Unit(benchmark::kMillisecond)->Iterations(20);
+BENCHMARK(BM_LoadFromDiskCache)->Arg(384)->Unit(benchmark::kMillisecond)->Iterations(50);
 BENCHMARK_MAIN();
