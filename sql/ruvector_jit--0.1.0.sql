@@ -139,7 +139,7 @@ CREATE FUNCTION ruvector_attention_score(query real[], key real[],
 
 CREATE FUNCTION ruvector_attention_types(
     OUT name text, OUT complexity text, OUT best_for text, OUT family text,
-    OUT parameters text, OUT score_form text, OUT per_row boolean, OUT paper text)
+    OUT parameters text, OUT score_form text, OUT per_row boolean, OUT paper text, OUT sql_forms text)
   RETURNS SETOF record
   AS 'MODULE_PATHNAME', 'ruvector_attention_types' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
@@ -196,3 +196,12 @@ CREATE AGGREGATE ruvector_attend(query ruvector, key ruvector, value ruvector, a
   SFUNC = ruvector_attend_transition, STYPE = internal, FINALFUNC = ruvector_attend_final,
   COMBINEFUNC = ruvector_attend_combine, SERIALFUNC = ruvector_attend_serialize,
   DESERIALFUNC = ruvector_attend_deserialize, PARALLEL = SAFE);
+
+-- ---------------------------------------------------------------------------
+-- Attention over sequences: L queries over S (key, value) rows, with heads
+-- and masks, run by the flash schedule (extra memory O(block)).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_attention(queries ruvector[], keys ruvector[], "values" ruvector[],
+                                   attention_type text DEFAULT 'scaled_dot', params jsonb DEFAULT '{}')
+  RETURNS ruvector[]
+  AS 'MODULE_PATHNAME', 'ruvector_attention' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -1,29 +1,61 @@
 // ruvector_attention_types(): one row per attention type that really works,
-// read from the recipe registry.
+// read from the recipe registries (per-row and sequence).
 #include "pg/errors.h"
 #include "pg/vector.h"
+#include "ir/recipes/sequence.h"
+
+namespace {
+void append_params(StringInfo s, const std::vector<rvj::ir::ParamSpec>& specs, size_t from = 0) {
+  for (size_t p = from; p < specs.size(); p++)
+    appendStringInfo(s, "%s%s=%g", s->len ? ", " : "", specs[p].name, specs[p].default_value);
+}
+}  // namespace
 
 RVJ_FUNCTION(ruvector_attention_types) {
-  const std::vector<rvj::ir::Mechanism>* all = nullptr;
-  RVJ_ENGINE(all = &rvj::ir::mechanisms());
+  const std::vector<rvj::ir::Mechanism>* rows = nullptr;
+  const std::vector<rvj::ir::SequenceMechanism>* seqs = nullptr;
+  RVJ_ENGINE({
+    rows = &rvj::ir::mechanisms();
+    seqs = &rvj::ir::sequence_mechanisms();
+    rvj::ir::find_sequence_mechanism("scaled_dot");  // builds the generated entries once
+  });
 
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
-  for (size_t i = 0; i < all->size(); i++) {
-    const rvj::ir::Mechanism& m = (*all)[i];
+  auto put = [&](const char* name, const char* complexity, const char* best_for, const char* family,
+                 const char* params, const char* score_form, bool per_row, const char* paper, const char* forms) {
+    Datum values[9] = {
+        CStringGetTextDatum(name),   CStringGetTextDatum(complexity), CStringGetTextDatum(best_for),
+        CStringGetTextDatum(family), CStringGetTextDatum(params),     CStringGetTextDatum(score_form),
+        BoolGetDatum(per_row),       CStringGetTextDatum(paper),      CStringGetTextDatum(forms),
+    };
+    bool nulls[9] = {};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  };
+  for (size_t i = 0; i < rows->size(); i++) {
+    const rvj::ir::Mechanism& m = (*rows)[i];
     if (!m.attention_type) continue;
     StringInfoData params;
     initStringInfo(&params);
-    for (size_t p = 0; p < m.params.size(); p++)
-      appendStringInfo(&params, "%s%s=%g", p ? ", " : "", m.params[p].name, m.params[p].default_value);
-    Datum values[8] = {
-        CStringGetTextDatum(m.name),      CStringGetTextDatum(m.complexity),
-        CStringGetTextDatum(m.best_for),  CStringGetTextDatum(m.family),
-        CStringGetTextDatum(params.data), CStringGetTextDatum(m.score_form),
-        BoolGetDatum(true),               CStringGetTextDatum(m.paper),
-    };
-    bool nulls[8] = {};
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    append_params(&params, m.params);
+    put(m.name, m.complexity, m.best_for, m.family, params.data, m.score_form, true, m.paper,
+        "score, weights, aggregate, sequence (adds num_heads, block_size)");
+  }
+  for (size_t i = 0; i < seqs->size(); i++) {
+    const rvj::ir::SequenceMechanism& m = (*seqs)[i];
+    bool also_per_row = false;
+    for (size_t j = 0; j < rows->size(); j++)
+      if ((*rows)[j].attention_type && strcmp((*rows)[j].name, m.name) == 0) also_per_row = true;
+    if (also_per_row) continue;
+    StringInfoData params, form;
+    initStringInfo(&params);
+    append_params(&params, m.params);
+    initStringInfo(&form);
+    appendStringInfo(&form, "softmax(%s logits%s) V per head%s", m.score, m.causal ? ", causal mask" : "",
+                     m.heads == rvj::ir::HeadMap::Grouped  ? ", heads share num_kv_heads key/value heads"
+                     : m.heads == rvj::ir::HeadMap::Single ? ", heads share one key/value head"
+                                                           : "");
+    put(m.name, m.complexity, m.best_for, m.family, params.data, form.data, false, m.paper, "sequence");
   }
   return (Datum)0;
 }

@@ -4,14 +4,14 @@ namespace rvj::pg {
 
 namespace {
 // "tau, c, beta" or "none".
-void append_names(StringInfo s, const rvj::ir::Mechanism& m) {
-  if (m.params.empty()) appendStringInfoString(s, "none");
-  for (size_t i = 0; i < m.params.size(); i++) appendStringInfo(s, "%s%s", i ? ", " : "", m.params[i].name);
+void append_names(StringInfo s, const std::vector<rvj::ir::ParamSpec>& specs) {
+  if (specs.empty()) appendStringInfoString(s, "none");
+  for (size_t i = 0; i < specs.size(); i++) appendStringInfo(s, "%s%s", i ? ", " : "", specs[i].name);
 }
 }  // namespace
 
-void parse_params(Jsonb* jb, const rvj::ir::Mechanism& m, double* params) {
-  for (size_t i = 0; i < m.params.size(); i++) params[i] = m.params[i].default_value;
+void parse_params(Jsonb* jb, const char* owner, const std::vector<rvj::ir::ParamSpec>& specs, double* params) {
+  for (size_t i = 0; i < specs.size(); i++) params[i] = specs[i].default_value;
   if (!JB_ROOT_IS_OBJECT(jb))
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("params must be a jsonb object"),
                     errhint("For example '{}' or '{\"tau\": 0.07}'.")));
@@ -26,15 +26,15 @@ void parse_params(Jsonb* jb, const rvj::ir::Mechanism& m, double* params) {
     }
     if (tok != WJB_VALUE) continue;
     int index = -1;
-    for (size_t i = 0; i < m.params.size(); i++)
-      if (strcmp(m.params[i].name, key) == 0) index = (int)i;
+    for (size_t i = 0; i < specs.size(); i++)
+      if (strcmp(specs[i].name, key) == 0) index = (int)i;
     if (index < 0) {
       StringInfoData names;
       initStringInfo(&names);
-      append_names(&names, m);
+      append_names(&names, specs);
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                      errmsg("unknown parameter \"%s\" for attention type \"%s\"", key, m.name),
-                      errhint("Parameters of %s: %s.", m.name, names.data)));
+                      errmsg("unknown parameter \"%s\" for attention type \"%s\"", key, owner),
+                      errhint("Parameters of %s: %s.", owner, names.data)));
     }
     if (v.type != jbvNumeric)
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -10,6 +10,10 @@ extern "C" {
 }
 
 namespace rvj::pg {
-// Fills params[0..m.params.size()) with defaults overridden by `jb`.
-void parse_params(Jsonb* jb, const rvj::ir::Mechanism& m, double* params);
+// Fills params[0..specs.size()) with defaults overridden by `jb`. `specs`
+// must be static registry data (no C++ object may be live here: this ERRORs).
+void parse_params(Jsonb* jb, const char* owner, const std::vector<rvj::ir::ParamSpec>& specs, double* params);
+inline void parse_params(Jsonb* jb, const rvj::ir::Mechanism& m, double* params) {
+  parse_params(jb, m.name, m.params, params);
+}
 }

@@ -8,6 +8,7 @@
 #include "ir/errors.h"
 #include "ir/interpreter.h"
 #include "ir/printer.h"
+#include "ir/recipes/sequence.h"
 
 namespace rvj::runtime {
 
@@ -15,6 +16,11 @@ const ir::Mechanism& row_score_mechanism(std::string_view name) {
   const ir::Mechanism* m = ir::find_mechanism(name);
   if (m && m->attention_type) return *m;
   const std::string valid = ir::mechanism_names(true);
+  if (ir::find_sequence_mechanism(name))
+    throw Error(ErrorKind::Unsupported,
+                "attention type \"" + std::string(name) + "\" has no per-row score form in this version",
+                "Use its sequence form, ruvector_attention(queries, keys, values, '" + std::string(name) +
+                    "'). Per-row attention types are: " + valid + ".");
   if (const ir::CatalogueEntry* e = ir::catalogue_entry(name)) {
     if (e->shape)
       throw Error(ErrorKind::Unsupported,

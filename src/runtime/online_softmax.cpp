@@ -24,6 +24,24 @@ void softmax_add(SoftmaxState& s, double* o, int dv, double logit, const float* 
   for (int i = 0; i < dv; ++i) o[i] += p * v[i];
 }
 
+void softmax_add_block(SoftmaxState& s, double* o, int dv, const double* logits, const float* const* v, int n) {
+  if (n == 0) return;
+  double m = s.m;
+  for (int j = 0; j < n; ++j) m = std::max(m, logits[j]);
+  if (m > s.m) {
+    const double r = std::exp(s.m - m);
+    s.l *= r;
+    for (int i = 0; i < dv; ++i) o[i] *= r;
+    s.m = m;
+  }
+  for (int j = 0; j < n; ++j) {
+    const double p = std::exp(logits[j] - s.m);
+    s.l += p;
+    const float* vj = v[j];
+    for (int i = 0; i < dv; ++i) o[i] += p * vj[i];
+  }
+}
+
 void softmax_merge(SoftmaxState& s, double* o, const SoftmaxState& t, const double* to, int dv) {
   if (t.l == 0) return;
   if (s.l == 0) {

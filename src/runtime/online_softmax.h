@@ -18,6 +18,9 @@ struct SoftmaxState {
 
 void softmax_init(SoftmaxState& s, double* o, int dv);
 void softmax_add(SoftmaxState& s, double* o, int dv, double logit, const float* v);
+// A tile of n keys at once (FlashAttention-2's step): one rescale per tile.
+// v[j] points at key j's value (dv floats, starting at that head's slice).
+void softmax_add_block(SoftmaxState& s, double* o, int dv, const double* logits, const float* const* v, int n);
 // s += t (t's O in `to`).
 void softmax_merge(SoftmaxState& s, double* o, const SoftmaxState& t, const double* to, int dv);
 // out = O / l. False when the state is empty (no keys).

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 namespace rvj::test {
 
@@ -58,6 +59,49 @@ const std::vector<AttendCase>& attend_cases() {
       read(s, c.out, c.dv);
       read(s, c.weights, c.n);
       if (!s) throw std::runtime_error("malformed attend fixture");
+      out.push_back(std::move(c));
+    }
+    return out;
+  }();
+  return cases;
+}
+
+const std::vector<SequenceCase>& sequence_cases() {
+  static const std::vector<SequenceCase> cases = [] {
+    std::vector<SequenceCase> out;
+    std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/sequence.txt");
+    if (!in) throw std::runtime_error("cannot open tests/fixtures/sequence.txt");
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      // Fields are separated by " | "; params is a flat JSON object of numbers.
+      std::vector<std::string> f;
+      for (size_t at = 0;;) {
+        size_t bar = line.find(" | ", at);
+        f.push_back(line.substr(at, bar == std::string::npos ? std::string::npos : bar - at));
+        if (bar == std::string::npos) break;
+        at = bar + 3;
+      }
+      if (f.size() != 6) throw std::runtime_error("malformed sequence fixture");
+      SequenceCase c;
+      std::istringstream head(f[0]);
+      head >> c.mechanism >> c.L >> c.S >> c.dq >> c.dk >> c.dv;
+      std::string json = f[1];
+      for (char& ch : json)
+        if (ch == '{' || ch == '}' || ch == ',' || ch == ':' || ch == '"') ch = ' ';
+      std::istringstream kv(json);
+      for (std::string key; kv >> key;) {
+        double v;
+        kv >> v;
+        c.params.emplace_back(key, v);
+      }
+      auto floats = [](const std::string& text, auto& v) {
+        std::istringstream s(text);
+        for (typename std::decay_t<decltype(v)>::value_type x; s >> x;) v.push_back(x);
+      };
+      floats(f[2], c.q);
+      floats(f[3], c.k);
+      floats(f[4], c.v);
+      floats(f[5], c.out);
       out.push_back(std::move(c));
     }
     return out;

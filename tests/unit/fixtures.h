@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rvj::test {
@@ -25,6 +26,17 @@ struct AttendCase {
 };
 
 const std::vector<AttendCase>& attend_cases();
+
+// L queries over S keys: torch SDPA / nn.MultiheadAttention output.
+struct SequenceCase {
+  std::string mechanism;
+  int L, S, dq, dk, dv;
+  std::vector<std::pair<std::string, double>> params;
+  std::vector<float> q, k, v;  // row-major
+  std::vector<double> out;     // L rows
+};
+
+const std::vector<SequenceCase>& sequence_cases();
 
 // fp32 parity: relative 1e-5 against the reference, with an absolute floor
 // of 1e-6 times the magnitude of the summed terms (a float32 sum of terms

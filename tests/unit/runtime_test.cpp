@@ -64,7 +64,7 @@ TEST(Engine, UnknownAttentionTypeListsValidOnes) {
 
 TEST(Engine, UnshippedCatalogueMechanismSaysSo) {
   try {
-    row_score_mechanism("multi_head");
+    row_score_mechanism("lorentz");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
@@ -84,7 +84,14 @@ TEST(Engine, SequenceMechanismNamesItsShape) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
     EXPECT_NE(std::string(e.what()).find("no per-row score form"), std::string::npos);
-    EXPECT_NE(e.hint().find("sequence"), std::string::npos);
+    EXPECT_NE(e.hint().find("ruvector_attention(queries, keys, values, 'causal')"), std::string::npos);
+  }
+  try {
+    row_score_mechanism("talking_heads");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(e.hint().find("does not ship yet"), std::string::npos);
   }
 }
 

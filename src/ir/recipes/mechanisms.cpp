@@ -51,13 +51,13 @@ const Mechanism* find_mechanism(std::string_view name) {
   return nullptr;
 }
 
-void check_params(const Mechanism& m, const double* params) {
-  for (size_t i = 0; i < m.params.size(); ++i) {
+void check_params(const std::vector<ParamSpec>& specs, const double* params) {
+  for (size_t i = 0; i < specs.size(); ++i) {
     double v = params[i];
-    const ParamSpec& p = m.params[i];
-    if (!std::isfinite(v) || (p.positive && !(v > 0))) {
+    const ParamSpec& p = specs[i];
+    if (!std::isfinite(v) || (p.positive && !(v > 0)) || (p.integer && v != std::floor(v))) {
       char msg[200];
-      std::snprintf(msg, sizeof msg, "%s must be a finite number%s, not %g", p.name,
+      std::snprintf(msg, sizeof msg, "%s must be a %s%s, not %g", p.name, p.integer ? "whole number" : "finite number",
                     p.positive ? " greater than 0" : "", v);
       throw Error(ErrorKind::InvalidArgument, msg, std::string(p.name) + ": " + p.doc + ".");
     }

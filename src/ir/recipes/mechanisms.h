@@ -16,6 +16,7 @@ struct ParamSpec {
   double default_value;
   bool positive;  // must be finite and > 0; otherwise any finite value
   const char* doc;
+  bool integer = false;  // must be a whole number
 };
 
 struct Mechanism {
@@ -38,7 +39,8 @@ const std::vector<Mechanism>& mechanisms();
 const Mechanism* find_mechanism(std::string_view name);
 
 // Throws rvj::Error(InvalidArgument) unless every param is allowed by its spec.
-void check_params(const Mechanism& m, const double* params);
+void check_params(const std::vector<ParamSpec>& specs, const double* params);
+inline void check_params(const Mechanism& m, const double* params) { check_params(m.params, params); }
 
 // Comma-separated names: every kernel, or only attention types.
 std::string mechanism_names(bool attention_types_only);

@@ -56,6 +56,7 @@ SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'causal');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'poincare_distance');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'talking_heads');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'multi_head');
+SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'lorentz');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'cosine', '{"tau": -1}');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'scaled_dot', '{"tau": 1}');
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[1,2]'::ruvector, 'cosine', '"tau"');
@@ -71,7 +72,7 @@ SELECT ruvector_attention_score(a, b, t) FROM (VALUES ('[1,2]'::ruvector, '[3,4]
                                                       ('[1,2]'::ruvector, '[3,4]'::ruvector, 'nope')) v(a, b, t);
 
 -- the catalogue of what works
-SELECT name, complexity, family, parameters, per_row FROM ruvector_attention_types() ORDER BY name;
+SELECT name, family, parameters, per_row, sql_forms FROM ruvector_attention_types() ORDER BY name;
 DROP TABLE docs, scores_jit;
 
 -- SQLSTATEs

@@ -1,0 +1,97 @@
+// ruvector_attention(queries[], keys[], values[], attention_type, params):
+// attention of L queries over S (key, value) rows, with heads and masks,
+// run by the flash schedule over query blocks. Between blocks the backend
+// checks for interrupts, so statement_timeout and cancel work on long inputs.
+#include "pg/errors.h"
+#include "pg/kernel_site.h"
+#include "pg/params.h"
+#include "runtime/schedules/flash.h"
+
+using namespace rvj::pg;
+
+namespace {
+
+struct Rows {
+  const float** x;
+  int n;
+  int dim;
+};
+
+// The vectors of a ruvector[]: 1-D, no NULLs, not empty, one dimension.
+Rows rows_of(ArrayType* a, const char* what) {
+  if (ARR_NDIM(a) > 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must be a 1-D array", what)));
+  Datum* elems;
+  bool* nulls;
+  int n;
+  deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+  if (n == 0)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must not be empty", what),
+                    errhint("Attention needs at least one query, key and value.")));
+  Rows r{(const float**)palloc(sizeof(float*) * n), n, 0};
+  for (int i = 0; i < n; i++) {
+    if (nulls[i])
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain nulls", what)));
+    RuVector* v = DatumGetRuVector(elems[i]);
+    if (i == 0) r.dim = v->dim;
+    if (v->dim != r.dim)
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("%s have different dimensions %d and %d", what, r.dim, v->dim)));
+    r.x[i] = v->x;
+  }
+  return r;
+}
+
+}  // namespace
+
+RVJ_FUNCTION(ruvector_attention) {
+  ArrayType* qa = PG_GETARG_ARRAYTYPE_P(0);
+  Oid vector_type = ARR_ELEMTYPE(qa);
+  Rows q = rows_of(qa, "queries");
+  Rows k = rows_of(PG_GETARG_ARRAYTYPE_P(1), "keys");
+  Rows v = rows_of(PG_GETARG_ARRAYTYPE_P(2), "values");
+  char* type = text_to_cstring(PG_GETARG_TEXT_PP(3));
+  Jsonb* jb = PG_GETARG_JSONB_P(4);
+  if (k.n != v.n)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("keys and values must have the same length, not %d and %d", k.n, v.n)));
+
+  const rvj::ir::SequenceMechanism* m = nullptr;
+  RVJ_ENGINE({
+    m = rvj::ir::find_sequence_mechanism(type);
+    if (!m) {
+      const rvj::ir::CatalogueEntry* e = rvj::ir::catalogue_entry(type);
+      throw rvj::Error(e ? rvj::ErrorKind::Unsupported : rvj::ErrorKind::InvalidArgument,
+                       std::string(e ? "attention type \"" + std::string(type) +
+                                           "\" is not available in the sequence form of this version"
+                                     : "unknown attention type \"" + std::string(type) + "\""),
+                       "Sequence attention types are: " + rvj::ir::sequence_mechanism_names() + ".");
+    }
+  });
+  double params[8];
+  parse_params(jb, m->name, m->params, params);
+
+  rvj::runtime::SequencePlan plan;
+  KernelSite* site = kernel_site(fcinfo);
+  rvj::runtime::Bound* score = nullptr;
+  RVJ_ENGINE({
+    plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, q.dim, k.dim, v.dim);
+    score = &bind_site(*site, *rvj::ir::find_mechanism(m->score), plan.head_dim);
+    for (size_t i = m->schedule_params; i < m->params.size(); i++) score->params[i - m->schedule_params] = params[i];
+  });
+
+  const int out_dims = plan.out_dims();
+  float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
+  for (int q0 = 0; q0 < q.n; q0 += plan.block) {
+    CHECK_FOR_INTERRUPTS();
+    const int q1 = Min(q.n, q0 + plan.block);
+    RVJ_ENGINE(rvj::runtime::run_flash(plan, *score, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims));
+  }
+
+  Datum* result = (Datum*)palloc(sizeof(Datum) * q.n);
+  for (int i = 0; i < q.n; i++) {
+    RuVector* r = new_vector(out_dims);
+    memcpy(r->x, out + (size_t)i * out_dims, sizeof(float) * out_dims);
+    result[i] = PointerGetDatum(r);
+  }
+  PG_RETURN_POINTER(construct_array(result, q.n, vector_type, -1, false, TYPALIGN_INT));
+}

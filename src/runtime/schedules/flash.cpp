@@ -1,0 +1,104 @@
+#include "runtime/schedules/flash.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "ir/errors.h"
+#include "runtime/online_softmax.h"
+
+namespace rvj::runtime {
+
+namespace {
+[[noreturn]] void bad(const std::string& what, const std::string& hint = {}) {
+  throw Error(ErrorKind::InvalidArgument, what, hint);
+}
+
+double param(const ir::SequenceMechanism& m, const double* params, const char* name, double fallback) {
+  for (size_t i = 0; i < m.schedule_params; ++i)
+    if (std::string(m.params[i].name) == name) return params[i];
+  return fallback;
+}
+}  // namespace
+
+SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params, int L, int S, int dq, int dk,
+                           int dv) {
+  ir::check_params(m.params, params);
+  SequencePlan p{};
+  p.mechanism = &m;
+  p.L = L, p.S = S, p.dq = dq, p.dk = dk, p.dv = dv;
+  p.causal = m.causal;
+  p.heads = static_cast<int>(param(m, params, "num_heads", 1));
+  p.block = static_cast<int>(std::min(param(m, params, "block_size", 64), 4096.0));
+  switch (m.heads) {
+    case ir::HeadMap::Equal: p.kv_heads = p.heads; break;
+    case ir::HeadMap::Grouped: p.kv_heads = static_cast<int>(param(m, params, "num_kv_heads", 1)); break;
+    case ir::HeadMap::Single: p.kv_heads = 1; break;
+  }
+  const std::string name = m.name;
+  if (L < 1 || S < 1) bad("queries, keys and values must not be empty");
+  if (dq % p.heads != 0)
+    bad("num_heads " + std::to_string(p.heads) + " does not divide the query dimension " + std::to_string(dq),
+        "num_heads must divide the dimension of the query vectors.");
+  if (p.heads % p.kv_heads != 0)
+    bad("num_kv_heads " + std::to_string(p.kv_heads) + " does not divide num_heads " + std::to_string(p.heads));
+  p.head_dim = dq / p.heads;
+  if (dk != p.kv_heads * p.head_dim) {
+    if (m.heads == ir::HeadMap::Equal)
+      bad("keys have " + std::to_string(dk) + " dimensions but queries have " + std::to_string(dq),
+          "Queries and keys must have the same dimension.");
+    bad("keys have " + std::to_string(dk) + " dimensions; " + name + " with " + std::to_string(p.heads) +
+            " heads over " + std::to_string(p.kv_heads) + " key/value heads needs " +
+            std::to_string(p.kv_heads * p.head_dim),
+        "Keys hold the key/value heads, each of the query head dimension.");
+  }
+  if (dv % p.kv_heads != 0)
+    bad("values have " + std::to_string(dv) + " dimensions, not a multiple of the " + std::to_string(p.kv_heads) +
+        " key/value heads");
+  p.value_dim = dv / p.kv_heads;
+  if (p.out_dims() > 16000) bad("the output would have more than 16000 dimensions");
+  return p;
+}
+
+void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
+               const float* const* v, int q0, int q1, float* out) {
+  const int group = p.heads / p.kv_heads;
+  const int bq = q1 - q0, dvh = p.value_dim;
+  // Per (query of the block, head): the online-softmax state and O.
+  std::vector<SoftmaxState> state(static_cast<size_t>(bq) * p.heads);
+  std::vector<double> acc(static_cast<size_t>(bq) * p.heads * dvh);
+  for (size_t s = 0; s < state.size(); ++s) softmax_init(state[s], &acc[s * dvh], dvh);
+  std::vector<double> logits(p.block);
+  std::vector<const float*> vrows(p.block);
+
+  // Causal: query i sees keys j <= i, so the last query of the block bounds the walk.
+  const int key_end = p.causal ? std::min(p.S, q1) : p.S;
+  for (int k0 = 0; k0 < key_end; k0 += p.block) {
+    const int k1 = std::min(key_end, k0 + p.block);
+    for (int i = q0; i < q1; ++i) {
+      const int visible_end = p.causal ? std::min(k1, i + 1) : k1;
+      const int n = visible_end - k0;
+      if (n <= 0) continue;
+      for (int h = 0; h < p.heads; ++h) {
+        const int kvh = h / group;
+        const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;
+        for (int j = 0; j < n; ++j) {
+          logits[j] = run(score, qh, k[k0 + j] + static_cast<size_t>(kvh) * p.head_dim);
+          vrows[j] = v[k0 + j] + static_cast<size_t>(kvh) * dvh;
+        }
+        const size_t s = static_cast<size_t>(i - q0) * p.heads + h;
+        softmax_add_block(state[s], &acc[s * dvh], dvh, logits.data(), vrows.data(), n);
+      }
+    }
+  }
+  // Every query sees at least key 0 (causal masks are top-left aligned), so
+  // no row is empty; an empty one would come out as zeros, as torch >= 2.5.
+  for (int i = q0; i < q1; ++i)
+    for (int h = 0; h < p.heads; ++h) {
+      const size_t s = static_cast<size_t>(i - q0) * p.heads + h;
+      float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
+      if (!softmax_finish(state[s], &acc[s * dvh], dvh, o)) std::fill(o, o + dvh, 0.0f);
+    }
+}
+
+}  // namespace rvj::runtime

@@ -1,0 +1,37 @@
+// The flash schedule (FlashAttention-2, Dao 2023): for each block of queries,
+// walk the key blocks; per (query, head) keep the online-softmax state and
+// fold each key tile into it. Extra memory is O(block x head dim), never
+// O(L x S). Logits come from the mechanism's per-row JIT kernel, called on
+// each head's slice of the vectors.
+#pragma once
+
+#include <vector>
+
+#include "ir/recipes/sequence.h"
+#include "runtime/engine.h"
+
+namespace rvj::runtime {
+
+struct SequencePlan {
+  const ir::SequenceMechanism* mechanism;
+  int L, S;           // queries, keys
+  int dq, dk, dv;     // vector lengths of queries, keys, values
+  int heads, kv_heads;
+  int head_dim;       // dq / heads (= dk / kv_heads)
+  int value_dim;      // dv / kv_heads: each head's slice of the output
+  int block;
+  bool causal;
+  int out_dims() const { return heads * value_dim; }
+};
+
+// Checks the shapes against the mechanism and its params (schedule params
+// first, then the score's), and throws rvj::Error naming what is wrong.
+SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params, int L, int S, int dq, int dk, int dv);
+
+// Computes output rows [q0, q1) into out (row-major, out_dims() each). `score`
+// is bound to the score kernel for head_dim with its params set. Plain
+// buffers only: callers slice the work to stay cancellable.
+void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
+               const float* const* v, int q0, int q1, float* out);
+
+}  // namespace rvj::runtime

@@ -1,0 +1,69 @@
+-- ruvector_attention: L queries over S (key, value) rows, heads, masks.
+-- Checked against a plain-SQL float8 transcription of
+-- softmax(q_h . k_h / sqrt(d_h) [+ causal mask]) . v_h, per head h.
+-- (The torch SDPA / nn.MultiheadAttention fixtures are checked in tests/unit.)
+SELECT ruvector_attention(ARRAY['[1,0]', '[0,1]']::ruvector[],
+                          ARRAY['[1,0]', '[0,1]', '[1,1]']::ruvector[],
+                          ARRAY['[1,2]', '[3,4]', '[5,6]']::ruvector[]);
+
+CREATE TABLE seq AS
+  SELECT i, ARRAY[sin(i), cos(i), sin(2 * i), cos(3 * i), sin(5 * i), cos(7 * i)]::real[]::ruvector AS q,
+            ARRAY[cos(i), sin(i * 1.5), cos(2.5 * i), sin(3.5 * i), cos(i * 0.5), sin(i * 0.25)]::real[]::ruvector AS k,
+            ARRAY[i % 3, sin(i), cos(i), i % 5]::real[]::ruvector AS v
+  FROM generate_series(0, 39) i;
+
+-- the reference: 2 heads of 3 (query/key) and 2 (value) dimensions, causal
+CREATE TEMP TABLE ref AS
+WITH logits AS (
+  SELECT a.i, b.i AS j, h,
+         (SELECT sum(x::float8 * y) FROM unnest((a.q::real[])[h * 3 + 1:h * 3 + 3], (b.k::real[])[h * 3 + 1:h * 3 + 3]) u(x, y)) / sqrt(3) AS s
+  FROM seq a, seq b, generate_series(0, 1) h WHERE b.i <= a.i),
+w AS (SELECT i, j, h, exp(s - max(s) OVER (PARTITION BY i, h)) AS e FROM logits)
+SELECT w.i, w.h * 2 + c.n AS dim, sum(w.e * (b.v::real[])[w.h * 2 + c.n]) / sum(w.e) AS out
+FROM w JOIN seq b ON b.i = w.j, generate_series(1, 2) c(n)
+GROUP BY w.i, w.h, c.n;
+
+CREATE TEMP TABLE got AS
+SELECT r.i - 1 AS i, d.dim, d.x
+FROM unnest(ruvector_attention((SELECT array_agg(q ORDER BY i) FROM seq), (SELECT array_agg(k ORDER BY i) FROM seq),
+                               (SELECT array_agg(v ORDER BY i) FROM seq), 'causal',
+                               '{"num_heads": 2, "block_size": 7}')) WITH ORDINALITY r(o, i),
+     unnest(r.o::real[]) WITH ORDINALITY d(x, dim);
+SELECT count(*) AS values_compared, bool_and(abs(g.x - r.out) <= 1e-5 * abs(r.out) + 1e-6) AS causal_matches_reference
+FROM got g JOIN ref r USING (i, dim);
+
+-- the same attention through other mechanisms: flash_v2 equals scaled_dot,
+-- multi_query with one key/value head equals grouped_query with num_kv_heads 1
+WITH a AS (SELECT array_agg(q ORDER BY i) AS q, array_agg(k ORDER BY i) AS k, array_agg(v ORDER BY i) AS v FROM seq)
+SELECT ruvector_attention(q, k, v, 'scaled_dot', '{"num_heads": 2}')
+         = ruvector_attention(q, k, v, 'flash_v2', '{"num_heads": 2, "block_size": 3}') AS flash_equals_dense,
+       ruvector_attention(q, k, v, 'cross') = ruvector_attention(q, k, v) AS cross_equals_scaled_dot
+FROM a;
+SELECT ruvector_attention(q, k, v, 'multi_query', '{"num_heads": 2}')
+         = ruvector_attention(q, k, v, 'grouped_query', '{"num_heads": 2, "num_kv_heads": 1}') AS mqa_equals_gqa_1
+FROM (SELECT array_agg(q ORDER BY i) AS q, array_agg('[1,2,3]'::ruvector) AS k, array_agg(v ORDER BY i) AS v FROM seq) a;
+SELECT ruvector_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]', '[0,1]']::ruvector[],
+                          ARRAY['[1]', '[3]']::ruvector[], 'cosine', '{"tau": 10}');
+
+-- bad input
+SELECT ruvector_attention('{}'::ruvector[], ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[]);
+SELECT ruvector_attention(ARRAY['[1]']::ruvector[], ARRAY['[1]', '[2]']::ruvector[], ARRAY['[1]']::ruvector[]);
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[]);
+SELECT ruvector_attention(ARRAY['[1,2]', '[1]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[]);
+SELECT ruvector_attention(ARRAY['[1,2]', NULL]::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[]);
+SELECT ruvector_attention(ARRAY['[1,2,3]']::ruvector[], ARRAY['[1,2,3]']::ruvector[], ARRAY['[1]']::ruvector[], 'scaled_dot', '{"num_heads": 2}');
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'flash_v2', '{"block_size": 0}');
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'flash_v2', '{"block_size": -4}');
+SELECT ruvector_attention(ARRAY['[1,2,3,4]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], 'grouped_query', '{"num_heads": 4, "num_kv_heads": 3}');
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'scaled_dot', '{"heads": 2}');
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'scaled_dot', '{"num_heads": 1.5}');
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'sliding_window');
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'bogus');
+
+-- a long call is cancellable: 16k x 16k pairs stop at statement_timeout
+CREATE TEMP TABLE long AS
+  SELECT array_agg(ARRAY[sin(i), cos(i), 1, 0]::real[]::ruvector) AS x FROM generate_series(1, 16384) i;
+SET statement_timeout = '300ms';
+SELECT ruvector_dims((ruvector_attention(x, x, x))[1]) FROM long;
+RESET statement_timeout;
+DROP TABLE seq;

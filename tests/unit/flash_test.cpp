@@ -1,0 +1,103 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fixtures.h"
+#include "ir/errors.h"
+#include "ir/recipes/sequence.h"
+#include "runtime/engine.h"
+#include "runtime/schedules/flash.h"
+
+using namespace rvj;
+using namespace rvj::runtime;
+
+namespace {
+std::vector<double> params_for(const ir::SequenceMechanism& m, const test::SequenceCase& c) {
+  std::vector<double> p;
+  for (const auto& spec : m.params) p.push_back(spec.default_value);
+  for (const auto& [name, value] : c.params) {
+    size_t i = 0;
+    while (i < m.params.size() && name != m.params[i].name) ++i;
+    EXPECT_LT(i, m.params.size()) << name;
+    if (i < m.params.size()) p[i] = value;
+  }
+  return p;
+}
+
+std::vector<const float*> rows(const std::vector<float>& data, int n, int d) {
+  std::vector<const float*> r(n);
+  for (int i = 0; i < n; ++i) r[i] = data.data() + static_cast<size_t>(i) * d;
+  return r;
+}
+
+// Runs a case through plan + flash schedule, query block by query block.
+std::vector<float> attend(const test::SequenceCase& c, bool jit) {
+  const ir::SequenceMechanism* m = ir::find_sequence_mechanism(c.mechanism);
+  EXPECT_NE(m, nullptr) << c.mechanism;
+  std::vector<double> p = params_for(*m, c);
+  SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
+  Bound score = bind(*ir::find_mechanism(m->score), plan.head_dim, jit);
+  for (size_t i = m->schedule_params; i < m->params.size(); ++i) score.params[i - m->schedule_params] = p[i];
+  auto q = rows(c.q, c.L, c.dq), k = rows(c.k, c.S, c.dk), v = rows(c.v, c.S, c.dv);
+  std::vector<float> out(static_cast<size_t>(c.L) * plan.out_dims());
+  for (int q0 = 0; q0 < c.L; q0 += plan.block)
+    run_flash(plan, score, q.data(), k.data(), v.data(), q0, std::min(c.L, q0 + plan.block),
+              out.data() + static_cast<size_t>(q0) * plan.out_dims());
+  return out;
+}
+}  // namespace
+
+// Every mechanism of the sequence form against torch (SDPA, or
+// nn.MultiheadAttention for multi_head): max relative error 1e-5.
+TEST(FlashSchedule, MatchesTorch) {
+  const auto& cases = test::sequence_cases();
+  ASSERT_GE(cases.size(), 16u);
+  for (const auto& c : cases) {
+    std::vector<float> out = attend(c, true);
+    ASSERT_EQ(out.size(), c.out.size()) << c.mechanism;
+    double worst = 0;
+    for (size_t i = 0; i < out.size(); ++i)
+      worst = std::max(worst, std::fabs(out[i] - c.out[i]) / std::max(std::fabs(c.out[i]), 0.1));
+    EXPECT_LE(worst, 1e-5) << c.mechanism << " L=" << c.L << " S=" << c.S << " dq=" << c.dq;
+  }
+}
+
+// The interpreter computes the same logits, so the same outputs.
+TEST(FlashSchedule, JitAndInterpreterAgreeBitForBit) {
+  for (const auto& c : test::sequence_cases())
+    if (c.L * c.S <= 10000) {
+      EXPECT_EQ(attend(c, true), attend(c, false)) << c.mechanism;
+    }
+}
+
+TEST(FlashSchedule, BadShapesAreClearErrors) {
+  const ir::SequenceMechanism& sd = *ir::find_sequence_mechanism("scaled_dot");
+  const ir::SequenceMechanism& gqa = *ir::find_sequence_mechanism("grouped_query");
+  auto expect_error = [](auto&& f, const std::string& what) {
+    try {
+      f();
+      ADD_FAILURE() << "no error for " << what;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  double heads3[] = {3, 64}, heads2[] = {2, 64}, zero_block[] = {1, 0}, half_heads[] = {1.5, 64};
+  expect_error([&] { plan_sequence(sd, heads3, 2, 2, 8, 8, 8); }, "num_heads 3 does not divide the query dimension 8");
+  expect_error([&] { plan_sequence(sd, heads2, 2, 2, 8, 6, 8); }, "keys have 6 dimensions but queries have 8");
+  expect_error([&] { plan_sequence(sd, heads2, 0, 2, 8, 8, 8); }, "must not be empty");
+  expect_error([&] { plan_sequence(sd, heads2, 2, 2, 8, 8, 7); }, "values have 7 dimensions");
+  expect_error([&] { plan_sequence(sd, zero_block, 2, 2, 8, 8, 8); }, "block_size must be a whole number greater than 0");
+  expect_error([&] { plan_sequence(sd, half_heads, 2, 2, 8, 8, 8); }, "num_heads must be a whole number");
+  double gqa_bad[] = {4, 3, 64};
+  expect_error([&] { plan_sequence(gqa, gqa_bad, 2, 2, 8, 6, 6); }, "num_kv_heads 3 does not divide num_heads 4");
+}
+
+TEST(FlashSchedule, PerRowTypesRunAsSequences) {
+  ASSERT_NE(ir::find_sequence_mechanism("cosine"), nullptr);
+  ASSERT_NE(ir::find_sequence_mechanism("poincare"), nullptr);
+  EXPECT_EQ(ir::find_sequence_mechanism("talking_heads"), nullptr);
+  EXPECT_NE(ir::sequence_mechanism_names().find("grouped_query"), std::string::npos);
+}
