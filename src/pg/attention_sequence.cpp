@@ -81,10 +81,13 @@ RVJ_FUNCTION(ruvector_attention) {
 
   const int out_dims = plan.out_dims();
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
-  for (int q0 = 0; q0 < q.n; q0 += plan.block) {
+  // One query block per thread per step; interrupts are checked between steps.
+  const int step = plan.block * threads;
+  for (int q0 = 0; q0 < q.n; q0 += step) {
     CHECK_FOR_INTERRUPTS();
-    const int q1 = Min(q.n, q0 + plan.block);
-    RVJ_ENGINE(rvj::runtime::run_flash(plan, *score, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims));
+    const int q1 = Min(q.n, q0 + step);
+    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, *score, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims,
+                                                threads));
   }
 
   Datum* result = (Datum*)palloc(sizeof(Datum) * q.n);

@@ -9,6 +9,7 @@ PGDLLEXPORT void _PG_init(void);
 namespace rvj::pg {
 bool jit_enabled = true;
 int cache_size = 256;
+int threads = 1;
 char* cache_dir = nullptr;
 }
 
@@ -39,5 +40,10 @@ void _PG_init(void) {
       "Relative paths are under the data directory; an empty string turns the disk cache off. "
       "scripts/prewarm fills it offline.",
       &rvj::pg::cache_dir, "ruvector_jit_cache", PGC_SUSET, 0, nullptr, assign_cache_dir, nullptr);
+  DefineCustomIntVariable(
+      "ruvector_jit.threads", "Threads one ruvector_attention() call may use (oneTBB).",
+      "1 keeps one core per backend, as the executor does: a server runs many backends, and each with a "
+      "full pool would oversubscribe the cores. Raise it for a few long sequence calls.",
+      &rvj::pg::threads, 1, 1, 64, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("ruvector_jit");
 }

@@ -33,6 +33,7 @@ void check_same_dims(const RuVector* a, const RuVector* b);
 // The module's GUCs.
 extern bool jit_enabled;
 extern int cache_size;
+extern int threads;
 
 }  // namespace rvj::pg
 

@@ -101,3 +101,20 @@ TEST(FlashSchedule, PerRowTypesRunAsSequences) {
   EXPECT_EQ(ir::find_sequence_mechanism("talking_heads"), nullptr);
   EXPECT_NE(ir::sequence_mechanism_names().find("grouped_query"), std::string::npos);
 }
+
+// Query blocks on several threads give the same bits as one thread.
+TEST(FlashSchedule, ThreadsDoNotChangeResults) {
+  for (const auto& c : test::sequence_cases()) {
+    if (c.L < 32) continue;
+    const ir::SequenceMechanism* m = ir::find_sequence_mechanism(c.mechanism);
+    std::vector<double> p = params_for(*m, c);
+    p[m->schedule_params - 1] = 8;  // block_size: several blocks per thread
+    SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
+    Bound score = bind(*ir::find_mechanism(m->score), plan.head_dim, true);
+    auto q = rows(c.q, c.L, c.dq), k = rows(c.k, c.S, c.dk), v = rows(c.v, c.S, c.dv);
+    std::vector<float> one(static_cast<size_t>(c.L) * plan.out_dims()), four(one.size());
+    run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, c.L, one.data(), 1);
+    run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, c.L, four.data(), 4);
+    EXPECT_EQ(one, four) << c.mechanism;
+  }
+}

@@ -6,6 +6,7 @@
 
 #include "ir/errors.h"
 #include "runtime/online_softmax.h"
+#include "runtime/schedules/parallel.h"
 
 namespace rvj::runtime {
 
@@ -99,6 +100,15 @@ void run_flash(const SequencePlan& p, const Bound& score, const float* const* q,
       float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
       if (!softmax_finish(state[s], &acc[s * dvh], dvh, o)) std::fill(o, o + dvh, 0.0f);
     }
+}
+
+void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
+                        const float* const* v, int q0, int q1, float* out, int threads) {
+  const int blocks = (q1 - q0 + p.block - 1) / p.block;
+  parallel_for_blocks(blocks, threads, [&](int b) {
+    const int b0 = q0 + b * p.block, b1 = std::min(q1, b0 + p.block);
+    run_flash(p, score, q, k, v, b0, b1, out + static_cast<size_t>(b0 - q0) * p.out_dims());
+  });
 }
 
 }  // namespace rvj::runtime

@@ -34,4 +34,9 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
 void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                const float* const* v, int q0, int q1, float* out);
 
+// Rows [q0, q1) split into query blocks run on up to `threads` threads; out
+// points at row q0.
+void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
+                        const float* const* v, int q0, int q1, float* out, int threads);
+
 }  // namespace rvj::runtime

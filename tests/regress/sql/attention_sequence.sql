@@ -45,6 +45,17 @@ FROM (SELECT array_agg(q ORDER BY i) AS q, array_agg('[1,2,3]'::ruvector) AS k, 
 SELECT ruvector_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]', '[0,1]']::ruvector[],
                           ARRAY['[1]', '[3]']::ruvector[], 'cosine', '{"tau": 10}');
 
+-- threads (oneTBB) split the query blocks: the same bits
+CREATE TEMP TABLE one_thread AS
+  SELECT ruvector_attention(array_agg(q ORDER BY i), array_agg(k ORDER BY i), array_agg(v ORDER BY i), 'causal',
+                            '{"num_heads": 2, "block_size": 4}') AS o FROM seq;
+SET ruvector_jit.threads = 2;
+SELECT o = ruvector_attention(array_agg(q ORDER BY i), array_agg(k ORDER BY i), array_agg(v ORDER BY i), 'causal',
+                              '{"num_heads": 2, "block_size": 4}') AS two_threads_same
+FROM one_thread, seq GROUP BY o;
+RESET ruvector_jit.threads;
+SET ruvector_jit.threads = 0;
+
 -- bad input
 SELECT ruvector_attention('{}'::ruvector[], ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[]);
 SELECT ruvector_attention(ARRAY['[1]']::ruvector[], ARRAY['[1]', '[2]']::ruvector[], ARRAY['[1]']::ruvector[]);
@@ -65,5 +76,8 @@ CREATE TEMP TABLE long AS
   SELECT array_agg(ARRAY[sin(i), cos(i), 1, 0]::real[]::ruvector) AS x FROM generate_series(1, 16384) i;
 SET statement_timeout = '300ms';
 SELECT ruvector_dims((ruvector_attention(x, x, x))[1]) FROM long;
+SET ruvector_jit.threads = 2;
+SELECT ruvector_dims((ruvector_attention(x, x, x, 'flash_v2'))[1]) FROM long;
+RESET ruvector_jit.threads;
 RESET statement_timeout;
 DROP TABLE seq;
