@@ -24,6 +24,11 @@ void softmax_add(SoftmaxState& s, double* o, int dv, double logit, const float* 
   for (int i = 0; i < dv; ++i) o[i] += p * v[i];
 }
 
+// The P.V update is the schedule's inner loop: cloned per ISA (the library
+// itself is built for baseline x86-64) and picked at load time.
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 void softmax_add_block(SoftmaxState& s, double* o, int dv, const double* logits, const float* const* v, int n) {
   if (n == 0) return;
   double m = s.m;
