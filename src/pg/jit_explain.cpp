@@ -2,6 +2,7 @@
 // for a kernel; ruvector_jit_cache() and ruvector_jit_cache_reset() for the
 // backend's kernel cache.
 #include "pg/errors.h"
+#include "ir/recipes/sequence.h"
 #include "pg/params.h"
 #include "pg/vector.h"
 
@@ -17,16 +18,27 @@ RVJ_FUNCTION(ruvector_jit_explain) {
   Jsonb* jb = nargs > 2 ? PG_GETARG_JSONB_P(2) : DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
   char* isa = nargs < 4 || PG_ARGISNULL(3) ? pstrdup("") : text_to_cstring(PG_GETARG_TEXT_PP(3));
 
+  // A kernel by name, or a sequence mechanism (explained with its plan).
   const rvj::ir::Mechanism* m = nullptr;
-  RVJ_ENGINE(m = &rvj::runtime::kernel_mechanism(mechanism));
-  double params[4];
-  rvj::pg::parse_params(jb, *m, params);
+  const rvj::ir::SequenceMechanism* seq = nullptr;
+  RVJ_ENGINE({
+    m = rvj::ir::find_mechanism(mechanism);
+    if (!m) seq = rvj::ir::find_sequence_mechanism(mechanism);
+    if (!m && !seq) rvj::runtime::kernel_mechanism(mechanism);  // throws, listing the kernels
+  });
+  double params[8];
+  if (m)
+    rvj::pg::parse_params(jb, *m, params);
+  else
+    rvj::pg::parse_params(jb, seq->name, seq->params, params);
 
   // The engine's rows are joined into one malloc'd buffer inside the C++
   // scope; PostgreSQL objects are built from it after that scope closes.
   char* joined = nullptr;
   RVJ_ENGINE({
-    std::vector<std::string> rows = rvj::runtime::explain(mechanism, dims, rvj::pg::jit_enabled, params, isa);
+    std::vector<std::string> rows =
+        m ? rvj::runtime::explain(mechanism, dims, rvj::pg::jit_enabled, params, isa)
+          : rvj::runtime::explain_sequence(mechanism, dims, rvj::pg::jit_enabled, params, isa, rvj::pg::threads);
     std::string all;
     for (const std::string& r : rows) {
       all += r;

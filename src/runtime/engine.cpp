@@ -9,6 +9,8 @@
 #include "ir/interpreter.h"
 #include "ir/printer.h"
 #include "ir/recipes/sequence.h"
+#include "runtime/online_softmax.h"
+#include "runtime/schedules/flash.h"
 
 namespace rvj::runtime {
 
@@ -133,6 +135,40 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   rows.push_back("  Assembly (" + std::string(codegen::isa_name(target.isa)) +
                  (isa.empty() ? ", host" : ", cross-compiled for inspection") + "):");
   add_block(codegen::assembly(k.ir, target));
+  return rows;
+}
+
+std::vector<std::string> explain_sequence(std::string_view name, int dims, bool jit, const double* params,
+                                          std::string_view isa, int threads) {
+  const ir::SequenceMechanism* m = ir::find_sequence_mechanism(name);
+  if (!m) throw Error(ErrorKind::InvalidArgument, "unknown sequence mechanism \"" + std::string(name) + "\"");
+  if (dims < 1 || dims > 16000)
+    throw Error(ErrorKind::InvalidArgument, "dims must be between 1 and 16000, not " + std::to_string(dims));
+  // Keys and values as the head map expects them, one row each: the plan's
+  // checks are the ones a real call makes.
+  int heads = 1, kv = 1;
+  for (size_t i = 0; i < m->schedule_params; ++i) {
+    if (std::string(m->params[i].name) == "num_heads") heads = static_cast<int>(params[i]);
+    if (std::string(m->params[i].name) == "num_kv_heads") kv = static_cast<int>(params[i]);
+  }
+  if (m->heads == ir::HeadMap::Equal) kv = heads;
+  if (m->heads == ir::HeadMap::Single) kv = 1;
+  const int hd = heads > 0 && dims % heads == 0 ? dims / heads : 0;
+  const SequencePlan p = plan_sequence(*m, params, 1, 1, dims, kv * hd, kv * hd);
+  char buf[512];
+  std::vector<std::string> rows;
+  std::snprintf(buf, sizeof buf, "Sequence: %s (%s), query dims %d: %d head(s) of %d over %d key/value head(s)%s",
+                m->name, m->family, dims, p.heads, p.head_dim, p.kv_heads, p.causal ? ", causal mask (j <= i)" : "");
+  rows.push_back(buf);
+  std::snprintf(buf, sizeof buf,
+                "  Schedule: flash (FlashAttention-2 online softmax): tiles of %d queries x %d keys, query blocks on "
+                "%d thread(s); extra memory %zu bytes per thread",
+                p.block, p.block, threads,
+                static_cast<size_t>(p.block) * p.heads * (sizeof(SoftmaxState) + sizeof(double) * p.value_dim) +
+                    static_cast<size_t>(p.block) * (sizeof(double) + sizeof(float*)));
+  rows.push_back(buf);
+  rows.push_back("  Per-head score kernel:");
+  for (const std::string& r : explain(m->score, p.head_dim, jit, params + m->schedule_params, isa)) rows.push_back("  " + r);
   return rows;
 }
 

@@ -43,4 +43,10 @@ double run(const Bound& k, const float* a, const float* b);
 std::vector<std::string> explain(std::string_view mechanism, int dims, bool jit, const double* params = nullptr,
                                  std::string_view isa = {});
 
+// The same for a sequence mechanism over query vectors of `dims`: its plan
+// (heads, mask, flash tiles, threads), then its per-head score kernel.
+// `params` follows the mechanism's parameter list.
+std::vector<std::string> explain_sequence(std::string_view mechanism, int dims, bool jit, const double* params,
+                                          std::string_view isa, int threads);
+
 }  // namespace rvj::runtime

@@ -34,6 +34,15 @@ SELECT * FROM ruvector_jit_explain('cosine', 8, '{"temperature": 1}');
 SELECT * FROM ruvector_jit_explain('cosine', 8, NULL);
 SELECT * FROM ruvector_jit_explain(NULL, 8);
 
+-- sequence mechanisms: the plan (heads, mask, flash tiles, threads), then the per-head kernel
+SELECT line FROM ruvector_jit_explain('grouped_query', 512, '{"num_heads": 8, "num_kv_heads": 2}') AS line
+  WHERE line LIKE 'Sequence%' OR line LIKE '  Schedule%' OR line LIKE '  Kernel%';
+SET ruvector_jit.threads = 2;
+SELECT line FROM ruvector_jit_explain('causal', 64, '{"block_size": 16}') AS line WHERE line LIKE 'Sequence%' OR line LIKE '  Schedule%';
+RESET ruvector_jit.threads;
+SELECT * FROM ruvector_jit_explain('causal', 10, '{"num_heads": 3}');
+SELECT * FROM ruvector_jit_explain('multi_query', 8, '{"num_kv_heads": 2}');
+
 -- the kernel cache: listing, bounded size, reset
 SELECT ruvector_jit_cache_reset() >= 0 AS reset;
 SELECT count(*) FROM ruvector_jit_cache();
