@@ -5,6 +5,7 @@
 #include <csetjmp>
 #include <memory>
 #include <mutex>
+#include <new>
 
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -117,6 +118,9 @@ void on_fatal(void*, const char* reason, bool) {
   if (fatal_jump) std::longjmp(*fatal_jump, 1);
 }
 
+// operator new failing inside libLLVM must not throw through it either.
+void on_new_failure() { on_fatal(nullptr, "out of memory", false); }
+
 // Error diagnostics (for example from instruction selection) are collected
 // instead of LLVMContext's default, which prints and exit()s.
 struct Diagnostics {
@@ -126,10 +130,14 @@ struct Diagnostics {
 void on_diagnostic(const llvm::DiagnosticInfo& info, void* context) {
   if (info.getSeverity() != llvm::DS_Error) return;
   auto* d = static_cast<Diagnostics*>(context);
-  llvm::raw_string_ostream os(d->errors);
-  llvm::DiagnosticPrinterRawOStream printer(os);
-  info.print(printer);
-  os << "; ";
+  try {  // called from libLLVM: nothing may unwind out of here
+    llvm::raw_string_ostream os(d->errors);
+    llvm::DiagnosticPrinterRawOStream printer(os);
+    info.print(printer);
+    os << "; ";
+  } catch (...) {
+    d->errors = "(out of memory describing the error)";
+  }
 }
 
 std::unique_ptr<llvm::LLVMContext> new_context(Diagnostics& d) {
@@ -152,10 +160,12 @@ template <typename F>
 void guarded(F&& step) {
   if (poisoned) fail_poisoned();
   std::jmp_buf here;
+  std::new_handler previous_new_handler = std::set_new_handler(on_new_failure);
   if (setjmp(here) != 0) {
     // Came back from on_fatal: the handlers' removal below was skipped.
     llvm::remove_fatal_error_handler();
     llvm::remove_bad_alloc_error_handler();
+    std::set_new_handler(previous_new_handler);
     fatal_jump = nullptr;
     poisoned = true;
     fail(std::string("LLVM fatal error: ") + fatal_reason);
@@ -168,11 +178,13 @@ void guarded(F&& step) {
   } catch (...) {
     llvm::remove_bad_alloc_error_handler();
     llvm::remove_fatal_error_handler();
+    std::set_new_handler(previous_new_handler);
     fatal_jump = nullptr;
     throw;
   }
   llvm::remove_bad_alloc_error_handler();
   llvm::remove_fatal_error_handler();
+  std::set_new_handler(previous_new_handler);
   fatal_jump = nullptr;
 }
 
@@ -216,7 +228,13 @@ Jit& jit() {
   // reported and the disk cache stores it.
   j->lljit->getObjTransformLayer().setTransform(
       [](std::unique_ptr<llvm::MemoryBuffer> obj) -> llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> {
-        last_object.assign(obj->getBufferStart(), obj->getBufferSize());
+        // No C++ exception may unwind through libLLVM (built without them).
+        try {
+          last_object.assign(obj->getBufferStart(), obj->getBufferSize());
+        } catch (...) {
+          return llvm::make_error<llvm::StringError>("out of memory copying the object",
+                                                     llvm::inconvertibleErrorCode());
+        }
         return obj;
       });
   the_jit = j;
@@ -232,10 +250,19 @@ namespace {
 // fixed (rvj_<mechanism>_<dims>), which an object loaded from the disk cache
 // needs, without clashing with other copies; and dropping the kernel frees
 // exactly its code. libm symbols come from the main JITDylib.
-llvm::orc::JITDylib& new_kernel_dylib(Jit& j) {
+// The JITDylib is owned by `out.memory` from its creation on, so a failed
+// compile or load frees it too; the owner must be destroyed outside jit_mutex
+// (callers declare `out` before taking the lock).
+llvm::orc::JITDylib& new_kernel_dylib(Jit& j, Compiled& out) {
   auto jd = j.lljit->createJITDylib("rvj_kernel_" + std::to_string(++j.counter));
   if (!jd) fail("cannot create a JITDylib: " + take(jd.takeError()));
   jd->addToLinkOrder(j.lljit->getMainJITDylib());
+  llvm::orc::ExecutionSession* es = &j.lljit->getExecutionSession();
+  llvm::orc::JITDylib* dylib = &*jd;
+  out.memory = std::shared_ptr<void>(dylib, [es](void* d) {
+    std::lock_guard<std::mutex> relock(jit_mutex);
+    if (!poisoned) llvm::consumeError(es->removeJITDylib(*static_cast<llvm::orc::JITDylib*>(d)));
+  });
   return *jd;
 }
 
@@ -245,19 +272,14 @@ void finish(Jit& j, llvm::orc::JITDylib& jd, Compiled& out) {
   auto sym = j.lljit->lookup(jd, out.symbol);
   if (!sym) fail("cannot link kernel " + out.symbol + ": " + take(sym.takeError()));
   out.fn = reinterpret_cast<KernelFn>(sym->getAddress());
-  llvm::orc::ResourceTrackerSP tracker = jd.getDefaultResourceTracker();
-  out.memory = std::shared_ptr<void>(tracker.get(), [tracker](void*) mutable {
-    std::lock_guard<std::mutex> relock(jit_mutex);
-    if (!poisoned) llvm::consumeError(tracker->remove());
-  });
 }
 }  // namespace
 
 std::string kernel_symbol(const ir::Function& fn) { return "rvj_" + fn.name + "_" + std::to_string(fn.dims); }
 
 Compiled compile(const ir::Function& fn, const Target& target) {
+  Compiled out;  // before the lock: its destructor takes the lock
   std::lock_guard<std::mutex> lock(jit_mutex);
-  Compiled out;
   guarded([&] {
     Jit& j = jit();
     out.symbol = kernel_symbol(fn);
@@ -266,7 +288,7 @@ Compiled compile(const ir::Function& fn, const Target& target) {
     auto mod = build_module(fn, target, out.symbol, *ctx, *j.tm, &out.lower_ms, &out.opt_ms);
     check(diag);
     auto t0 = Clock::now();
-    llvm::orc::JITDylib& jd = new_kernel_dylib(j);
+    llvm::orc::JITDylib& jd = new_kernel_dylib(j, out);
     if (auto err = j.lljit->addIRModule(jd, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
       fail("cannot add the kernel module: " + take(std::move(err)));
     finish(j, jd, out);  // this is where machine code is generated
@@ -279,13 +301,13 @@ Compiled compile(const ir::Function& fn, const Target& target) {
 }
 
 Compiled load_object(const ir::Function& fn, const std::string& object) {
+  Compiled out;  // before the lock: its destructor takes the lock
   std::lock_guard<std::mutex> lock(jit_mutex);
-  Compiled out;
   guarded([&] {
     Jit& j = jit();
     out.symbol = kernel_symbol(fn);
     auto t0 = Clock::now();
-    llvm::orc::JITDylib& jd = new_kernel_dylib(j);
+    llvm::orc::JITDylib& jd = new_kernel_dylib(j, out);
     auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, out.symbol);
     if (auto err = j.lljit->addObjectFile(jd, std::move(buffer)))
       fail("cannot add the cached object: " + take(std::move(err)));

@@ -19,7 +19,8 @@ void parse_params(Jsonb* jb, const char* owner, const std::vector<rvj::ir::Param
   JsonbValue v;
   JsonbIteratorToken tok;
   char* key = nullptr;
-  while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+  // skipNested: a nested array or object arrives as one (non-numeric) value.
+  while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
     if (tok == WJB_KEY) {
       key = pnstrdup(v.val.string.val, v.val.string.len);
       continue;

@@ -60,14 +60,16 @@ std::string DiskCache::path(const ir::Function& fn) const {
 std::optional<std::string> DiskCache::load(const ir::Function& fn, std::vector<Notice>& notices) {
   if (!enabled()) return std::nullopt;
   const std::string file = path(fn);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;  // not cached yet
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto reject = [&](const std::string& why) -> std::optional<std::string> {
     notices.push_back({true, "ignoring corrupt kernel cache file \"" + file + "\" (" + why + "); recompiling"});
     return std::nullopt;
   };
-  if (data.size() > kMaxFile) return reject("too large");
+  struct stat st;
+  if (::stat(file.c_str(), &st) != 0) return std::nullopt;  // not cached yet
+  if (static_cast<unsigned long long>(st.st_size) > kMaxFile) return reject("too large");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // Header: four lines, then the payload.
   std::istringstream hdr(data);
   std::string magic, key_line, size_line, sum_line;
@@ -76,11 +78,13 @@ std::optional<std::string> DiskCache::load(const ir::Function& fn, std::vector<N
     return reject("truncated header");
   if (magic != kMagic) return reject("bad magic");
   if (key_line != key(fn)) return reject("written for another kernel");
-  const size_t offset = static_cast<size_t>(hdr.tellg());
+  const std::streamoff at = hdr.tellg();
+  if (at < 0) return reject("truncated or padded payload");  // the header ends the file
+  const size_t offset = static_cast<size_t>(at);
   char* end = nullptr;
   const unsigned long long size = std::strtoull(size_line.c_str(), &end, 10);
   if (end == size_line.c_str() || *end != '\0') return reject("bad size field");
-  if (offset + size != data.size()) return reject("truncated or padded payload");
+  if (offset > data.size() || size != data.size() - offset) return reject("truncated or padded payload");
   if (sum_line != hex(fnv1a(data.data() + offset, size))) return reject("checksum mismatch");
   return data.substr(offset);
 }

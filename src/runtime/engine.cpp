@@ -146,10 +146,13 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     throw Error(ErrorKind::InvalidArgument, "dims must be between 1 and 16000, not " + std::to_string(dims));
   // Keys and values as the head map expects them, one row each: the plan's
   // checks are the ones a real call makes.
+  ir::check_params(m->params, params);
   int heads = 1, kv = 1;
   for (size_t i = 0; i < m->schedule_params; ++i) {
-    if (std::string(m->params[i].name) == "num_heads") heads = static_cast<int>(params[i]);
-    if (std::string(m->params[i].name) == "num_kv_heads") kv = static_cast<int>(params[i]);
+    // bounded before the casts; plan_sequence reports the exact limits
+    const double v = std::min(params[i], 16000.0);
+    if (std::string(m->params[i].name) == "num_heads") heads = static_cast<int>(v);
+    if (std::string(m->params[i].name) == "num_kv_heads") kv = static_cast<int>(v);
   }
   if (m->heads == ir::HeadMap::Equal) kv = heads;
   if (m->heads == ir::HeadMap::Single) kv = 1;
@@ -163,9 +166,7 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   std::snprintf(buf, sizeof buf,
                 "  Schedule: flash (FlashAttention-2 online softmax): tiles of %d queries x %d keys, query blocks on "
                 "%d thread(s); extra memory %zu bytes per thread",
-                p.block, p.block, threads,
-                static_cast<size_t>(p.block) * p.heads * (sizeof(SoftmaxState) + sizeof(double) * p.value_dim) +
-                    static_cast<size_t>(p.block) * (sizeof(double) + sizeof(float*)));
+                p.block, p.block, threads, block_memory(p));
   rows.push_back(buf);
   rows.push_back("  Per-head score kernel:");
   for (const std::string& r : explain(m->score, p.head_dim, jit, params + m->schedule_params, isa)) rows.push_back("  " + r);

@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
       ++errors;
       std::cerr << manifest << ":" << line_no << ": " << e.what() << (e.hint().empty() ? "" : " (" + e.hint() + ")")
                 << "\n";
+    } catch (const std::exception& e) {
+      ++errors;
+      std::cerr << manifest << ":" << line_no << ": " << e.what() << "\n";
     }
   }
   std::printf("%d compiled, %d already cached, %d errors\n", compiled, present, errors);

@@ -91,6 +91,9 @@ TEST(FlashSchedule, BadShapesAreClearErrors) {
   expect_error([&] { plan_sequence(sd, heads2, 2, 2, 8, 8, 7); }, "values have 7 dimensions");
   expect_error([&] { plan_sequence(sd, zero_block, 2, 2, 8, 8, 8); }, "block_size must be a whole number greater than 0");
   expect_error([&] { plan_sequence(sd, half_heads, 2, 2, 8, 8, 8); }, "num_heads must be a whole number");
+  double huge_heads[] = {1e10, 64}, big_block[] = {16000, 4096};
+  expect_error([&] { plan_sequence(sd, huge_heads, 2, 2, 8, 8, 8); }, "num_heads must be at most 16000");
+  expect_error([&] { plan_sequence(sd, big_block, 2, 2, 16000, 16000, 16000); }, "MB of working memory per thread");
   double gqa_bad[] = {4, 3, 64};
   expect_error([&] { plan_sequence(gqa, gqa_bad, 2, 2, 8, 6, 6); }, "num_kv_heads 3 does not divide num_heads 4");
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "ir/errors.h"
@@ -15,12 +16,29 @@ namespace {
   throw Error(ErrorKind::InvalidArgument, what, hint);
 }
 
-double param(const ir::SequenceMechanism& m, const double* params, const char* name, double fallback) {
+// A whole-number schedule parameter (already checked to be a positive whole
+// number), bounded before it becomes an int.
+int param(const ir::SequenceMechanism& m, const double* params, const char* name, int fallback, int limit) {
   for (size_t i = 0; i < m.schedule_params; ++i)
-    if (std::string(m.params[i].name) == name) return params[i];
+    if (std::string(m.params[i].name) == name) {
+      if (params[i] > limit) {
+        char v[32];
+        std::snprintf(v, sizeof v, "%g", params[i]);
+        bad(std::string(name) + " must be at most " + std::to_string(limit) + ", not " + v);
+      }
+      return static_cast<int>(params[i]);
+    }
   return fallback;
 }
+
+// Working memory one thread may use for a query block's softmax states.
+constexpr size_t kBlockMemoryLimit = 64u << 20;
 }  // namespace
+
+size_t block_memory(const SequencePlan& p) {
+  return static_cast<size_t>(p.block) * p.heads * (sizeof(SoftmaxState) + sizeof(double) * p.value_dim) +
+         static_cast<size_t>(p.block) * (sizeof(double) + sizeof(float*));
+}
 
 SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params, int L, int S, int dq, int dk,
                            int dv) {
@@ -29,11 +47,11 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
   p.mechanism = &m;
   p.L = L, p.S = S, p.dq = dq, p.dk = dk, p.dv = dv;
   p.causal = m.causal;
-  p.heads = static_cast<int>(param(m, params, "num_heads", 1));
-  p.block = static_cast<int>(std::min(param(m, params, "block_size", 64), 4096.0));
+  p.heads = param(m, params, "num_heads", 1, 16000);
+  p.block = param(m, params, "block_size", 64, 4096);
   switch (m.heads) {
     case ir::HeadMap::Equal: p.kv_heads = p.heads; break;
-    case ir::HeadMap::Grouped: p.kv_heads = static_cast<int>(param(m, params, "num_kv_heads", 1)); break;
+    case ir::HeadMap::Grouped: p.kv_heads = param(m, params, "num_kv_heads", 1, 16000); break;
     case ir::HeadMap::Single: p.kv_heads = 1; break;
   }
   const std::string name = m.name;
@@ -58,6 +76,11 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
         " key/value heads");
   p.value_dim = dv / p.kv_heads;
   if (p.out_dims() > 16000) bad("the output would have more than 16000 dimensions");
+  if (block_memory(p) > kBlockMemoryLimit)
+    bad("block_size " + std::to_string(p.block) + " with " + std::to_string(p.heads) + " heads needs " +
+            std::to_string(block_memory(p) >> 20) + " MB of working memory per thread, over the limit of " +
+            std::to_string(kBlockMemoryLimit >> 20) + " MB",
+        "Use a smaller block_size.");
   return p;
 }
 

@@ -28,6 +28,9 @@ struct SequencePlan {
 // first, then the score's), and throws rvj::Error naming what is wrong.
 SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params, int L, int S, int dq, int dk, int dv);
 
+// Extra memory one thread uses for a query block (states, O, logits).
+size_t block_memory(const SequencePlan& p);
+
 // Computes output rows [q0, q1) into out (row-major, out_dims() each). `score`
 // is bound to the score kernel for head_dim with its params set. Plain
 // buffers only: callers slice the work to stay cancellable.

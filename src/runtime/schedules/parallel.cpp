@@ -1,5 +1,6 @@
 #include "runtime/schedules/parallel.h"
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 #include <memory>
@@ -11,16 +12,13 @@
 namespace rvj::runtime {
 
 namespace {
-// One arena per thread cap in use, created on first use (never in the
-// postmaster: schedules only run in backends), intentionally leaked.
+// One arena per thread cap (1..64, the GUC's range), each created on first
+// use (never in the postmaster: schedules only run in backends) and kept.
 tbb::task_arena& arena(int threads) {
-  static tbb::task_arena* current = nullptr;
-  static int current_threads = 0;
-  if (current == nullptr || current_threads != threads) {
-    current = new tbb::task_arena(threads);
-    current_threads = threads;
-  }
-  return *current;
+  static tbb::task_arena* arenas[65] = {};
+  threads = std::min(std::max(threads, 1), 64);
+  if (!arenas[threads]) arenas[threads] = new tbb::task_arena(threads);
+  return *arenas[threads];
 }
 }  // namespace
 

@@ -66,6 +66,8 @@ SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0]', NULL]::ruvector[]);
 SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0,0]']::ruvector[]);
 SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0]']::ruvector[], 'cosine', '{"temperature": 1}');
 SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0]']::ruvector[], 'cosine', '{"tau": "hot"}');
+SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0]']::ruvector[], 'cosine', '{"tau": [5]}');
+SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0]']::ruvector[], 'cosine', '{"tau": {"x": 1}}');
 SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0]']::ruvector[], 'cosine', '{"tau": -1}');
 SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0]']::ruvector[], 'cosine', '[1]');
 SELECT ruvector_attention_weights('[1,0]', ARRAY['[1,0]']::ruvector[], 'scaled_dot', '{"scale": 2}');
