@@ -6,6 +6,7 @@
 #include "pg/kernel_site.h"
 #include "pg/params.h"
 #include "runtime/schedules/flash.h"
+#include "runtime/schedules/linear.h"
 
 using namespace rvj::pg;
 
@@ -41,6 +42,17 @@ Rows rows_of(ArrayType* a, const char* what) {
   return r;
 }
 
+// n rows of `dims` floats as a ruvector[].
+ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
+  Datum* result = (Datum*)palloc(sizeof(Datum) * n);
+  for (int i = 0; i < n; i++) {
+    RuVector* r = new_vector(dims);
+    memcpy(r->x, rows + (size_t)i * dims, sizeof(float) * dims);
+    result[i] = PointerGetDatum(r);
+  }
+  return construct_array(result, n, vector_type, -1, false, TYPALIGN_INT);
+}
+
 }  // namespace
 
 RVJ_FUNCTION(ruvector_attention) {
@@ -71,16 +83,35 @@ RVJ_FUNCTION(ruvector_attention) {
   parse_params(jb, m->name, m->params, params);
 
   rvj::runtime::SequencePlan plan;
+  RVJ_ENGINE(plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, q.dim, k.dim, v.dim));
+  const int out_dims = plan.out_dims();
+  float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
+
+  if (m->schedule == rvj::ir::Schedule::Linear) {
+    double eps = params[m->schedule_params - 1];  // kEps is the last schedule param
+    double* state = (double*)palloc(sizeof(double) * rvj::runtime::linear_state_size(plan));
+    RVJ_ENGINE(rvj::runtime::linear_init(plan, state));
+    if (!plan.causal)  // the whole state first, in slices
+      for (int j0 = 0; j0 < k.n; j0 += plan.block) {
+        CHECK_FOR_INTERRUPTS();
+        const int j1 = Min(k.n, j0 + plan.block);
+        RVJ_ENGINE(rvj::runtime::linear_add_keys(plan, k.x, v.x, j0, j1, state));
+      }
+    for (int q0 = 0; q0 < q.n; q0 += plan.block) {
+      CHECK_FOR_INTERRUPTS();
+      const int q1 = Min(q.n, q0 + plan.block);
+      RVJ_ENGINE(rvj::runtime::run_linear(plan, eps, q.x, k.x, v.x, q0, q1, state, out + (size_t)q0 * out_dims));
+    }
+    PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
+  }
+
   KernelSite* site = kernel_site(fcinfo);
   rvj::runtime::Bound* score = nullptr;
   RVJ_ENGINE({
-    plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, q.dim, k.dim, v.dim);
     score = &bind_site(*site, *rvj::ir::find_mechanism(m->score), plan.head_dim);
     for (size_t i = m->schedule_params; i < m->params.size(); i++) score->params[i - m->schedule_params] = params[i];
   });
 
-  const int out_dims = plan.out_dims();
-  float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
   // One query block per thread per step; interrupts are checked between steps.
   const int step = plan.block * threads;
   for (int q0 = 0; q0 < q.n; q0 += step) {
@@ -90,11 +121,5 @@ RVJ_FUNCTION(ruvector_attention) {
                                                 threads));
   }
 
-  Datum* result = (Datum*)palloc(sizeof(Datum) * q.n);
-  for (int i = 0; i < q.n; i++) {
-    RuVector* r = new_vector(out_dims);
-    memcpy(r->x, out + (size_t)i * out_dims, sizeof(float) * out_dims);
-    result[i] = PointerGetDatum(r);
-  }
-  PG_RETURN_POINTER(construct_array(result, q.n, vector_type, -1, false, TYPALIGN_INT));
+  PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
 }

@@ -167,6 +167,16 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
                 "  Schedule: flash (FlashAttention-2 online softmax): tiles of %d queries x %d keys, query blocks on "
                 "%d thread(s); extra memory %zu bytes per thread",
                 p.block, p.block, threads, block_memory(p));
+  if (m->schedule == ir::Schedule::Linear) {
+    std::snprintf(buf, sizeof buf,
+                  "  Schedule: linear (Katharopoulos 2020): per head a %d x %d state sum phi(k) v^T and sum phi(k), "
+                  "phi = elu + 1, %s; %zu bytes of state; queries in slices of %d",
+                  p.head_dim, p.value_dim, p.causal ? "built as a prefix (key i joins before query i)" : "built once",
+                  sizeof(double) * p.heads * (static_cast<size_t>(p.head_dim) * p.value_dim + p.head_dim), p.block);
+    rows.push_back(buf);
+    rows.push_back("  (no score kernel: the feature map and the state products run in Eigen, f64)");
+    return rows;
+  }
   rows.push_back(buf);
   rows.push_back("  Per-head score kernel:");
   for (const std::string& r : explain(m->score, p.head_dim, jit, params + m->schedule_params, isa)) rows.push_back("  " + r);

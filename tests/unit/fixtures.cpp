@@ -66,11 +66,11 @@ const std::vector<AttendCase>& attend_cases() {
   return cases;
 }
 
-const std::vector<SequenceCase>& sequence_cases() {
-  static const std::vector<SequenceCase> cases = [] {
+namespace {
+std::vector<SequenceCase> read_sequence_cases(const std::string& file) {
     std::vector<SequenceCase> out;
-    std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/sequence.txt");
-    if (!in) throw std::runtime_error("cannot open tests/fixtures/sequence.txt");
+    std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/" + file);
+    if (!in) throw std::runtime_error("cannot open tests/fixtures/" + file);
     for (std::string line; std::getline(in, line);) {
       if (line.empty() || line[0] == '#') continue;
       // Fields are separated by " | "; params is a flat JSON object of numbers.
@@ -105,7 +105,16 @@ const std::vector<SequenceCase>& sequence_cases() {
       out.push_back(std::move(c));
     }
     return out;
-  }();
+}
+}  // namespace
+
+const std::vector<SequenceCase>& sequence_cases() {
+  static const std::vector<SequenceCase> cases = read_sequence_cases("sequence.txt");
+  return cases;
+}
+
+const std::vector<SequenceCase>& linear_cases() {
+  static const std::vector<SequenceCase> cases = read_sequence_cases("linear.txt");
   return cases;
 }
 

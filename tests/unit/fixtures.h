@@ -36,7 +36,8 @@ struct SequenceCase {
   std::vector<double> out;     // L rows
 };
 
-const std::vector<SequenceCase>& sequence_cases();
+const std::vector<SequenceCase>& sequence_cases();  // sequence.txt (torch)
+const std::vector<SequenceCase>& linear_cases();    // linear.txt (numpy)
 
 // fp32 parity: relative 1e-5 against the reference, with an absolute floor
 // of 1e-6 times the magnitude of the summed terms (a float32 sum of terms

@@ -6,6 +6,7 @@ namespace {
 const ParamSpec kNumHeads{"num_heads", 1, true, "heads the query (and, unless grouped, key and value) vectors split into", true};
 const ParamSpec kNumKvHeads{"num_kv_heads", 1, true, "key/value heads; must divide num_heads", true};
 const ParamSpec kBlock{"block_size", 64, true, "rows per tile of the flash schedule (queries and keys)", true};
+const ParamSpec kEps{"eps", 1e-6, true, "added to the normaliser phi(q).sum phi(k) (fast-transformers' default)"};
 }  // namespace
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();
@@ -23,7 +24,8 @@ namespace {
 std::vector<SequenceMechanism> with_score_params(std::vector<SequenceMechanism> list) {
   for (SequenceMechanism& m : list) {
     m.schedule_params = m.params.size();
-    for (const ParamSpec& p : find_mechanism(m.score)->params) m.params.push_back(p);
+    if (m.score)
+      for (const ParamSpec& p : find_mechanism(m.score)->params) m.params.push_back(p);
   }
   return list;
 }
@@ -46,6 +48,12 @@ const std::vector<SequenceMechanism>& sequence_mechanisms() {
        "Ainslie et al. 2023, GQA", "scaled_dot", HeadMap::Grouped, false, {kNumHeads, kNumKvHeads, kBlock}, 0},
       {"multi_query", "dot-product", "O(L*S*d)", "smallest key/value memory: one key/value head",
        "Shazeer 2019, MQA", "scaled_dot", HeadMap::Single, false, {kNumHeads, kBlock}, 0},
+      {"linear", "kernel", "O((L+S)*d*d_v)", "long sequences and whole tables: the state is built once",
+       "Katharopoulos et al. 2020, Transformers are RNNs (phi = elu + 1)", nullptr, HeadMap::Equal, false,
+       {kNumHeads, kEps}, 0, Schedule::Linear},
+      {"linear_causal", "kernel", "O((L+S)*d*d_v)", "autoregressive sequences in linear time (prefix sums)",
+       "Katharopoulos et al. 2020, Transformers are RNNs (causal)", nullptr, HeadMap::Equal, true,
+       {kNumHeads, kEps}, 0, Schedule::Linear},
   });
   return all;
 }

@@ -19,17 +19,23 @@ enum class HeadMap {
   Single,   // H query heads share one key/value head (MQA)
 };
 
+enum class Schedule {
+  Flash,   // exact softmax attention, tiled online softmax
+  Linear,  // kernelised attention: phi(q)^T (sum phi(k) v^T) / (phi(q)^T sum phi(k) + eps)
+};
+
 struct SequenceMechanism {
   const char* name;
   const char* family;
   const char* complexity;
   const char* best_for;
   const char* paper;
-  const char* score;     // the per-row mechanism giving each head's logits
+  const char* score;     // the per-row mechanism giving each head's logits (Flash only)
   HeadMap heads;
   bool causal;           // key j visible to query i iff j <= i (top-left aligned)
   std::vector<ParamSpec> params;  // schedule params, then the score's own
   size_t schedule_params;         // how many of params are the schedule's
+  Schedule schedule = Schedule::Flash;
 };
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();

@@ -76,7 +76,14 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
         " key/value heads");
   p.value_dim = dv / p.kv_heads;
   if (p.out_dims() > 16000) bad("the output would have more than 16000 dimensions");
-  if (block_memory(p) > kBlockMemoryLimit)
+  if (m.schedule == ir::Schedule::Linear) {
+    const size_t state = sizeof(double) * p.heads * (static_cast<size_t>(p.head_dim) * p.value_dim + p.head_dim);
+    if (state > kBlockMemoryLimit)
+      bad("linear attention with " + std::to_string(p.heads) + " head(s) of " + std::to_string(p.head_dim) + " x " +
+              std::to_string(p.value_dim) + " needs " + std::to_string(state >> 20) +
+              " MB of state, over the limit of " + std::to_string(kBlockMemoryLimit >> 20) + " MB",
+          "Use more heads (the state grows with the square of the head dimension).");
+  } else if (block_memory(p) > kBlockMemoryLimit)
     bad("block_size " + std::to_string(p.block) + " with " + std::to_string(p.heads) + " heads needs " +
             std::to_string(block_memory(p) >> 20) + " MB of working memory per thread, over the limit of " +
             std::to_string(kBlockMemoryLimit >> 20) + " MB",

@@ -45,6 +45,19 @@ FROM (SELECT array_agg(q ORDER BY i) AS q, array_agg('[1,2,3]'::ruvector) AS k, 
 SELECT ruvector_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]', '[0,1]']::ruvector[],
                           ARRAY['[1]', '[3]']::ruvector[], 'cosine', '{"tau": 10}');
 
+-- linear attention (phi = elu + 1): by hand, phi(0) = 1 and phi(1) = 2, so
+-- with keys [0], [1] and values [1], [3]: (1*1 + 2*3) / (1 + 2 + eps) = 2.3333326 (eps = 1e-6)
+SELECT ruvector_attention(ARRAY['[0]']::ruvector[], ARRAY['[0]', '[1]']::ruvector[], ARRAY['[1]', '[3]']::ruvector[], 'linear');
+-- causal: query 0 sees key 0 only (value 1); query 1 sees both
+SELECT ruvector_attention(ARRAY['[0]', '[0]']::ruvector[], ARRAY['[0]', '[1]']::ruvector[], ARRAY['[1]', '[3]']::ruvector[], 'linear_causal');
+-- the last causal row sees every key: it equals the non-causal result
+WITH a AS (SELECT array_agg(q ORDER BY i) AS q, array_agg(k ORDER BY i) AS k, array_agg(v ORDER BY i) AS v FROM seq)
+SELECT (ruvector_attention(q, k, v, 'linear_causal', '{"num_heads": 2}'))[40] <-> (ruvector_attention(q, k, v, 'linear', '{"num_heads": 2}'))[40] < 1e-5 AS last_row_agrees
+FROM a;
+SELECT line FROM ruvector_jit_explain('linear_causal', 64, '{"num_heads": 4}') AS line;
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'linear', '{"eps": 0}');
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'linear', '{"block_size": 8}');
+
 -- threads (oneTBB) split the query blocks: the same bits
 CREATE TEMP TABLE one_thread AS
   SELECT ruvector_attention(array_agg(q ORDER BY i), array_agg(k ORDER BY i), array_agg(v ORDER BY i), 'causal',

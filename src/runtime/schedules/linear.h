@@ -1,0 +1,26 @@
+// The linear schedule (Katharopoulos et al. 2020): with phi(x) = elu(x) + 1,
+//   out_i = phi(q_i)^T S / (phi(q_i)^T z + eps),  S = sum_j phi(k_j) v_j^T,  z = sum_j phi(k_j)
+// per head. The state (S, z) is built once (or as a prefix, j <= i, for the
+// causal form) and applied per query: cost O((L + S) d d_v), memory O(d d_v).
+// The state lives in caller-provided f64 buffers so that a caller can stop
+// between slices of queries (and check for interrupts) without losing it.
+#pragma once
+
+#include <cstddef>
+
+#include "runtime/schedules/flash.h"
+
+namespace rvj::runtime {
+
+// Doubles of state: heads x (head_dim x value_dim + head_dim).
+size_t linear_state_size(const SequencePlan& p);
+void linear_init(const SequencePlan& p, double* state);
+// Folds keys [j0, j1) into the state.
+void linear_add_keys(const SequencePlan& p, const float* const* k, const float* const* v, int j0, int j1,
+                     double* state);
+// Output rows [q0, q1): for the causal form, key i is folded in before query
+// i is answered (keys past the last one are simply absent).
+void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
+                const float* const* v, int q0, int q1, double* state, float* out);
+
+}  // namespace rvj::runtime
