@@ -108,6 +108,12 @@ std::vector<SequenceCase> read_sequence_cases(const std::string& file) {
 }
 }  // namespace
 
+std::vector<const float*> row_pointers(const std::vector<float>& data, int n, int d) {
+  std::vector<const float*> r(n);
+  for (int i = 0; i < n; ++i) r[i] = data.data() + static_cast<size_t>(i) * d;
+  return r;
+}
+
 const std::vector<SequenceCase>& sequence_cases() {
   static const std::vector<SequenceCase> cases = read_sequence_cases("sequence.txt");
   return cases;

@@ -37,6 +37,8 @@ struct SequenceCase {
 };
 
 const std::vector<SequenceCase>& sequence_cases();  // sequence.txt (torch)
+// Row pointers into a row-major block of n rows of d floats.
+std::vector<const float*> row_pointers(const std::vector<float>& data, int n, int d);
 const std::vector<SequenceCase>& linear_cases();    // linear.txt (numpy)
 
 // fp32 parity: relative 1e-5 against the reference, with an absolute floor

@@ -26,11 +26,6 @@ std::vector<double> params_for(const ir::SequenceMechanism& m, const test::Seque
   return p;
 }
 
-std::vector<const float*> rows(const std::vector<float>& data, int n, int d) {
-  std::vector<const float*> r(n);
-  for (int i = 0; i < n; ++i) r[i] = data.data() + static_cast<size_t>(i) * d;
-  return r;
-}
 
 // Runs a case through plan + flash schedule, query block by query block.
 std::vector<float> attend(const test::SequenceCase& c, bool jit) {
@@ -40,7 +35,7 @@ std::vector<float> attend(const test::SequenceCase& c, bool jit) {
   SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
   Bound score = bind(*ir::find_mechanism(m->score), plan.head_dim, jit);
   for (size_t i = m->schedule_params; i < m->params.size(); ++i) score.params[i - m->schedule_params] = p[i];
-  auto q = rows(c.q, c.L, c.dq), k = rows(c.k, c.S, c.dk), v = rows(c.v, c.S, c.dv);
+  auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
   std::vector<float> out(static_cast<size_t>(c.L) * plan.out_dims());
   for (int q0 = 0; q0 < c.L; q0 += plan.block)
     run_flash(plan, score, q.data(), k.data(), v.data(), q0, std::min(c.L, q0 + plan.block),
@@ -114,7 +109,7 @@ TEST(FlashSchedule, ThreadsDoNotChangeResults) {
     p[m->schedule_params - 1] = 8;  // block_size: several blocks per thread
     SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
     Bound score = bind(*ir::find_mechanism(m->score), plan.head_dim, true);
-    auto q = rows(c.q, c.L, c.dq), k = rows(c.k, c.S, c.dk), v = rows(c.v, c.S, c.dv);
+    auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
     std::vector<float> one(static_cast<size_t>(c.L) * plan.out_dims()), four(one.size());
     run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, c.L, one.data(), 1);
     run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, c.L, four.data(), 4);

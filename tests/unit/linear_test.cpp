@@ -12,11 +12,6 @@ using namespace rvj;
 using namespace rvj::runtime;
 
 namespace {
-std::vector<const float*> rows(const std::vector<float>& data, int n, int d) {
-  std::vector<const float*> r(n);
-  for (int i = 0; i < n; ++i) r[i] = data.data() + static_cast<size_t>(i) * d;
-  return r;
-}
 
 // As the SQL function runs it: state built in slices (non-causal) or as a
 // prefix, queries in slices of `slice`.
@@ -28,7 +23,7 @@ std::vector<float> attend(const test::SequenceCase& c, int slice) {
     for (size_t i = 0; i < m.params.size(); ++i)
       if (name == m.params[i].name) p[i] = value;
   SequencePlan plan = plan_sequence(m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
-  auto q = rows(c.q, c.L, c.dq), k = rows(c.k, c.S, c.dk), v = rows(c.v, c.S, c.dv);
+  auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
   std::vector<double> state(linear_state_size(plan));
   linear_init(plan, state.data());
   if (!plan.causal)
