@@ -148,6 +148,8 @@ void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int
   for (const auto& p : m.params) params.push_back(p.default_value);
   params[0] = heads;
   params[m.schedule_params - 1] = block;
+  for (size_t i = 0; i < m.schedule_params; ++i)
+    if (std::string(m.params[i].name) == "window") params[i] = 128;
   auto plan = rvj::runtime::plan_sequence(m, params.data(), L, S, D, D, D);
   auto score = rvj::runtime::bind(*rvj::ir::find_mechanism(m.score), hd, true);
   std::vector<float> out(static_cast<size_t>(L) * D);
@@ -169,6 +171,8 @@ void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int
 void BM_SingleQuery_512x8x64(benchmark::State& st) { run_sequence(st, "scaled_dot", 1, 512, 8, 64); }
 void BM_SelfAttention_512x8x64(benchmark::State& st) { run_sequence(st, "scaled_dot", 512, 512, 8, 64); }
 void BM_FlashV2_4096x1x64(benchmark::State& st) { run_sequence(st, "flash_v2", 4096, 4096, 1, 64); }
+// The sparse case: a window of 128 over 4096 walks ~1/16 of the key blocks.
+void BM_SlidingWindow_4096x1x64(benchmark::State& st) { run_sequence(st, "sliding_window", 4096, 4096, 1, 64); }
 
 // The machine's fp32 FMA peak per core, measured: 12 independent zmm/ymm
 // FMA chains, compiled for the host.
@@ -220,6 +224,7 @@ void BM_HeadDimScoreEigen(benchmark::State& st) {
 BENCHMARK(BM_SingleQuery_512x8x64)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SelfAttention_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FlashV2_4096x1x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_SlidingWindow_4096x1x64)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FmaPeak);
 BENCHMARK(BM_HeadDimScoreJit)->Arg(32)->Arg(64)->Arg(96)->Arg(128);
 BENCHMARK(BM_HeadDimScoreEigen)->Arg(32)->Arg(64)->Arg(96)->Arg(128);

@@ -55,7 +55,8 @@ RVJ_FUNCTION(ruvector_attention_types) {
       appendStringInfo(&form, "phi(q).sum phi(k)v^T / (phi(q).sum phi(k) + eps) per head, phi = elu+1%s",
                        m.causal ? ", prefix sums (j <= i)" : "");
     else
-    appendStringInfo(&form, "softmax(%s logits%s) V per head%s", m.score, m.causal ? ", causal mask" : "",
+    appendStringInfo(&form, "softmax(%s logits%s) V per head%s", m.score,
+                     m.windowed ? ", sliding window mask" : m.causal ? ", causal mask" : "",
                      m.heads == rvj::ir::HeadMap::Grouped  ? ", heads share num_kv_heads key/value heads"
                      : m.heads == rvj::ir::HeadMap::Single ? ", heads share one key/value head"
                                                            : "");

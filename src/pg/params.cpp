@@ -37,6 +37,13 @@ void parse_params(Jsonb* jb, const char* owner, const std::vector<rvj::ir::Param
                       errmsg("unknown parameter \"%s\" for attention type \"%s\"", key, owner),
                       errhint("Parameters of %s: %s.", owner, names.data)));
     }
+    if (specs[index].boolean) {
+      if (v.type != jbvBool)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("parameter \"%s\" must be true or false", key)));
+      params[index] = v.val.boolean ? 1 : 0;
+      continue;
+    }
     if (v.type != jbvNumeric)
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                       errmsg("parameter \"%s\" must be a number", key)));

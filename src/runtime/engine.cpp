@@ -160,8 +160,14 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   const SequencePlan p = plan_sequence(*m, params, 1, 1, dims, kv * hd, kv * hd);
   char buf[512];
   std::vector<std::string> rows;
+  char mask[96] = "";
+  if (p.window)
+    std::snprintf(mask, sizeof mask, ", sliding window %d (%s)", p.window,
+                  p.causal ? "i - window < j <= i" : "|i - j| <= window");
+  else if (p.causal)
+    std::snprintf(mask, sizeof mask, ", causal mask (j <= i)");
   std::snprintf(buf, sizeof buf, "Sequence: %s (%s), query dims %d: %d head(s) of %d over %d key/value head(s)%s",
-                m->name, m->family, dims, p.heads, p.head_dim, p.kv_heads, p.causal ? ", causal mask (j <= i)" : "");
+                m->name, m->family, dims, p.heads, p.head_dim, p.kv_heads, mask);
   rows.push_back(buf);
   std::snprintf(buf, sizeof buf,
                 "  Schedule: flash (FlashAttention-2 online softmax): tiles of %d queries x %d keys, query blocks on "

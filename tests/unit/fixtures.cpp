@@ -89,11 +89,8 @@ std::vector<SequenceCase> read_sequence_cases(const std::string& file) {
       for (char& ch : json)
         if (ch == '{' || ch == '}' || ch == ',' || ch == ':' || ch == '"') ch = ' ';
       std::istringstream kv(json);
-      for (std::string key; kv >> key;) {
-        double v;
-        kv >> v;
-        c.params.emplace_back(key, v);
-      }
+      for (std::string key, value; kv >> key >> value;)
+        c.params.emplace_back(key, value == "true" ? 1.0 : value == "false" ? 0.0 : std::stod(value));
       auto floats = [](const std::string& text, auto& v) {
         std::istringstream s(text);
         for (typename std::decay_t<decltype(v)>::value_type x; s >> x;) v.push_back(x);

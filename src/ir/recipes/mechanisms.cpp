@@ -55,6 +55,9 @@ void check_params(const std::vector<ParamSpec>& specs, const double* params) {
   for (size_t i = 0; i < specs.size(); ++i) {
     double v = params[i];
     const ParamSpec& p = specs[i];
+    if (p.boolean && v != 0 && v != 1)
+      throw Error(ErrorKind::InvalidArgument, std::string(p.name) + " must be true or false",
+                  std::string(p.name) + ": " + p.doc + ".");
     if (!std::isfinite(v) || (p.positive && !(v > 0)) || (p.integer && v != std::floor(v))) {
       char msg[200];
       std::snprintf(msg, sizeof msg, "%s must be a %s%s, not %g", p.name, p.integer ? "whole number" : "finite number",

@@ -17,6 +17,7 @@ struct ParamSpec {
   bool positive;  // must be finite and > 0; otherwise any finite value
   const char* doc;
   bool integer = false;  // must be a whole number
+  bool boolean = false;  // true/false in jsonb, 1/0 here
 };
 
 struct Mechanism {

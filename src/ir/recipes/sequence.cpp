@@ -6,6 +6,8 @@ namespace {
 const ParamSpec kNumHeads{"num_heads", 1, true, "heads the query (and, unless grouped, key and value) vectors split into", true};
 const ParamSpec kNumKvHeads{"num_kv_heads", 1, true, "key/value heads; must divide num_heads", true};
 const ParamSpec kBlock{"block_size", 64, true, "rows per tile of the flash schedule (queries and keys)", true};
+const ParamSpec kWindow{"window", 256, true, "keys each query sees: i - window < j <= i, or |i - j| <= window", true};
+const ParamSpec kWindowCausal{"causal", 1, false, "true: the window looks back only (Mistral); false: both ways", false, true};
 const ParamSpec kEps{"eps", 1e-6, true, "added to the normaliser phi(q).sum phi(k) (fast-transformers' default)"};
 }  // namespace
 
@@ -48,6 +50,9 @@ const std::vector<SequenceMechanism>& sequence_mechanisms() {
        "Ainslie et al. 2023, GQA", "scaled_dot", HeadMap::Grouped, false, {kNumHeads, kNumKvHeads, kBlock}, 0},
       {"multi_query", "dot-product", "O(L*S*d)", "smallest key/value memory: one key/value head",
        "Shazeer 2019, MQA", "scaled_dot", HeadMap::Single, false, {kNumHeads, kBlock}, 0},
+      {"sliding_window", "local", "O(L*window*d)", "long sequences with local context (Mistral, Longformer)",
+       "Beltagy et al. 2020 (Longformer); Jiang et al. 2023 (Mistral)", "scaled_dot", HeadMap::Equal, false,
+       {kNumHeads, kWindow, kWindowCausal, kBlock}, 0, Schedule::Flash, true},
       {"linear", "kernel", "O((L+S)*d*d_v)", "long sequences and whole tables: the state is built once",
        "Katharopoulos et al. 2020, Transformers are RNNs (phi = elu + 1)", nullptr, HeadMap::Equal, false,
        {kNumHeads, kEps}, 0, Schedule::Linear},

@@ -36,6 +36,9 @@ struct SequenceMechanism {
   std::vector<ParamSpec> params;  // schedule params, then the score's own
   size_t schedule_params;         // how many of params are the schedule's
   Schedule schedule = Schedule::Flash;
+  // A sliding window (params "window" and "causal"): key j is visible to
+  // query i iff i - window < j <= i (causal, Mistral) or |i - j| <= window.
+  bool windowed = false;
 };
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();

@@ -47,6 +47,12 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
   p.mechanism = &m;
   p.L = L, p.S = S, p.dq = dq, p.dk = dk, p.dv = dv;
   p.causal = m.causal;
+  p.window = 0;
+  if (m.windowed) {
+    p.window = param(m, params, "window", 256, 1 << 30);
+    for (size_t i = 0; i < m.schedule_params; ++i)
+      if (std::string(m.params[i].name) == "causal") p.causal = params[i] != 0;
+  }
   p.heads = param(m, params, "num_heads", 1, 16000);
   p.block = param(m, params, "block_size", 64, 4096);
   switch (m.heads) {
@@ -102,28 +108,29 @@ void run_flash(const SequencePlan& p, const Bound& score, const float* const* q,
   std::vector<double> logits(p.block);
   std::vector<const float*> vrows(p.block);
 
-  // Causal: query i sees keys j <= i, so the last query of the block bounds the walk.
-  const int key_end = p.causal ? std::min(p.S, q1) : p.S;
-  for (int k0 = 0; k0 < key_end; k0 += p.block) {
+  // Only the key blocks some query of this block can see are walked (the
+  // sparse part of the schedule): visible ranges move forward with i.
+  const int key_begin = p.first_key(q0), key_end = p.last_key(q1 - 1) + 1;
+  for (int k0 = key_begin; k0 < key_end; k0 += p.block) {
     const int k1 = std::min(key_end, k0 + p.block);
     for (int i = q0; i < q1; ++i) {
-      const int visible_end = p.causal ? std::min(k1, i + 1) : k1;
-      const int n = visible_end - k0;
+      const int from = std::max(k0, p.first_key(i)), to = std::min(k1, p.last_key(i) + 1);
+      const int n = to - from;
       if (n <= 0) continue;
       for (int h = 0; h < p.heads; ++h) {
         const int kvh = h / group;
         const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;
         for (int j = 0; j < n; ++j) {
-          logits[j] = run(score, qh, k[k0 + j] + static_cast<size_t>(kvh) * p.head_dim);
-          vrows[j] = v[k0 + j] + static_cast<size_t>(kvh) * dvh;
+          logits[j] = run(score, qh, k[from + j] + static_cast<size_t>(kvh) * p.head_dim);
+          vrows[j] = v[from + j] + static_cast<size_t>(kvh) * dvh;
         }
         const size_t s = static_cast<size_t>(i - q0) * p.heads + h;
         softmax_add_block(state[s], &acc[s * dvh], dvh, logits.data(), vrows.data(), n);
       }
     }
   }
-  // Every query sees at least key 0 (causal masks are top-left aligned), so
-  // no row is empty; an empty one would come out as zeros, as torch >= 2.5.
+  // A query that sees no key (a window past the last key) gets zeros, as
+  // torch >= 2.5 gives for a fully masked row.
   for (int i = q0; i < q1; ++i)
     for (int h = 0; h < p.heads; ++h) {
       const size_t s = static_cast<size_t>(i - q0) * p.heads + h;

@@ -5,6 +5,7 @@
 // each head's slice of the vectors.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "ir/recipes/sequence.h"
@@ -20,7 +21,14 @@ struct SequencePlan {
   int head_dim;       // dq / heads (= dk / kv_heads)
   int value_dim;      // dv / kv_heads: each head's slice of the output
   int block;
-  bool causal;
+  bool causal;        // keys j <= i only
+  int window;         // 0: none; else the sliding window (with causal: i - window < j <= i; else |i - j| <= window)
+  // The keys query i sees: [first, last], empty when first > last.
+  int first_key(int i) const { return window == 0 ? 0 : causal ? std::max(0, i - window + 1) : std::max(0, i - window); }
+  int last_key(int i) const {
+    int last = causal ? std::min(S - 1, i) : S - 1;
+    return window != 0 && !causal ? std::min(last, i + window) : last;
+  }
   int out_dims() const { return heads * value_dim; }
 };
 

@@ -45,6 +45,20 @@ FROM (SELECT array_agg(q ORDER BY i) AS q, array_agg('[1,2,3]'::ruvector) AS k, 
 SELECT ruvector_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]', '[0,1]']::ruvector[],
                           ARRAY['[1]', '[3]']::ruvector[], 'cosine', '{"tau": 10}');
 
+-- sliding window: with window 1 (causal) each query sees only itself, so the
+-- output is its own value; with window 1 (symmetric) query 0 sees keys 0, 1
+SELECT ruvector_attention(ARRAY['[1]', '[2]', '[3]']::ruvector[], ARRAY['[1]', '[2]', '[3]']::ruvector[],
+                          ARRAY['[10]', '[20]', '[30]']::ruvector[], 'sliding_window', '{"window": 1}');
+SELECT ruvector_attention(ARRAY['[0]']::ruvector[], ARRAY['[0]', '[0]', '[0]']::ruvector[],
+                          ARRAY['[10]', '[20]', '[30]']::ruvector[], 'sliding_window', '{"window": 1, "causal": false}');
+-- a window as wide as the sequence is plain causal attention
+WITH a AS (SELECT array_agg(q ORDER BY i) AS q, array_agg(k ORDER BY i) AS k, array_agg(v ORDER BY i) AS v FROM seq)
+SELECT ruvector_attention(q, k, v, 'sliding_window', '{"window": 40, "num_heads": 2, "block_size": 64}')
+     = ruvector_attention(q, k, v, 'causal', '{"num_heads": 2}') AS full_window_is_causal FROM a;
+SELECT ruvector_attention(ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[], 'sliding_window', '{"window": 0}');
+SELECT ruvector_attention(ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[], 'sliding_window', '{"causal": 1}');
+SELECT ruvector_attention(ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[], ARRAY['[1]']::ruvector[], 'sliding_window', '{"window": 2.5}');
+
 -- linear attention (phi = elu + 1): by hand, phi(0) = 1 and phi(1) = 2, so
 -- with keys [0], [1] and values [1], [3]: (1*1 + 2*3) / (1 + 2 + eps) = 2.3333326 (eps = 1e-6)
 SELECT ruvector_attention(ARRAY['[0]']::ruvector[], ARRAY['[0]', '[1]']::ruvector[], ARRAY['[1]', '[3]']::ruvector[], 'linear');
@@ -83,7 +97,7 @@ SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[]
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'scaled_dot', '{"num_heads": 1.5}');
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'scaled_dot', '{"num_heads": 1e10}');
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'flash_v2', '{"block_size": 100000}');
-SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'sliding_window');
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'longformer');
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'bogus');
 
 -- a long call is cancellable: 16k x 16k pairs stop at statement_timeout
