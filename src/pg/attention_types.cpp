@@ -6,8 +6,12 @@
 
 namespace {
 void append_params(StringInfo s, const std::vector<rvj::ir::ParamSpec>& specs, size_t from = 0) {
-  for (size_t p = from; p < specs.size(); p++)
-    appendStringInfo(s, "%s%s=%g", s->len ? ", " : "", specs[p].name, specs[p].default_value);
+  for (size_t p = from; p < specs.size(); p++) {
+    if (specs[p].boolean)
+      appendStringInfo(s, "%s%s=%s", s->len ? ", " : "", specs[p].name, specs[p].default_value != 0 ? "true" : "false");
+    else
+      appendStringInfo(s, "%s%s=%g", s->len ? ", " : "", specs[p].name, specs[p].default_value);
+  }
 }
 }  // namespace
 
