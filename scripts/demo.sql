@@ -24,6 +24,22 @@ WHERE q.package IN ('postgresql-15', 'gimp', 'nginx', 'ffmpeg')
 ORDER BY q.package, n.score DESC;
 
 \echo
+\echo 'Sharper weights: the same five neighbours of postgresql-15, weighted by cosine attention'
+\echo 'with temperature tau = 20 (ruvector_attention_weights over the set)'
+WITH q AS (SELECT embedding FROM documents WHERE package = 'postgresql-15'),
+top AS (
+  SELECT d.package, d.embedding FROM documents d, q
+  WHERE d.package <> 'postgresql-15'
+  ORDER BY ruvector_attention_score(q.embedding, d.embedding) DESC LIMIT 5)
+SELECT t.package, round(w::numeric, 3) AS weight
+FROM (SELECT array_agg(package ORDER BY package) AS names,
+             ruvector_attention_weights((SELECT embedding FROM q), array_agg(embedding ORDER BY package),
+                                        'cosine', '{"tau": 20}') AS weights
+      FROM top) x,
+     unnest(x.names, x.weights) AS t(package, w)
+ORDER BY w DESC;
+
+\echo
 \echo 'Vector arithmetic: what sits between a database server and a web server?'
 \echo '(query = embedding(postgresql-15) + embedding(nginx), ranked by the cosine attention score)'
 SELECT d.package, round(ruvector_attention_score(q.v, d.embedding, 'cosine')::numeric, 4) AS cosine,
