@@ -146,10 +146,9 @@ void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int
   const auto& m = *rvj::ir::find_sequence_mechanism(mechanism);
   std::vector<double> params;
   for (const auto& p : m.params) params.push_back(p.default_value);
-  params[0] = heads;
-  params[m.schedule_params - 1] = block;
-  for (size_t i = 0; i < m.schedule_params; ++i)
-    if (std::string(m.params[i].name) == "window") params[i] = 128;
+  params[rvj::ir::param_index(m.params, "num_heads")] = heads;
+  params[rvj::ir::param_index(m.params, "block_size")] = block;
+  if (int w = rvj::ir::param_index(m.params, "window"); w >= 0) params[w] = 128;
   auto plan = rvj::runtime::plan_sequence(m, params.data(), L, S, D, D, D);
   auto score = rvj::runtime::bind(*rvj::ir::find_mechanism(m.score), hd, true);
   std::vector<float> out(static_cast<size_t>(L) * D);

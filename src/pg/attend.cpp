@@ -54,8 +54,10 @@ RVJ_FUNCTION(ruvector_attend_transition) {
   RuVector* q = PG_GETARG_RUVECTOR_P(1);
   RuVector* k = PG_GETARG_RUVECTOR_P(2);
   RuVector* v = PG_GETARG_RUVECTOR_P(3);
-  text* type = PG_NARGS() > 4 ? PG_GETARG_TEXT_PP(4) : cstring_to_text("scaled_dot");
-  int type_len = VARSIZE_ANY_EXHDR(type);
+  // The three-argument form is scaled_dot (no per-row text to build).
+  text* type_arg = PG_NARGS() > 4 ? PG_GETARG_TEXT_PP(4) : nullptr;
+  const char* type_name = type_arg ? VARDATA_ANY(type_arg) : "scaled_dot";
+  int type_len = type_arg ? VARSIZE_ANY_EXHDR(type_arg) : (int)strlen("scaled_dot");
   check_same_dims(q, k);
 
   if (st == nullptr) {
@@ -66,7 +68,7 @@ RVJ_FUNCTION(ruvector_attend_transition) {
     st->dq = q->dim;
     st->dv = v->dim;
     st->type_len = type_len;
-    memcpy(st->type, VARDATA_ANY(type), type_len);
+    memcpy(st->type, type_name, type_len);
     memcpy(state_query(st), q->x, sizeof(float) * q->dim);
     rvj::runtime::softmax_init(st->s, state_o(st), st->dv);
   } else {
@@ -74,7 +76,7 @@ RVJ_FUNCTION(ruvector_attend_transition) {
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                       errmsg("different value dimensions %d and %d", st->dv, v->dim)));
     if (q->dim != st->dq || memcmp(state_query(st), q->x, sizeof(float) * q->dim) != 0 ||
-        type_len != st->type_len || memcmp(st->type, VARDATA_ANY(type), type_len) != 0)
+        type_len != st->type_len || memcmp(st->type, type_name, type_len) != 0)
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                       errmsg("ruvector_attend needs the same query and attention type for every row of a group"),
                       errhint("Group by the query, or attend one query per statement.")));

@@ -16,7 +16,7 @@ struct ScoreSite {
   int type_len;
   char params_raw[256];  // the jsonb `params` were parsed from (when it fits)
   int params_len;
-  double params[4];
+  double params[rvj::ir::kMaxParams];
 };
 
 bool same_bytes(const char* cached, int cached_len, const void* now, int now_len, int capacity) {

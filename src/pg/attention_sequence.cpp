@@ -79,7 +79,7 @@ RVJ_FUNCTION(ruvector_attention) {
                        "Sequence attention types are: " + rvj::ir::sequence_mechanism_names() + ".");
     }
   });
-  double params[8];
+  double params[rvj::ir::kMaxParams];
   parse_params(jb, m->name, m->params, params);
 
   rvj::runtime::SequencePlan plan;
@@ -88,7 +88,7 @@ RVJ_FUNCTION(ruvector_attention) {
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
 
   if (m->schedule == rvj::ir::Schedule::Linear) {
-    double eps = params[m->schedule_params - 1];  // kEps is the last schedule param
+    double eps = params[rvj::ir::param_index(m->params, "eps")];
     double* state = (double*)palloc(sizeof(double) * rvj::runtime::linear_state_size(plan));
     RVJ_ENGINE(rvj::runtime::linear_init(plan, state));
     if (!plan.causal)  // the whole state first, in slices

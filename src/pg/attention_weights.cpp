@@ -57,7 +57,7 @@ RVJ_FUNCTION(ruvector_attention_weights) {
 
   const rvj::ir::Mechanism* m = nullptr;
   RVJ_ENGINE(m = &rvj::runtime::row_score_mechanism(type));
-  double params[4];
+  double params[rvj::ir::kMaxParams];
   parse_params(jb, *m, params);
 
   KernelSite* site = kernel_site(fcinfo);

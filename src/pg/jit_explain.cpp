@@ -26,7 +26,7 @@ RVJ_FUNCTION(ruvector_jit_explain) {
     if (!m) seq = rvj::ir::find_sequence_mechanism(mechanism);
     if (!m && !seq) rvj::runtime::kernel_mechanism(mechanism);  // throws, listing the kernels
   });
-  double params[8];
+  double params[rvj::ir::kMaxParams];
   if (m)
     rvj::pg::parse_params(jb, *m, params);
   else

@@ -147,13 +147,12 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   // Keys and values as the head map expects them, one row each: the plan's
   // checks are the ones a real call makes.
   ir::check_params(m->params, params);
-  int heads = 1, kv = 1;
-  for (size_t i = 0; i < m->schedule_params; ++i) {
-    // bounded before the casts; plan_sequence reports the exact limits
-    const double v = std::min(params[i], 16000.0);
-    if (std::string(m->params[i].name) == "num_heads") heads = static_cast<int>(v);
-    if (std::string(m->params[i].name) == "num_kv_heads") kv = static_cast<int>(v);
-  }
+  // Bounded before the casts; plan_sequence reports the exact limits.
+  auto whole = [&](const char* name) {
+    const int i = ir::param_index(m->params, name);
+    return i < 0 ? 1 : static_cast<int>(std::min(params[i], 16000.0));
+  };
+  int heads = whole("num_heads"), kv = whole("num_kv_heads");
   if (m->heads == ir::HeadMap::Equal) kv = heads;
   if (m->heads == ir::HeadMap::Single) kv = 1;
   const int hd = heads > 0 && dims % heads == 0 ? dims / heads : 0;

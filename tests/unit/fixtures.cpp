@@ -105,6 +105,17 @@ std::vector<SequenceCase> read_sequence_cases(const std::string& file) {
 }
 }  // namespace
 
+std::vector<double> sequence_params(const ir::SequenceMechanism& m, const SequenceCase& c) {
+  std::vector<double> p;
+  for (const auto& spec : m.params) p.push_back(spec.default_value);
+  for (const auto& [name, value] : c.params) {
+    const int i = ir::param_index(m.params, name);
+    if (i < 0) throw std::runtime_error("fixture param " + name + " unknown to " + m.name);
+    p[i] = value;
+  }
+  return p;
+}
+
 std::vector<const float*> row_pointers(const std::vector<float>& data, int n, int d) {
   std::vector<const float*> r(n);
   for (int i = 0; i < n; ++i) r[i] = data.data() + static_cast<size_t>(i) * d;

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "ir/recipes/sequence.h"
+
 namespace rvj::test {
 
 struct ScoreCase {
@@ -37,6 +39,9 @@ struct SequenceCase {
 };
 
 const std::vector<SequenceCase>& sequence_cases();  // sequence.txt (torch)
+// The mechanism's params: defaults, overridden by the case's (by name).
+std::vector<double> sequence_params(const ir::SequenceMechanism& m, const SequenceCase& c);
+
 // Row pointers into a row-major block of n rows of d floats.
 std::vector<const float*> row_pointers(const std::vector<float>& data, int n, int d);
 const std::vector<SequenceCase>& linear_cases();    // linear.txt (numpy)

@@ -14,24 +14,13 @@ using namespace rvj;
 using namespace rvj::runtime;
 
 namespace {
-std::vector<double> params_for(const ir::SequenceMechanism& m, const test::SequenceCase& c) {
-  std::vector<double> p;
-  for (const auto& spec : m.params) p.push_back(spec.default_value);
-  for (const auto& [name, value] : c.params) {
-    size_t i = 0;
-    while (i < m.params.size() && name != m.params[i].name) ++i;
-    EXPECT_LT(i, m.params.size()) << name;
-    if (i < m.params.size()) p[i] = value;
-  }
-  return p;
-}
 
 
 // Runs a case through plan + flash schedule, query block by query block.
 std::vector<float> attend(const test::SequenceCase& c, bool jit) {
   const ir::SequenceMechanism* m = ir::find_sequence_mechanism(c.mechanism);
   EXPECT_NE(m, nullptr) << c.mechanism;
-  std::vector<double> p = params_for(*m, c);
+  std::vector<double> p = test::sequence_params(*m, c);
   SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
   Bound score = bind(*ir::find_mechanism(m->score), plan.head_dim, jit);
   for (size_t i = m->schedule_params; i < m->params.size(); ++i) score.params[i - m->schedule_params] = p[i];
@@ -105,8 +94,8 @@ TEST(FlashSchedule, ThreadsDoNotChangeResults) {
   for (const auto& c : test::sequence_cases()) {
     if (c.L < 32) continue;
     const ir::SequenceMechanism* m = ir::find_sequence_mechanism(c.mechanism);
-    std::vector<double> p = params_for(*m, c);
-    p[m->schedule_params - 1] = 8;  // block_size: several blocks per thread
+    std::vector<double> p = test::sequence_params(*m, c);
+    p[ir::param_index(m->params, "block_size")] = 8;  // several blocks per thread
     SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
     Bound score = bind(*ir::find_mechanism(m->score), plan.head_dim, true);
     auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);

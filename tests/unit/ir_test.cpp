@@ -6,6 +6,7 @@
 #include "ir/ir.h"
 #include "ir/printer.h"
 #include "ir/recipes/mechanisms.h"
+#include "ir/recipes/sequence.h"
 #include "ir/verifier.h"
 
 using namespace rvj;
@@ -86,6 +87,19 @@ TEST(Mechanisms, RegistryAnswersByName) {
       ASSERT_NE(catalogue_entry(m.name), nullptr) << m.name;
       EXPECT_EQ(catalogue_entry(m.name)->shape, nullptr) << m.name;
     }
+}
+
+// Callers keep params in kMaxParams-sized arrays, and a bound per-row
+// kernel holds its own in runtime::Bound::params (4).
+TEST(Mechanisms, EveryParamListFitsItsArrays) {
+  for (const Mechanism& m : mechanisms()) EXPECT_LE(m.params.size(), 4u) << m.name;
+  for (const SequenceMechanism& m : sequence_mechanisms()) {
+    EXPECT_LE(m.params.size(), kMaxParams) << m.name;
+    if (m.score) {
+      EXPECT_LE(m.params.size() - m.schedule_params, 4u) << m.name;
+    }
+  }
+  for (const char* name : {"cosine", "poincare"}) EXPECT_LE(find_sequence_mechanism(name)->params.size(), kMaxParams);
 }
 
 TEST(Mechanisms, ParamsAreValidated) {

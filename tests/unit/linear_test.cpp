@@ -17,11 +17,7 @@ namespace {
 // prefix, queries in slices of `slice`.
 std::vector<float> attend(const test::SequenceCase& c, int slice) {
   const ir::SequenceMechanism& m = *ir::find_sequence_mechanism(c.mechanism);
-  std::vector<double> p;
-  for (const auto& spec : m.params) p.push_back(spec.default_value);
-  for (const auto& [name, value] : c.params)
-    for (size_t i = 0; i < m.params.size(); ++i)
-      if (name == m.params[i].name) p[i] = value;
+  std::vector<double> p = test::sequence_params(m, c);
   SequencePlan plan = plan_sequence(m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
   auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
   std::vector<double> state(linear_state_size(plan));
@@ -30,7 +26,7 @@ std::vector<float> attend(const test::SequenceCase& c, int slice) {
     for (int j0 = 0; j0 < c.S; j0 += slice) linear_add_keys(plan, k.data(), v.data(), j0, std::min(c.S, j0 + slice), state.data());
   std::vector<float> out(static_cast<size_t>(c.L) * plan.out_dims());
   for (int q0 = 0; q0 < c.L; q0 += slice)
-    run_linear(plan, 1e-6, q.data(), k.data(), v.data(), q0, std::min(c.L, q0 + slice), state.data(),
+    run_linear(plan, p[ir::param_index(m.params, "eps")], q.data(), k.data(), v.data(), q0, std::min(c.L, q0 + slice), state.data(),
                out.data() + static_cast<size_t>(q0) * plan.out_dims());
   return out;
 }

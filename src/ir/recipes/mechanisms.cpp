@@ -45,6 +45,12 @@ const std::vector<Mechanism>& mechanisms() {
   return all;
 }
 
+int param_index(const std::vector<ParamSpec>& specs, std::string_view name) {
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (name == specs[i].name) return static_cast<int>(i);
+  return -1;
+}
+
 const Mechanism* find_mechanism(std::string_view name) {
   for (const Mechanism& m : mechanisms())
     if (name == m.name) return &m;

@@ -36,6 +36,13 @@ struct Mechanism {
   void (*check)(const Mechanism& m, const double* out, const double* params);
 };
 
+// Callers hold a mechanism's params in arrays of this size (a test checks
+// every registry entry against it).
+inline constexpr size_t kMaxParams = 8;
+
+// Position of the param called `name`, or -1.
+int param_index(const std::vector<ParamSpec>& specs, std::string_view name);
+
 const std::vector<Mechanism>& mechanisms();
 const Mechanism* find_mechanism(std::string_view name);
 

@@ -19,16 +19,14 @@ namespace {
 // A whole-number schedule parameter (already checked to be a positive whole
 // number), bounded before it becomes an int.
 int param(const ir::SequenceMechanism& m, const double* params, const char* name, int fallback, int limit) {
-  for (size_t i = 0; i < m.schedule_params; ++i)
-    if (std::string(m.params[i].name) == name) {
-      if (params[i] > limit) {
-        char v[32];
-        std::snprintf(v, sizeof v, "%g", params[i]);
-        bad(std::string(name) + " must be at most " + std::to_string(limit) + ", not " + v);
-      }
-      return static_cast<int>(params[i]);
-    }
-  return fallback;
+  const int i = ir::param_index(m.params, name);
+  if (i < 0) return fallback;
+  if (params[i] > limit) {
+    char v[32];
+    std::snprintf(v, sizeof v, "%g", params[i]);
+    bad(std::string(name) + " must be at most " + std::to_string(limit) + ", not " + v);
+  }
+  return static_cast<int>(params[i]);
 }
 
 // Working memory one thread may use for a query block's softmax states.
@@ -50,8 +48,7 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
   p.window = 0;
   if (m.windowed) {
     p.window = param(m, params, "window", 256, 1 << 30);
-    for (size_t i = 0; i < m.schedule_params; ++i)
-      if (std::string(m.params[i].name) == "causal") p.causal = params[i] != 0;
+    p.causal = params[ir::param_index(m.params, "causal")] != 0;
   }
   p.heads = param(m, params, "num_heads", 1, 16000);
   p.block = param(m, params, "block_size", 64, 4096);
