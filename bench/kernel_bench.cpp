@@ -150,7 +150,7 @@ void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int
   params[rvj::ir::param_index(m.params, "block_size")] = block;
   if (int w = rvj::ir::param_index(m.params, "window"); w >= 0) params[w] = 128;
   auto plan = rvj::runtime::plan_sequence(m, params.data(), L, S, D, D, D);
-  auto score = rvj::runtime::bind(*rvj::ir::find_mechanism(m.score), hd, true);
+  auto score = rvj::runtime::bind_sequence(plan, params.data(), true);
   std::vector<float> out(static_cast<size_t>(L) * D);
   for (auto _ : st) {
     rvj::runtime::run_flash_parallel(plan, score, data.qr.data(), data.kr.data(), data.vr.data(), 0, L, out.data(),

@@ -214,7 +214,7 @@ Jit& jit() {
   j->lljit = std::move(*created);
   j->tm = target_machine(host_target());
   // The only external symbols kernels may call: pure libm functions
-  // (fma/fmaf only on targets without FMA instructions).
+  // (fma/fmaf/rintf only on targets without those instructions).
   llvm::orc::SymbolMap syms;
   auto define = [&](const char* name, llvm::JITTargetAddress addr) {
     syms[j->lljit->mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(addr, llvm::JITSymbolFlags::Exported);
@@ -222,6 +222,7 @@ Jit& jit() {
   define("log1p", llvm::pointerToJITTargetAddress(static_cast<double (*)(double)>(&::log1p)));
   define("fma", llvm::pointerToJITTargetAddress(static_cast<double (*)(double, double, double)>(&::fma)));
   define("fmaf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float, float, float)>(&::fmaf)));
+  define("rintf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float)>(&::rintf)));
   if (auto err = j->lljit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(syms))))
     fail("cannot define runtime symbols: " + take(std::move(err)));
   // Keep a copy of each object file on its way to the linker: its size is
@@ -275,7 +276,11 @@ void finish(Jit& j, llvm::orc::JITDylib& jd, Compiled& out) {
 }
 }  // namespace
 
-std::string kernel_symbol(const ir::Function& fn) { return "rvj_" + fn.name + "_" + std::to_string(fn.dims); }
+std::string kernel_symbol(const ir::Function& fn) {
+  if (fn.kind == ir::KernelKind::Tile)
+    return "rvj_tile_" + fn.name + "_" + std::to_string(fn.dims) + "x" + std::to_string(fn.value_dims);
+  return "rvj_" + fn.name + "_" + std::to_string(fn.dims);
+}
 
 Compiled compile(const ir::Function& fn, const Target& target) {
   Compiled out;  // before the lock: its destructor takes the lock

@@ -22,6 +22,8 @@ struct Compiled {
   std::string object;             // that object file, when compiled now (for the disk cache)
   std::shared_ptr<void> memory;   // owns the code: it is freed with the last copy
   double total_ms() const { return lower_ms + opt_ms + codegen_ms; }
+  // A Tile kernel's entry has the ir::TileFn ABI instead.
+  ir::TileFn tile() const { return reinterpret_cast<ir::TileFn>(reinterpret_cast<void (*)()>(fn)); }
 };
 
 // Compile for the host and return a callable kernel. Thread-compatible: the
@@ -31,6 +33,9 @@ Compiled compile(const ir::Function& fn);
 // The same for another target of the host's architecture whose instructions
 // the host has (tests run avx2 and generic code on an avx512 host).
 Compiled compile(const ir::Function& fn, const Target& target);
+
+// The buffer layout and register blocking of a tile kernel on `target`.
+ir::TileShape tile_shape(const ir::Function& fn, const Target& target);
 
 // One line on how lower() lays the kernel's reductions out for `target`.
 std::string describe_schedule(const ir::Function& fn, const Target& target);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "codegen/jit.h"
+#include "ir/errors.h"
 
 #include <map>
 #include <vector>
@@ -34,8 +35,39 @@ struct Reduction {
 
 }  // namespace
 
+void set_kernel_attributes(Function* f, const Target& target) {
+  f->addFnAttr("target-cpu", target.cpu);
+  if (!target.features.empty()) f->addFnAttr("target-features", target.features);
+  f->addFnAttr("prefer-vector-width", std::to_string(target.vector_bits));
+  f->addFnAttr(Attribute::NoUnwind);
+}
+
+Value* emit_scalar_op(IRBuilder<>& b, const ir::Node& node, const std::vector<Value*>& val, Type* ty,
+                      FunctionCallee log1p_fn) {
+  Value* a = node.a >= 0 ? val[node.a] : nullptr;
+  Value* c = node.b >= 0 ? val[node.b] : nullptr;
+  switch (node.op) {
+    case ir::Op::Const: return ConstantFP::get(ty, node.value);
+    case ir::Op::Add: return b.CreateFAdd(a, c);
+    case ir::Op::Sub: return b.CreateFSub(a, c);
+    case ir::Op::Mul: return b.CreateFMul(a, c);
+    case ir::Op::Div: return b.CreateFDiv(a, c);
+    case ir::Op::Neg: return b.CreateFNeg(a);
+    case ir::Op::Sqrt: return b.CreateUnaryIntrinsic(Intrinsic::sqrt, a);
+    case ir::Op::Log1p:
+      if (ty->isVectorTy()) break;  // tile_error() keeps log1p out of vector epilogues
+      return b.CreateCall(log1p_fn, {a});
+    // Same NaN behaviour as std::min / std::max in the interpreter.
+    case ir::Op::Min: return b.CreateSelect(b.CreateFCmpOLT(c, a), c, a);
+    case ir::Op::Max: return b.CreateSelect(b.CreateFCmpOLT(a, c), c, a);
+    default: break;
+  }
+  fail_internal(std::string("no scalar lowering for ") + ir::op_name(node.op));
+}
+
 std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, const std::string& symbol,
                               LLVMContext& ctx) {
+  if (fn.kind == ir::KernelKind::Tile) return lower_tile(fn, target, symbol, ctx);
   auto mod = std::make_unique<Module>("rvj_" + fn.name, ctx);
   mod->setTargetTriple(target.triple);
 
@@ -46,10 +78,7 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
   Type* f64p = PointerType::getUnqual(f64);
   auto* fty = FunctionType::get(Type::getVoidTy(ctx), {PointerType::getUnqual(f32p), f64p, f64p}, false);
   Function* f = Function::Create(fty, Function::ExternalLinkage, symbol, mod.get());
-  f->addFnAttr("target-cpu", target.cpu);
-  if (!target.features.empty()) f->addFnAttr("target-features", target.features);
-  f->addFnAttr("prefer-vector-width", std::to_string(target.vector_bits));
-  f->addFnAttr(Attribute::NoUnwind);
+  set_kernel_attributes(f, target);
   for (unsigned i = 0; i < 3; ++i) f->addParamAttr(i, Attribute::NoAlias);
   Argument* in_arg = f->getArg(0);
   Argument* param_arg = f->getArg(1);
@@ -161,8 +190,6 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
   FunctionCallee log1p_fn = mod->getOrInsertFunction("log1p", FunctionType::get(f64, {f64}, false));
   for (size_t id = 0; id < n; ++id) {
     const ir::Node& node = fn.nodes[id];
-    Value* a = node.a >= 0 ? val[node.a] : nullptr;
-    Value* c = node.b >= 0 ? val[node.b] : nullptr;
     switch (node.op) {
       case ir::Op::Input:
       case ir::Op::Dot:
@@ -171,20 +198,11 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
       case ir::Op::Param:
         val[id] = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, param_arg, node.index));
         break;
-      case ir::Op::Const: val[id] = ConstantFP::get(f64, node.value); break;
-      case ir::Op::Add: val[id] = b.CreateFAdd(a, c); break;
-      case ir::Op::Sub: val[id] = b.CreateFSub(a, c); break;
-      case ir::Op::Mul: val[id] = b.CreateFMul(a, c); break;
-      case ir::Op::Div: val[id] = b.CreateFDiv(a, c); break;
-      case ir::Op::Neg: val[id] = b.CreateFNeg(a); break;
-      case ir::Op::Sqrt: val[id] = b.CreateUnaryIntrinsic(Intrinsic::sqrt, a); break;
-      case ir::Op::Log1p: val[id] = b.CreateCall(log1p_fn, {a}); break;
-      // Same NaN behaviour as std::min / std::max in the interpreter.
-      case ir::Op::Min: val[id] = b.CreateSelect(b.CreateFCmpOLT(c, a), c, a); break;
-      case ir::Op::Max: val[id] = b.CreateSelect(b.CreateFCmpOLT(a, c), c, a); break;
       case ir::Op::Output:
-        b.CreateStore(a, b.CreateConstInBoundsGEP1_64(f64, out_arg, node.index));
+        b.CreateStore(val[node.a], b.CreateConstInBoundsGEP1_64(f64, out_arg, node.index));
         break;
+      default:
+        val[id] = emit_scalar_op(b, node, val, f64, log1p_fn);
     }
   }
   b.CreateRetVoid();
@@ -209,4 +227,8 @@ std::string describe_schedule(const ir::Function& fn, const Target& target) {
          " padded lanes); single-threaded per row";
 }
 
+}  // namespace rvj::codegen
+
+namespace rvj::codegen {
+void fail_internal(const std::string& what) { throw Error(ErrorKind::Internal, what); }
 }  // namespace rvj::codegen

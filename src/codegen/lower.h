@@ -6,6 +6,9 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
@@ -20,7 +23,22 @@ namespace rvj::codegen {
 // order of ir::reduction_partials, held in the target's vector registers;
 // everything is strict IEEE, so the result is bit-identical to the
 // interpreter's on every target.
+// Tile kernels (fn.kind == Tile) are lowered by lower_tile, with the TileFn
+// ABI of ir.h.
 std::unique_ptr<llvm::Module> lower(const ir::Function& fn, const Target& target,
                                     const std::string& symbol, llvm::LLVMContext& ctx);
+std::unique_ptr<llvm::Module> lower_tile(const ir::Function& fn, const Target& target,
+                                         const std::string& symbol, llvm::LLVMContext& ctx);
+
+// One scalar op of the IR (not Input/Param/Dot/SqDist/Output) on values of
+// type `ty`: f64, or a vector of f64 when a tile evaluates a score lane-wise.
+// One lowering for both, so a lane computes exactly what a row kernel does.
+llvm::Value* emit_scalar_op(llvm::IRBuilder<>& b, const ir::Node& node, const std::vector<llvm::Value*>& val,
+                            llvm::Type* ty, llvm::FunctionCallee log1p_fn);
+
+// CPU, features, vector width, nounwind: every kernel function has them.
+void set_kernel_attributes(llvm::Function* f, const Target& target);
+
+[[noreturn]] void fail_internal(const std::string& what);
 
 }  // namespace rvj::codegen

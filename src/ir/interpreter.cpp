@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <vector>
+
+#include "ir/exp32.h"
 
 namespace rvj::ir {
 
@@ -26,10 +31,20 @@ double reduce(Op op, const float* a, const float* b, int n, int partials) {
     for (int p = 0; p < s; ++p) part[p] += part[p + s];
   return static_cast<double>(part[0]);
 }
-}  // namespace
 
-void interpret(const Function& fn, const float* const* inputs, const double* params, double* out) {
-  const int partials = reduction_partials(fn);
+// The tile order: one f32 fma chain per (query, key) pair.
+double reduce_sequential(Op op, const float* a, const float* b, int n) {
+  float acc = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    const float d = a[i] - b[i];
+    acc = op == Op::Dot ? std::fma(a[i], b[i], acc) : std::fma(d, d, acc);
+  }
+  return acc;
+}
+
+// The program with reductions supplied by `reduce(node)`.
+template <typename Reduce>
+void evaluate(const Function& fn, const float* const* inputs, const double* params, double* out, Reduce&& red) {
   std::vector<double> val(fn.nodes.size(), 0.0);
   std::vector<const float*> vec(fn.nodes.size(), nullptr);
   for (size_t id = 0; id < fn.nodes.size(); ++id) {
@@ -40,10 +55,7 @@ void interpret(const Function& fn, const float* const* inputs, const double* par
       case Op::Param: val[id] = params[n.index]; break;
       case Op::Const: val[id] = n.value; break;
       case Op::Dot:
-      case Op::SqDist:
-        val[id] = n.precision == Precision::F32 ? reduce<float>(n.op, vec[n.a], vec[n.b], fn.dims, partials)
-                                                : reduce<double>(n.op, vec[n.a], vec[n.b], fn.dims, partials);
-        break;
+      case Op::SqDist: val[id] = red(n, vec[n.a], vec[n.b]); break;
       case Op::Add: val[id] = a + b; break;
       case Op::Sub: val[id] = a - b; break;
       case Op::Mul: val[id] = a * b; break;
@@ -54,6 +66,75 @@ void interpret(const Function& fn, const float* const* inputs, const double* par
       case Op::Min: val[id] = std::min(a, b); break;
       case Op::Max: val[id] = std::max(a, b); break;
       case Op::Output: out[n.index] = a; break;
+    }
+  }
+}
+}  // namespace
+
+void interpret(const Function& fn, const float* const* inputs, const double* params, double* out) {
+  const int partials = reduction_partials(fn);
+  evaluate(fn, inputs, params, out, [&](const Node& n, const float* a, const float* b) {
+    return n.precision == Precision::F32 ? reduce<float>(n.op, a, b, fn.dims, partials)
+                                         : reduce<double>(n.op, a, b, fn.dims, partials);
+  });
+}
+
+float exp32(float x) {
+  using namespace rvj::ir::exp_f32;
+  const float xc = x < kMin ? kMin : x;
+  const float n = std::rint(xc * kLog2e);
+  float r = std::fma(-n, kLn2Hi, xc);
+  r = std::fma(-n, kLn2Lo, r);
+  float p = kPoly[0];
+  for (int i = 1; i < 6; ++i) p = std::fma(p, r, kPoly[i]);
+  const float r2 = r * r;
+  const float y = std::fma(p, r2, r) + 1.0f;
+  float nc = n >= -126.0f ? n : -126.0f;
+  nc = nc <= 0.0f ? nc : 0.0f;
+  const int32_t bits = (static_cast<int32_t>(nc) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return x < kMin ? 0.0f : y * scale;
+}
+
+void interpret_tile(const Function& fn, const TileShape& shape, const float* qt, const float* const* k,
+                    const float* const* v, const int32_t* lo, const int32_t* hi, const double* params, float* s,
+                    float* m, double* l, double* o, int64_t n) {
+  const int Q = shape.queries, d = fn.dims, dv = fn.value_dims;
+  const int64_t nk = (n + shape.keys - 1) / shape.keys * shape.keys;
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> q(d);
+  for (int i = 0; i < Q; ++i) {
+    for (int t = 0; t < d; ++t) q[t] = qt[static_cast<size_t>(t) * Q + i];
+    float mb = -inf;
+    for (int64_t j = 0; j < nk; ++j) {
+      float logit = -inf;
+      if (lo[i] <= j && j < hi[i]) {
+        const float* in[2] = {q.data(), k[j]};
+        double out;
+        evaluate(fn, in, params, &out,
+                 [&](const Node& node, const float* a, const float* b) { return reduce_sequential(node.op, a, b, d); });
+        logit = static_cast<float>(out);
+      }
+      s[j * Q + i] = logit;
+      if (logit > mb) mb = logit;
+    }
+    const float mnew = mb > m[i] ? mb : m[i];
+    const float ms = mnew == -inf ? 0.0f : mnew;
+    float lb = 0.0f;
+    for (int64_t j = 0; j < nk; ++j) {
+      const float p = exp32(s[j * Q + i] - ms);
+      s[j * Q + i] = p;
+      lb += p;
+    }
+    const float alpha = exp32(m[i] - ms);
+    m[i] = mnew;
+    l[i] = std::fma(l[i], static_cast<double>(alpha), static_cast<double>(lb));
+    for (int c = 0; c < dv; ++c) {
+      float acc = 0.0f;
+      for (int64_t j = 0; j < nk; ++j) acc = std::fma(s[j * Q + i], v[j][c], acc);
+      double& oc = o[static_cast<size_t>(i) * shape.o_stride + c];
+      oc = std::fma(oc, static_cast<double>(alpha), static_cast<double>(acc));
     }
   }
 }

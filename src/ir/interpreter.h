@@ -7,4 +7,20 @@ namespace rvj::ir {
 // inputs[i] points at dims floats; params has num_params values; out receives
 // num_outputs values.
 void interpret(const Function& fn, const float* const* inputs, const double* params, double* out);
+
+// A Tile kernel (ir.h: the TileFn ABI) for buffers laid out by `shape`. Per
+// query i, lane by lane, in this order:
+//   logit[j] = the score program on (query i, key j) with every reduction a
+//              plain sequential f32 fma chain over t, the scalar ops in f64,
+//              rounded to f32; -inf where key j is not visible
+//   mb  = max_j logit[j];  m' = max(m[i], mb);  ms = m' == -inf ? 0 : m'
+//   p_j = exp32(logit[j] - ms);  lb = sum_j p_j          (f32, j ascending)
+//   a   = exp32(m[i] - ms);  m[i] = m'
+//   l[i] = fma(l[i], a, lb);  o[i][c] = fma(o[i][c], a, sum_j fma p_j v_j[c])  (f64 state, f32 sums)
+void interpret_tile(const Function& fn, const TileShape& shape, const float* qt, const float* const* k,
+                    const float* const* v, const int32_t* lo, const int32_t* hi, const double* params, float* s,
+                    float* m, double* l, double* o, int64_t n);
+
+// exp32.h's function on one float.
+float exp32(float x);
 }

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "ir/errors.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
 
@@ -40,6 +41,26 @@ int reduction_partials(const Function& fn) {
   // and again when several reductions share the register file.
   int p = any_f64 ? 32 : 64;
   return reductions > 1 ? p / 2 : p;
+}
+
+std::string tile_error(const Function& score) {
+  if (score.num_inputs != 2 || score.num_outputs != 1) return "it is not a two-input score with one output";
+  for (const Node& n : score.nodes) {
+    if ((n.op == Op::Dot || n.op == Op::SqDist) && n.precision != Precision::F32)
+      return "it accumulates in f64";
+    if (n.op == Op::Log1p) return "it uses log1p, which has no vector form";
+  }
+  return {};
+}
+
+Function tile_kernel(const Function& score, int value_dims) {
+  if (std::string why = tile_error(score); !why.empty())
+    throw Error(ErrorKind::Unsupported, "score " + score.name + " cannot run in a tile kernel: " + why);
+  if (value_dims < 1) throw Error(ErrorKind::Internal, "a tile kernel needs value rows");
+  Function t = score;
+  t.kind = KernelKind::Tile;
+  t.value_dims = value_dims;
+  return t;
 }
 
 uint64_t Function::hash() const {

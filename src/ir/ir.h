@@ -45,9 +45,20 @@ struct Node {
   Precision precision = Precision::F32;  // reductions
 };
 
+// What a kernel is, around its score program.
+//  Row:  one score per call: out[] = program(q, k, params). Reductions run in
+//        the canonical order below.
+//  Tile: one flash step (FlashAttention-2) for a block of queries against a
+//        block of keys: the score program per (query, key) pair, masked,
+//        online softmax, P.V, merged into the queries' running state. See
+//        TileShape and interpret_tile() for the exact arithmetic.
+enum class KernelKind : uint8_t { Row, Tile };
+
 // One kernel body. Nodes are in SSA order: operands always precede users.
 struct Function {
   std::string name;       // mechanism name, e.g. "scaled_dot"
+  KernelKind kind = KernelKind::Row;
+  int value_dims = 0;     // Tile: length of each value row (the head's output)
   int dims = 0;           // length of every vector input
   int num_inputs = 0;     // vector inputs
   int num_params = 0;     // scalar parameters
@@ -99,5 +110,32 @@ const char* op_name(Op op);
 // code of every target produce the same bits, and the SQL functions built on
 // them are truly IMMUTABLE.
 int reduction_partials(const Function& fn);
+
+// The tile kernel of a score program for values of `value_dims`, or throws
+// rvj::Error(Unsupported) saying why the score cannot be tiled (tile_error).
+Function tile_kernel(const Function& score, int value_dims);
+// Empty when `score` can run inside a tile: two vector inputs (query, key),
+// one output, f32 reductions, and only ops every vector target has (no log1p).
+std::string tile_error(const Function& score);
+
+// How a caller lays out a tile kernel's buffers. Codegen picks it per target
+// (register blocking); the arithmetic of every lane is the same whatever the
+// shape, so results do not depend on it.
+struct TileShape {
+  int queries;   // query lanes per call (qt has dims rows of this many floats)
+  int keys;      // key rows come in groups of this many: callers pad k and v
+  int o_stride;  // doubles per query in o (value_dims rounded up)
+};
+
+// The tile kernel ABI (Tile kind). One call folds keys [0, n) of a block into
+// the state of shape.queries queries:
+//   qt[t * Q + i]  element t of query i (queries transposed, zero padded)
+//   k[j], v[j]     key and value rows, j < n padded to a multiple of shape.keys
+//   key j is visible to query i iff lo[i] <= j < hi[i] (hi[i] <= n)
+//   s              scratch, Q floats per padded key
+//   m[i], l[i], o[i * o_stride + c]: the running state (m = -inf, l = o = 0 first)
+using TileFn = void (*)(const float* qt, const float* const* k, const float* const* v, const int32_t* lo,
+                        const int32_t* hi, const double* params, float* s, float* m, double* l, double* o,
+                        int64_t n);
 
 }  // namespace rvj::ir

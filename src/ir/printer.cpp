@@ -18,7 +18,11 @@ std::string ref(int id) {
 }  // namespace
 
 std::string print(const Function& fn) {
-  std::string s = "kernel " + fn.name + "(";
+  std::string s;
+  if (fn.kind == KernelKind::Tile)
+    s = "tile kernel " + fn.name + ": flash step over a block of keys, values f32[" +
+        std::to_string(fn.value_dims) + "]; per (query, key):\n";
+  s += "kernel " + fn.name + "(";
   for (int i = 0; i < fn.num_inputs; ++i)
     s += (i ? ", " : "") + std::string("in") + std::to_string(i) + ": f32[" + std::to_string(fn.dims) + "]";
   for (int i = 0; i < fn.num_params; ++i)

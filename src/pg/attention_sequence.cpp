@@ -105,19 +105,17 @@ RVJ_FUNCTION(ruvector_attention) {
     PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
   }
 
-  KernelSite* site = kernel_site(fcinfo);
-  rvj::runtime::Bound* score = nullptr;
-  RVJ_ENGINE({
-    score = &bind_site(*site, *rvj::ir::find_mechanism(m->score), plan.head_dim);
-    for (size_t i = m->schedule_params; i < m->params.size(); i++) score->params[i - m->schedule_params] = params[i];
-  });
+  // Bound per call: a cache lookup, and the tile kernel depends on the
+  // value dimension as well as the head dimension.
+  rvj::runtime::Bound score;
+  RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, params, jit_enabled));
 
   // One query block per thread per step; interrupts are checked between steps.
   const int step = plan.block * threads;
   for (int q0 = 0; q0 < q.n; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(q.n, q0 + step);
-    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, *score, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims,
+    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims,
                                                 threads));
   }
 

@@ -50,14 +50,29 @@ void check_same_dims(int a, int b) {
                 "different vector dimensions " + std::to_string(a) + " and " + std::to_string(b));
 }
 
-Bound bind(const ir::Mechanism& m, int dims, bool jit) {
+Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind, int value_dims) {
   if (m.params.size() > sizeof(Bound::params) / sizeof(double))
     throw Error(ErrorKind::Internal, std::string("too many params in ") + m.name);
   Bound b;
-  b.kernel = &backend_cache().get(m, dims, jit);
+  b.kernel = &backend_cache().get(m, dims, jit, nullptr, kind, value_dims);
   b.generation = backend_cache().generation();
   b.jit = jit;
   for (size_t i = 0; i < m.params.size(); ++i) b.params[i] = m.params[i].default_value;
+  return b;
+}
+
+static bool tileable(const ir::Mechanism& score) {
+  // The program's structure does not depend on dims; a mechanism with an
+  // input check needs its auxiliary outputs, which tiles do not produce.
+  return !score.check && ir::tile_error(score.build(1)).empty();
+}
+
+Bound bind_sequence(const SequencePlan& p, const double* params, bool jit) {
+  const ir::SequenceMechanism& m = *p.mechanism;
+  const ir::Mechanism& score = *ir::find_mechanism(m.score);
+  Bound b = tileable(score) ? bind(score, p.head_dim, jit, ir::KernelKind::Tile, p.value_dim)
+                            : bind(score, p.head_dim, jit);
+  for (size_t i = m.schedule_params; i < m.params.size(); ++i) b.params[i - m.schedule_params] = params[i];
   return b;
 }
 

@@ -29,10 +29,17 @@ struct Bound {
 };
 
 // Resolve (and, with jit, compile) the kernel of `m` for `dims`; params start
-// at their defaults.
-Bound bind(const ir::Mechanism& m, int dims, bool jit);
+// at their defaults. A Tile kernel also needs the value rows' length.
+Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind = ir::KernelKind::Row,
+           int value_dims = 0);
 // False once the cache has dropped kernels since `b` was bound.
 bool still_valid(const Bound& b);
+
+struct SequencePlan;
+// The kernel a sequence plan runs, with the score's params taken from
+// `params` (the mechanism's list): the score's flash tile kernel when the
+// score can be tiled (ir::tile_error), else its per-row kernel.
+Bound bind_sequence(const SequencePlan& p, const double* params, bool jit);
 
 // Run a kernel on its vector inputs (b is unused by one-input kernels): JIT
 // code or the interpreter, then the mechanism's input checks. Returns out[0].

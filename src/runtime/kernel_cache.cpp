@@ -16,14 +16,22 @@ const char* source_name(Source s) {
   return "?";
 }
 
-std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa) {
+std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind, int value_dims) {
+  if (kind == ir::KernelKind::Tile)
+    return std::string("tile:") + m.name + "/" + std::to_string(dims) + "x" + std::to_string(value_dims) + "/" +
+           codegen::isa_name(isa);
   return std::string(m.name) + "/" + std::to_string(dims) + "/" + codegen::isa_name(isa);
 }
 
-Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source* source) {
+Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source* source, ir::KernelKind kind,
+                         int value_dims) {
+  if (kind == ir::KernelKind::Row) value_dims = 0;
   Kernel* k = nullptr;
   for (auto& e : entries_)
-    if (e->mechanism == &m && e->dims == dims) { k = e.get(); break; }
+    if (e->mechanism == &m && e->dims == dims && e->kind == kind && e->value_dims == value_dims) {
+      k = e.get();
+      break;
+    }
   const bool found = k != nullptr;
   if (!found) {
     // Make room first: the least recently used kernels go.
@@ -33,8 +41,11 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
       entries_.erase(lru);
       ++generation_;
     }
-    auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kernel_key(m, dims, codegen::host_target().isa),
-                                                 m.build(dims), {}, 0, 0, Source::CompiledNow});
+    ir::Function fn = m.build(dims);
+    if (kind == ir::KernelKind::Tile) fn = ir::tile_kernel(fn, value_dims);
+    auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kind, value_dims,
+                                                 kernel_key(m, dims, codegen::host_target().isa, kind, value_dims),
+                                                 std::move(fn), {}, 0, 0, Source::CompiledNow});
     k = fresh.get();
     entries_.push_back(std::move(fresh));
   }

@@ -23,7 +23,9 @@ const char* source_name(Source s);
 struct Kernel {
   const ir::Mechanism* mechanism;
   int dims;
-  std::string key;               // "mechanism/dims/isa"
+  ir::KernelKind kind;           // Row: the mechanism's score; Tile: its flash tile
+  int value_dims;                // Tile only
+  std::string key;               // "mechanism/dims/isa", "tile:mechanism/dims x value_dims/isa"
   ir::Function ir;
   codegen::Compiled code;        // fn == nullptr until first compiled
   uint64_t hits = 0;             // lookups served from the cache
@@ -40,7 +42,8 @@ class KernelCache {
 
   // Returns the kernel, building IR on a miss; compiles it when `compile`.
   // `source` (optional) says whether machine code came from memory.
-  Kernel& get(const ir::Mechanism& m, int dims, bool compile, Source* source = nullptr);
+  Kernel& get(const ir::Mechanism& m, int dims, bool compile, Source* source = nullptr,
+              ir::KernelKind kind = ir::KernelKind::Row, int value_dims = 0);
   const std::vector<std::unique_ptr<Kernel>>& entries() const { return entries_; }
 
   // Dropping kernels invalidates Kernel pointers held elsewhere: holders
@@ -68,6 +71,7 @@ class KernelCache {
 // The backend's cache (intentionally leaked, like the JIT).
 KernelCache& backend_cache();
 
-std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa);
+std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind = ir::KernelKind::Row,
+                       int value_dims = 0);
 
 }  // namespace rvj::runtime

@@ -22,8 +22,7 @@ std::vector<float> attend(const test::SequenceCase& c, bool jit) {
   EXPECT_NE(m, nullptr) << c.mechanism;
   std::vector<double> p = test::sequence_params(*m, c);
   SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
-  Bound score = bind(*ir::find_mechanism(m->score), plan.head_dim, jit);
-  for (size_t i = m->schedule_params; i < m->params.size(); ++i) score.params[i - m->schedule_params] = p[i];
+  Bound score = bind_sequence(plan, p.data(), jit);
   auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
   std::vector<float> out(static_cast<size_t>(c.L) * plan.out_dims());
   for (int q0 = 0; q0 < c.L; q0 += plan.block)
@@ -97,7 +96,7 @@ TEST(FlashSchedule, ThreadsDoNotChangeResults) {
     std::vector<double> p = test::sequence_params(*m, c);
     p[ir::param_index(m->params, "block_size")] = 8;  // several blocks per thread
     SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
-    Bound score = bind(*ir::find_mechanism(m->score), plan.head_dim, true);
+    Bound score = bind_sequence(plan, p.data(), true);
     auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
     std::vector<float> one(static_cast<size_t>(c.L) * plan.out_dims()), four(one.size());
     run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, c.L, one.data(), 1);

@@ -3,7 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <new>
 #include <string>
+
+#include "codegen/isa.h"
+#include "codegen/jit.h"
+#include "ir/interpreter.h"
 
 #include "ir/errors.h"
 #include "runtime/online_softmax.h"
@@ -33,10 +41,101 @@ int param(const ir::SequenceMechanism& m, const double* params, const char* name
 constexpr size_t kBlockMemoryLimit = 64u << 20;
 }  // namespace
 
-size_t block_memory(const SequencePlan& p) {
+namespace {
+// Upper bounds of codegen's tile shapes over all targets (lower_tile.cpp).
+constexpr int kMaxTileQueries = 32, kMaxTileKeys = 16, kMaxLanes = 16;
+
+size_t row_memory(const SequencePlan& p) {
   return static_cast<size_t>(p.block) * p.heads * (sizeof(SoftmaxState) + sizeof(double) * p.value_dim) +
          static_cast<size_t>(p.block) * (sizeof(double) + sizeof(float*));
 }
+
+size_t tile_memory(const SequencePlan& p) {
+  const size_t Q = kMaxTileQueries, keys = p.block + kMaxTileKeys;
+  const size_t o_stride = (p.value_dim + kMaxLanes - 1) / kMaxLanes * kMaxLanes;
+  return sizeof(float) * Q * (p.head_dim + keys + 1) + sizeof(double) * Q * (1 + o_stride) +
+         2 * sizeof(float*) * keys + 2 * sizeof(int32_t) * Q;
+}
+
+// 64-byte aligned scratch for a tile call (vectors load whole cache lines).
+template <typename T>
+struct Buffer {
+  std::unique_ptr<T[], void (*)(void*)> data{nullptr, std::free};
+  explicit Buffer(size_t n) {
+    const size_t bytes = (std::max<size_t>(n, 1) * sizeof(T) + 63) / 64 * 64;
+    data.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
+    if (!data) throw std::bad_alloc();
+  }
+  T* get() const { return data.get(); }
+};
+
+// The tile path: per head, per group of shape.queries queries, walk the key
+// blocks (block_size keys on a grid from key 0, so a query's result does not
+// depend on the other queries of the call) that any of them can see.
+void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, const float* const* k,
+               const float* const* v, int q0, int q1, float* out) {
+  const ir::Function& fn = tile.kernel->ir;
+  const ir::TileShape shape = codegen::tile_shape(fn, codegen::host_target());
+  const int Q = shape.queries, d = p.head_dim, dv = p.value_dim, B = p.block;
+  const int group = p.heads / p.kv_heads;
+  const int padded = (B + shape.keys - 1) / shape.keys * shape.keys;
+  Buffer<float> qt(static_cast<size_t>(d) * Q), s(static_cast<size_t>(padded) * Q), m(Q);
+  Buffer<double> l(Q), o(static_cast<size_t>(Q) * shape.o_stride);
+  Buffer<const float*> kr(padded), vr(padded);
+  Buffer<int32_t> lo(Q), hi(Q);
+  const ir::TileFn jit = tile.jit ? tile.kernel->code.tile() : nullptr;
+
+  for (int h = 0; h < p.heads; ++h) {
+    const size_t qoff = static_cast<size_t>(h) * d, koff = static_cast<size_t>(h / group) * d,
+                 voff = static_cast<size_t>(h / group) * dv;
+    for (int i0 = q0; i0 < q1; i0 += Q) {
+      const int nq = std::min(Q, q1 - i0);
+      for (int t = 0; t < d; ++t)
+        for (int i = 0; i < Q; ++i) qt.get()[static_cast<size_t>(t) * Q + i] = i < nq ? q[i0 + i][qoff + t] : 0.0f;
+      std::fill(m.get(), m.get() + Q, -std::numeric_limits<float>::infinity());
+      std::fill(l.get(), l.get() + Q, 0.0);
+      std::fill(o.get(), o.get() + static_cast<size_t>(Q) * shape.o_stride, 0.0);
+      const int key_begin = p.first_key(i0), key_end = p.last_key(i0 + nq - 1) + 1;
+      for (int k0 = key_begin / B * B; k0 < key_end; k0 += B) {
+        const int n = std::min(B, p.S - k0);
+        bool any = false;
+        for (int i = 0; i < Q; ++i) {
+          int a = 0, z = 0;
+          if (i < nq) {
+            a = std::clamp(p.first_key(i0 + i) - k0, 0, n);
+            z = std::clamp(p.last_key(i0 + i) + 1 - k0, 0, n);
+            if (a >= z) a = z = 0;
+          }
+          lo.get()[i] = a, hi.get()[i] = z;
+          any |= a < z;
+        }
+        if (!any) continue;
+        const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
+        for (int j = 0; j < nk; ++j) {
+          const int row = k0 + std::min(j, n - 1);  // padding repeats the last row; it is masked
+          kr.get()[j] = k[row] + koff;
+          vr.get()[j] = v[row] + voff;
+        }
+        if (jit)
+          jit(qt.get(), kr.get(), vr.get(), lo.get(), hi.get(), tile.params, s.get(), m.get(), l.get(), o.get(), n);
+        else
+          ir::interpret_tile(fn, shape, qt.get(), kr.get(), vr.get(), lo.get(), hi.get(), tile.params, s.get(),
+                             m.get(), l.get(), o.get(), n);
+      }
+      // A query that sees no key gets zeros, as torch >= 2.5 gives for a
+      // fully masked row.
+      for (int i = 0; i < nq; ++i) {
+        float* dst = out + static_cast<size_t>(i0 - q0 + i) * p.out_dims() + static_cast<size_t>(h) * dv;
+        const double* oi = o.get() + static_cast<size_t>(i) * shape.o_stride;
+        const double li = l.get()[i];
+        for (int c = 0; c < dv; ++c) dst[c] = li > 0 ? static_cast<float>(oi[c] / li) : 0.0f;
+      }
+    }
+  }
+}
+}  // namespace
+
+size_t block_memory(const SequencePlan& p) { return std::max(row_memory(p), tile_memory(p)); }
 
 SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params, int L, int S, int dq, int dk,
                            int dv) {
@@ -96,6 +195,7 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
 
 void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                const float* const* v, int q0, int q1, float* out) {
+  if (score.kernel->kind == ir::KernelKind::Tile) return run_tiles(p, score, q, k, v, q0, q1, out);
   const int group = p.heads / p.kv_heads;
   const int bq = q1 - q0, dvh = p.value_dim;
   // Per (query of the block, head): the online-softmax state and O.

@@ -40,7 +40,9 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
 size_t block_memory(const SequencePlan& p);
 
 // Computes output rows [q0, q1) into out (row-major, out_dims() each). `score`
-// is bound to the score kernel for head_dim with its params set. Plain
+// is bound by bind_sequence(): the score's tile kernel (the fast path: Q.K^T,
+// online softmax and P.V in one generated kernel per key block), or its
+// per-row kernel (scores with auxiliary checks or f64 sums). Plain
 // buffers only: callers slice the work to stay cancellable.
 void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                const float* const* v, int q0, int q1, float* out);

@@ -1,0 +1,315 @@
+// The flash tile kernel (FlashAttention-2's inner step) in LLVM IR.
+//
+// Layout: queries run along the vector lanes (the caller transposes a block
+// of them once per head), keys along registers. A Q.K^T tile then needs no
+// horizontal reduction, the row max of the online softmax is a vertical max,
+// and every lane performs exactly the scalar arithmetic interpret_tile() in
+// src/ir/interpreter.cpp performs, so the vector width never changes a bit.
+//   1. scores: key_group keys x query_vectors vectors of accumulators, one
+//      f32 fma chain per (query, key) over the head dimension; the score
+//      program's scalar ops lane-wise in f64; masked keys get -inf.
+//   2. online softmax: new max, p = exp32(logit - max) in place, l.
+//   3. P.V: query_group queries x value_vectors vectors of accumulators over
+//      the keys, merged into the f64 state as o = o * alpha + acc.
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include "codegen/jit.h"
+#include "codegen/lower.h"
+#include "ir/exp32.h"
+
+namespace rvj::codegen {
+
+using namespace llvm;
+
+namespace {
+
+// Register blocking per target: accumulators take half the register file,
+// the rest holds the loaded operands.
+struct Blocking {
+  int lanes;          // f32 lanes per vector
+  int query_vectors;  // vectors of queries per tile (queries = lanes * this)
+  int key_group;      // keys scored at once in phase 1
+  int query_group;    // queries whose P.V rows are accumulated at once
+  int value_vectors;  // value vectors accumulated at once per query
+};
+
+int reductions(const ir::Function& fn) {
+  int r = 0;
+  for (const ir::Node& n : fn.nodes) r += n.op == ir::Op::Dot || n.op == ir::Op::SqDist;
+  return r;
+}
+
+Blocking blocking(const ir::Function& fn, const Target& t) {
+  const int registers = t.isa == Isa::Avx512 || t.isa == Isa::Neon ? 32 : 16;
+  Blocking k{};
+  k.lanes = t.vector_bits / 32;
+  k.query_vectors = 2;
+  k.key_group = std::max(1, registers / 2 / (std::max(1, reductions(fn)) * k.query_vectors));
+  k.query_group = registers == 32 ? 4 : 2;
+  k.value_vectors = 4;
+  return k;
+}
+
+// for (iv = 0; iv < count; ++iv) with loop-carried values; count >= 1.
+// body(iv, carried) returns the carried values' next state; the final state
+// is returned.
+std::vector<Value*> emit_loop(IRBuilder<>& b, Value* count, std::vector<Value*> carried, const std::string& name,
+                              const std::function<std::vector<Value*>(Value*, const std::vector<Value*>&)>& body) {
+  LLVMContext& ctx = b.getContext();
+  Function* f = b.GetInsertBlock()->getParent();
+  BasicBlock* pre = b.GetInsertBlock();
+  BasicBlock* head = BasicBlock::Create(ctx, name, f);
+  BasicBlock* exit = BasicBlock::Create(ctx, name + ".end", f);
+  b.CreateBr(head);
+  b.SetInsertPoint(head);
+  PHINode* iv = b.CreatePHI(b.getInt64Ty(), 2, name + ".i");
+  iv->addIncoming(b.getInt64(0), pre);
+  std::vector<PHINode*> phis;
+  for (Value*& c : carried) {
+    PHINode* p = b.CreatePHI(c->getType(), 2);
+    p->addIncoming(c, pre);
+    phis.push_back(p);
+    c = p;
+  }
+  std::vector<Value*> next = body(iv, carried);
+  BasicBlock* latch = b.GetInsertBlock();
+  Value* inc = b.CreateAdd(iv, b.getInt64(1), name + ".next", true, true);
+  iv->addIncoming(inc, latch);
+  for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], latch);
+  b.CreateCondBr(b.CreateICmpEQ(inc, count), exit, head);
+  b.SetInsertPoint(exit);
+  return next;
+}
+
+// ir/exp32.h, on a vector of floats.
+Value* emit_exp32(IRBuilder<>& b, Value* x) {
+  using namespace ir::exp_f32;
+  Type* vf = x->getType();
+  auto c = [&](float v) { return ConstantFP::get(vf, v); };
+  auto fma = [&](Value* p, Value* q, Value* r) { return b.CreateIntrinsic(Intrinsic::fma, {vf}, {p, q, r}); };
+  Value* below = b.CreateFCmpOLT(x, c(kMin));
+  Value* xc = b.CreateSelect(below, c(kMin), x);
+  Value* n = b.CreateUnaryIntrinsic(Intrinsic::rint, b.CreateFMul(xc, c(kLog2e)));
+  Value* neg_n = b.CreateFNeg(n);
+  Value* r = fma(neg_n, c(kLn2Hi), xc);
+  r = fma(neg_n, c(kLn2Lo), r);
+  Value* p = c(kPoly[0]);
+  for (int i = 1; i < 6; ++i) p = fma(p, r, c(kPoly[i]));
+  Value* y = b.CreateFAdd(fma(p, b.CreateFMul(r, r), r), c(1.0f));
+  Value* nc = b.CreateSelect(b.CreateFCmpOGE(n, c(-126.0f)), n, c(-126.0f));
+  nc = b.CreateSelect(b.CreateFCmpOLE(nc, c(0.0f)), nc, c(0.0f));
+  Type* vi = VectorType::getInteger(cast<VectorType>(vf));
+  Value* bits = b.CreateShl(b.CreateAdd(b.CreateFPToSI(nc, vi), ConstantInt::get(vi, 127)), ConstantInt::get(vi, 23));
+  return b.CreateSelect(below, c(0.0f), b.CreateFMul(y, b.CreateBitCast(bits, vf)));
+}
+
+}  // namespace
+
+ir::TileShape tile_shape(const ir::Function& fn, const Target& target) {
+  const Blocking k = blocking(fn, target);
+  return {k.lanes * k.query_vectors, k.key_group, (fn.value_dims + k.lanes - 1) / k.lanes * k.lanes};
+}
+
+std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target, const std::string& symbol,
+                                   LLVMContext& ctx) {
+  auto mod = std::make_unique<Module>("rvj_tile_" + fn.name, ctx);
+  mod->setTargetTriple(target.triple);
+  const Blocking k = blocking(fn, target);
+  const ir::TileShape shape = tile_shape(fn, target);
+  const int W = k.lanes, QV = k.query_vectors, Q = shape.queries, NK = k.key_group;
+  const int d = fn.dims, dv = fn.value_dims;
+
+  IRBuilder<> b(ctx);
+  Type* f32 = b.getFloatTy();
+  Type* f64 = b.getDoubleTy();
+  Type* i32 = b.getInt32Ty();
+  Type* i64 = b.getInt64Ty();
+  auto* vf = FixedVectorType::get(f32, W);
+  auto* vd = FixedVectorType::get(f64, W);
+  auto* vi = FixedVectorType::get(i32, W);
+  Type* f32p = PointerType::getUnqual(f32);
+  Type* f64p = PointerType::getUnqual(f64);
+  Type* i32p = PointerType::getUnqual(i32);
+  auto* fty = FunctionType::get(b.getVoidTy(),
+                                {f32p, PointerType::getUnqual(f32p), PointerType::getUnqual(f32p), i32p, i32p, f64p,
+                                 f32p, f32p, f64p, f64p, i64},
+                                false);
+  Function* f = Function::Create(fty, Function::ExternalLinkage, symbol, mod.get());
+  set_kernel_attributes(f, target);
+  for (unsigned i = 0; i < 10; ++i) f->addParamAttr(i, Attribute::NoAlias);
+  Value *qt = f->getArg(0), *kp = f->getArg(1), *vp = f->getArg(2), *lo = f->getArg(3), *hi = f->getArg(4),
+        *params = f->getArg(5), *s = f->getArg(6), *m = f->getArg(7), *l = f->getArg(8), *o = f->getArg(9),
+        *n = f->getArg(10);
+
+  b.SetInsertPoint(BasicBlock::Create(ctx, "entry", f));
+  auto at = [&](Type* elem, Value* base, Value* index) { return b.CreateInBoundsGEP(elem, base, index); };
+  auto load_vec = [&](Type* vty, Type* elem, Value* base, Value* index) {
+    return b.CreateAlignedLoad(vty, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(vty)), Align(4));
+  };
+  auto store_vec = [&](Value* v, Type* elem, Value* base, Value* index) {
+    b.CreateAlignedStore(v, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(v->getType())), Align(4));
+  };
+  auto idx = [&](int64_t i) { return b.getInt64(i); };
+  auto fma = [&](Value* x, Value* y, Value* z) { return b.CreateIntrinsic(Intrinsic::fma, {x->getType()}, {x, y, z}); };
+  Value* neg_inf = ConstantFP::get(vf, -std::numeric_limits<float>::infinity());
+  Value* zero_f = ConstantFP::get(vf, 0.0);
+
+  Value* groups = b.CreateUDiv(b.CreateAdd(n, idx(NK - 1)), idx(NK));
+  Value* padded = b.CreateMul(groups, idx(NK));
+  Value* alpha_mem = b.CreateAlloca(f32, b.getInt32(Q), "alpha");
+  std::vector<Value*> lo_v(QV), hi_v(QV);
+  for (int v = 0; v < QV; ++v) {
+    lo_v[v] = load_vec(vi, i32, lo, idx(v * W));
+    hi_v[v] = load_vec(vi, i32, hi, idx(v * W));
+  }
+  // Runtime params, splat once.
+  std::vector<Value*> param_v(fn.nodes.size(), nullptr);
+  for (size_t id = 0; id < fn.nodes.size(); ++id)
+    if (fn.nodes[id].op == ir::Op::Param)
+      param_v[id] = b.CreateVectorSplat(W, b.CreateLoad(f64, at(f64, params, idx(fn.nodes[id].index))));
+  std::vector<int> reds;
+  for (size_t id = 0; id < fn.nodes.size(); ++id)
+    if (fn.nodes[id].op == ir::Op::Dot || fn.nodes[id].op == ir::Op::SqDist) reds.push_back(static_cast<int>(id));
+  const int R = static_cast<int>(reds.size());
+
+  // ---- 1. scores, masked, and their max ------------------------------------
+  std::vector<Value*> mb = emit_loop(
+      b, groups, std::vector<Value*>(QV, neg_inf), "keys", [&](Value* g, const std::vector<Value*>& mb_in) {
+        std::vector<Value*> mb_out = mb_in;
+        Value* j0 = b.CreateMul(g, idx(NK));
+        std::vector<Value*> krow(NK);
+        for (int j = 0; j < NK; ++j)
+          krow[j] = b.CreateLoad(f32p, at(f32p, kp, b.CreateAdd(j0, idx(j))));
+        // acc[(r * NK + j) * QV + v]
+        std::vector<Value*> acc = emit_loop(
+            b, idx(d), std::vector<Value*>(R * NK * QV, zero_f), "dot",
+            [&](Value* t, const std::vector<Value*>& in) {
+              std::vector<Value*> out = in;
+              std::vector<Value*> qv(QV), kb(NK);
+              for (int v = 0; v < QV; ++v) qv[v] = load_vec(vf, f32, qt, b.CreateAdd(b.CreateMul(t, idx(Q)), idx(v * W)));
+              for (int j = 0; j < NK; ++j) kb[j] = b.CreateVectorSplat(W, b.CreateLoad(f32, at(f32, krow[j], t)));
+              for (int r = 0; r < R; ++r) {
+                const ir::Node& node = fn.nodes[reds[r]];
+                const int ia = fn.nodes[node.a].index, ib = fn.nodes[node.b].index;
+                for (int j = 0; j < NK; ++j)
+                  for (int v = 0; v < QV; ++v) {
+                    Value* x = ia == 0 ? qv[v] : kb[j];
+                    Value* y = ib == 0 ? qv[v] : kb[j];
+                    if (node.op == ir::Op::SqDist) x = y = b.CreateFSub(x, y);
+                    Value*& a = out[(r * NK + j) * QV + v];
+                    a = fma(x, y, a);
+                  }
+              }
+              return out;
+            });
+        for (int j = 0; j < NK; ++j)
+          for (int v = 0; v < QV; ++v) {
+            // The score program, lane-wise in f64.
+            std::vector<Value*> val(fn.nodes.size(), nullptr);
+            Value* logit = nullptr;
+            for (size_t id = 0; id < fn.nodes.size(); ++id) {
+              const ir::Node& node = fn.nodes[id];
+              switch (node.op) {
+                case ir::Op::Input: break;
+                case ir::Op::Param: val[id] = param_v[id]; break;
+                case ir::Op::Dot:
+                case ir::Op::SqDist: {
+                  const int r = static_cast<int>(std::find(reds.begin(), reds.end(), static_cast<int>(id)) - reds.begin());
+                  val[id] = b.CreateFPExt(acc[(r * NK + j) * QV + v], vd);
+                  break;
+                }
+                case ir::Op::Output: logit = b.CreateFPTrunc(val[node.a], vf); break;
+                default: val[id] = emit_scalar_op(b, node, val, vd, FunctionCallee());
+              }
+            }
+            Value* key = b.CreateVectorSplat(W, b.CreateTrunc(b.CreateAdd(j0, idx(j)), i32));
+            Value* visible = b.CreateAnd(b.CreateICmpSLE(lo_v[v], key), b.CreateICmpSLT(key, hi_v[v]));
+            logit = b.CreateSelect(visible, logit, neg_inf);
+            store_vec(logit, f32, s, b.CreateAdd(b.CreateMul(b.CreateAdd(j0, idx(j)), idx(Q)), idx(v * W)));
+            mb_out[v] = b.CreateSelect(b.CreateFCmpOGT(logit, mb_out[v]), logit, mb_out[v]);
+          }
+        return mb_out;
+      });
+
+  // ---- 2. online softmax -------------------------------------------------
+  std::vector<Value*> m_old(QV), ms(QV);
+  for (int v = 0; v < QV; ++v) {
+    m_old[v] = load_vec(vf, f32, m, idx(v * W));
+    Value* m_new = b.CreateSelect(b.CreateFCmpOGT(mb[v], m_old[v]), mb[v], m_old[v]);
+    ms[v] = b.CreateSelect(b.CreateFCmpOEQ(m_new, neg_inf), zero_f, m_new);
+    store_vec(m_new, f32, m, idx(v * W));
+  }
+  std::vector<Value*> lb = emit_loop(b, padded, std::vector<Value*>(QV, zero_f), "softmax",
+                                     [&](Value* j, const std::vector<Value*>& in) {
+                                       std::vector<Value*> out = in;
+                                       for (int v = 0; v < QV; ++v) {
+                                         Value* pos = b.CreateAdd(b.CreateMul(j, idx(Q)), idx(v * W));
+                                         Value* p = emit_exp32(b, b.CreateFSub(load_vec(vf, f32, s, pos), ms[v]));
+                                         store_vec(p, f32, s, pos);
+                                         out[v] = b.CreateFAdd(out[v], p);
+                                       }
+                                       return out;
+                                     });
+  for (int v = 0; v < QV; ++v) {
+    Value* alpha = emit_exp32(b, b.CreateFSub(m_old[v], ms[v]));
+    store_vec(alpha, f32, alpha_mem, idx(v * W));
+    Value* lv = load_vec(vd, f64, l, idx(v * W));
+    store_vec(fma(lv, b.CreateFPExt(alpha, vd), b.CreateFPExt(lb[v], vd)), f64, l, idx(v * W));
+  }
+
+  // ---- 3. P.V, merged into the f64 state ---------------------------------
+  const int VV = (dv + W - 1) / W, QG = k.query_group;
+  for (int c0 = 0; c0 < VV; c0 += k.value_vectors) {
+    const int CV = std::min(k.value_vectors, VV - c0);
+    emit_loop(b, idx(Q / QG), {}, "pv", [&](Value* qg, const std::vector<Value*>&) {
+      Value* i0 = b.CreateMul(qg, idx(QG));
+      std::vector<Value*> acc = emit_loop(
+          b, padded, std::vector<Value*>(QG * CV, zero_f), "pv.keys", [&](Value* j, const std::vector<Value*>& in) {
+            std::vector<Value*> out = in;
+            Value* vrow = b.CreateLoad(f32p, at(f32p, vp, j));
+            std::vector<Value*> vv(CV);
+            for (int c = 0; c < CV; ++c) {
+              const int e0 = (c0 + c) * W, count = std::min(W, dv - e0);
+              if (count == W) {
+                vv[c] = load_vec(vf, f32, vrow, idx(e0));
+              } else {  // the row ends inside this vector
+                std::vector<Constant*> mask(W);
+                for (int e = 0; e < W; ++e) mask[e] = b.getInt1(e < count);
+                vv[c] = b.CreateMaskedLoad(vf, b.CreateBitCast(at(f32, vrow, idx(e0)), PointerType::getUnqual(vf)),
+                                           Align(4), ConstantVector::get(mask), zero_f);
+              }
+            }
+            for (int qi = 0; qi < QG; ++qi) {
+              Value* p = b.CreateVectorSplat(
+                  W, b.CreateLoad(f32, at(f32, s, b.CreateAdd(b.CreateMul(j, idx(Q)), b.CreateAdd(i0, idx(qi))))));
+              for (int c = 0; c < CV; ++c) out[qi * CV + c] = fma(p, vv[c], out[qi * CV + c]);
+            }
+            return out;
+          });
+      for (int qi = 0; qi < QG; ++qi) {
+        Value* i = b.CreateAdd(i0, idx(qi));
+        Value* a = b.CreateVectorSplat(W, b.CreateFPExt(b.CreateLoad(f32, at(f32, alpha_mem, i)), f64));
+        for (int c = 0; c < CV; ++c) {
+          Value* pos = b.CreateAdd(b.CreateMul(i, idx(shape.o_stride)), idx((c0 + c) * W));
+          Value* ov = load_vec(vd, f64, o, pos);
+          store_vec(fma(ov, a, b.CreateFPExt(acc[qi * CV + c], vd)), f64, o, pos);
+        }
+      }
+      return std::vector<Value*>{};
+    });
+  }
+  b.CreateRetVoid();
+  return mod;
+}
+
+}  // namespace rvj::codegen

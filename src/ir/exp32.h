@@ -1,0 +1,24 @@
+// exp(x) for x <= 0 in f32, as the flash tile's softmax computes it: Cephes'
+// expf (Moshier), range reduction by ln 2 in two parts and a degree-5
+// polynomial, about 1 ulp. Written down once here: codegen emits exactly
+// these operations on vectors and the interpreter runs them on scalars, so
+// both give the same bits on every target.
+//   xc = x < kMin ? kMin : x                 (x below kMin, and -inf, give 0)
+//   n  = rint(xc * kLog2e)
+//   r  = fma(-n, kLn2Hi, xc); r = fma(-n, kLn2Lo, r)
+//   p  = kPoly[0]; p = fma(p, r, kPoly[i]) for i = 1..5
+//   y  = fma(p, r * r, r) + 1
+//   n' = n clamped to [-126, 0] (NaN -> -126), 2^n' built from its bits
+//   exp32(x) = x < kMin ? 0 : y * 2^n'       (NaN stays NaN)
+#pragma once
+
+namespace rvj::ir::exp_f32 {
+
+inline constexpr float kMin = -87.0f;  // exp(-87) is still a normal float
+inline constexpr float kLog2e = 1.44269504088896341f;
+inline constexpr float kLn2Hi = 0.693359375f;
+inline constexpr float kLn2Lo = -2.12194440e-4f;
+inline constexpr float kPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                   4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
+}  // namespace rvj::ir::exp_f32
