@@ -277,8 +277,8 @@ void finish(Jit& j, llvm::orc::JITDylib& jd, Compiled& out) {
 }  // namespace
 
 std::string kernel_symbol(const ir::Function& fn) {
-  if (fn.kind == ir::KernelKind::Tile)
-    return "rvj_tile_" + fn.name + "_" + std::to_string(fn.dims) + "x" + std::to_string(fn.value_dims);
+  if (fn.kind != ir::KernelKind::Row)
+    return std::string(fn.kind == ir::KernelKind::Tile ? "rvj_tile_" : "rvj_query_") + fn.name + "_" + std::to_string(fn.dims) + "x" + std::to_string(fn.value_dims);
   return "rvj_" + fn.name + "_" + std::to_string(fn.dims);
 }
 

@@ -24,6 +24,7 @@ struct Compiled {
   double total_ms() const { return lower_ms + opt_ms + codegen_ms; }
   // A Tile kernel's entry has the ir::TileFn ABI instead.
   ir::TileFn tile() const { return reinterpret_cast<ir::TileFn>(reinterpret_cast<void (*)()>(fn)); }
+  ir::QueryFn query() const { return reinterpret_cast<ir::QueryFn>(reinterpret_cast<void (*)()>(fn)); }
 };
 
 // Compile for the host and return a callable kernel. Thread-compatible: the

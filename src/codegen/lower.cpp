@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "codegen/emit.h"
 #include "codegen/jit.h"
 #include "ir/errors.h"
 
@@ -68,6 +69,7 @@ Value* emit_scalar_op(IRBuilder<>& b, const ir::Node& node, const std::vector<Va
 std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, const std::string& symbol,
                               LLVMContext& ctx) {
   if (fn.kind == ir::KernelKind::Tile) return lower_tile(fn, target, symbol, ctx);
+  if (fn.kind == ir::KernelKind::Query) return lower_query(fn, target, symbol, ctx);
   auto mod = std::make_unique<Module>("rvj_" + fn.name, ctx);
   mod->setTargetTriple(target.triple);
 
@@ -174,15 +176,7 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
 
   // Fold by halving: across accumulators, then across lanes.
   for (Reduction& r : reds) {
-    for (size_t half = r.acc.size() / 2; half >= 1; half /= 2)
-      for (size_t j = 0; j < half; ++j) r.acc[j] = b.CreateFAdd(r.acc[j], r.acc[j + half]);
-    Value* v = r.acc[0];
-    for (int s = r.lanes / 2; s >= 1; s /= 2) {
-      std::vector<int> mask(r.lanes, -1);
-      for (int l = 0; l < s; ++l) mask[l] = l + s;
-      v = b.CreateFAdd(v, b.CreateShuffleVector(v, mask));
-    }
-    Value* sum = b.CreateExtractElement(v, uint64_t{0});
+    Value* sum = emit_fold(b, r.acc);
     val[r.id] = r.ty == f64 ? sum : b.CreateFPExt(sum, f64);
   }
 
@@ -210,6 +204,16 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
 }
 
 std::string describe_schedule(const ir::Function& fn, const Target& target) {
+  if (fn.kind == ir::KernelKind::Tile) return describe_tile(fn, target);
+  if (fn.kind == ir::KernelKind::Query) {
+    const int W = target.vector_bits / 32;
+    ir::Function row = fn;
+    row.kind = ir::KernelKind::Row;
+    return "one query over blocks of keys in groups of " + std::to_string(ir::kQueryKeys) +
+           "; per key the row score inlined (" + describe_schedule(row, target) + "); exp32 over " +
+           std::to_string(W) + "-key vectors, normaliser in 16 partials; P.V over " +
+           std::to_string((fn.value_dims + W - 1) / W) + " value vector(s) in even/odd key chains; f64 state";
+  }
   const int partials = ir::reduction_partials(fn);
   int reductions = 0, lanes = 0;
   for (const ir::Node& n : fn.nodes)

@@ -23,10 +23,12 @@ namespace rvj::codegen {
 // order of ir::reduction_partials, held in the target's vector registers;
 // everything is strict IEEE, so the result is bit-identical to the
 // interpreter's on every target.
-// Tile kernels (fn.kind == Tile) are lowered by lower_tile, with the TileFn
-// ABI of ir.h.
+// Tile and Query kernels are lowered by lower_tile and lower_query, with the
+// TileFn and QueryFn ABIs of ir.h.
 std::unique_ptr<llvm::Module> lower(const ir::Function& fn, const Target& target,
                                     const std::string& symbol, llvm::LLVMContext& ctx);
+std::unique_ptr<llvm::Module> lower_query(const ir::Function& fn, const Target& target,
+                                          const std::string& symbol, llvm::LLVMContext& ctx);
 std::unique_ptr<llvm::Module> lower_tile(const ir::Function& fn, const Target& target,
                                          const std::string& symbol, llvm::LLVMContext& ctx);
 
@@ -35,6 +37,9 @@ std::unique_ptr<llvm::Module> lower_tile(const ir::Function& fn, const Target& t
 // One lowering for both, so a lane computes exactly what a row kernel does.
 llvm::Value* emit_scalar_op(llvm::IRBuilder<>& b, const ir::Node& node, const std::vector<llvm::Value*>& val,
                             llvm::Type* ty, llvm::FunctionCallee log1p_fn);
+
+// describe_schedule() for a Tile kernel (lower_tile.cpp knows its blocking).
+std::string describe_tile(const ir::Function& fn, const Target& target);
 
 // CPU, features, vector width, nounwind: every kernel function has them.
 void set_kernel_attributes(llvm::Function* f, const Target& target);

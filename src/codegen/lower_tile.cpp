@@ -23,9 +23,9 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 
+#include "codegen/emit.h"
 #include "codegen/jit.h"
 #include "codegen/lower.h"
-#include "ir/exp32.h"
 
 namespace rvj::codegen {
 
@@ -60,64 +60,23 @@ Blocking blocking(const ir::Function& fn, const Target& t) {
   return k;
 }
 
-// for (iv = 0; iv < count; ++iv) with loop-carried values; count >= 1.
-// body(iv, carried) returns the carried values' next state; the final state
-// is returned.
-std::vector<Value*> emit_loop(IRBuilder<>& b, Value* count, std::vector<Value*> carried, const std::string& name,
-                              const std::function<std::vector<Value*>(Value*, const std::vector<Value*>&)>& body) {
-  LLVMContext& ctx = b.getContext();
-  Function* f = b.GetInsertBlock()->getParent();
-  BasicBlock* pre = b.GetInsertBlock();
-  BasicBlock* head = BasicBlock::Create(ctx, name, f);
-  BasicBlock* exit = BasicBlock::Create(ctx, name + ".end", f);
-  b.CreateBr(head);
-  b.SetInsertPoint(head);
-  PHINode* iv = b.CreatePHI(b.getInt64Ty(), 2, name + ".i");
-  iv->addIncoming(b.getInt64(0), pre);
-  std::vector<PHINode*> phis;
-  for (Value*& c : carried) {
-    PHINode* p = b.CreatePHI(c->getType(), 2);
-    p->addIncoming(c, pre);
-    phis.push_back(p);
-    c = p;
-  }
-  std::vector<Value*> next = body(iv, carried);
-  BasicBlock* latch = b.GetInsertBlock();
-  Value* inc = b.CreateAdd(iv, b.getInt64(1), name + ".next", true, true);
-  iv->addIncoming(inc, latch);
-  for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], latch);
-  b.CreateCondBr(b.CreateICmpEQ(inc, count), exit, head);
-  b.SetInsertPoint(exit);
-  return next;
-}
-
-// ir/exp32.h, on a vector of floats.
-Value* emit_exp32(IRBuilder<>& b, Value* x) {
-  using namespace ir::exp_f32;
-  Type* vf = x->getType();
-  auto c = [&](float v) { return ConstantFP::get(vf, v); };
-  auto fma = [&](Value* p, Value* q, Value* r) { return b.CreateIntrinsic(Intrinsic::fma, {vf}, {p, q, r}); };
-  Value* below = b.CreateFCmpOLT(x, c(kMin));
-  Value* xc = b.CreateSelect(below, c(kMin), x);
-  Value* n = b.CreateUnaryIntrinsic(Intrinsic::rint, b.CreateFMul(xc, c(kLog2e)));
-  Value* neg_n = b.CreateFNeg(n);
-  Value* r = fma(neg_n, c(kLn2Hi), xc);
-  r = fma(neg_n, c(kLn2Lo), r);
-  Value* p = c(kPoly[0]);
-  for (int i = 1; i < 6; ++i) p = fma(p, r, c(kPoly[i]));
-  Value* y = b.CreateFAdd(fma(p, b.CreateFMul(r, r), r), c(1.0f));
-  Value* nc = b.CreateSelect(b.CreateFCmpOGE(n, c(-126.0f)), n, c(-126.0f));
-  nc = b.CreateSelect(b.CreateFCmpOLE(nc, c(0.0f)), nc, c(0.0f));
-  Type* vi = VectorType::getInteger(cast<VectorType>(vf));
-  Value* bits = b.CreateShl(b.CreateAdd(b.CreateFPToSI(nc, vi), ConstantInt::get(vi, 127)), ConstantInt::get(vi, 23));
-  return b.CreateSelect(below, c(0.0f), b.CreateFMul(y, b.CreateBitCast(bits, vf)));
-}
-
 }  // namespace
 
 ir::TileShape tile_shape(const ir::Function& fn, const Target& target) {
   const Blocking k = blocking(fn, target);
   return {k.lanes * k.query_vectors, k.key_group, (fn.value_dims + k.lanes - 1) / k.lanes * k.lanes};
+}
+
+std::string describe_tile(const ir::Function& fn, const Target& target) {
+  const Blocking k = blocking(fn, target);
+  const int W = k.lanes, vv = (fn.value_dims + W - 1) / W;
+  return "flash tile of " + std::to_string(W * k.query_vectors) + " queries (" + std::to_string(k.query_vectors) +
+         " x " + std::to_string(W) + " lanes, transposed) x keys in groups of " + std::to_string(k.key_group) +
+         ": Q.K^T in " + std::to_string(k.key_group * k.query_vectors * std::max(1, reductions(fn))) +
+         " accumulators, one f32 fma chain per score over " + std::to_string(fn.dims) +
+         " elements; masked exp32 online softmax; P.V in " + std::to_string(k.query_group) + " queries x " +
+         std::to_string(std::min(k.value_vectors, vv)) + " of " + std::to_string(vv) +
+         " value vector(s) per pass; state m (f32), l and O (f64)";
 }
 
 std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target, const std::string& symbol,

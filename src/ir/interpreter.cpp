@@ -139,4 +139,44 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
   }
 }
 
+void interpret_query(const Function& fn, const float* q, const float* const* k, const float* const* v,
+                     const double* params, float* s, float* m, double* l, double* o, int64_t n) {
+  const int64_t nk = (n + kQueryKeys - 1) / kQueryKeys * kQueryKeys;
+  const float inf = std::numeric_limits<float>::infinity();
+  Function row = fn;
+  row.kind = KernelKind::Row;
+  std::vector<double> out(fn.num_outputs);
+  float mb = -inf;
+  for (int64_t j = 0; j < nk; ++j) {
+    float logit = -inf;
+    if (j < n) {
+      const float* in[2] = {q, k[j]};
+      interpret(row, in, params, out.data());
+      logit = static_cast<float>(out[0]);
+    }
+    s[j] = logit;
+    if (logit > mb) mb = logit;
+  }
+  const float mnew = mb > *m ? mb : *m;
+  const float ms = mnew == -inf ? 0.0f : mnew;
+  float part[kQueryKeys] = {};
+  for (int64_t j = 0; j < nk; ++j) {
+    s[j] = exp32(s[j] - ms);
+    part[j % kQueryKeys] += s[j];
+  }
+  for (int h = kQueryKeys / 2; h >= 1; h /= 2)
+    for (int i = 0; i < h; ++i) part[i] += part[i + h];
+  const float alpha = exp32(*m - ms);
+  *m = mnew;
+  *l = std::fma(*l, static_cast<double>(alpha), static_cast<double>(part[0]));
+  for (int c = 0; c < fn.value_dims; ++c) {
+    float even = 0.0f, odd = 0.0f;
+    for (int64_t j = 0; j < nk; j += 2) {
+      even = std::fma(s[j], v[j][c], even);
+      odd = std::fma(s[j + 1], v[j + 1][c], odd);
+    }
+    o[c] = std::fma(o[c], static_cast<double>(alpha), static_cast<double>(even + odd));
+  }
+}
+
 }  // namespace rvj::ir

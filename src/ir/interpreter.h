@@ -21,6 +21,15 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
                     const float* const* v, const int32_t* lo, const int32_t* hi, const double* params, float* s,
                     float* m, double* l, double* o, int64_t n);
 
+// A Query kernel (ir.h: the QueryFn ABI). Per key j (scores in the Row
+// order, as interpret() computes them, rounded to f32; -inf for padding):
+//   m', ms, p_j, a, m, l as in interpret_tile
+//   lb = 16 partials (p_j into partial j mod 16, j ascending), halving fold
+//   o[c] = fma(o[c], a, even + odd) where even/odd = sum of fma p_j v_j[c]
+//          over even/odd j ascending (f32)
+void interpret_query(const Function& fn, const float* q, const float* const* k, const float* const* v,
+                     const double* params, float* s, float* m, double* l, double* o, int64_t n);
+
 // exp32.h's function on one float.
 float exp32(float x);
 }

@@ -53,12 +53,16 @@ std::string tile_error(const Function& score) {
   return {};
 }
 
-Function tile_kernel(const Function& score, int value_dims) {
+TileShape query_shape(const Function& fn) {
+  return {1, kQueryKeys, (fn.value_dims + kQueryKeys - 1) / kQueryKeys * kQueryKeys};
+}
+
+Function tile_kernel(const Function& score, int value_dims, KernelKind kind) {
   if (std::string why = tile_error(score); !why.empty())
     throw Error(ErrorKind::Unsupported, "score " + score.name + " cannot run in a tile kernel: " + why);
   if (value_dims < 1) throw Error(ErrorKind::Internal, "a tile kernel needs value rows");
   Function t = score;
-  t.kind = KernelKind::Tile;
+  t.kind = kind;
   t.value_dims = value_dims;
   return t;
 }

@@ -52,7 +52,9 @@ struct Node {
 //        block of keys: the score program per (query, key) pair, masked,
 //        online softmax, P.V, merged into the queries' running state. See
 //        TileShape and interpret_tile() for the exact arithmetic.
-enum class KernelKind : uint8_t { Row, Tile };
+//  Query: the same step for one query over a block of keys (a call with one
+//        query row), scores in the Row order; see interpret_query().
+enum class KernelKind : uint8_t { Row, Tile, Query };
 
 // One kernel body. Nodes are in SSA order: operands always precede users.
 struct Function {
@@ -111,9 +113,10 @@ const char* op_name(Op op);
 // them are truly IMMUTABLE.
 int reduction_partials(const Function& fn);
 
-// The tile kernel of a score program for values of `value_dims`, or throws
-// rvj::Error(Unsupported) saying why the score cannot be tiled (tile_error).
-Function tile_kernel(const Function& score, int value_dims);
+// The tile (or single-query) kernel of a score program for values of
+// `value_dims`, or throws rvj::Error(Unsupported) saying why the score cannot
+// be tiled (tile_error).
+Function tile_kernel(const Function& score, int value_dims, KernelKind kind = KernelKind::Tile);
 // Empty when `score` can run inside a tile: two vector inputs (query, key),
 // one output, f32 reductions, and only ops every vector target has (no log1p).
 std::string tile_error(const Function& score);
@@ -134,6 +137,17 @@ struct TileShape {
 //   key j is visible to query i iff lo[i] <= j < hi[i] (hi[i] <= n)
 //   s              scratch, Q floats per padded key
 //   m[i], l[i], o[i * o_stride + c]: the running state (m = -inf, l = o = 0 first)
+//
+// The single-query ABI (Query kind): keys [0, n) of a block, all visible,
+// folded into one query's state:
+//   q[t]           the query;  k[j], v[j]: rows, j < n padded to a multiple of 16
+//   s              scratch, one float per padded key
+//   m, l, o[c]     the state (o: o_stride doubles, query_shape())
+using QueryFn = void (*)(const float* q, const float* const* k, const float* const* v, const double* params,
+                         float* s, float* m, double* l, double* o, int64_t n);
+inline constexpr int kQueryKeys = 16;
+TileShape query_shape(const Function& fn);
+
 using TileFn = void (*)(const float* qt, const float* const* k, const float* const* v, const int32_t* lo,
                         const int32_t* hi, const double* params, float* s, float* m, double* l, double* o,
                         int64_t n);

@@ -22,6 +22,9 @@ std::string print(const Function& fn) {
   if (fn.kind == KernelKind::Tile)
     s = "tile kernel " + fn.name + ": flash step over a block of keys, values f32[" +
         std::to_string(fn.value_dims) + "]; per (query, key):\n";
+  if (fn.kind == KernelKind::Query)
+    s = "query kernel " + fn.name + ": flash step of one query over a block of keys, values f32[" +
+        std::to_string(fn.value_dims) + "]; per key:\n";
   s += "kernel " + fn.name + "(";
   for (int i = 0; i < fn.num_inputs; ++i)
     s += (i ? ", " : "") + std::string("in") + std::to_string(i) + ": f32[" + std::to_string(fn.dims) + "]";

@@ -58,7 +58,7 @@ void verify(const Function& fn) {
   }
   if (outputs == 0) fail(fn, fn.nodes.size(), "a kernel needs at least one output");
   if (outputs != fn.num_outputs) fail(fn, fn.nodes.size(), "output count mismatch");
-  if (fn.kind == KernelKind::Tile) {
+  if (fn.kind != KernelKind::Row) {
     if (std::string why = tile_error(fn); !why.empty()) fail(fn, 0, "not a tile kernel: " + why);
     if (fn.value_dims < 1) fail(fn, 0, "a tile kernel needs value_dims >= 1");
   }

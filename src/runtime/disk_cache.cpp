@@ -54,9 +54,11 @@ std::string DiskCache::key(const ir::Function& fn) const {
 std::string DiskCache::path(const ir::Function& fn) const {
   const std::string k = key(fn);
   std::string file = dir_ + "/";
-  if (fn.kind == ir::KernelKind::Tile) file += "tile-";  // (appending avoids a GCC 12 -Wrestrict false positive)
+  // (appending avoids a GCC 12 -Wrestrict false positive)
+  if (fn.kind == ir::KernelKind::Tile) file += "tile-";
+  if (fn.kind == ir::KernelKind::Query) file += "query-";
   file += fn.name + "-" + std::to_string(fn.dims);
-  if (fn.kind == ir::KernelKind::Tile) file += 'x' + std::to_string(fn.value_dims);
+  if (fn.kind != ir::KernelKind::Row) file += 'x' + std::to_string(fn.value_dims);
   return file + "-" + codegen::isa_name(codegen::host_target().isa) + "-" + hex(fnv1a(k.data(), k.size())) + ".rvjk";
 }
 

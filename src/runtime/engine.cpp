@@ -70,8 +70,9 @@ static bool tileable(const ir::Mechanism& score) {
 Bound bind_sequence(const SequencePlan& p, const double* params, bool jit) {
   const ir::SequenceMechanism& m = *p.mechanism;
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
-  Bound b = tileable(score) ? bind(score, p.head_dim, jit, ir::KernelKind::Tile, p.value_dim)
-                            : bind(score, p.head_dim, jit);
+  // One query row: the single-query kernel; several: tiles of queries.
+  const ir::KernelKind kind = p.L == 1 ? ir::KernelKind::Query : ir::KernelKind::Tile;
+  Bound b = tileable(score) ? bind(score, p.head_dim, jit, kind, p.value_dim) : bind(score, p.head_dim, jit);
   for (size_t i = m.schedule_params; i < m.params.size(); ++i) b.params[i - m.schedule_params] = params[i];
   return b;
 }
@@ -90,7 +91,7 @@ double run(const Bound& k, const float* a, const float* b) {
 }
 
 std::vector<std::string> explain(std::string_view name, int dims, bool jit, const double* params,
-                                 std::string_view isa) {
+                                 std::string_view isa, ir::KernelKind kind, int value_dims) {
   const ir::Mechanism& m = kernel_mechanism(name);
   if (dims < 1 || dims > 16000)
     throw Error(ErrorKind::InvalidArgument, "dims must be between 1 and 16000, not " + std::to_string(dims));
@@ -98,7 +99,7 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   const codegen::Target& host = codegen::host_target();
   const codegen::Target target = isa.empty() ? host : codegen::named_target(isa);
   Source source;
-  Kernel& k = backend_cache().get(m, dims, jit, &source);
+  Kernel& k = backend_cache().get(m, dims, jit, &source, kind, value_dims);
 
   std::vector<std::string> rows;
   auto add_block = [&](const std::string& text) {
@@ -106,7 +107,12 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
     for (std::string line; std::getline(in, line);) rows.push_back("    " + line);
   };
   char buf[256];
-  rows.push_back("Kernel: " + std::string(m.name) + " (" + m.family + "), dims " + std::to_string(dims));
+  if (kind == ir::KernelKind::Row)
+    rows.push_back("Kernel: " + std::string(m.name) + " (" + m.family + "), dims " + std::to_string(dims));
+  else
+    rows.push_back(std::string(kind == ir::KernelKind::Tile ? "Tile kernel: " : "Single-query kernel: ") + m.name +
+                   " (" + m.family + "), head dims " + std::to_string(dims) + ", value dims " +
+                   std::to_string(value_dims));
   rows.push_back("  Score: " + std::string(m.score_form));
   if (!m.params.empty()) {
     std::string p = "  Params:";
@@ -184,9 +190,10 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
                 m->name, m->family, dims, p.heads, p.head_dim, p.kv_heads, mask);
   rows.push_back(buf);
   std::snprintf(buf, sizeof buf,
-                "  Schedule: flash (FlashAttention-2 online softmax): tiles of %d queries x %d keys, query blocks on "
-                "%d thread(s); extra memory %zu bytes per thread",
-                p.block, p.block, threads, block_memory(p));
+                "  Schedule: flash (FlashAttention-2 online softmax): blocks of %d queries on %d thread(s), keys in "
+                "blocks of %d from key 0 (only blocks a query can see are visited); extra memory at most %zu bytes "
+                "per thread",
+                p.block, threads, p.block, block_memory(p));
   if (m->schedule == ir::Schedule::Linear) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: linear (Katharopoulos 2020): per head a %d x %d state sum phi(k) v^T and sum phi(k), "
@@ -198,8 +205,21 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     return rows;
   }
   rows.push_back(buf);
-  rows.push_back("  Per-head score kernel:");
-  for (const std::string& r : explain(m->score, p.head_dim, jit, params + m->schedule_params, isa)) rows.push_back("  " + r);
+  const ir::Mechanism& score = *ir::find_mechanism(m->score);
+  const double* score_params = params + m->schedule_params;
+  if (!tileable(score)) {
+    rows.push_back("  Per-head score kernel (" + std::string(score.name) +
+                   " keeps f64 sums or input checks, so it runs per row, folded in C++):");
+    for (const std::string& r : explain(m->score, p.head_dim, jit, score_params, isa)) rows.push_back("  " + r);
+    return rows;
+  }
+  rows.push_back("  Calls with one query row use the single-query kernel " +
+                 kernel_key(score, p.head_dim, codegen::host_target().isa, ir::KernelKind::Query, p.value_dim) +
+                 " (the per-row score inlined, keys along the vector lanes).");
+  rows.push_back("  Per-head tile kernel:");
+  for (const std::string& r :
+       explain(m->score, p.head_dim, jit, score_params, isa, ir::KernelKind::Tile, p.value_dim))
+    rows.push_back("  " + r);
   return rows;
 }
 

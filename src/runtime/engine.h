@@ -37,8 +37,9 @@ bool still_valid(const Bound& b);
 
 struct SequencePlan;
 // The kernel a sequence plan runs, with the score's params taken from
-// `params` (the mechanism's list): the score's flash tile kernel when the
-// score can be tiled (ir::tile_error), else its per-row kernel.
+// `params` (the mechanism's list): when the score can be tiled
+// (ir::tile_error), its single-query kernel for one query row and its tile
+// kernel for more; else its per-row kernel.
 Bound bind_sequence(const SequencePlan& p, const double* params, bool jit);
 
 // Run a kernel on its vector inputs (b is unused by one-input kernels): JIT
@@ -47,8 +48,10 @@ double run(const Bound& k, const float* a, const float* b);
 
 // EXPLAIN-style text rows for a kernel (compiling it if needed): with
 // `params` (null: the defaults) and the assembly for `isa` ("" = the host).
+// A Tile or Query kind explains that kernel of the mechanism's score instead.
 std::vector<std::string> explain(std::string_view mechanism, int dims, bool jit, const double* params = nullptr,
-                                 std::string_view isa = {});
+                                 std::string_view isa = {}, ir::KernelKind kind = ir::KernelKind::Row,
+                                 int value_dims = 0);
 
 // The same for a sequence mechanism over query vectors of `dims`: its plan
 // (heads, mask, flash tiles, threads), then its per-head score kernel.

@@ -17,8 +17,8 @@ const char* source_name(Source s) {
 }
 
 std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind, int value_dims) {
-  if (kind == ir::KernelKind::Tile)
-    return std::string("tile:") + m.name + "/" + std::to_string(dims) + "x" + std::to_string(value_dims) + "/" +
+  if (kind != ir::KernelKind::Row)
+    return std::string(kind == ir::KernelKind::Tile ? "tile:" : "query:") + m.name + "/" + std::to_string(dims) + "x" + std::to_string(value_dims) + "/" +
            codegen::isa_name(isa);
   return std::string(m.name) + "/" + std::to_string(dims) + "/" + codegen::isa_name(isa);
 }
@@ -42,7 +42,7 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
       ++generation_;
     }
     ir::Function fn = m.build(dims);
-    if (kind == ir::KernelKind::Tile) fn = ir::tile_kernel(fn, value_dims);
+    if (kind != ir::KernelKind::Row) fn = ir::tile_kernel(fn, value_dims, kind);
     auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kind, value_dims,
                                                  kernel_key(m, dims, codegen::host_target().isa, kind, value_dims),
                                                  std::move(fn), {}, 0, 0, Source::CompiledNow});

@@ -23,8 +23,8 @@ const char* source_name(Source s);
 struct Kernel {
   const ir::Mechanism* mechanism;
   int dims;
-  ir::KernelKind kind;           // Row: the mechanism's score; Tile: its flash tile
-  int value_dims;                // Tile only
+  ir::KernelKind kind;           // Row: the mechanism's score; Tile/Query: its flash step
+  int value_dims;                // Tile/Query only
   std::string key;               // "mechanism/dims/isa", "tile:mechanism/dims x value_dims/isa"
   ir::Function ir;
   codegen::Compiled code;        // fn == nullptr until first compiled

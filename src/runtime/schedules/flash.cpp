@@ -133,6 +133,43 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
     }
   }
 }
+// One query at a time (the single-query kernel): per head, the visible keys
+// in blocks of block_size on the grid from key 0.
+void run_queries(const SequencePlan& p, const Bound& kernel, const float* const* q, const float* const* k,
+                 const float* const* v, int q0, int q1, float* out) {
+  const ir::Function& fn = kernel.kernel->ir;
+  const ir::TileShape shape = ir::query_shape(fn);
+  const int d = p.head_dim, dv = p.value_dim, B = p.block, group = p.heads / p.kv_heads;
+  const int padded = (B + shape.keys - 1) / shape.keys * shape.keys;
+  Buffer<float> s(padded);
+  Buffer<double> o(shape.o_stride);
+  Buffer<const float*> kr(padded), vr(padded);
+  const ir::QueryFn jit = kernel.jit ? kernel.kernel->code.query() : nullptr;
+  for (int i = q0; i < q1; ++i)
+    for (int h = 0; h < p.heads; ++h) {
+      const size_t koff = static_cast<size_t>(h / group) * d, voff = static_cast<size_t>(h / group) * dv;
+      const float* qh = q[i] + static_cast<size_t>(h) * d;
+      float m = -std::numeric_limits<float>::infinity();
+      double l = 0;
+      std::fill(o.get(), o.get() + shape.o_stride, 0.0);
+      const int first = p.first_key(i), last = p.last_key(i);
+      for (int k0 = first / B * B; k0 <= last; k0 += B) {
+        const int from = std::max(k0, first), to = std::min(k0 + B, last + 1), n = to - from;
+        const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
+        for (int j = 0; j < nk; ++j) {
+          const int row = from + std::min(j, n - 1);  // padding repeats the last row; it is masked
+          kr.get()[j] = k[row] + koff;
+          vr.get()[j] = v[row] + voff;
+        }
+        if (jit)
+          jit(qh, kr.get(), vr.get(), kernel.params, s.get(), &m, &l, o.get(), n);
+        else
+          ir::interpret_query(fn, qh, kr.get(), vr.get(), kernel.params, s.get(), &m, &l, o.get(), n);
+      }
+      float* dst = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dv;
+      for (int c = 0; c < dv; ++c) dst[c] = l > 0 ? static_cast<float>(o.get()[c] / l) : 0.0f;
+    }
+}
 }  // namespace
 
 size_t block_memory(const SequencePlan& p) { return std::max(row_memory(p), tile_memory(p)); }
@@ -196,6 +233,7 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
 void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                const float* const* v, int q0, int q1, float* out) {
   if (score.kernel->kind == ir::KernelKind::Tile) return run_tiles(p, score, q, k, v, q0, q1, out);
+  if (score.kernel->kind == ir::KernelKind::Query) return run_queries(p, score, q, k, v, q0, q1, out);
   const int group = p.heads / p.kv_heads;
   const int bq = q1 - q0, dvh = p.value_dim;
   // Per (query of the block, head): the online-softmax state and O.

@@ -1,0 +1,82 @@
+// Building blocks the kernel kinds share (lower.cpp, lower_tile.cpp,
+// lower_query.cpp): loops with carried values, exp32, halving folds.
+#include "codegen/emit.h"
+
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include "ir/exp32.h"
+
+namespace rvj::codegen {
+
+using namespace llvm;
+
+// for (iv = 0; iv < count; ++iv) with loop-carried values; count >= 1.
+// body(iv, carried) returns the carried values' next state; the final state
+// is returned.
+std::vector<Value*> emit_loop(IRBuilder<>& b, Value* count, std::vector<Value*> carried, const std::string& name,
+                              const std::function<std::vector<Value*>(Value*, const std::vector<Value*>&)>& body) {
+  LLVMContext& ctx = b.getContext();
+  Function* f = b.GetInsertBlock()->getParent();
+  BasicBlock* pre = b.GetInsertBlock();
+  BasicBlock* head = BasicBlock::Create(ctx, name, f);
+  BasicBlock* exit = BasicBlock::Create(ctx, name + ".end", f);
+  b.CreateBr(head);
+  b.SetInsertPoint(head);
+  PHINode* iv = b.CreatePHI(b.getInt64Ty(), 2, name + ".i");
+  iv->addIncoming(b.getInt64(0), pre);
+  std::vector<PHINode*> phis;
+  for (Value*& c : carried) {
+    PHINode* p = b.CreatePHI(c->getType(), 2);
+    p->addIncoming(c, pre);
+    phis.push_back(p);
+    c = p;
+  }
+  std::vector<Value*> next = body(iv, carried);
+  BasicBlock* latch = b.GetInsertBlock();
+  Value* inc = b.CreateAdd(iv, b.getInt64(1), name + ".next", true, true);
+  iv->addIncoming(inc, latch);
+  for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], latch);
+  b.CreateCondBr(b.CreateICmpEQ(inc, count), exit, head);
+  b.SetInsertPoint(exit);
+  return next;
+}
+
+// ir/exp32.h, on a vector of floats.
+Value* emit_exp32(IRBuilder<>& b, Value* x) {
+  using namespace ir::exp_f32;
+  Type* vf = x->getType();
+  auto c = [&](float v) { return ConstantFP::get(vf, v); };
+  auto fma = [&](Value* p, Value* q, Value* r) { return b.CreateIntrinsic(Intrinsic::fma, {vf}, {p, q, r}); };
+  Value* below = b.CreateFCmpOLT(x, c(kMin));
+  Value* xc = b.CreateSelect(below, c(kMin), x);
+  Value* n = b.CreateUnaryIntrinsic(Intrinsic::rint, b.CreateFMul(xc, c(kLog2e)));
+  Value* neg_n = b.CreateFNeg(n);
+  Value* r = fma(neg_n, c(kLn2Hi), xc);
+  r = fma(neg_n, c(kLn2Lo), r);
+  Value* p = c(kPoly[0]);
+  for (int i = 1; i < 6; ++i) p = fma(p, r, c(kPoly[i]));
+  Value* y = b.CreateFAdd(fma(p, b.CreateFMul(r, r), r), c(1.0f));
+  Value* nc = b.CreateSelect(b.CreateFCmpOGE(n, c(-126.0f)), n, c(-126.0f));
+  nc = b.CreateSelect(b.CreateFCmpOLE(nc, c(0.0f)), nc, c(0.0f));
+  Type* vi = VectorType::getInteger(cast<VectorType>(vf));
+  Value* bits = b.CreateShl(b.CreateAdd(b.CreateFPToSI(nc, vi), ConstantInt::get(vi, 127)), ConstantInt::get(vi, 23));
+  return b.CreateSelect(below, c(0.0f), b.CreateFMul(y, b.CreateBitCast(bits, vf)));
+}
+
+Value* emit_fold(IRBuilder<>& b, std::vector<Value*> acc) {
+  for (size_t half = acc.size() / 2; half >= 1; half /= 2)
+    for (size_t j = 0; j < half; ++j) acc[j] = b.CreateFAdd(acc[j], acc[j + half]);
+  Value* v = acc[0];
+  const int lanes = static_cast<int>(cast<FixedVectorType>(v->getType())->getNumElements());
+  for (int s = lanes / 2; s >= 1; s /= 2) {
+    std::vector<int> mask(lanes, -1);
+    for (int l = 0; l < s; ++l) mask[l] = l + s;
+    v = b.CreateFAdd(v, b.CreateShuffleVector(v, mask));
+  }
+  return b.CreateExtractElement(v, uint64_t{0});
+}
+
+}  // namespace rvj::codegen

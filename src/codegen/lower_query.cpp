@@ -1,0 +1,144 @@
+// The single-query kernel: one query over a block of keys with the score,
+// the online softmax and P.V fused. The score is the Row kernel itself
+// (lower()), inlined into a loop over the keys, so a one-row call scores
+// exactly as ruvector_attention_score does. Keys then run along the vector
+// lanes for exp32 and the normaliser (16 partials, ISA-independent), and the
+// value dimension along the lanes for P.V (even and odd keys in two chains,
+// so consecutive fmas do not wait on each other). interpret_query() in
+// src/ir/interpreter.cpp is the same arithmetic on scalars.
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include "codegen/emit.h"
+#include "codegen/lower.h"
+
+namespace rvj::codegen {
+
+using namespace llvm;
+
+std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target, const std::string& symbol,
+                                    LLVMContext& ctx) {
+  ir::Function row = fn;
+  row.kind = ir::KernelKind::Row;
+  auto mod = lower(row, target, symbol + ".score", ctx);
+  Function* score = mod->getFunction(symbol + ".score");
+  score->setLinkage(GlobalValue::InternalLinkage);
+  score->addFnAttr(Attribute::AlwaysInline);
+
+  const int W = target.vector_bits / 32, K = ir::kQueryKeys, dv = fn.value_dims;
+  IRBuilder<> b(ctx);
+  Type* f32 = b.getFloatTy();
+  Type* f64 = b.getDoubleTy();
+  Type* i64 = b.getInt64Ty();
+  auto* vf = FixedVectorType::get(f32, W);
+  auto* vd = FixedVectorType::get(f64, W);
+  Type* f32p = PointerType::getUnqual(f32);
+  Type* f64p = PointerType::getUnqual(f64);
+  auto* fty = FunctionType::get(
+      b.getVoidTy(), {f32p, PointerType::getUnqual(f32p), PointerType::getUnqual(f32p), f64p, f32p, f32p, f64p, f64p, i64},
+      false);
+  Function* f = Function::Create(fty, Function::ExternalLinkage, symbol, mod.get());
+  set_kernel_attributes(f, target);
+  for (unsigned i = 0; i < 8; ++i) f->addParamAttr(i, Attribute::NoAlias);
+  Value *q = f->getArg(0), *kp = f->getArg(1), *vp = f->getArg(2), *params = f->getArg(3), *s = f->getArg(4),
+        *m = f->getArg(5), *l = f->getArg(6), *o = f->getArg(7), *n = f->getArg(8);
+
+  b.SetInsertPoint(BasicBlock::Create(ctx, "entry", f));
+  auto at = [&](Type* elem, Value* base, Value* index) { return b.CreateInBoundsGEP(elem, base, index); };
+  auto load_vec = [&](Type* vty, Type* elem, Value* base, Value* index) {
+    return b.CreateAlignedLoad(vty, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(vty)), Align(4));
+  };
+  auto store_vec = [&](Value* v, Type* elem, Value* base, Value* index) {
+    b.CreateAlignedStore(v, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(v->getType())), Align(4));
+  };
+  auto idx = [&](int64_t i) { return b.getInt64(i); };
+  auto fma = [&](Value* x, Value* y, Value* z) { return b.CreateIntrinsic(Intrinsic::fma, {x->getType()}, {x, y, z}); };
+  Constant* neg_inf = ConstantFP::get(f32, -std::numeric_limits<float>::infinity());
+  Value* zero_f = ConstantFP::get(vf, 0.0);
+
+  Value* padded = b.CreateMul(b.CreateUDiv(b.CreateAdd(n, idx(K - 1)), idx(K)), idx(K));
+  Value* inputs = b.CreateAlloca(f32p, b.getInt32(2), "inputs");
+  Value* out = b.CreateAlloca(f64, b.getInt32(fn.num_outputs), "out");
+  b.CreateStore(q, at(f32p, inputs, idx(0)));
+
+  // ---- 1. scores (the Row kernel, inlined) and their max ------------------
+  Value* mb = emit_loop(b, padded, {neg_inf}, "score", [&](Value* j, const std::vector<Value*>& in) {
+                Value* krow = b.CreateLoad(f32p, at(f32p, kp, j));
+                b.CreateStore(krow, at(f32p, inputs, idx(1)));
+                b.CreateCall(score, {inputs, params, out});
+                Value* logit = b.CreateFPTrunc(b.CreateLoad(f64, out), f32);
+                logit = b.CreateSelect(b.CreateICmpSLT(j, n), logit, neg_inf);
+                b.CreateStore(logit, at(f32, s, j));
+                return std::vector<Value*>{b.CreateSelect(b.CreateFCmpOGT(logit, in[0]), logit, in[0])};
+              })[0];
+
+  // ---- 2. online softmax -------------------------------------------------
+  Value* m_old = b.CreateLoad(f32, m);
+  Value* m_new = b.CreateSelect(b.CreateFCmpOGT(mb, m_old), mb, m_old);
+  Value* ms = b.CreateSelect(b.CreateFCmpOEQ(m_new, neg_inf), ConstantFP::get(f32, 0.0), m_new);
+  b.CreateStore(m_new, m);
+  Value* ms_v = b.CreateVectorSplat(W, ms);
+  const int parts = std::max(1, K / W);  // vectors of the 16 partials
+  std::vector<Value*> lb = emit_loop(b, b.CreateUDiv(padded, idx(K)), std::vector<Value*>(parts, zero_f), "softmax",
+                                     [&](Value* c, const std::vector<Value*>& in) {
+                                       std::vector<Value*> acc = in;
+                                       for (int u = 0; u < parts; ++u) {
+                                         Value* pos = b.CreateAdd(b.CreateMul(c, idx(K)), idx(u * W));
+                                         Value* p = emit_exp32(b, b.CreateFSub(load_vec(vf, f32, s, pos), ms_v));
+                                         store_vec(p, f32, s, pos);
+                                         acc[u] = b.CreateFAdd(acc[u], p);
+                                       }
+                                       return acc;
+                                     });
+  Value* alpha = b.CreateExtractElement(emit_exp32(b, b.CreateVectorSplat(W, b.CreateFSub(m_old, ms))), uint64_t{0});
+  Value* alpha64 = b.CreateFPExt(alpha, f64);
+  b.CreateStore(fma(b.CreateLoad(f64, l), alpha64, b.CreateFPExt(emit_fold(b, lb), f64)), l);
+
+  // ---- 3. P.V: even and odd keys in two chains ---------------------------
+  const int VV = (dv + W - 1) / W, CV_MAX = 8;
+  Value* alpha_v = b.CreateVectorSplat(W, alpha64);
+  for (int c0 = 0; c0 < VV; c0 += CV_MAX) {
+    const int CV = std::min(CV_MAX, VV - c0);
+    std::vector<Value*> acc = emit_loop(
+        b, b.CreateUDiv(padded, idx(2)), std::vector<Value*>(2 * CV, zero_f), "pv",
+        [&](Value* pair, const std::vector<Value*>& in) {
+          std::vector<Value*> next = in;
+          for (int parity = 0; parity < 2; ++parity) {
+            Value* j = b.CreateAdd(b.CreateMul(pair, idx(2)), idx(parity));
+            Value* p = b.CreateVectorSplat(W, b.CreateLoad(f32, at(f32, s, j)));
+            Value* vrow = b.CreateLoad(f32p, at(f32p, vp, j));
+            for (int c = 0; c < CV; ++c) {
+              const int e0 = (c0 + c) * W, count = std::min(W, dv - e0);
+              Value* vv;
+              if (count == W) {
+                vv = load_vec(vf, f32, vrow, idx(e0));
+              } else {  // the row ends inside this vector
+                std::vector<Constant*> mask(W);
+                for (int e = 0; e < W; ++e) mask[e] = b.getInt1(e < count);
+                vv = b.CreateMaskedLoad(vf, b.CreateBitCast(at(f32, vrow, idx(e0)), PointerType::getUnqual(vf)),
+                                        Align(4), ConstantVector::get(mask), zero_f);
+              }
+              next[parity * CV + c] = fma(p, vv, next[parity * CV + c]);
+            }
+          }
+          return next;
+        });
+    for (int c = 0; c < CV; ++c) {
+      Value* pos = idx((c0 + c) * W);
+      Value* sum = b.CreateFPExt(b.CreateFAdd(acc[c], acc[CV + c]), vd);
+      store_vec(fma(load_vec(vd, f64, o, pos), alpha_v, sum), f64, o, pos);
+    }
+  }
+  b.CreateRetVoid();
+  return mod;
+}
+
+}  // namespace rvj::codegen

@@ -1,0 +1,232 @@
+// The flash tile and single-query kernels: generated code against the
+// interpreter's scalar transcription of the same arithmetic (bit for bit, on
+// every ISA this host can run), exp32 against libm, and the generated
+// assembly per ISA. Their results against torch are in flash_test.cpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codegen/isa.h"
+#include "codegen/jit.h"
+#include "ir/errors.h"
+#include "ir/interpreter.h"
+#include "ir/printer.h"
+#include "ir/recipes/mechanisms.h"
+
+using namespace rvj;
+
+namespace {
+
+// Score programs a tile must handle: the shipped one, one with a parameter,
+// a square root and a negation, and one with three reductions (fewer keys
+// per register group).
+std::vector<ir::Function> score_programs(int d) {
+  std::vector<ir::Function> out{ir::build_scaled_dot(d)};
+  {
+    ir::Builder b("neg_l2_scaled", d);
+    int q = b.input(), k = b.input(), p = b.param();
+    b.output(b.mul(p, b.neg(b.sqrt(b.sq_dist(q, k)))));
+    out.push_back(b.finish());
+  }
+  {
+    ir::Builder b("cosine_plain", d);
+    int q = b.input(), k = b.input();
+    int qk = b.dot(q, k), qq = b.sq_norm(q), kk = b.sq_norm(k);
+    b.output(b.div(qk, b.sqrt(b.max(b.mul(qq, kk), b.constant(1e-12)))));
+    out.push_back(b.finish());
+  }
+  return out;
+}
+
+std::vector<float> random_rows(std::mt19937& gen, size_t n) {
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = normal(gen);
+  return v;
+}
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+void expect_tiles_match_interpreter(const codegen::Target& target) {
+  std::mt19937 gen(11);
+  const double params[1] = {0.7};
+  for (int d : {1, 5, 16, 64, 100})
+    for (int dv : {1, 7, 16, 65})
+      for (const ir::Function& score : score_programs(d)) {
+        const ir::Function fn = ir::tile_kernel(score, dv);
+        const ir::TileShape shape = codegen::tile_shape(fn, target);
+        const codegen::Compiled code = codegen::compile(fn, target);
+        const int Q = shape.queries;
+        for (int n : {1, 3, 37, 64}) {
+          const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
+          std::vector<float> qt = random_rows(gen, static_cast<size_t>(d) * Q);
+          std::vector<float> keys = random_rows(gen, static_cast<size_t>(n) * d), vals = random_rows(gen, static_cast<size_t>(n) * dv);
+          std::vector<const float*> k(nk), v(nk);
+          for (int j = 0; j < nk; ++j) k[j] = &keys[static_cast<size_t>(std::min(j, n - 1)) * d], v[j] = &vals[static_cast<size_t>(std::min(j, n - 1)) * dv];
+          std::vector<int32_t> lo(Q), hi(Q);
+          for (int i = 0; i < Q; ++i) {  // a mix of full, partial and empty ranges
+            lo[i] = i % 3 == 0 ? 0 : static_cast<int32_t>(gen() % n);
+            hi[i] = i % 5 == 4 ? lo[i] : std::min<int32_t>(n, lo[i] + 1 + static_cast<int32_t>(gen() % n));
+          }
+          // Two blocks in a row: the second merges into the first's state.
+          std::vector<float> m1(Q, -INFINITY), m2(Q, -INFINITY), s1(static_cast<size_t>(nk) * Q), s2(s1.size());
+          std::vector<double> l1(Q), l2(Q), o1(static_cast<size_t>(Q) * shape.o_stride), o2(o1.size());
+          for (int rep = 0; rep < 2; ++rep) {
+            code.tile()(qt.data(), k.data(), v.data(), lo.data(), hi.data(), params, s1.data(), m1.data(), l1.data(),
+                        o1.data(), n);
+            ir::interpret_tile(fn, shape, qt.data(), k.data(), v.data(), lo.data(), hi.data(), params, s2.data(),
+                               m2.data(), l2.data(), o2.data(), n);
+            for (auto& x : keys) x *= 1.5f;  // different logits for the second block
+          }
+          for (int i = 0; i < Q; ++i) {
+            ASSERT_TRUE(same_bits(m1[i], m2[i])) << score.name << " d " << d << " n " << n << " lane " << i;
+            ASSERT_TRUE(same_bits(l1[i], l2[i])) << score.name << " d " << d << " n " << n << " lane " << i;
+            for (int c = 0; c < dv; ++c)
+              ASSERT_TRUE(same_bits(o1[i * shape.o_stride + c], o2[i * shape.o_stride + c]))
+                  << score.name << " d " << d << " dv " << dv << " n " << n << " lane " << i << " on "
+                  << codegen::isa_name(target.isa);
+          }
+        }
+      }
+}
+
+void expect_queries_match_interpreter(const codegen::Target& target) {
+  std::mt19937 gen(12);
+  const double params[1] = {0.7};
+  for (int d : {1, 5, 64, 100})
+    for (int dv : {1, 7, 16, 65, 200})
+      for (const ir::Function& score : score_programs(d)) {
+        const ir::Function fn = ir::tile_kernel(score, dv, ir::KernelKind::Query);
+        const ir::TileShape shape = ir::query_shape(fn);
+        const codegen::Compiled code = codegen::compile(fn, target);
+        for (int n : {1, 2, 17, 64}) {
+          const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
+          std::vector<float> q = random_rows(gen, d);
+          std::vector<float> keys = random_rows(gen, static_cast<size_t>(n) * d), vals = random_rows(gen, static_cast<size_t>(n) * dv);
+          std::vector<const float*> k(nk), v(nk);
+          for (int j = 0; j < nk; ++j) k[j] = &keys[static_cast<size_t>(std::min(j, n - 1)) * d], v[j] = &vals[static_cast<size_t>(std::min(j, n - 1)) * dv];
+          float m1 = -INFINITY, m2 = -INFINITY;
+          double l1 = 0, l2 = 0;
+          std::vector<float> s1(nk), s2(nk);
+          std::vector<double> o1(shape.o_stride), o2(shape.o_stride);
+          for (int rep = 0; rep < 2; ++rep) {
+            code.query()(q.data(), k.data(), v.data(), params, s1.data(), &m1, &l1, o1.data(), n);
+            ir::interpret_query(fn, q.data(), k.data(), v.data(), params, s2.data(), &m2, &l2, o2.data(), n);
+            for (auto& x : keys) x *= 1.5f;
+          }
+          ASSERT_TRUE(same_bits(m1, m2)) << score.name << " d " << d << " n " << n;
+          ASSERT_TRUE(same_bits(l1, l2)) << score.name << " d " << d << " n " << n;
+          for (int c = 0; c < dv; ++c)
+            ASSERT_TRUE(same_bits(o1[c], o2[c])) << score.name << " d " << d << " dv " << dv << " n " << n << " c " << c
+                                                 << " on " << codegen::isa_name(target.isa);
+        }
+      }
+}
+
+std::vector<codegen::Target> runnable_targets() {
+  const codegen::Target& host = codegen::host_target();
+  std::vector<codegen::Target> t{host};
+  if (host.triple.rfind("x86_64", 0) == 0) {
+    t.push_back(codegen::named_target("generic"));
+    if (host.isa == codegen::Isa::Avx512) t.push_back(codegen::named_target("avx2"));
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST(TileKernel, BitIdenticalToInterpreterOnEveryRunnableIsa) {
+  for (const codegen::Target& t : runnable_targets()) expect_tiles_match_interpreter(t);
+}
+
+TEST(QueryKernel, BitIdenticalToInterpreterOnEveryRunnableIsa) {
+  for (const codegen::Target& t : runnable_targets()) expect_queries_match_interpreter(t);
+}
+
+// The one-query kernel scores exactly as the per-row kernel does.
+TEST(QueryKernel, ScoresAreThePerRowScores) {
+  const int d = 37, n = 5;
+  std::mt19937 gen(5);
+  std::vector<float> q = random_rows(gen, d), keys = random_rows(gen, n * d), vals = random_rows(gen, n);
+  const ir::Function row = ir::build_scaled_dot(d);
+  const ir::Function fn = ir::tile_kernel(row, 1, ir::KernelKind::Query);
+  std::vector<const float*> k(16), v(16);
+  for (int j = 0; j < 16; ++j) k[j] = &keys[std::min(j, n - 1) * d], v[j] = &vals[std::min(j, n - 1)];
+  std::vector<float> s(16);
+  float m = -INFINITY;
+  double l = 0, o[16] = {};
+  codegen::compile(fn).query()(q.data(), k.data(), v.data(), nullptr, s.data(), &m, &l, o, n);
+  float best = -INFINITY;
+  for (int j = 0; j < n; ++j) {
+    const float* in[2] = {q.data(), k[j]};
+    double out;
+    ir::interpret(row, in, nullptr, &out);
+    best = std::max(best, static_cast<float>(out));
+  }
+  EXPECT_TRUE(same_bits(m, best));
+}
+
+// Cephes' expf as written in ir/exp32.h: within 2 ulp of libm on [-87, 0].
+TEST(Exp32, CloseToLibmAndExactAtTheEdges) {
+  double worst = 0;
+  for (int i = 0; i <= 200000; ++i) {
+    const float x = -87.0f * static_cast<float>(i) / 200000.0f;
+    const double want = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::fabs(ir::exp32(x) - want) / want);
+  }
+  EXPECT_LE(worst, 2.5e-7);
+  EXPECT_EQ(ir::exp32(0.0f), 1.0f);
+  EXPECT_EQ(ir::exp32(-INFINITY), 0.0f);
+  EXPECT_EQ(ir::exp32(-100.0f), 0.0f);
+  EXPECT_TRUE(std::isnan(ir::exp32(NAN)));
+}
+
+TEST(TileKernel, ScoresThatCannotBeTiledAreNamed) {
+  EXPECT_NE(ir::tile_error(ir::build_poincare(8)), "");
+  EXPECT_NE(ir::tile_error(ir::build_cosine(8)), "");  // auxiliary outputs for its zero-vector check
+  EXPECT_EQ(ir::tile_error(ir::build_scaled_dot(8)), "");
+  ir::Builder b("wide", 8);
+  int q = b.input(), k = b.input();
+  b.output(b.dot(q, k, ir::Precision::F64));
+  try {
+    ir::tile_kernel(b.finish(), 8);
+    ADD_FAILURE() << "an f64 sum tiled";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("f64"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TileKernel, AssemblyPerIsa) {
+  const ir::Function tile = ir::tile_kernel(ir::build_scaled_dot(64), 64);
+  std::string avx512 = codegen::assembly(tile, codegen::named_target("avx512"));
+  EXPECT_NE(avx512.find("vfmadd231ps"), std::string::npos);
+  EXPECT_NE(avx512.find("zmm"), std::string::npos);
+  std::string avx2 = codegen::assembly(tile, codegen::named_target("avx2"));
+  EXPECT_NE(avx2.find("ymm"), std::string::npos);
+  EXPECT_EQ(avx2.find("zmm"), std::string::npos);
+  std::string neon = codegen::assembly(tile, codegen::named_target("neon"));
+  EXPECT_NE(neon.find("fmla\tv"), std::string::npos) << neon.substr(0, 2000);
+  std::string query = codegen::assembly(ir::tile_kernel(ir::build_scaled_dot(64), 64, ir::KernelKind::Query),
+                                        codegen::named_target("avx512"));
+  EXPECT_NE(query.find("zmm"), std::string::npos);
+  // The per-row score is inlined: no call left in the key loop.
+  EXPECT_EQ(query.find("call"), std::string::npos) << query.substr(0, 3000);
+}
+
+TEST(TileKernel, ShapesFollowTheTarget) {
+  const ir::Function tile = ir::tile_kernel(ir::build_scaled_dot(64), 65);
+  const ir::TileShape a512 = codegen::tile_shape(tile, codegen::named_target("avx512"));
+  const ir::TileShape a2 = codegen::tile_shape(tile, codegen::named_target("avx2"));
+  EXPECT_EQ(a512.queries, 32);
+  EXPECT_EQ(a2.queries, 16);
+  EXPECT_EQ(a512.o_stride, 80);
+  EXPECT_EQ(a2.o_stride, 72);
+  EXPECT_EQ(ir::print(tile).rfind("tile kernel scaled_dot", 0), 0u);
+  EXPECT_NE(tile.hash(), ir::build_scaled_dot(64).hash());
+}
