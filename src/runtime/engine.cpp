@@ -61,18 +61,12 @@ Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind, int 
   return b;
 }
 
-static bool tileable(const ir::Mechanism& score) {
-  // The program's structure does not depend on dims; a mechanism with an
-  // input check needs its auxiliary outputs, which tiles do not produce.
-  return !score.check && ir::tile_error(score.build(1)).empty();
-}
-
 Bound bind_sequence(const SequencePlan& p, const double* params, bool jit) {
   const ir::SequenceMechanism& m = *p.mechanism;
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
   // One query row: the single-query kernel; several: tiles of queries.
   const ir::KernelKind kind = p.L == 1 ? ir::KernelKind::Query : ir::KernelKind::Tile;
-  Bound b = tileable(score) ? bind(score, p.head_dim, jit, kind, p.value_dim) : bind(score, p.head_dim, jit);
+  Bound b = ir::tileable(score) ? bind(score, p.head_dim, jit, kind, p.value_dim) : bind(score, p.head_dim, jit);
   for (size_t i = m.schedule_params; i < m.params.size(); ++i) b.params[i - m.schedule_params] = params[i];
   return b;
 }
@@ -207,7 +201,7 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   rows.push_back(buf);
   const ir::Mechanism& score = *ir::find_mechanism(m->score);
   const double* score_params = params + m->schedule_params;
-  if (!tileable(score)) {
+  if (!ir::tileable(score)) {
     rows.push_back("  Per-head score kernel (" + std::string(score.name) +
                    " keeps f64 sums or input checks, so it runs per row, folded in C++):");
     for (const std::string& r : explain(m->score, p.head_dim, jit, score_params, isa)) rows.push_back("  " + r);

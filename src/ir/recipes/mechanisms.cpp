@@ -137,4 +137,9 @@ const CatalogueEntry* catalogue_entry(std::string_view name) {
   return nullptr;
 }
 
+bool tileable(const Mechanism& m) {
+  // The program's structure does not depend on dims.
+  return !m.check && tile_error(m.build(1)).empty();
+}
+
 }  // namespace rvj::ir

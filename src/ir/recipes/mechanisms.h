@@ -50,6 +50,11 @@ const Mechanism* find_mechanism(std::string_view name);
 void check_params(const std::vector<ParamSpec>& specs, const double* params);
 inline void check_params(const Mechanism& m, const double* params) { check_params(m.params, params); }
 
+// Whether sequence attention can run m's score in flash tiles (and the
+// single-query kernel): ir::tile_error is empty and m has no input check
+// (a check needs the auxiliary outputs tiles do not produce).
+bool tileable(const Mechanism& m);
+
 // Comma-separated names: every kernel, or only attention types.
 std::string mechanism_names(bool attention_types_only);
 

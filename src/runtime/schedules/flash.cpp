@@ -42,7 +42,8 @@ constexpr size_t kBlockMemoryLimit = 64u << 20;
 }  // namespace
 
 namespace {
-// Upper bounds of codegen's tile shapes over all targets (lower_tile.cpp).
+// Upper bounds of codegen's tile shapes over all targets (lower_tile.cpp);
+// the single-query kernel's buffers are smaller.
 constexpr int kMaxTileQueries = 32, kMaxTileKeys = 16, kMaxLanes = 16;
 
 size_t row_memory(const SequencePlan& p) {
@@ -172,7 +173,10 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
 }
 }  // namespace
 
-size_t block_memory(const SequencePlan& p) { return std::max(row_memory(p), tile_memory(p)); }
+size_t block_memory(const SequencePlan& p) {
+  const char* score = p.mechanism->score;
+  return score && ir::tileable(*ir::find_mechanism(score)) ? tile_memory(p) : row_memory(p);
+}
 
 SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params, int L, int S, int dq, int dk,
                            int dv) {

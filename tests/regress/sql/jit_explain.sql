@@ -34,9 +34,12 @@ SELECT * FROM ruvector_jit_explain('cosine', 8, '{"temperature": 1}');
 SELECT * FROM ruvector_jit_explain('cosine', 8, NULL);
 SELECT * FROM ruvector_jit_explain(NULL, 8);
 
--- sequence mechanisms: the plan (heads, mask, flash tiles, threads), then the per-head kernel
-SELECT line FROM ruvector_jit_explain('grouped_query', 512, '{"num_heads": 8, "num_kv_heads": 2}') AS line
-  WHERE line LIKE 'Sequence%' OR line LIKE '  Schedule%' OR line LIKE '  Kernel%';
+-- sequence mechanisms: the plan (heads, mask, blocks, threads), then the
+-- per-head tile kernel (its schedule shown for a named ISA; keys name the host's)
+SELECT regexp_replace(line, '/(avx512|avx2|neon|generic) ', '/<isa> ') AS line
+  FROM ruvector_jit_explain('grouped_query', 512, '{"num_heads": 8, "num_kv_heads": 2}', isa => 'avx2') AS line
+  WHERE line LIKE 'Sequence%' OR line LIKE '  Schedule%' OR line LIKE '  Calls%' OR line LIKE '  Tile kernel%'
+     OR line LIKE '    Schedule%';
 SET ruvector_jit.threads = 2;
 SELECT line FROM ruvector_jit_explain('causal', 64, '{"block_size": 16}') AS line WHERE line LIKE 'Sequence%' OR line LIKE '  Schedule%';
 RESET ruvector_jit.threads;
@@ -47,7 +50,8 @@ SELECT * FROM ruvector_jit_explain('multi_query', 8, '{"num_kv_heads": 2}');
 SELECT ruvector_jit_cache_reset() >= 0 AS reset;
 SELECT count(*) FROM ruvector_jit_cache();
 SELECT ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector) IS NOT NULL AS ran;
-SELECT key, mechanism, dims, compiled, object_bytes > 0 AS has_code, compile_ms > 0 AS timed
+SELECT regexp_replace(key, '/(avx512|avx2|neon|generic)$', '/<isa>') AS key, mechanism, dims, compiled,
+       object_bytes > 0 AS has_code, compile_ms > 0 AS timed
   FROM ruvector_jit_cache() ORDER BY key;
 SET ruvector_jit.cache_size = 2;
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[4,5]'::ruvector, 'cosine') IS NOT NULL,
