@@ -62,9 +62,13 @@ void run_items(const Kernels& kn, const rvj_bench::SelfAttentionInputs& in, Scra
     // queries (ldc L), A = kt's keys x hd (lda L), B = Q's hd x queries (ldb D).
     const float* q = in.q.data() + static_cast<size_t>(q0) * D + h * hd;
     for (int k0 = 0; k0 < L; k0 += kBlock) kn.qk(kt.data() + k0, q, s.data() + k0);
-    for (int i = 0; i < kBlock; ++i) {  // numerically stable row softmax, as in openblas_bench.cpp
+    // Numerically stable row softmax, as in openblas_bench.cpp. (The max as a
+    // plain loop: GCC 12 kept std::max_element's running max in a stack slot
+    // here, a store-forwarding chain worth ~30 % of the whole run.)
+    for (int i = 0; i < kBlock; ++i) {
       float* row = s.data() + static_cast<size_t>(i) * L;
-      const float m = *std::max_element(row, row + L);
+      float m = row[0];
+      for (int j = 1; j < L; ++j) m = std::max(m, row[j]);
       float sum = 0;
       for (int j = 0; j < L; ++j) sum += row[j] = std::exp(row[j] - m);
       for (int j = 0; j < L; ++j) row[j] /= sum;

@@ -30,7 +30,8 @@ void BM_OpenBlasSelfAttention_512x8x64(benchmark::State& st) {
                   k.data() + h * hd, D, 0.0f, s.data(), L);
       for (int i = 0; i < L; ++i) {  // numerically stable row softmax
         float* row = s.data() + static_cast<size_t>(i) * L;
-        const float m = *std::max_element(row, row + L);
+        float m = row[0];  // a plain loop: GCC 12 keeps max_element's running max in memory
+        for (int j = 1; j < L; ++j) m = std::max(m, row[j]);
         float sum = 0;
         for (int j = 0; j < L; ++j) sum += row[j] = std::exp(row[j] - m);
         for (int j = 0; j < L; ++j) row[j] /= sum;
