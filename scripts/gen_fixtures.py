@@ -232,3 +232,202 @@ for mech, L, S, dq, dv, heads in [("linear", 1, 1, 1, 1, 1), ("linear", 7, 9, 8,
     lin_cases.append((mech, L, S, dq, dq, dv, {"num_heads": heads} if heads > 1 else {}, Q, K, V,
                       linear_ref(Q, K, V, heads, mech == "linear_causal")))
 write_sequence_cases(LIN, "numpy %s (transcription of Katharopoulos 2020)" % np.__version__, lin_cases)
+
+# Masks, positions and normalisers (patterns.txt): each convention as the
+# README states it, written here as a dense mask, bias or weight rule, then
+# torch SDPA, entmax or numpy on float64. Its own generator, so the files
+# above do not change when cases are added here.
+import entmax
+
+PAT = OUT.parent / "patterns.txt"
+prng = np.random.default_rng(4242)
+pat_cases = []
+
+
+def dense(L, S, pred):
+    return np.array([[pred(i, j) for j in range(S)] for i in range(L)], dtype=bool)
+
+
+def heads_split(x, h):
+    return [x[:, t * (x.shape[1] // h):(t + 1) * (x.shape[1] // h)] for t in range(h)]
+
+
+def masked_sdpa(Q, K, V, heads, mask, bias=None):
+    """SDPA per head with a boolean mask (True takes part) and an optional
+    float bias per head, as one float attn_mask."""
+    outs = []
+    for t, (q, k, v) in enumerate(zip(heads_split(Q, heads), heads_split(K, heads), heads_split(V, heads))):
+        q, k, v = (torch.tensor(a, dtype=torch.float64) for a in (q, k, v))
+        if bias is None:
+            m = torch.tensor(mask)
+        else:
+            m = torch.tensor(np.where(mask, bias[t], -np.inf))
+        outs.append(F.scaled_dot_product_attention(q[None], k[None], v[None], attn_mask=m)[0].numpy())
+    return np.concatenate(outs, axis=1)
+
+
+def pcase(mech, L, S, d, dv, params, ref):
+    Q, K, V = f32(prng.standard_normal((L, d))), f32(prng.standard_normal((S, d))), f32(prng.standard_normal((S, dv)))
+    pat_cases.append((mech, L, S, d, d, dv, params, Q, K, V, ref(Q, K, V)))
+
+
+def with_heads(params, heads):
+    return dict(params, num_heads=heads) if heads > 1 else params
+
+
+# dilated window: i - j = t * dilation with 0 <= t < window (causal) or |t| <= window
+for L, d, heads, w, dil, causal, block in [(20, 8, 2, 3, 2, True, 4), (17, 4, 1, 2, 3, False, 5),
+                                          (300, 8, 1, 16, 4, True, 32)]:
+    pred = (lambda i, j, w=w, dil=dil: i >= j and (i - j) % dil == 0 and (i - j) // dil < w) if causal else \
+           (lambda i, j, w=w, dil=dil: (i - j) % dil == 0 and abs(i - j) // dil <= w)
+    pcase("dilated_window", L, L, d, d, with_heads({"window": w, "dilation": dil, "causal": causal, "block_size": block},
+                                                   heads),
+          lambda Q, K, V, m=dense(L, L, pred), h=heads: masked_sdpa(Q, K, V, h, m))
+
+# longformer: |i - j| <= window, or i < global_tokens, or j < global_tokens
+for L, d, heads, w, g, block in [(30, 8, 2, 3, 2, 8), (12, 4, 1, 1, 0, 4), (200, 8, 1, 8, 3, 32)]:
+    pred = lambda i, j, w=w, g=g: abs(i - j) <= w or i < g or j < g
+    pcase("longformer", L, L, d, d, with_heads({"window": w, "global_tokens": g, "block_size": block}, heads),
+          lambda Q, K, V, m=dense(L, L, pred), h=heads: masked_sdpa(Q, K, V, h, m))
+
+# strided (Child et al. 2019): same block of `stride`, or stride divides i - j
+for L, d, heads, l, causal, block in [(25, 8, 2, 4, True, 6), (20, 4, 1, 5, False, 8)]:
+    pred = lambda i, j, l=l, c=causal: (i // l == j // l or (i - j) % l == 0) and (not c or j <= i)
+    pcase("strided", L, L, d, d, with_heads({"stride": l, "causal": causal, "block_size": block}, heads),
+          lambda Q, K, V, m=dense(L, L, pred), h=heads: masked_sdpa(Q, K, V, h, m))
+
+# fixed (Child et al. 2019): same block, or one of the last `summary` keys of a block
+for L, d, heads, l, c, causal, block in [(24, 8, 1, 6, 2, True, 5), (20, 4, 2, 4, 1, False, 7)]:
+    pred = lambda i, j, l=l, c=c, ca=causal: (i // l == j // l or j % l >= l - c) and (not ca or j <= i)
+    pcase("fixed_sparse", L, L, d, d,
+          with_heads({"stride": l, "summary": c, "causal": causal, "block_size": block}, heads),
+          lambda Q, K, V, m=dense(L, L, pred), h=heads: masked_sdpa(Q, K, V, h, m))
+
+# block_local: the same block of sparse_block tokens
+for L, d, heads, b, causal, block in [(20, 4, 1, 6, False, 4), (15, 8, 2, 4, True, 16)]:
+    pred = lambda i, j, b=b, c=causal: i // b == j // b and (not c or j <= i)
+    pcase("block_local", L, L, d, d, with_heads({"sparse_block": b, "causal": causal, "block_size": block}, heads),
+          lambda Q, K, V, m=dense(L, L, pred), h=heads: masked_sdpa(Q, K, V, h, m))
+
+# BigBird: blocks I = i // b, J = j // b: |I - J| <= 1, I or J global, or J
+# among I's random blocks drawn by splitmix64 (the README's rule).
+M64, GOLD = (1 << 64) - 1, 0x9E3779B97F4A7C15
+
+
+def splitmix64(state):
+    state = (state + GOLD) & M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return state, z ^ (z >> 31)
+
+
+def bigbird_random(I, blocks, g, r, seed):
+    cand = [J for J in range(blocks) if abs(I - J) > 1 and J >= g]
+    if len(cand) <= r:
+        return set(cand)
+    state, chosen = (seed + (I + 1) * GOLD) & M64, []
+    while len(chosen) < r:
+        state, z = splitmix64(state)
+        J = z % blocks
+        if abs(I - J) > 1 and J >= g and J not in chosen:
+            chosen.append(J)
+    return set(chosen)
+
+
+for L, d, heads, b, g, r, seed, block in [(64, 8, 2, 4, 1, 2, 7, 8), (40, 4, 1, 5, 0, 1, 123, 16),
+                                          (256, 8, 1, 16, 1, 3, -5, 32)]:
+    blocks = (L + b - 1) // b
+    rand = {I: bigbird_random(I, blocks, g, r, seed) for I in range(blocks)}
+    pred = lambda i, j, b=b, g=g, rand=rand: (abs(i // b - j // b) <= 1 or i // b < g or j // b < g
+                                              or j // b in rand[i // b])
+    pcase("bigbird", L, L, d, d, with_heads({"sparse_block": b, "global_blocks": g, "random_blocks": r, "seed": seed,
+                                             "block_size": block}, heads),
+          lambda Q, K, V, m=dense(L, L, pred), h=heads: masked_sdpa(Q, K, V, h, m))
+
+# ALiBi (Press et al. 2022): bias m_h (j - i), m_h = 2^(-8 (h + 1) / H), as a float mask
+for L, S, d, heads, causal in [(10, 10, 8, 2, True), (7, 9, 12, 4, False), (1, 6, 8, 2, True), (70, 70, 16, 4, True)]:
+    bias = [2.0 ** (-8.0 * (t + 1) / heads) * (np.arange(S)[None, :] - np.arange(L)[:, None]) for t in range(heads)]
+    pred = (lambda i, j: j <= i) if causal else (lambda i, j: True)
+    pcase("alibi", L, S, d, d, with_heads({"causal": causal, "block_size": 16}, heads),
+          lambda Q, K, V, m=dense(L, S, pred), h=heads, bias=bias: masked_sdpa(Q, K, V, h, m, bias))
+
+
+# RoPE (Su et al. 2021): pairs (x[2t], x[2t+1]) of each head turned by pos * base^(-2t/d_head)
+def rope(X, heads, base):
+    X = X.astype(np.float64)
+    out = X.copy()
+    hd = X.shape[1] // heads
+    pos = np.arange(X.shape[0])[:, None]
+    for t in range(hd // 2):
+        ang = pos[:, 0] * base ** (-2.0 * t / hd)
+        for h in range(heads):
+            a, b = X[:, h * hd + 2 * t], X[:, h * hd + 2 * t + 1]
+            out[:, h * hd + 2 * t] = a * np.cos(ang) - b * np.sin(ang)
+            out[:, h * hd + 2 * t + 1] = a * np.sin(ang) + b * np.cos(ang)
+    return out
+
+
+for L, S, d, heads, base, causal in [(8, 8, 8, 2, 10000.0, False), (6, 10, 12, 3, 500.0, True), (1, 5, 4, 1, 10000.0, False),
+                                     (100, 100, 32, 2, 10000.0, True)]:
+    pred = (lambda i, j: j <= i) if causal else (lambda i, j: True)
+    pcase("rope", L, S, d, d, with_heads({"base": base, "causal": causal}, heads),
+          lambda Q, K, V, m=dense(L, S, pred), h=heads, base=base: masked_sdpa(rope(Q, h, base), rope(K, h, base), V, h, m))
+
+
+# Normalisers, per head and query over the visible keys (numpy logits q.k/sqrt(d)):
+def per_row(Q, K, V, heads, causal, weights):
+    out = []
+    for q, k, v in zip(heads_split(Q.astype(np.float64), heads), heads_split(K.astype(np.float64), heads),
+                       heads_split(V.astype(np.float64), heads)):
+        o = np.zeros((q.shape[0], v.shape[1]))
+        for i in range(q.shape[0]):
+            n = min(i + 1, k.shape[0]) if causal else k.shape[0]
+            z = k[:n] @ q[i] / np.sqrt(q.shape[1])
+            o[i] = weights(z) @ v[:n]
+        out.append(o)
+    return np.concatenate(out, axis=1)
+
+
+sigmoid_w = lambda bias: lambda z: 1 / (1 + np.exp(-(z + (-np.log(len(z)) if bias is None else bias))))
+# sigmoid (Ramapuram et al. 2024): b = -ln n by default, n the number of keys
+for L, S, d, heads, bias, causal in [(6, 7, 8, 2, None, False), (5, 5, 4, 1, 0.5, True)]:
+    params = with_heads({"causal": causal}, heads)
+    if bias is not None:
+        params["bias"] = bias
+    # The default bias is -ln S for every row (S keys in the call), not the visible count.
+    w = sigmoid_w(-np.log(S) if bias is None else bias)
+    pcase("sigmoid", L, S, d, d, params, lambda Q, K, V, h=heads, c=causal, w=w: per_row(Q, K, V, h, c, w))
+
+ent = lambda f: lambda z: f(torch.tensor(z, dtype=torch.float64), dim=-1).numpy()
+for L, S, d, heads, causal in [(6, 9, 8, 1, False), (5, 5, 12, 3, True)]:
+    pcase("sparsemax", L, S, d, d, with_heads({"causal": causal}, heads),
+          lambda Q, K, V, h=heads, c=causal: per_row(Q, K, V, h, c, ent(entmax.sparsemax)))
+for L, S, d, heads, causal in [(6, 9, 8, 1, False), (4, 7, 6, 2, True)]:
+    pcase("entmax15", L, S, d, d, with_heads({"causal": causal}, heads),
+          lambda Q, K, V, h=heads, c=causal: per_row(Q, K, V, h, c, ent(entmax.entmax15)))
+
+
+# top-k (Zhao et al. 2019): SDPA with every logit but the k largest masked (ties: lower index first)
+def topk_ref(Q, K, V, heads, k, causal):
+    L, S = Q.shape[0], K.shape[0]
+    masks = []
+    for q, kk in zip(heads_split(Q.astype(np.float64), heads), heads_split(K.astype(np.float64), heads)):
+        z = q @ kk.T
+        m = np.zeros((L, S), dtype=bool)
+        for i in range(L):
+            n = min(i + 1, S) if causal else S
+            order = sorted(range(n), key=lambda j: (-z[i, j], j))
+            m[i, order[:k]] = True
+        masks.append(m)
+    outs = [masked_sdpa(q, kk, v, 1, masks[t]) for t, (q, kk, v) in
+            enumerate(zip(heads_split(Q, heads), heads_split(K, heads), heads_split(V, heads)))]
+    return np.concatenate(outs, axis=1)
+
+
+for L, S, d, heads, k, causal in [(8, 12, 8, 1, 3, False), (6, 6, 8, 2, 2, True), (5, 4, 4, 1, 10, False)]:
+    pcase("topk_sparse", L, S, d, d, with_heads({"top_k": k, "causal": causal}, heads),
+          lambda Q, K, V, h=heads, k=k, c=causal: topk_ref(Q, K, V, h, k, c))
+
+write_sequence_cases(PAT, "torch %s, entmax %s, numpy %s" % (torch.__version__, entmax.__version__, np.__version__),
+                     pat_cases)

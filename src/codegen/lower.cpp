@@ -192,6 +192,9 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
       case ir::Op::Param:
         val[id] = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, param_arg, node.index));
         break;
+      case ir::Op::Position:  // supplied by the caller after the params (ir.h)
+        val[id] = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, param_arg, fn.num_params));
+        break;
       case ir::Op::Output:
         b.CreateStore(val[node.a], b.CreateConstInBoundsGEP1_64(f64, out_arg, node.index));
         break;

@@ -42,14 +42,19 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   auto* vd = FixedVectorType::get(f64, W);
   Type* f32p = PointerType::getUnqual(f32);
   Type* f64p = PointerType::getUnqual(f64);
-  auto* fty = FunctionType::get(
-      b.getVoidTy(), {f32p, PointerType::getUnqual(f32p), PointerType::getUnqual(f32p), f64p, f32p, f32p, f64p, f64p, i64},
-      false);
+  Type* i8 = b.getInt8Ty();
+  Type* i32 = b.getInt32Ty();
+  auto* fty = FunctionType::get(b.getVoidTy(),
+                                {f32p, PointerType::getUnqual(f32p), PointerType::getUnqual(f32p),
+                                 PointerType::getUnqual(i8), i32, PointerType::getUnqual(i32), f64p, f32p, f32p, f64p,
+                                 f64p, i64},
+                                false);
   Function* f = Function::Create(fty, Function::ExternalLinkage, symbol, mod.get());
   set_kernel_attributes(f, target);
-  for (unsigned i = 0; i < 8; ++i) f->addParamAttr(i, Attribute::NoAlias);
-  Value *q = f->getArg(0), *kp = f->getArg(1), *vp = f->getArg(2), *params = f->getArg(3), *s = f->getArg(4),
-        *m = f->getArg(5), *l = f->getArg(6), *o = f->getArg(7), *n = f->getArg(8);
+  for (unsigned i : {0u, 1u, 2u, 3u, 5u, 6u, 7u, 8u, 9u, 10u}) f->addParamAttr(i, Attribute::NoAlias);
+  Value *q = f->getArg(0), *kp = f->getArg(1), *vp = f->getArg(2), *vis = f->getArg(3), *qpos = f->getArg(4),
+        *kpos = f->getArg(5), *params = f->getArg(6), *s = f->getArg(7), *m = f->getArg(8), *l = f->getArg(9),
+        *o = f->getArg(10), *n = f->getArg(11);
 
   b.SetInsertPoint(BasicBlock::Create(ctx, "entry", f));
   auto at = [&](Type* elem, Value* base, Value* index) { return b.CreateInBoundsGEP(elem, base, index); };
@@ -73,9 +78,14 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   Value* mb = emit_loop(b, padded, {neg_inf}, "score", [&](Value* j, const std::vector<Value*>& in) {
                 Value* krow = b.CreateLoad(f32p, at(f32p, kp, j));
                 b.CreateStore(krow, at(f32p, inputs, idx(1)));
+                // The Position slot after the params (ir.h), exact in f64.
+                Value* kj = b.CreateLoad(i32, at(i32, kpos, j));
+                b.CreateStore(b.CreateSIToFP(b.CreateSub(kj, qpos), f64), at(f64, params, idx(fn.num_params)));
                 b.CreateCall(score, {inputs, params, out});
                 Value* logit = b.CreateFPTrunc(b.CreateLoad(f64, out), f32);
-                logit = b.CreateSelect(b.CreateICmpSLT(j, n), logit, neg_inf);
+                Value* seen = b.CreateAnd(b.CreateICmpSLT(j, n),
+                                          b.CreateICmpNE(b.CreateLoad(i8, at(i8, vis, j)), b.getInt8(0)));
+                logit = b.CreateSelect(seen, logit, neg_inf);
                 b.CreateStore(logit, at(f32, s, j));
                 return std::vector<Value*>{b.CreateSelect(b.CreateFCmpOGT(logit, in[0]), logit, in[0])};
               })[0];

@@ -99,16 +99,19 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   Type* f32p = PointerType::getUnqual(f32);
   Type* f64p = PointerType::getUnqual(f64);
   Type* i32p = PointerType::getUnqual(i32);
+  Type* i8 = b.getInt8Ty();
+  Type* i8p = PointerType::getUnqual(i8);
+  auto* vb = FixedVectorType::get(i8, W);
   auto* fty = FunctionType::get(b.getVoidTy(),
-                                {f32p, PointerType::getUnqual(f32p), PointerType::getUnqual(f32p), i32p, i32p, f64p,
-                                 f32p, f32p, f64p, f64p, i64},
+                                {f32p, PointerType::getUnqual(f32p), PointerType::getUnqual(f32p), i32p, i32p, i8p,
+                                 i32p, i32p, f64p, f32p, f32p, f64p, f64p, i64},
                                 false);
   Function* f = Function::Create(fty, Function::ExternalLinkage, symbol, mod.get());
   set_kernel_attributes(f, target);
-  for (unsigned i = 0; i < 10; ++i) f->addParamAttr(i, Attribute::NoAlias);
+  for (unsigned i = 0; i < 13; ++i) f->addParamAttr(i, Attribute::NoAlias);
   Value *qt = f->getArg(0), *kp = f->getArg(1), *vp = f->getArg(2), *lo = f->getArg(3), *hi = f->getArg(4),
-        *params = f->getArg(5), *s = f->getArg(6), *m = f->getArg(7), *l = f->getArg(8), *o = f->getArg(9),
-        *n = f->getArg(10);
+        *vis = f->getArg(5), *qpos = f->getArg(6), *kpos = f->getArg(7), *params = f->getArg(8),
+        *s = f->getArg(9), *m = f->getArg(10), *l = f->getArg(11), *o = f->getArg(12), *n = f->getArg(13);
 
   b.SetInsertPoint(BasicBlock::Create(ctx, "entry", f));
   auto at = [&](Type* elem, Value* base, Value* index) { return b.CreateInBoundsGEP(elem, base, index); };
@@ -126,10 +129,11 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   Value* groups = b.CreateUDiv(b.CreateAdd(n, idx(NK - 1)), idx(NK));
   Value* padded = b.CreateMul(groups, idx(NK));
   Value* alpha_mem = b.CreateAlloca(f32, b.getInt32(Q), "alpha");
-  std::vector<Value*> lo_v(QV), hi_v(QV);
+  std::vector<Value*> lo_v(QV), hi_v(QV), qpos_v(QV);
   for (int v = 0; v < QV; ++v) {
     lo_v[v] = load_vec(vi, i32, lo, idx(v * W));
     hi_v[v] = load_vec(vi, i32, hi, idx(v * W));
+    qpos_v[v] = load_vec(vi, i32, qpos, idx(v * W));
   }
   // Runtime params, splat once.
   std::vector<Value*> param_v(fn.nodes.size(), nullptr);
@@ -181,6 +185,11 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
               switch (node.op) {
                 case ir::Op::Input: break;
                 case ir::Op::Param: val[id] = param_v[id]; break;
+                case ir::Op::Position: {  // kpos[j] - qpos[i] per lane, exact in f64
+                  Value* kj = b.CreateVectorSplat(W, b.CreateLoad(i32, at(i32, kpos, b.CreateAdd(j0, idx(j)))));
+                  val[id] = b.CreateSIToFP(b.CreateSub(kj, qpos_v[v]), vd);
+                  break;
+                }
                 case ir::Op::Dot:
                 case ir::Op::SqDist: {
                   const int r = static_cast<int>(std::find(reds.begin(), reds.end(), static_cast<int>(id)) - reds.begin());
@@ -192,7 +201,11 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
               }
             }
             Value* key = b.CreateVectorSplat(W, b.CreateTrunc(b.CreateAdd(j0, idx(j)), i32));
-            Value* visible = b.CreateAnd(b.CreateICmpSLE(lo_v[v], key), b.CreateICmpSLT(key, hi_v[v]));
+            Value* vis_pos = b.CreateAdd(b.CreateMul(b.CreateAdd(j0, idx(j)), idx(Q)), idx(v * W));
+            Value* vis_v = b.CreateAlignedLoad(vb, b.CreateBitCast(at(i8, vis, vis_pos), PointerType::getUnqual(vb)),
+                                               Align(1));
+            Value* visible = b.CreateAnd(b.CreateAnd(b.CreateICmpSLE(lo_v[v], key), b.CreateICmpSLT(key, hi_v[v])),
+                                         b.CreateICmpNE(vis_v, ConstantInt::get(vb, 0)));
             logit = b.CreateSelect(visible, logit, neg_inf);
             store_vec(logit, f32, s, b.CreateAdd(b.CreateMul(b.CreateAdd(j0, idx(j)), idx(Q)), idx(v * W)));
             mb_out[v] = b.CreateSelect(b.CreateFCmpOGT(logit, mb_out[v]), logit, mb_out[v]);

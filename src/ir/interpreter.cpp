@@ -54,6 +54,7 @@ void evaluate(const Function& fn, const float* const* inputs, const double* para
       case Op::Input: vec[id] = inputs[n.index]; break;
       case Op::Param: val[id] = params[n.index]; break;
       case Op::Const: val[id] = n.value; break;
+      case Op::Position: val[id] = params[fn.num_params]; break;
       case Op::Dot:
       case Op::SqDist: val[id] = red(n, vec[n.a], vec[n.b]); break;
       case Op::Add: val[id] = a + b; break;
@@ -98,21 +99,25 @@ float exp32(float x) {
 }
 
 void interpret_tile(const Function& fn, const TileShape& shape, const float* qt, const float* const* k,
-                    const float* const* v, const int32_t* lo, const int32_t* hi, const double* params, float* s,
-                    float* m, double* l, double* o, int64_t n) {
+                    const float* const* v, const int32_t* lo, const int32_t* hi, const uint8_t* vis,
+                    const int32_t* qpos, const int32_t* kpos, const double* params, float* s, float* m, double* l,
+                    double* o, int64_t n) {
   const int Q = shape.queries, d = fn.dims, dv = fn.value_dims;
   const int64_t nk = (n + shape.keys - 1) / shape.keys * shape.keys;
   const float inf = std::numeric_limits<float>::infinity();
   std::vector<float> q(d);
+  std::vector<double> prm(params, params + fn.num_params);
+  prm.push_back(0);  // the Position slot
   for (int i = 0; i < Q; ++i) {
     for (int t = 0; t < d; ++t) q[t] = qt[static_cast<size_t>(t) * Q + i];
     float mb = -inf;
     for (int64_t j = 0; j < nk; ++j) {
       float logit = -inf;
-      if (lo[i] <= j && j < hi[i]) {
+      if (lo[i] <= j && j < hi[i] && vis[j * Q + i]) {
         const float* in[2] = {q.data(), k[j]};
         double out;
-        evaluate(fn, in, params, &out,
+        prm[fn.num_params] = kpos[j] - qpos[i];
+        evaluate(fn, in, prm.data(), &out,
                  [&](const Node& node, const float* a, const float* b) { return reduce_sequential(node.op, a, b, d); });
         logit = static_cast<float>(out);
       }
@@ -140,7 +145,8 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
 }
 
 void interpret_query(const Function& fn, const float* q, const float* const* k, const float* const* v,
-                     const double* params, float* s, float* m, double* l, double* o, int64_t n) {
+                     const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m,
+                     double* l, double* o, int64_t n) {
   const int64_t nk = (n + kQueryKeys - 1) / kQueryKeys * kQueryKeys;
   const float inf = std::numeric_limits<float>::infinity();
   Function row = fn;
@@ -149,8 +155,9 @@ void interpret_query(const Function& fn, const float* q, const float* const* k, 
   float mb = -inf;
   for (int64_t j = 0; j < nk; ++j) {
     float logit = -inf;
-    if (j < n) {
+    if (j < n && vis[j]) {
       const float* in[2] = {q, k[j]};
+      params[fn.num_params] = kpos[j] - qpos;
       interpret(row, in, params, out.data());
       logit = static_cast<float>(out[0]);
     }

@@ -18,8 +18,9 @@ void interpret(const Function& fn, const float* const* inputs, const double* par
 //   a   = exp32(m[i] - ms);  m[i] = m'
 //   l[i] = fma(l[i], a, lb);  o[i][c] = fma(o[i][c], a, sum_j fma p_j v_j[c])  (f64 state, f32 sums)
 void interpret_tile(const Function& fn, const TileShape& shape, const float* qt, const float* const* k,
-                    const float* const* v, const int32_t* lo, const int32_t* hi, const double* params, float* s,
-                    float* m, double* l, double* o, int64_t n);
+                    const float* const* v, const int32_t* lo, const int32_t* hi, const uint8_t* vis,
+                    const int32_t* qpos, const int32_t* kpos, const double* params, float* s, float* m, double* l,
+                    double* o, int64_t n);
 
 // A Query kernel (ir.h: the QueryFn ABI). Per key j (scores in the Row
 // order, as interpret() computes them, rounded to f32; -inf for padding):
@@ -28,7 +29,8 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
 //   o[c] = fma(o[c], a, even + odd) where even/odd = sum of fma p_j v_j[c]
 //          over even/odd j ascending (f32)
 void interpret_query(const Function& fn, const float* q, const float* const* k, const float* const* v,
-                     const double* params, float* s, float* m, double* l, double* o, int64_t n);
+                     const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m,
+                     double* l, double* o, int64_t n);
 
 // exp32.h's function on one float.
 float exp32(float x);

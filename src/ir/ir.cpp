@@ -13,6 +13,7 @@ const char* op_name(Op op) {
     case Op::Input: return "input";
     case Op::Param: return "param";
     case Op::Const: return "const";
+    case Op::Position: return "position";
     case Op::Dot: return "dot";
     case Op::SqDist: return "sqdist";
     case Op::Add: return "add";
@@ -104,6 +105,8 @@ int Builder::constant(double v) {
   n.value = v;
   return push(n);
 }
+
+int Builder::position() { return push(Node{Op::Position, Type::Scalar}); }
 
 int Builder::dot(int a, int b, Precision p) {
   Node n{Op::Dot, Type::Scalar, a, b};

@@ -24,6 +24,9 @@ enum class Op : uint8_t {
   Input,   // vector input #index, f32[dims]
   Param,   // scalar runtime parameter #index
   Const,   // scalar constant `value`
+  Position,  // key position minus query position (j - i), f64: sequence kernels
+             // supply it (Tile/Query ABIs); a Row kernel reads it from
+             // params[num_params], after its runtime params
   // reductions: vec x vec -> scalar, accumulated in `precision`
   Dot,     // sum a[i]*b[i]
   SqDist,  // sum (a[i]-b[i])^2
@@ -79,6 +82,7 @@ class Builder {
   int input();                       // next vector input
   int param();                       // next scalar parameter
   int constant(double v);
+  int position();                    // j - i
   int dot(int a, int b, Precision p = Precision::F32);
   int sq_norm(int a, Precision p = Precision::F32) { return dot(a, a, p); }
   int sq_dist(int a, int b, Precision p = Precision::F32);
@@ -134,22 +138,27 @@ struct TileShape {
 // the state of shape.queries queries:
 //   qt[t * Q + i]  element t of query i (queries transposed, zero padded)
 //   k[j], v[j]     key and value rows, j < n padded to a multiple of shape.keys
-//   key j is visible to query i iff lo[i] <= j < hi[i] (hi[i] <= n)
+//   key j is visible to query i iff lo[i] <= j < hi[i] (hi[i] <= n) and
+//   vis[j * Q + i] != 0 (general masks; all ones otherwise)
+//   qpos[i], kpos[j]  positions of query i and key j (the Position op)
 //   s              scratch, Q floats per padded key
 //   m[i], l[i], o[i * o_stride + c]: the running state (m = -inf, l = o = 0 first)
-//
-// The single-query ABI (Query kind): keys [0, n) of a block, all visible,
-// folded into one query's state:
+using TileFn = void (*)(const float* qt, const float* const* k, const float* const* v, const int32_t* lo,
+                        const int32_t* hi, const uint8_t* vis, const int32_t* qpos, const int32_t* kpos,
+                        const double* params, float* s, float* m, double* l, double* o, int64_t n);
+
+// The single-query ABI (Query kind): keys [0, n) of a block, key j visible
+// iff vis[j] != 0, folded into one query's state:
 //   q[t]           the query;  k[j], v[j]: rows, j < n padded to a multiple of 16
+//   qpos, kpos[j]  positions (the Position op)
+//   params         the score's params and one free slot after them (the
+//                  inlined row score reads its Position there)
 //   s              scratch, one float per padded key
 //   m, l, o[c]     the state (o: o_stride doubles, query_shape())
-using QueryFn = void (*)(const float* q, const float* const* k, const float* const* v, const double* params,
-                         float* s, float* m, double* l, double* o, int64_t n);
+using QueryFn = void (*)(const float* q, const float* const* k, const float* const* v, const uint8_t* vis,
+                         int32_t qpos, const int32_t* kpos, double* params, float* s, float* m, double* l,
+                         double* o, int64_t n);
 inline constexpr int kQueryKeys = 16;
 TileShape query_shape(const Function& fn);
-
-using TileFn = void (*)(const float* qt, const float* const* k, const float* const* v, const int32_t* lo,
-                        const int32_t* hi, const double* params, float* s, float* m, double* l, double* o,
-                        int64_t n);
 
 }  // namespace rvj::ir

@@ -32,7 +32,8 @@ void verify(const Function& fn) {
         if (n.type != Type::Scalar || n.index < 0 || n.index >= fn.num_params) fail(fn, id, "bad param slot");
         break;
       case Op::Const:
-        if (n.type != Type::Scalar) fail(fn, id, "const must be scalar");
+      case Op::Position:
+        if (n.type != Type::Scalar) fail(fn, id, "const and position are scalars");
         break;
       case Op::Dot:
       case Op::SqDist:

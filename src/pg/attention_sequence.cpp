@@ -86,6 +86,17 @@ RVJ_FUNCTION(ruvector_attention) {
   RVJ_ENGINE(plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, q.dim, k.dim, v.dim));
   const int out_dims = plan.out_dims();
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
+  if (plan.positional == rvj::ir::Positional::Rope) {
+    // Rotated once per call, into memory of this call's context.
+    float* qr = (float*)palloc(sizeof(float) * (size_t)q.n * q.dim);
+    float* kr = (float*)palloc(sizeof(float) * (size_t)k.n * k.dim);
+    RVJ_ENGINE({
+      rvj::runtime::rope_rotate_rows(plan, q.x, q.n, q.dim, qr);
+      rvj::runtime::rope_rotate_rows(plan, k.x, k.n, k.dim, kr);
+    });
+    for (int i = 0; i < q.n; i++) q.x[i] = qr + (size_t)i * q.dim;
+    for (int i = 0; i < k.n; i++) k.x[i] = kr + (size_t)i * k.dim;
+  }
 
   if (m->schedule == rvj::ir::Schedule::Linear) {
     double eps = params[rvj::ir::param_index(m->params, "eps")];

@@ -57,10 +57,17 @@ RVJ_FUNCTION(ruvector_attention_types) {
     initStringInfo(&form);
     if (m.schedule == rvj::ir::Schedule::Linear)
       appendStringInfo(&form, "phi(q).sum phi(k)v^T / (phi(q).sum phi(k) + eps) per head, phi = elu+1%s",
-                       m.causal ? ", prefix sums (j <= i)" : "");
+                       m.mask == rvj::ir::MaskKind::Causal ? ", prefix sums (j <= i)" : "");
     else
-    appendStringInfo(&form, "softmax(%s logits%s) V per head%s", m.score,
-                     m.windowed ? ", sliding window mask" : m.causal ? ", causal mask" : "",
+    appendStringInfo(&form, "%s(%s logits%s%s%s%s) V per head%s", rvj::ir::normaliser_name(m.normaliser), m.score,
+                     m.mask == rvj::ir::MaskKind::None ? "" : ", ", rvj::ir::mask_kind_name(m.mask),
+                     m.positional == rvj::ir::Positional::Alibi  ? ", ALiBi bias"
+                     : m.positional == rvj::ir::Positional::Rope ? ", RoPE on q and k"
+                                                                 : "",
+                     rvj::ir::param_index(m.params, "causal") >= 0 && m.mask != rvj::ir::MaskKind::Window &&
+                             m.mask != rvj::ir::MaskKind::DilatedWindow
+                         ? ", optional causal mask"
+                         : "",
                      m.heads == rvj::ir::HeadMap::Grouped  ? ", heads share num_kv_heads key/value heads"
                      : m.heads == rvj::ir::HeadMap::Single ? ", heads share one key/value head"
                                                            : "");

@@ -65,22 +65,27 @@ Bound bind_sequence(const SequencePlan& p, const double* params, bool jit) {
   const ir::SequenceMechanism& m = *p.mechanism;
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
   // One query row: the single-query kernel; several: tiles of queries.
+  // Normalisers other than the softmax run per query row on the row kernel.
   const ir::KernelKind kind = p.L == 1 ? ir::KernelKind::Query : ir::KernelKind::Tile;
-  Bound b = ir::tileable(score) ? bind(score, p.head_dim, jit, kind, p.value_dim) : bind(score, p.head_dim, jit);
+  Bound b = ir::tileable(score) && p.normaliser == ir::Normaliser::Softmax
+                ? bind(score, p.head_dim, jit, kind, p.value_dim)
+                : bind(score, p.head_dim, jit);
   for (size_t i = m.schedule_params; i < m.params.size(); ++i) b.params[i - m.schedule_params] = params[i];
   return b;
 }
 
 bool still_valid(const Bound& b) { return b.kernel && b.generation == backend_cache().generation(); }
 
-double run(const Bound& k, const float* a, const float* b) {
+double run(const Bound& k, const float* a, const float* b) { return run_with_params(k, k.params, a, b); }
+
+double run_with_params(const Bound& k, const double* params, const float* a, const float* b) {
   const float* in[2] = {a, b};
   double out[4];
   if (k.jit)
-    k.kernel->code.fn(in, k.params, out);
+    k.kernel->code.fn(in, params, out);
   else
-    ir::interpret(k.kernel->ir, in, k.params, out);
-  if (k.kernel->mechanism->check) k.kernel->mechanism->check(*k.kernel->mechanism, out, k.params);
+    ir::interpret(k.kernel->ir, in, params, out);
+  if (k.kernel->mechanism->check) k.kernel->mechanism->check(*k.kernel->mechanism, out, params);
   return out[0];
 }
 
@@ -174,14 +179,20 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   const SequencePlan p = plan_sequence(*m, params, 1, 1, dims, kv * hd, kv * hd);
   char buf[512];
   std::vector<std::string> rows;
-  char mask[96] = "";
-  if (p.window)
-    std::snprintf(mask, sizeof mask, ", sliding window %d (%s)", p.window,
-                  p.causal ? "i - window < j <= i" : "|i - j| <= window");
-  else if (p.causal)
-    std::snprintf(mask, sizeof mask, ", causal mask (j <= i)");
+  std::string mask;
+  if (p.mask.kind == ir::MaskKind::Causal)
+    mask = ", causal mask (j <= i)";
+  else if (p.mask.kind == ir::MaskKind::Window)
+    mask = ", " + p.mask.describe();
+  else if (p.mask.kind != ir::MaskKind::None)
+    mask = ", mask: " + p.mask.describe();
+  if (p.positional == ir::Positional::Alibi) mask += ", ALiBi bias m_h (j - i) with m_h = 2^(-8 (h + 1) / H)";
+  if (p.positional == ir::Positional::Rope) {
+    std::snprintf(buf, sizeof buf, ", RoPE (base %g) on queries and keys", p.rope_base);
+    mask += buf;
+  }
   std::snprintf(buf, sizeof buf, "Sequence: %s (%s), query dims %d: %d head(s) of %d over %d key/value head(s)%s",
-                m->name, m->family, dims, p.heads, p.head_dim, p.kv_heads, mask);
+                m->name, m->family, dims, p.heads, p.head_dim, p.kv_heads, mask.c_str());
   rows.push_back(buf);
   std::snprintf(buf, sizeof buf,
                 "  Schedule: flash (FlashAttention-2 online softmax): blocks of %d queries on %d thread(s), keys in "
@@ -198,9 +209,20 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     rows.push_back("  (no score kernel: the feature map and the state products run in Eigen, f64)");
     return rows;
   }
-  rows.push_back(buf);
   const ir::Mechanism& score = *ir::find_mechanism(m->score);
   const double* score_params = params + m->schedule_params;
+  if (p.normaliser != ir::Normaliser::Softmax) {
+    std::snprintf(buf, sizeof buf,
+                  "  Schedule: per query row (%s needs all of a query's logits): the visible keys' logits through "
+                  "the per-row kernel, their weights, then sum w v in f64; blocks of %d queries on %d thread(s); "
+                  "extra memory %zu bytes per thread",
+                  ir::normaliser_name(p.normaliser), p.block, threads, block_memory(p));
+    rows.push_back(buf);
+    rows.push_back("  Per-head score kernel:");
+    for (const std::string& r : explain(m->score, p.head_dim, jit, score_params, isa)) rows.push_back("  " + r);
+    return rows;
+  }
+  rows.push_back(buf);
   if (!ir::tileable(score)) {
     rows.push_back("  Per-head score kernel (" + std::string(score.name) +
                    " keeps f64 sums or input checks, so it runs per row, folded in C++):");

@@ -45,6 +45,9 @@ Bound bind_sequence(const SequencePlan& p, const double* params, bool jit);
 // Run a kernel on its vector inputs (b is unused by one-input kernels): JIT
 // code or the interpreter, then the mechanism's input checks. Returns out[0].
 double run(const Bound& k, const float* a, const float* b);
+// The same with `params` instead of k.params (num_params values, then the
+// Position slot for scores that use it).
+double run_with_params(const Bound& k, const double* params, const float* a, const float* b);
 
 // EXPLAIN-style text rows for a kernel (compiling it if needed): with
 // `params` (null: the defaults) and the assembly for `isa` ("" = the host).

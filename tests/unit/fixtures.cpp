@@ -132,6 +132,11 @@ const std::vector<SequenceCase>& linear_cases() {
   return cases;
 }
 
+const std::vector<SequenceCase>& pattern_cases() {
+  static const std::vector<SequenceCase> cases = read_sequence_cases("patterns.txt");
+  return cases;
+}
+
 double score_tolerance(const ScoreCase& c) {
   double terms = 0, aa = 0, bb = 0;
   for (int i = 0; i < c.dims; ++i) {

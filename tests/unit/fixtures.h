@@ -45,6 +45,9 @@ std::vector<double> sequence_params(const ir::SequenceMechanism& m, const Sequen
 // Row pointers into a row-major block of n rows of d floats.
 std::vector<const float*> row_pointers(const std::vector<float>& data, int n, int d);
 const std::vector<SequenceCase>& linear_cases();    // linear.txt (numpy)
+// Masks, positions and normalisers: patterns.txt (torch SDPA with dense
+// masks and biases, entmax, numpy).
+const std::vector<SequenceCase>& pattern_cases();
 
 // fp32 parity: relative 1e-5 against the reference, with an absolute floor
 // of 1e-6 times the magnitude of the summed terms (a float32 sum of terms

@@ -26,7 +26,7 @@ namespace {
 // a square root and a negation, and one with three reductions (fewer keys
 // per register group).
 std::vector<ir::Function> score_programs(int d) {
-  std::vector<ir::Function> out{ir::build_scaled_dot(d)};
+  std::vector<ir::Function> out{ir::build_scaled_dot(d), ir::build_alibi_score(d)};
   {
     ir::Builder b("neg_l2_scaled", d);
     int q = b.input(), k = b.input(), p = b.param();
@@ -55,7 +55,7 @@ bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 void expect_tiles_match_interpreter(const codegen::Target& target) {
   std::mt19937 gen(11);
-  const double params[1] = {0.7};
+  const double params[2] = {0.7, 0};
   for (int d : {1, 5, 16, 64, 100})
     for (int dv : {1, 7, 16, 65})
       for (const ir::Function& score : score_programs(d)) {
@@ -69,19 +69,23 @@ void expect_tiles_match_interpreter(const codegen::Target& target) {
           std::vector<float> keys = random_rows(gen, static_cast<size_t>(n) * d), vals = random_rows(gen, static_cast<size_t>(n) * dv);
           std::vector<const float*> k(nk), v(nk);
           for (int j = 0; j < nk; ++j) k[j] = &keys[static_cast<size_t>(std::min(j, n - 1)) * d], v[j] = &vals[static_cast<size_t>(std::min(j, n - 1)) * dv];
-          std::vector<int32_t> lo(Q), hi(Q);
+          std::vector<int32_t> lo(Q), hi(Q), qpos(Q), kpos(nk);
           for (int i = 0; i < Q; ++i) {  // a mix of full, partial and empty ranges
             lo[i] = i % 3 == 0 ? 0 : static_cast<int32_t>(gen() % n);
             hi[i] = i % 5 == 4 ? lo[i] : std::min<int32_t>(n, lo[i] + 1 + static_cast<int32_t>(gen() % n));
+            qpos[i] = 100 + 3 * i;
           }
+          for (int j = 0; j < nk; ++j) kpos[j] = 90 + 2 * j;
+          std::vector<uint8_t> vis(static_cast<size_t>(nk) * Q);  // holes, as general masks make
+          for (auto& b : vis) b = gen() % 4 != 0;
           // Two blocks in a row: the second merges into the first's state.
           std::vector<float> m1(Q, -INFINITY), m2(Q, -INFINITY), s1(static_cast<size_t>(nk) * Q), s2(s1.size());
           std::vector<double> l1(Q), l2(Q), o1(static_cast<size_t>(Q) * shape.o_stride), o2(o1.size());
           for (int rep = 0; rep < 2; ++rep) {
-            code.tile()(qt.data(), k.data(), v.data(), lo.data(), hi.data(), params, s1.data(), m1.data(), l1.data(),
-                        o1.data(), n);
-            ir::interpret_tile(fn, shape, qt.data(), k.data(), v.data(), lo.data(), hi.data(), params, s2.data(),
-                               m2.data(), l2.data(), o2.data(), n);
+            code.tile()(qt.data(), k.data(), v.data(), lo.data(), hi.data(), vis.data(), qpos.data(), kpos.data(),
+                        params, s1.data(), m1.data(), l1.data(), o1.data(), n);
+            ir::interpret_tile(fn, shape, qt.data(), k.data(), v.data(), lo.data(), hi.data(), vis.data(),
+                               qpos.data(), kpos.data(), params, s2.data(), m2.data(), l2.data(), o2.data(), n);
             for (auto& x : keys) x *= 1.5f;  // different logits for the second block
           }
           for (int i = 0; i < Q; ++i) {
@@ -98,7 +102,6 @@ void expect_tiles_match_interpreter(const codegen::Target& target) {
 
 void expect_queries_match_interpreter(const codegen::Target& target) {
   std::mt19937 gen(12);
-  const double params[1] = {0.7};
   for (int d : {1, 5, 64, 100})
     for (int dv : {1, 7, 16, 65, 200})
       for (const ir::Function& score : score_programs(d)) {
@@ -111,16 +114,25 @@ void expect_queries_match_interpreter(const codegen::Target& target) {
           std::vector<float> keys = random_rows(gen, static_cast<size_t>(n) * d), vals = random_rows(gen, static_cast<size_t>(n) * dv);
           std::vector<const float*> k(nk), v(nk);
           for (int j = 0; j < nk; ++j) k[j] = &keys[static_cast<size_t>(std::min(j, n - 1)) * d], v[j] = &vals[static_cast<size_t>(std::min(j, n - 1)) * dv];
+          // The kernel writes each key's Position into the slot after the params.
+          double params1[2] = {0.7, 0}, params2[2] = {0.7, 0};
+          std::vector<int32_t> kpos(nk);
+          for (int j = 0; j < nk; ++j) kpos[j] = 7 * j;
+          std::vector<uint8_t> vis(nk);
+          for (auto& b : vis) b = gen() % 5 != 0;
+          vis[0] = 1;
           float m1 = -INFINITY, m2 = -INFINITY;
           double l1 = 0, l2 = 0;
           std::vector<float> s1(nk), s2(nk);
           std::vector<double> o1(shape.o_stride), o2(shape.o_stride);
           for (int rep = 0; rep < 2; ++rep) {
-            code.query()(q.data(), k.data(), v.data(), params, s1.data(), &m1, &l1, o1.data(), n);
-            ir::interpret_query(fn, q.data(), k.data(), v.data(), params, s2.data(), &m2, &l2, o2.data(), n);
+            code.query()(q.data(), k.data(), v.data(), vis.data(), 40, kpos.data(), params1, s1.data(), &m1, &l1,
+                         o1.data(), n);
+            ir::interpret_query(fn, q.data(), k.data(), v.data(), vis.data(), 40, kpos.data(), params2, s2.data(),
+                                &m2, &l2, o2.data(), n);
             for (auto& x : keys) x *= 1.5f;
           }
-          ASSERT_TRUE(same_bits(m1, m2)) << score.name << " d " << d << " n " << n;
+          ASSERT_TRUE(same_bits(m1, m2)) << score.name << " d " << d << " n " << n << " dv " << dv << " m " << m1 << " vs " << m2;
           ASSERT_TRUE(same_bits(l1, l2)) << score.name << " d " << d << " n " << n;
           for (int c = 0; c < dv; ++c)
             ASSERT_TRUE(same_bits(o1[c], o2[c])) << score.name << " d " << d << " dv " << dv << " n " << n << " c " << c
@@ -159,9 +171,12 @@ TEST(QueryKernel, ScoresAreThePerRowScores) {
   std::vector<const float*> k(16), v(16);
   for (int j = 0; j < 16; ++j) k[j] = &keys[std::min(j, n - 1) * d], v[j] = &vals[std::min(j, n - 1)];
   std::vector<float> s(16);
+  std::vector<uint8_t> vis(16, 1);
+  std::vector<int32_t> kpos(16);
   float m = -INFINITY;
-  double l = 0, o[16] = {};
-  codegen::compile(fn).query()(q.data(), k.data(), v.data(), nullptr, s.data(), &m, &l, o, n);
+  double l = 0, o[16] = {}, prm[1] = {};
+  codegen::compile(fn).query()(q.data(), k.data(), v.data(), vis.data(), 0, kpos.data(), prm, s.data(), &m, &l, o,
+                               n);
   float best = -INFINITY;
   for (int j = 0; j < n; ++j) {
     const float* in[2] = {q.data(), k[j]};

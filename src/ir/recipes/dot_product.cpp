@@ -18,6 +18,16 @@ Function build_scaled_dot(int dims) {
   return b.finish();
 }
 
+// The ALiBi logit (Press et al. 2022): scaled_dot plus the head's slope times
+// the key's offset from the query, j - i (the Position op).
+Function build_alibi_score(int dims) {
+  Builder b("alibi_score", dims);
+  int q = b.input(), k = b.input(), slope = b.param();
+  int logit = b.mul(b.dot(q, k), b.constant(1.0 / std::sqrt(static_cast<double>(dims))));
+  b.output(b.add(logit, b.mul(slope, b.position())));
+  return b.finish();
+}
+
 // cosine (Swin v2, Liu et al. 2022): tau * cos(q, k), tau = 1 by default.
 // out[1], out[2] are the squared norms, checked for zero vectors.
 Function build_cosine(int dims) {

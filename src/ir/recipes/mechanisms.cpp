@@ -15,6 +15,10 @@ const std::vector<Mechanism>& mechanisms() {
        "ranking rows by attention weight (retrieval, RAG)", "q.k / sqrt(d)",
        "Vaswani et al. 2017, Attention Is All You Need", {"query", "key"}, {},
        build_scaled_dot, nullptr},
+      {"alibi_score", false, "positional", "O(d)", "the alibi sequence mechanism",
+       "q.k / sqrt(d) + slope * (j - i)", "Press et al. 2022, ALiBi", {"query", "key"},
+       {{"slope", 0.0, false, "the head's ALiBi slope, set per head by the schedule", false, false, false, true}},
+       build_alibi_score, nullptr},
       {"cosine", true, "dot-product", "O(d)",
        "scale-invariant similarity, embeddings of varying norm", "tau * cos(q, k)",
        "Liu et al. 2022, Swin Transformer V2", {"query", "key"},
@@ -61,6 +65,7 @@ void check_params(const std::vector<ParamSpec>& specs, const double* params) {
   for (size_t i = 0; i < specs.size(); ++i) {
     double v = params[i];
     const ParamSpec& p = specs[i];
+    if (p.optional && std::isnan(v)) continue;
     if (p.boolean && v != 0 && v != 1)
       throw Error(ErrorKind::InvalidArgument, std::string(p.name) + " must be true or false",
                   std::string(p.name) + ": " + p.doc + ".");

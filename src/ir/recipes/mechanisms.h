@@ -18,6 +18,8 @@ struct ParamSpec {
   const char* doc;
   bool integer = false;  // must be a whole number
   bool boolean = false;  // true/false in jsonb, 1/0 here
+  bool optional = false; // may be left out: NaN (the default) means "not given", doc says what then
+  bool internal = false; // set by a schedule, never by users (ALiBi's per-head slope)
 };
 
 struct Mechanism {
@@ -71,6 +73,7 @@ int poincare_distance(Builder& b, int x, int y, int c, int* cxx_out, int* cyy_ou
 
 // Recipes, one per mechanism; each lives with its family.
 Function build_scaled_dot(int dims);
+Function build_alibi_score(int dims);
 Function build_cosine(int dims);
 Function build_poincare(int dims);
 Function build_poincare_distance(int dims);

@@ -1,14 +1,18 @@
 // Sequence mechanisms: attention of L queries over S (key, value) rows, with
-// heads, masks and a schedule. Each is written once here, as data: which
-// per-row score kernel gives its logits (a recipe in mechanisms.cpp), how
-// query heads map to key/value heads, whether it is causal, and which
-// parameters it takes. The flash schedule (src/runtime/schedules/) runs them.
+// heads, masks, positions, a normaliser and a schedule. Each is written once
+// here, as data: which per-row score program gives each head's logits (a
+// recipe in mechanisms.cpp), how query heads map to key/value heads, the
+// mask (ir/mask.h), the positional term, the normaliser (ir/normaliser.h),
+// and which parameters it takes. The schedules in src/runtime/schedules/
+// run them.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ir/mask.h"
+#include "ir/normaliser.h"
 #include "ir/recipes/mechanisms.h"
 
 namespace rvj::ir {
@@ -20,8 +24,14 @@ enum class HeadMap {
 };
 
 enum class Schedule {
-  Flash,   // exact softmax attention, tiled online softmax
+  Flash,   // exact attention, tiled (softmax: online; other normalisers: per query row)
   Linear,  // kernelised attention: phi(q)^T (sum phi(k) v^T) / (phi(q)^T sum phi(k) + eps)
+};
+
+enum class Positional {
+  None,
+  Alibi,  // logits += m_h (j - i), m_h = 2^(-8 (h + 1) / H) for head h = 0..H-1 (Press et al. 2022)
+  Rope,   // q and k rotated by their positions before the score (Su et al. 2021)
 };
 
 struct SequenceMechanism {
@@ -32,13 +42,12 @@ struct SequenceMechanism {
   const char* paper;
   const char* score;     // the per-row mechanism giving each head's logits (Flash only)
   HeadMap heads;
-  bool causal;           // key j visible to query i iff j <= i (top-left aligned)
+  MaskKind mask;         // its numbers (window, stride, ...) come from params
   std::vector<ParamSpec> params;  // schedule params, then the score's own
   size_t schedule_params;         // how many of params are the schedule's
   Schedule schedule = Schedule::Flash;
-  // A sliding window (params "window" and "causal"): key j is visible to
-  // query i iff i - window < j <= i (causal, Mistral) or |i - j| <= window.
-  bool windowed = false;
+  Normaliser normaliser = Normaliser::Softmax;
+  Positional positional = Positional::None;
 };
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();
@@ -46,5 +55,11 @@ const std::vector<SequenceMechanism>& sequence_mechanisms();
 // (its logits, one head, no mask) and is returned as a generated entry.
 const SequenceMechanism* find_sequence_mechanism(std::string_view name);
 std::string sequence_mechanism_names();
+
+// The ALiBi slope of head h (0-based) of H.
+double alibi_slope(int h, int H);
+// RoPE: x rotated for position pos: pairs (x[2t], x[2t+1]) turned by
+// pos * base^(-2t/d), in f64, rounded to f32 once. d must be even.
+void rope_rotate(const float* x, int d, int pos, double base, float* out);
 
 }  // namespace rvj::ir

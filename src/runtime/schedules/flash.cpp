@@ -11,9 +11,8 @@
 
 #include "codegen/isa.h"
 #include "codegen/jit.h"
-#include "ir/interpreter.h"
-
 #include "ir/errors.h"
+#include "ir/interpreter.h"
 #include "runtime/online_softmax.h"
 #include "runtime/schedules/parallel.h"
 
@@ -24,8 +23,8 @@ namespace {
   throw Error(ErrorKind::InvalidArgument, what, hint);
 }
 
-// A whole-number schedule parameter (already checked to be a positive whole
-// number), bounded before it becomes an int.
+// A whole-number schedule parameter (already checked to be a whole number),
+// bounded before it becomes an int.
 int param(const ir::SequenceMechanism& m, const double* params, const char* name, int fallback, int limit) {
   const int i = ir::param_index(m.params, name);
   if (i < 0) return fallback;
@@ -37,25 +36,35 @@ int param(const ir::SequenceMechanism& m, const double* params, const char* name
   return static_cast<int>(params[i]);
 }
 
+bool flag(const ir::SequenceMechanism& m, const double* params, const char* name) {
+  const int i = ir::param_index(m.params, name);
+  return i >= 0 && params[i] != 0;
+}
+
 // Working memory one thread may use for a query block's softmax states.
 constexpr size_t kBlockMemoryLimit = 64u << 20;
-}  // namespace
+constexpr int kMaxLength = 1 << 30;
 
-namespace {
 // Upper bounds of codegen's tile shapes over all targets (lower_tile.cpp);
 // the single-query kernel's buffers are smaller.
 constexpr int kMaxTileQueries = 32, kMaxTileKeys = 16, kMaxLanes = 16;
 
+// One query at a time: a key block's logits, value rows and keys, one O.
 size_t row_memory(const SequencePlan& p) {
-  return static_cast<size_t>(p.block) * p.heads * (sizeof(SoftmaxState) + sizeof(double) * p.value_dim) +
-         static_cast<size_t>(p.block) * (sizeof(double) + sizeof(float*));
+  return static_cast<size_t>(p.block) * (sizeof(double) + sizeof(float*) + sizeof(int)) +
+         sizeof(double) * p.value_dim + sizeof(SoftmaxState);
 }
 
 size_t tile_memory(const SequencePlan& p) {
   const size_t Q = kMaxTileQueries, keys = p.block + kMaxTileKeys;
   const size_t o_stride = (p.value_dim + kMaxLanes - 1) / kMaxLanes * kMaxLanes;
-  return sizeof(float) * Q * (p.head_dim + keys + 1) + sizeof(double) * Q * (1 + o_stride) +
-         2 * sizeof(float*) * keys + 2 * sizeof(int32_t) * Q;
+  return sizeof(float) * Q * (p.head_dim + keys + 1) + sizeof(double) * Q * (1 + o_stride) + Q * keys +
+         2 * sizeof(float*) * keys + sizeof(int32_t) * (3 * Q + keys);
+}
+
+// One query's logits, weights and key indices over all keys.
+size_t normalised_memory(const SequencePlan& p) {
+  return static_cast<size_t>(p.S) * (2 * sizeof(double) + sizeof(int)) + sizeof(double) * p.value_dim;
 }
 
 // 64-byte aligned scratch for a tile call (vectors load whole cache lines).
@@ -68,6 +77,22 @@ struct Buffer {
     if (!data) throw std::bad_alloc();
   }
   T* get() const { return data.get(); }
+};
+
+// The score's params with the schedule's per-head values (ALiBi's slope) and
+// the Position slot after them.
+struct HeadParams {
+  double v[ir::kMaxParams + 1] = {};
+  int slope = -1;
+  HeadParams(const SequencePlan& p, const Bound& b) {
+    const ir::Mechanism& m = *b.kernel->mechanism;
+    std::copy(b.params, b.params + m.params.size(), v);
+    if (p.positional == ir::Positional::Alibi) slope = ir::param_index(m.params, "slope");
+  }
+  double* for_head(const SequencePlan& p, int h) {
+    if (slope >= 0) v[slope] = ir::alibi_slope(h, p.heads);
+    return v;
+  }
 };
 
 // The tile path: per head, per group of shape.queries queries, walk the key
@@ -83,21 +108,28 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
   Buffer<float> qt(static_cast<size_t>(d) * Q), s(static_cast<size_t>(padded) * Q), m(Q);
   Buffer<double> l(Q), o(static_cast<size_t>(Q) * shape.o_stride);
   Buffer<const float*> kr(padded), vr(padded);
-  Buffer<int32_t> lo(Q), hi(Q);
+  Buffer<int32_t> lo(Q), hi(Q), qpos(Q), kpos(padded);
+  Buffer<uint8_t> vis(static_cast<size_t>(padded) * Q);
+  std::fill(vis.get(), vis.get() + static_cast<size_t>(padded) * Q, 1);
+  const bool holes = !p.mask.contiguous();
   const ir::TileFn jit = tile.jit ? tile.kernel->code.tile() : nullptr;
+  HeadParams params(p, tile);
+  std::vector<int> blocks;
 
   for (int h = 0; h < p.heads; ++h) {
+    const double* prm = params.for_head(p, h);
     const size_t qoff = static_cast<size_t>(h) * d, koff = static_cast<size_t>(h / group) * d,
                  voff = static_cast<size_t>(h / group) * dv;
     for (int i0 = q0; i0 < q1; i0 += Q) {
       const int nq = std::min(Q, q1 - i0);
       for (int t = 0; t < d; ++t)
         for (int i = 0; i < Q; ++i) qt.get()[static_cast<size_t>(t) * Q + i] = i < nq ? q[i0 + i][qoff + t] : 0.0f;
+      for (int i = 0; i < Q; ++i) qpos.get()[i] = i0 + std::min(i, nq - 1);
       std::fill(m.get(), m.get() + Q, -std::numeric_limits<float>::infinity());
       std::fill(l.get(), l.get() + Q, 0.0);
       std::fill(o.get(), o.get() + static_cast<size_t>(Q) * shape.o_stride, 0.0);
-      const int key_begin = p.first_key(i0), key_end = p.last_key(i0 + nq - 1) + 1;
-      for (int k0 = key_begin / B * B; k0 < key_end; k0 += B) {
+      p.mask.key_blocks(i0, i0 + nq, B, blocks);
+      for (int k0 : blocks) {
         const int n = std::min(B, p.S - k0);
         bool any = false;
         for (int i = 0; i < Q; ++i) {
@@ -116,12 +148,17 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
           const int row = k0 + std::min(j, n - 1);  // padding repeats the last row; it is masked
           kr.get()[j] = k[row] + koff;
           vr.get()[j] = v[row] + voff;
+          kpos.get()[j] = row;
         }
+        if (holes)
+          for (int j = 0; j < n; ++j)
+            for (int i = 0; i < nq; ++i) vis.get()[static_cast<size_t>(j) * Q + i] = p.mask.visible(i0 + i, k0 + j);
         if (jit)
-          jit(qt.get(), kr.get(), vr.get(), lo.get(), hi.get(), tile.params, s.get(), m.get(), l.get(), o.get(), n);
+          jit(qt.get(), kr.get(), vr.get(), lo.get(), hi.get(), vis.get(), qpos.get(), kpos.get(), prm, s.get(),
+              m.get(), l.get(), o.get(), n);
         else
-          ir::interpret_tile(fn, shape, qt.get(), kr.get(), vr.get(), lo.get(), hi.get(), tile.params, s.get(),
-                             m.get(), l.get(), o.get(), n);
+          ir::interpret_tile(fn, shape, qt.get(), kr.get(), vr.get(), lo.get(), hi.get(), vis.get(), qpos.get(),
+                             kpos.get(), prm, s.get(), m.get(), l.get(), o.get(), n);
       }
       // A query that sees no key gets zeros, as torch >= 2.5 gives for a
       // fully masked row.
@@ -134,6 +171,7 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
     }
   }
 }
+
 // One query at a time (the single-query kernel): per head, the visible keys
 // in blocks of block_size on the grid from key 0.
 void run_queries(const SequencePlan& p, const Bound& kernel, const float* const* q, const float* const* k,
@@ -145,35 +183,115 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
   Buffer<float> s(padded);
   Buffer<double> o(shape.o_stride);
   Buffer<const float*> kr(padded), vr(padded);
+  Buffer<int32_t> kpos(padded);
+  Buffer<uint8_t> vis(padded);
   const ir::QueryFn jit = kernel.jit ? kernel.kernel->code.query() : nullptr;
-  for (int i = q0; i < q1; ++i)
+  HeadParams params(p, kernel);
+  std::vector<int> blocks;
+  for (int i = q0; i < q1; ++i) {
+    p.mask.key_blocks(i, i + 1, B, blocks);
     for (int h = 0; h < p.heads; ++h) {
+      double* prm = params.for_head(p, h);
       const size_t koff = static_cast<size_t>(h / group) * d, voff = static_cast<size_t>(h / group) * dv;
       const float* qh = q[i] + static_cast<size_t>(h) * d;
       float m = -std::numeric_limits<float>::infinity();
       double l = 0;
       std::fill(o.get(), o.get() + shape.o_stride, 0.0);
-      const int first = p.first_key(i), last = p.last_key(i);
-      for (int k0 = first / B * B; k0 <= last; k0 += B) {
-        const int from = std::max(k0, first), to = std::min(k0 + B, last + 1), n = to - from;
+      for (int k0 : blocks) {
+        const int from = std::max(k0, p.first_key(i)), to = std::min(k0 + B, p.last_key(i) + 1), n = to - from;
+        if (n <= 0) continue;
         const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
         for (int j = 0; j < nk; ++j) {
           const int row = from + std::min(j, n - 1);  // padding repeats the last row; it is masked
           kr.get()[j] = k[row] + koff;
           vr.get()[j] = v[row] + voff;
+          kpos.get()[j] = row;
+          vis.get()[j] = j < n && p.mask.visible(i, row);
         }
         if (jit)
-          jit(qh, kr.get(), vr.get(), kernel.params, s.get(), &m, &l, o.get(), n);
+          jit(qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m, &l, o.get(), n);
         else
-          ir::interpret_query(fn, qh, kr.get(), vr.get(), kernel.params, s.get(), &m, &l, o.get(), n);
+          ir::interpret_query(fn, qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m, &l, o.get(),
+                              n);
       }
       float* dst = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dv;
       for (int c = 0; c < dv; ++c) dst[c] = l > 0 ? static_cast<float>(o.get()[c] / l) : 0.0f;
     }
+  }
+}
+
+// The softmax with the per-row kernel (scores that keep f64 sums or check
+// their inputs): the online softmax in f64, per query block.
+void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
+              const float* const* v, int q0, int q1, float* out) {
+  const int group = p.heads / p.kv_heads, dvh = p.value_dim;
+  HeadParams params(p, score);
+  std::vector<int> blocks, keys(p.block);
+  std::vector<double> logits(p.block), acc(dvh);
+  std::vector<const float*> vrows(p.block);
+  for (int i = q0; i < q1; ++i) {
+    p.mask.key_blocks(i, i + 1, p.block, blocks);
+    for (int h = 0; h < p.heads; ++h) {
+      SoftmaxState st;
+      softmax_init(st, acc.data(), dvh);
+      double* prm = params.for_head(p, h);
+      const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;
+      for (int k0 : blocks) {
+        int n = 0;
+        for (int j = std::max(k0, p.first_key(i)); j < std::min(k0 + p.block, p.last_key(i) + 1); ++j)
+          if (p.mask.visible(i, j)) {
+            prm[score.kernel->mechanism->params.size()] = j - i;
+            logits[n] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim);
+            vrows[n++] = v[j] + static_cast<size_t>(h / group) * dvh;
+          }
+        softmax_add_block(st, acc.data(), dvh, logits.data(), vrows.data(), n);
+      }
+      // A query that sees no key gets zeros (torch >= 2.5).
+      float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
+      if (!softmax_finish(st, acc.data(), dvh, o)) std::fill(o, o + dvh, 0.0f);
+    }
+  }
+}
+
+// Normalisers other than the softmax need the whole row of a query's
+// logits: per (query, head) the visible logits, their weights, then sum w v.
+void run_normalised(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
+                    const float* const* v, int q0, int q1, float* out) {
+  const int group = p.heads / p.kv_heads, dvh = p.value_dim;
+  HeadParams params(p, score);
+  std::vector<int> blocks, keys(p.S);
+  std::vector<double> logits(p.S), w(p.S), acc(dvh);
+  for (int i = q0; i < q1; ++i) {
+    p.mask.key_blocks(i, i + 1, p.block, blocks);
+    for (int h = 0; h < p.heads; ++h) {
+      double* prm = params.for_head(p, h);
+      const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;
+      int n = 0;
+      for (int k0 : blocks)
+        for (int j = std::max(k0, p.first_key(i)); j < std::min(k0 + p.block, p.last_key(i) + 1); ++j)
+          if (p.mask.visible(i, j)) {
+            prm[score.kernel->mechanism->params.size()] = j - i;
+            keys[n] = j;
+            logits[n++] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim);
+          }
+      std::fill(acc.begin(), acc.end(), 0.0);
+      if (n > 0) {
+        ir::normalise(p.normaliser, logits.data(), n, w.data(), p.sigmoid_bias, p.top_k);
+        for (int t = 0; t < n; ++t) {
+          if (w[t] == 0) continue;  // sparse normalisers: most keys weigh nothing
+          const float* vj = v[keys[t]] + static_cast<size_t>(h / group) * dvh;
+          for (int c = 0; c < dvh; ++c) acc[c] += w[t] * vj[c];
+        }
+      }
+      float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
+      for (int c = 0; c < dvh; ++c) o[c] = static_cast<float>(acc[c]);
+    }
+  }
 }
 }  // namespace
 
 size_t block_memory(const SequencePlan& p) {
+  if (p.normaliser != ir::Normaliser::Softmax) return normalised_memory(p);
   const char* score = p.mechanism->score;
   return score && ir::tileable(*ir::find_mechanism(score)) ? tile_memory(p) : row_memory(p);
 }
@@ -184,12 +302,6 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
   SequencePlan p{};
   p.mechanism = &m;
   p.L = L, p.S = S, p.dq = dq, p.dk = dk, p.dv = dv;
-  p.causal = m.causal;
-  p.window = 0;
-  if (m.windowed) {
-    p.window = param(m, params, "window", 256, 1 << 30);
-    p.causal = params[ir::param_index(m.params, "causal")] != 0;
-  }
   p.heads = param(m, params, "num_heads", 1, 16000);
   p.block = param(m, params, "block_size", 64, 4096);
   switch (m.heads) {
@@ -199,6 +311,36 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
   }
   const std::string name = m.name;
   if (L < 1 || S < 1) bad("queries, keys and values must not be empty");
+
+  // The mask, from the mechanism's kind and its params.
+  ir::Mask& mask = p.mask;
+  mask.kind = m.mask;
+  mask.keys = S;
+  mask.causal = flag(m, params, "causal");
+  if (mask.kind == ir::MaskKind::None && mask.causal) mask.kind = ir::MaskKind::Causal, mask.causal = false;
+  mask.window = param(m, params, "window", 0, kMaxLength);
+  mask.dilation = param(m, params, "dilation", 1, kMaxLength);
+  mask.stride = param(m, params, "stride", 0, kMaxLength);
+  mask.summary = param(m, params, "summary", 0, kMaxLength);
+  mask.block = param(m, params, "sparse_block", 0, kMaxLength);
+  mask.global = param(m, params, mask.kind == ir::MaskKind::BigBird ? "global_blocks" : "global_tokens", 0, kMaxLength);
+  mask.random = param(m, params, "random_blocks", 0, ir::Mask::kMaxRandomBlocks);
+  if (const int i = ir::param_index(m.params, "seed"); i >= 0) {
+    if (std::fabs(params[i]) > 9.0e15) bad("seed must be a whole number between -9e15 and 9e15");
+    mask.seed = static_cast<uint64_t>(static_cast<int64_t>(params[i]));
+  }
+  if (mask.kind == ir::MaskKind::Fixed && mask.summary > mask.stride)
+    bad("summary " + std::to_string(mask.summary) + " must be at most stride " + std::to_string(mask.stride));
+  p.causal = mask.kind == ir::MaskKind::Causal;
+
+  p.normaliser = m.normaliser;
+  p.sigmoid_bias = -std::log(static_cast<double>(S));
+  if (const int i = ir::param_index(m.params, "bias"); i >= 0 && !std::isnan(params[i])) p.sigmoid_bias = params[i];
+  p.top_k = param(m, params, "top_k", 1, kMaxLength);
+  p.positional = m.positional;
+  p.rope_base = 10000;
+  if (const int i = ir::param_index(m.params, "base"); i >= 0) p.rope_base = params[i];
+
   if (dq % p.heads != 0)
     bad("num_heads " + std::to_string(p.heads) + " does not divide the query dimension " + std::to_string(dq),
         "num_heads must divide the dimension of the query vectors.");
@@ -218,6 +360,9 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
     bad("values have " + std::to_string(dv) + " dimensions, not a multiple of the " + std::to_string(p.kv_heads) +
         " key/value heads");
   p.value_dim = dv / p.kv_heads;
+  if (p.positional == ir::Positional::Rope && p.head_dim % 2 != 0)
+    bad("rope rotates pairs of dimensions, but the head dimension is " + std::to_string(p.head_dim),
+        "Use an even head dimension (the query dimension divided by num_heads).");
   if (p.out_dims() > 16000) bad("the output would have more than 16000 dimensions");
   if (m.schedule == ir::Schedule::Linear) {
     const size_t state = sizeof(double) * p.heads * (static_cast<size_t>(p.head_dim) * p.value_dim + p.head_dim);
@@ -226,56 +371,35 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
               std::to_string(p.value_dim) + " needs " + std::to_string(state >> 20) +
               " MB of state, over the limit of " + std::to_string(kBlockMemoryLimit >> 20) + " MB",
           "Use more heads (the state grows with the square of the head dimension).");
-  } else if (block_memory(p) > kBlockMemoryLimit)
-    bad("block_size " + std::to_string(p.block) + " with " + std::to_string(p.heads) + " heads needs " +
+  } else if (block_memory(p) > kBlockMemoryLimit) {
+    const bool rows = p.normaliser != ir::Normaliser::Softmax;
+    bad(name + " over " + std::to_string(S) + " keys with block_size " + std::to_string(p.block) + " needs " +
             std::to_string(block_memory(p) >> 20) + " MB of working memory per thread, over the limit of " +
             std::to_string(kBlockMemoryLimit >> 20) + " MB",
-        "Use a smaller block_size.");
+        rows ? std::string(ir::normaliser_name(p.normaliser)) +
+                   " keeps all of a query's logits: use fewer keys per call."
+             : "Use a smaller block_size.");
+  }
   return p;
+}
+
+void rope_rotate_rows(const SequencePlan& p, const float* const* rows, int n, int dims, float* out) {
+  const int d = p.head_dim;
+  for (int r = 0; r < n; ++r)
+    for (int h = 0; h * d < dims; ++h)
+      ir::rope_rotate(rows[r] + static_cast<size_t>(h) * d, d, r, p.rope_base,
+                      out + static_cast<size_t>(r) * dims + static_cast<size_t>(h) * d);
 }
 
 void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                const float* const* v, int q0, int q1, float* out) {
-  if (score.kernel->kind == ir::KernelKind::Tile) return run_tiles(p, score, q, k, v, q0, q1, out);
-  if (score.kernel->kind == ir::KernelKind::Query) return run_queries(p, score, q, k, v, q0, q1, out);
-  const int group = p.heads / p.kv_heads;
-  const int bq = q1 - q0, dvh = p.value_dim;
-  // Per (query of the block, head): the online-softmax state and O.
-  std::vector<SoftmaxState> state(static_cast<size_t>(bq) * p.heads);
-  std::vector<double> acc(static_cast<size_t>(bq) * p.heads * dvh);
-  for (size_t s = 0; s < state.size(); ++s) softmax_init(state[s], &acc[s * dvh], dvh);
-  std::vector<double> logits(p.block);
-  std::vector<const float*> vrows(p.block);
-
-  // Only the key blocks some query of this block can see are walked (the
-  // sparse part of the schedule): visible ranges move forward with i.
-  const int key_begin = p.first_key(q0), key_end = p.last_key(q1 - 1) + 1;
-  for (int k0 = key_begin; k0 < key_end; k0 += p.block) {
-    const int k1 = std::min(key_end, k0 + p.block);
-    for (int i = q0; i < q1; ++i) {
-      const int from = std::max(k0, p.first_key(i)), to = std::min(k1, p.last_key(i) + 1);
-      const int n = to - from;
-      if (n <= 0) continue;
-      for (int h = 0; h < p.heads; ++h) {
-        const int kvh = h / group;
-        const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;
-        for (int j = 0; j < n; ++j) {
-          logits[j] = run(score, qh, k[from + j] + static_cast<size_t>(kvh) * p.head_dim);
-          vrows[j] = v[from + j] + static_cast<size_t>(kvh) * dvh;
-        }
-        const size_t s = static_cast<size_t>(i - q0) * p.heads + h;
-        softmax_add_block(state[s], &acc[s * dvh], dvh, logits.data(), vrows.data(), n);
-      }
-    }
+  switch (score.kernel->kind) {
+    case ir::KernelKind::Tile: return run_tiles(p, score, q, k, v, q0, q1, out);
+    case ir::KernelKind::Query: return run_queries(p, score, q, k, v, q0, q1, out);
+    case ir::KernelKind::Row:
+      if (p.normaliser != ir::Normaliser::Softmax) return run_normalised(p, score, q, k, v, q0, q1, out);
+      return run_rows(p, score, q, k, v, q0, q1, out);
   }
-  // A query that sees no key (a window past the last key) gets zeros, as
-  // torch >= 2.5 gives for a fully masked row.
-  for (int i = q0; i < q1; ++i)
-    for (int h = 0; h < p.heads; ++h) {
-      const size_t s = static_cast<size_t>(i - q0) * p.heads + h;
-      float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
-      if (!softmax_finish(state[s], &acc[s * dvh], dvh, o)) std::fill(o, o + dvh, 0.0f);
-    }
 }
 
 void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,

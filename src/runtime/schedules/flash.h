@@ -1,13 +1,16 @@
 // The flash schedule (FlashAttention-2, Dao 2023): for each block of queries,
-// walk the key blocks; per (query, head) keep the online-softmax state and
-// fold each key tile into it. Extra memory is O(block x head dim), never
-// O(L x S). Logits come from the mechanism's per-row JIT kernel, called on
-// each head's slice of the vectors.
+// walk the key blocks the mask lets some query see (the sparse part: masks
+// with holes skip whole blocks); per (query, head) keep the online-softmax
+// state and fold each key tile into it. Extra memory is O(block x head dim),
+// never O(L x S). Normalisers other than the softmax need a query's whole
+// row of logits (O(S) per thread) and run per query row.
 #pragma once
 
 #include <algorithm>
 #include <vector>
 
+#include "ir/mask.h"
+#include "ir/normaliser.h"
 #include "ir/recipes/sequence.h"
 #include "runtime/engine.h"
 
@@ -21,14 +24,15 @@ struct SequencePlan {
   int head_dim;       // dq / heads (= dk / kv_heads)
   int value_dim;      // dv / kv_heads: each head's slice of the output
   int block;
-  bool causal;        // keys j <= i only
-  int window;         // 0: none; else the sliding window (with causal: i - window < j <= i; else |i - j| <= window)
-  // The keys query i sees: [first, last], empty when first > last.
-  int first_key(int i) const { return window == 0 ? 0 : causal ? std::max(0, i - window + 1) : std::max(0, i - window); }
-  int last_key(int i) const {
-    int last = causal ? std::min(S - 1, i) : S - 1;
-    return window != 0 && !causal ? std::min(last, i + window) : last;
-  }
+  ir::Mask mask;      // which keys query i sees (its numbers from the params)
+  bool causal;        // mask.kind == Causal (the linear schedule's prefix form)
+  ir::Normaliser normaliser;
+  double sigmoid_bias;  // Sigmoid: given, or -ln S
+  int top_k;            // TopK
+  ir::Positional positional;
+  double rope_base;
+  int first_key(int i) const { return mask.first_key(i); }
+  int last_key(int i) const { return mask.last_key(i); }
   int out_dims() const { return heads * value_dim; }
 };
 
@@ -39,11 +43,17 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
 // Extra memory one thread uses for a query block (states, O, logits).
 size_t block_memory(const SequencePlan& p);
 
+// RoPE (Positional::Rope): rows[r] (dims floats, heads of head_dim) rotated
+// for position r into out (n x dims floats, caller's memory). Callers rotate
+// queries and keys once per call and pass the rotated rows to run_flash.
+void rope_rotate_rows(const SequencePlan& p, const float* const* rows, int n, int dims, float* out);
+
 // Computes output rows [q0, q1) into out (row-major, out_dims() each). `score`
 // is bound by bind_sequence(): the score's tile kernel (the fast path: Q.K^T,
-// online softmax and P.V in one generated kernel per key block), or its
-// per-row kernel (scores with auxiliary checks or f64 sums). Plain
-// buffers only: callers slice the work to stay cancellable.
+// online softmax and P.V in one generated kernel per key block), its
+// single-query kernel, or its per-row kernel (scores with auxiliary checks or
+// f64 sums, and the normalisers other than the softmax). With RoPE, q and k
+// are the rotated rows.
 void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                const float* const* v, int q0, int q1, float* out);
 
