@@ -4,10 +4,15 @@
 #include "pg/vector.h"
 #include "ir/recipes/sequence.h"
 
+#include <cmath>
+
 namespace {
 void append_params(StringInfo s, const std::vector<rvj::ir::ParamSpec>& specs, size_t from = 0) {
   for (size_t p = from; p < specs.size(); p++) {
-    if (specs[p].boolean)
+    if (specs[p].internal) continue;
+    if (specs[p].optional && std::isnan(specs[p].default_value))
+      appendStringInfo(s, "%s%s=(optional)", s->len ? ", " : "", specs[p].name);
+    else if (specs[p].boolean)
       appendStringInfo(s, "%s%s=%s", s->len ? ", " : "", specs[p].name, specs[p].default_value != 0 ? "true" : "false");
     else
       appendStringInfo(s, "%s%s=%g", s->len ? ", " : "", specs[p].name, specs[p].default_value);

@@ -70,7 +70,9 @@ Bound bind_sequence(const SequencePlan& p, const double* params, bool jit) {
   Bound b = ir::tileable(score) && p.normaliser == ir::Normaliser::Softmax
                 ? bind(score, p.head_dim, jit, kind, p.value_dim)
                 : bind(score, p.head_dim, jit);
-  for (size_t i = m.schedule_params; i < m.params.size(); ++i) b.params[i - m.schedule_params] = params[i];
+  double sp[ir::kMaxParams];
+  ir::score_params(m, params, sp);
+  std::copy(sp, sp + score.params.size(), b.params);
   return b;
 }
 
@@ -116,8 +118,11 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   if (!m.params.empty()) {
     std::string p = "  Params:";
     for (size_t i = 0; i < m.params.size(); ++i) {
-      std::snprintf(buf, sizeof buf, "%s %s=%g", i ? "," : "", m.params[i].name,
-                    params ? params[i] : m.params[i].default_value);
+      if (m.params[i].internal)
+        std::snprintf(buf, sizeof buf, "%s %s=(set per head by the schedule)", i ? "," : "", m.params[i].name);
+      else
+        std::snprintf(buf, sizeof buf, "%s %s=%g", i ? "," : "", m.params[i].name,
+                      params ? params[i] : m.params[i].default_value);
       p += buf;
     }
     rows.push_back(p + " (runtime arguments: one kernel serves every value)");
@@ -210,13 +215,14 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     return rows;
   }
   const ir::Mechanism& score = *ir::find_mechanism(m->score);
-  const double* score_params = params + m->schedule_params;
+  double score_params[ir::kMaxParams];
+  ir::score_params(*m, params, score_params);
   if (p.normaliser != ir::Normaliser::Softmax) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: per query row (%s needs all of a query's logits): the visible keys' logits through "
                   "the per-row kernel, their weights, then sum w v in f64; blocks of %d queries on %d thread(s); "
-                  "extra memory %zu bytes per thread",
-                  ir::normaliser_name(p.normaliser), p.block, threads, block_memory(p));
+                  "extra memory per thread %zu bytes per key (logits, weights, indices)",
+                  ir::normaliser_name(p.normaliser), p.block, threads, 2 * sizeof(double) + sizeof(int));
     rows.push_back(buf);
     rows.push_back("  Per-head score kernel:");
     for (const std::string& r : explain(m->score, p.head_dim, jit, score_params, isa)) rows.push_back("  " + r);

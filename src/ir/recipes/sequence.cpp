@@ -147,6 +147,15 @@ std::string sequence_mechanism_names() {
   return s;
 }
 
+void score_params(const SequenceMechanism& m, const double* params, double* out) {
+  if (!m.score) return;
+  const std::vector<ParamSpec>& specs = find_mechanism(m.score)->params;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const int at = specs[i].internal ? -1 : param_index(m.params, specs[i].name);
+    out[i] = at < 0 ? specs[i].default_value : params[at];
+  }
+}
+
 double alibi_slope(int h, int H) { return std::exp2(-8.0 * (h + 1) / H); }
 
 void rope_rotate(const float* x, int d, int pos, double base, float* out) {

@@ -56,6 +56,11 @@ const std::vector<SequenceMechanism>& sequence_mechanisms();
 const SequenceMechanism* find_sequence_mechanism(std::string_view name);
 std::string sequence_mechanism_names();
 
+// The score's params (in the score mechanism's order) from a sequence
+// mechanism's params: by name; internal ones (set by the schedule) at their
+// defaults. `out` has room for kMaxParams.
+void score_params(const SequenceMechanism& m, const double* params, double* out);
+
 // The ALiBi slope of head h (0-based) of H.
 double alibi_slope(int h, int H);
 // RoPE: x rotated for position pos: pairs (x[2t], x[2t+1]) turned by
