@@ -100,6 +100,11 @@ RVJ_FUNCTION(ruvector_attention) {
 
   if (m->schedule == rvj::ir::Schedule::Linear) {
     double eps = params[rvj::ir::param_index(m->params, "eps")];
+    if (size_t w = rvj::runtime::favor_weights_size(plan)) {
+      double* W = (double*)palloc(sizeof(double) * w);
+      RVJ_ENGINE(rvj::runtime::favor_weights(plan, W));
+      plan.favor_w = W;
+    }
     double* state = (double*)palloc(sizeof(double) * rvj::runtime::linear_state_size(plan));
     RVJ_ENGINE(rvj::runtime::linear_init(plan, state));
     if (!plan.causal)  // the whole state first, in slices

@@ -61,8 +61,11 @@ RVJ_FUNCTION(ruvector_attention_types) {
     append_params(&params, m.params);
     initStringInfo(&form);
     if (m.schedule == rvj::ir::Schedule::Linear)
-      appendStringInfo(&form, "phi(q).sum phi(k)v^T / (phi(q).sum phi(k) + eps) per head, phi = elu+1%s",
-                       m.mask == rvj::ir::MaskKind::Causal ? ", prefix sums (j <= i)" : "");
+      appendStringInfo(&form, "phi(q).sum phi(k)v^T / (phi(q).sum phi(k) + eps) per head, phi = %s%s",
+                       rvj::ir::feature_map_name(m.features),
+                       m.mask == rvj::ir::MaskKind::Causal ? ", prefix sums (j <= i)"
+                       : rvj::ir::param_index(m.params, "causal") >= 0 ? ", optional prefix sums (j <= i)"
+                                                                        : "");
     else
     appendStringInfo(&form, "%s(%s logits%s%s%s%s) V per head%s", rvj::ir::normaliser_name(m.normaliser), m.score,
                      m.mask == rvj::ir::MaskKind::None ? "" : ", ", rvj::ir::mask_kind_name(m.mask),

@@ -207,9 +207,11 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   if (m->schedule == ir::Schedule::Linear) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: linear (Katharopoulos 2020): per head a %d x %d state sum phi(k) v^T and sum phi(k), "
-                  "phi = elu + 1, %s; %zu bytes of state; queries in slices of %d",
-                  p.head_dim, p.value_dim, p.causal ? "built as a prefix (key i joins before query i)" : "built once",
-                  sizeof(double) * p.heads * (static_cast<size_t>(p.head_dim) * p.value_dim + p.head_dim), p.block);
+                  "phi = %s, %s; %zu bytes of state; queries in slices of %d",
+                  p.feature_dim(), p.value_dim, ir::feature_map_name(p.features),
+                  p.causal ? "built as a prefix (key i joins before query i)" : "built once",
+                  sizeof(double) * p.heads * (static_cast<size_t>(p.feature_dim()) * p.value_dim + p.feature_dim()),
+                  p.block);
     rows.push_back(buf);
     rows.push_back("  (no score kernel: the feature map and the state products run in Eigen, f64)");
     return rows;

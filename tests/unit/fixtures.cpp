@@ -81,7 +81,7 @@ std::vector<SequenceCase> read_sequence_cases(const std::string& file) {
         if (bar == std::string::npos) break;
         at = bar + 3;
       }
-      if (f.size() != 6) throw std::runtime_error("malformed sequence fixture");
+      if (f.size() != 6 && f.size() != 7) throw std::runtime_error("malformed sequence fixture");
       SequenceCase c;
       std::istringstream head(f[0]);
       head >> c.mechanism >> c.L >> c.S >> c.dq >> c.dk >> c.dv;
@@ -99,6 +99,7 @@ std::vector<SequenceCase> read_sequence_cases(const std::string& file) {
       floats(f[3], c.k);
       floats(f[4], c.v);
       floats(f[5], c.out);
+      if (f.size() == 7) floats(f[6], c.extra);
       out.push_back(std::move(c));
     }
     return out;
@@ -129,6 +130,11 @@ const std::vector<SequenceCase>& sequence_cases() {
 
 const std::vector<SequenceCase>& linear_cases() {
   static const std::vector<SequenceCase> cases = read_sequence_cases("linear.txt");
+  return cases;
+}
+
+const std::vector<SequenceCase>& feature_cases() {
+  static const std::vector<SequenceCase> cases = read_sequence_cases("features.txt");
   return cases;
 }
 

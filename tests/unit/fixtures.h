@@ -36,6 +36,7 @@ struct SequenceCase {
   std::vector<std::pair<std::string, double>> params;
   std::vector<float> q, k, v;  // row-major
   std::vector<double> out;     // L rows
+  std::vector<double> extra;   // optional: FAVOR+'s W (num_features x head dim)
 };
 
 const std::vector<SequenceCase>& sequence_cases();  // sequence.txt (torch)
@@ -48,6 +49,8 @@ const std::vector<SequenceCase>& linear_cases();    // linear.txt (numpy)
 // Masks, positions and normalisers: patterns.txt (torch SDPA with dense
 // masks and biases, entmax, numpy).
 const std::vector<SequenceCase>& pattern_cases();
+// FAVOR+ (with its W) and cosFormer: features.txt (numpy).
+const std::vector<SequenceCase>& feature_cases();
 
 // fp32 parity: relative 1e-5 against the reference, with an absolute floor
 // of 1e-6 times the magnitude of the summed terms (a float32 sum of terms

@@ -15,10 +15,14 @@ namespace {
 
 // As the SQL function runs it: state built in slices (non-causal) or as a
 // prefix, queries in slices of `slice`.
+// FAVOR+ takes W from the case when it has one, else from the seed.
 std::vector<float> attend(const test::SequenceCase& c, int slice) {
   const ir::SequenceMechanism& m = *ir::find_sequence_mechanism(c.mechanism);
   std::vector<double> p = test::sequence_params(m, c);
   SequencePlan plan = plan_sequence(m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
+  std::vector<double> W(favor_weights_size(plan));
+  favor_weights(plan, W.data());
+  plan.favor_w = c.extra.empty() ? W.data() : c.extra.data();
   auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
   std::vector<double> state(linear_state_size(plan));
   linear_init(plan, state.data());
@@ -44,6 +48,71 @@ TEST(LinearSchedule, MatchesThePapersFormula) {
         EXPECT_NEAR(out[i], c.out[i], std::max(1e-5 * std::fabs(c.out[i]), 1e-6))
             << c.mechanism << " L=" << c.L << " S=" << c.S << " slice " << slice;
     }
+}
+
+// FAVOR+ with a fixed W and cosFormer against numpy transcriptions.
+TEST(LinearSchedule, FeatureMapsMatchTheirFormulas) {
+  const auto& cases = test::feature_cases();
+  ASSERT_GE(cases.size(), 6u);
+  for (const auto& c : cases)
+    for (int slice : {1, 4}) {
+      std::vector<float> out = attend(c, slice);
+      ASSERT_EQ(out.size(), c.out.size());
+      for (size_t i = 0; i < out.size(); ++i)
+        EXPECT_NEAR(out[i], c.out[i], std::max(1e-5 * std::fabs(c.out[i]), 1e-6))
+            << c.mechanism << " L=" << c.L << " S=" << c.S << " slice " << slice;
+    }
+}
+
+// W from a seed: orthogonal rows within each block of d, row lengths of
+// chi(d) (mean about sqrt(d)), the same W for the same seed.
+TEST(LinearSchedule, FavorWeightsAreOrthogonalRandomFeatures) {
+  const int m = 4096, d = 8;
+  std::vector<double> W(m * d), again(m * d), other(m * d);
+  ir::favor_weights(m, d, 11, W.data());
+  ir::favor_weights(m, d, 11, again.data());
+  ir::favor_weights(m, d, 12, other.data());
+  EXPECT_EQ(W, again);
+  EXPECT_NE(W, other);
+  double mean_len = 0;
+  for (int r = 0; r < m; ++r) {
+    double len = 0;
+    for (int i = 0; i < d; ++i) len += W[r * d + i] * W[r * d + i];
+    mean_len += std::sqrt(len) / m;
+    for (int s = r / d * d; s < r; ++s) {
+      double dot = 0, ls = 0;
+      for (int i = 0; i < d; ++i) dot += W[r * d + i] * W[s * d + i], ls += W[s * d + i] * W[s * d + i];
+      EXPECT_LE(std::fabs(dot), 1e-12 * std::sqrt(len * ls) * d) << r << " " << s;
+    }
+  }
+  EXPECT_NEAR(mean_len, 2.7346, 0.05);  // E chi(8) = sqrt(2) Gamma(4.5) / Gamma(4)
+}
+
+// FAVOR+ estimates softmax attention: with many features it approaches the
+// exact result (computed here directly).
+TEST(LinearSchedule, PerformerApproachesSoftmaxAttention) {
+  const int L = 6, S = 10, d = 4;
+  std::vector<float> q(L * d), k(S * d), v(S * 2);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = 0.4f * std::sin(1.3f * i);
+  for (size_t i = 0; i < k.size(); ++i) k[i] = 0.4f * std::cos(0.7f * i);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.3f * i + 1);
+  test::SequenceCase c{"performer", L, S, d, d, 2, {{"num_features", 16384}}, q, k, v, {}, {}};
+  std::vector<float> out = attend(c, 64);
+  double worst = 0;
+  for (int i = 0; i < L; ++i) {
+    double w[S], sum = 0;
+    for (int j = 0; j < S; ++j) {
+      double dot = 0;
+      for (int t = 0; t < d; ++t) dot += q[i * d + t] * k[j * d + t];
+      sum += w[j] = std::exp(dot / std::sqrt(d));
+    }
+    for (int c2 = 0; c2 < 2; ++c2) {
+      double exact = 0;
+      for (int j = 0; j < S; ++j) exact += w[j] / sum * v[j * 2 + c2];
+      worst = std::max(worst, std::fabs(out[i * 2 + c2] - exact));
+    }
+  }
+  EXPECT_LE(worst, 0.02);
 }
 
 TEST(LinearSchedule, StateBeyondTheLimitIsAClearError) {

@@ -29,6 +29,8 @@ const ParamSpec kSigmoidBias{"bias", kNotGiven, false, "added to each logit befo
                             false, false, true};
 const ParamSpec kRopeBase{"base", 10000, true, "RoPE base: pair t of a head turns by pos * base^(-2t/d)"};
 const ParamSpec kEps{"eps", 1e-6, true, "added to the normaliser phi(q).sum phi(k) (fast-transformers' default)"};
+const ParamSpec kFeatures{"num_features", 128, true, "FAVOR+ random features m (more: closer to the softmax)", true};
+const ParamSpec kFeatureSeed{"seed", 0, false, "seed of the random features W (splitmix64; see README)", true};
 }  // namespace
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();
@@ -117,6 +119,13 @@ const std::vector<SequenceMechanism>& sequence_mechanisms() {
       {"linear_causal", "kernel", "O((L+S)*d*d_v)", "autoregressive sequences in linear time (prefix sums)",
        "Katharopoulos et al. 2020, Transformers are RNNs (causal)", nullptr, H::Equal, M::Causal,
        {kNumHeads, kEps}, 0, Schedule::Linear},
+      {"performer", "kernel", "O((L+S)*m*d_v)", "long sequences: an unbiased estimate of softmax attention in linear time",
+       "Choromanski et al. 2021, Performers (FAVOR+)", nullptr, H::Equal, M::None,
+       {kNumHeads, kFeatures, kFeatureSeed, kCausalFalse, kEps}, 0, Schedule::Linear, Normaliser::Softmax,
+       Positional::None, FeatureMap::Favor},
+      {"cosformer", "kernel", "O((L+S)*d*d_v)", "long sequences with a locality bias, in linear time",
+       "Qin et al. 2022, cosFormer", nullptr, H::Equal, M::None, {kNumHeads, kCausalFalse, kEps}, 0,
+       Schedule::Linear, Normaliser::Softmax, Positional::None, FeatureMap::CosFormer},
   });
   return all;
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ir/feature_map.h"
 #include "ir/mask.h"
 #include "ir/normaliser.h"
 #include "ir/recipes/mechanisms.h"
@@ -48,6 +49,7 @@ struct SequenceMechanism {
   Schedule schedule = Schedule::Flash;
   Normaliser normaliser = Normaliser::Softmax;
   Positional positional = Positional::None;
+  FeatureMap features = FeatureMap::EluPlus1;  // Linear only
 };
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();

@@ -327,7 +327,7 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
   mask.random = param(m, params, "random_blocks", 0, ir::Mask::kMaxRandomBlocks);
   if (const int i = ir::param_index(m.params, "seed"); i >= 0) {
     if (std::fabs(params[i]) > 9.0e15) bad("seed must be a whole number between -9e15 and 9e15");
-    mask.seed = static_cast<uint64_t>(static_cast<int64_t>(params[i]));
+    mask.seed = p.seed = static_cast<uint64_t>(static_cast<int64_t>(params[i]));
   }
   if (mask.kind == ir::MaskKind::Fixed && mask.summary > mask.stride)
     bad("summary " + std::to_string(mask.summary) + " must be at most stride " + std::to_string(mask.stride));
@@ -340,6 +340,8 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
   p.positional = m.positional;
   p.rope_base = 10000;
   if (const int i = ir::param_index(m.params, "base"); i >= 0) p.rope_base = params[i];
+  p.features = m.features;
+  p.num_features = param(m, params, "num_features", 0, 65536);
 
   if (dq % p.heads != 0)
     bad("num_heads " + std::to_string(p.heads) + " does not divide the query dimension " + std::to_string(dq),
@@ -365,12 +367,14 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
         "Use an even head dimension (the query dimension divided by num_heads).");
   if (p.out_dims() > 16000) bad("the output would have more than 16000 dimensions");
   if (m.schedule == ir::Schedule::Linear) {
-    const size_t state = sizeof(double) * p.heads * (static_cast<size_t>(p.head_dim) * p.value_dim + p.head_dim);
+    const size_t F = p.feature_dim();
+    const size_t state = sizeof(double) * (p.heads * (F * p.value_dim + F) + F * p.head_dim);
     if (state > kBlockMemoryLimit)
-      bad("linear attention with " + std::to_string(p.heads) + " head(s) of " + std::to_string(p.head_dim) + " x " +
+      bad(name + " with " + std::to_string(p.heads) + " head(s) of " + std::to_string(F) + " features x " +
               std::to_string(p.value_dim) + " needs " + std::to_string(state >> 20) +
               " MB of state, over the limit of " + std::to_string(kBlockMemoryLimit >> 20) + " MB",
-          "Use more heads (the state grows with the square of the head dimension).");
+          p.features == ir::FeatureMap::Favor ? "Use fewer num_features."
+                                              : "Use more heads (the state grows with the square of the head dimension).");
   } else if (block_memory(p) > kBlockMemoryLimit) {
     const bool rows = p.normaliser != ir::Normaliser::Softmax;
     bad(name + " over " + std::to_string(S) + " keys with block_size " + std::to_string(p.block) + " needs " +

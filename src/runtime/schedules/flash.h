@@ -31,6 +31,13 @@ struct SequencePlan {
   int top_k;            // TopK
   ir::Positional positional;
   double rope_base;
+  // The linear schedule's feature map; FAVOR+ needs its W (num_features x
+  // head_dim), which the caller fills (favor_weights) and points to here.
+  ir::FeatureMap features;
+  int num_features;
+  uint64_t seed;
+  const double* favor_w = nullptr;
+  int feature_dim() const { return ir::feature_dim(features, head_dim, num_features); }
   int first_key(int i) const { return mask.first_key(i); }
   int last_key(int i) const { return mask.last_key(i); }
   int out_dims() const { return heads * value_dim; }

@@ -1,9 +1,11 @@
 #include "runtime/schedules/linear.h"
 
-#include <cmath>
+#include <algorithm>
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "ir/feature_map.h"
 
 namespace rvj::runtime {
 
@@ -11,13 +13,15 @@ namespace {
 using Mat = Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 using Vec = Eigen::Map<Eigen::VectorXd>;
 
-// phi(x) = elu(x) + 1: x + 1 for x > 0, exp(x) otherwise.
-void phi(const float* x, int n, Eigen::VectorXd& out) {
-  for (int i = 0; i < n; ++i) out[i] = x[i] > 0 ? x[i] + 1.0 : std::exp(static_cast<double>(x[i]));
+size_t head_state(const SequencePlan& p) {
+  const size_t F = p.feature_dim();
+  return F * p.value_dim + F;
 }
 
-size_t head_state(const SequencePlan& p) {
-  return static_cast<size_t>(p.head_dim) * p.value_dim + p.head_dim;
+// phi of row `pos` of x, head h. cosFormer's M is max(L, S).
+void phi(const SequencePlan& p, const float* row, int h, int pos, Eigen::VectorXd& out) {
+  ir::feature_map(p.features, row + static_cast<size_t>(h) * p.head_dim, p.head_dim, pos, std::max(p.L, p.S),
+                  p.favor_w, p.num_features, out.data());
 }
 }  // namespace
 
@@ -27,15 +31,24 @@ void linear_init(const SequencePlan& p, double* state) {
   std::fill(state, state + linear_state_size(p), 0.0);
 }
 
+size_t favor_weights_size(const SequencePlan& p) {
+  return p.features == ir::FeatureMap::Favor ? static_cast<size_t>(p.num_features) * p.head_dim : 0;
+}
+
+void favor_weights(const SequencePlan& p, double* W) {
+  if (p.features == ir::FeatureMap::Favor) ir::favor_weights(p.num_features, p.head_dim, p.seed, W);
+}
+
 void linear_add_keys(const SequencePlan& p, const float* const* k, const float* const* v, int j0, int j1,
                      double* state) {
-  Eigen::VectorXd fk(p.head_dim);
+  const int F = p.feature_dim();
+  Eigen::VectorXd fk(F);
   for (int j = j0; j < j1; ++j)
     for (int h = 0; h < p.heads; ++h) {
       double* st = state + head_state(p) * h;
-      Mat S(st, p.head_dim, p.value_dim);
-      Vec z(st + static_cast<size_t>(p.head_dim) * p.value_dim, p.head_dim);
-      phi(k[j] + static_cast<size_t>(h) * p.head_dim, p.head_dim, fk);
+      Mat S(st, F, p.value_dim);
+      Vec z(st + static_cast<size_t>(F) * p.value_dim, F);
+      phi(p, k[j], h, j, fk);
       Eigen::Map<const Eigen::VectorXf> vj(v[j] + static_cast<size_t>(h) * p.value_dim, p.value_dim);
       S.noalias() += fk * vj.cast<double>().transpose();  // the rank-1 state update
       z += fk;
@@ -44,14 +57,15 @@ void linear_add_keys(const SequencePlan& p, const float* const* k, const float* 
 
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
                 const float* const* v, int q0, int q1, double* state, float* out) {
-  Eigen::VectorXd fq(p.head_dim);
+  const int F = p.feature_dim();
+  Eigen::VectorXd fq(F);
   for (int i = q0; i < q1; ++i) {
     if (p.causal && i < p.S) linear_add_keys(p, k, v, i, i + 1, state);
     for (int h = 0; h < p.heads; ++h) {
       double* st = state + head_state(p) * h;
-      Mat S(st, p.head_dim, p.value_dim);
-      Vec z(st + static_cast<size_t>(p.head_dim) * p.value_dim, p.head_dim);
-      phi(q[i] + static_cast<size_t>(h) * p.head_dim, p.head_dim, fq);
+      Mat S(st, F, p.value_dim);
+      Vec z(st + static_cast<size_t>(F) * p.value_dim, F);
+      phi(p, q[i], h, i, fq);
       const double denom = fq.dot(z) + eps;
       Eigen::Map<Eigen::VectorXf> o(out + static_cast<size_t>(i - q0) * p.out_dims() +
                                         static_cast<size_t>(h) * p.value_dim,

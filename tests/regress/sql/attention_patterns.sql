@@ -43,6 +43,14 @@ SELECT ruvector_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[9,0]', '[0,9]', '[
 SELECT ruvector_attention(ARRAY['[0,1]']::ruvector[], ARRAY['[1,0]']::ruvector[], ARRAY['[4,-2]']::ruvector[],
                           'sigmoid', '{"bias": 0}') AS half_of_v;
 
+-- feature maps on the linear schedule: FAVOR+ estimates the softmax (closer
+-- with more random features), cosFormer re-weights by distance
+SELECT max(p <-> d) < 0.05 AS performer_near_softmax, max(c <-> d) > 0 AS cosformer_differs
+FROM (SELECT unnest(ruvector_attention(x, x, x, 'performer', '{"num_features": 8192, "seed": 1}')) p,
+             unnest(ruvector_attention(x, x, x, 'cosformer')) c,
+             unnest(ruvector_attention(x, x, x)) d FROM a) r;
+SELECT rounded((ruvector_attention(x, x, x, 'cosformer', '{"causal": true}'))[4]) AS cosformer_row_3 FROM a;
+
 -- the plan says what runs
 SELECT line FROM ruvector_jit_explain('bigbird', 64, '{"num_heads": 2, "seed": 5}') AS line WHERE line LIKE 'Sequence%';
 SELECT line FROM ruvector_jit_explain('alibi', 16, '{"num_heads": 4}') AS line
@@ -59,6 +67,9 @@ SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[]
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'alibi', '{"slope": 1}');
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'topk_sparse', '{"top_k": 0}');
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'longformer', '{"window": -1}');
+
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'performer', '{"num_features": 0}');
+SELECT line FROM ruvector_jit_explain('performer', 8, '{"num_features": 256}') AS line WHERE line LIKE '  Schedule%';
 
 -- the interpreter gives the same bits
 SET ruvector_jit.enabled = off;

@@ -1,0 +1,111 @@
+#include "ir/feature_map.h"
+
+#include <cmath>
+#include <vector>
+
+namespace rvj::ir {
+
+const char* feature_map_name(FeatureMap f) {
+  switch (f) {
+    case FeatureMap::EluPlus1: return "elu + 1";
+    case FeatureMap::Favor: return "FAVOR+ positive random features";
+    case FeatureMap::CosFormer: return "relu with cos re-weighting (cosFormer)";
+  }
+  return "?";
+}
+
+int feature_dim(FeatureMap f, int d, int m) {
+  switch (f) {
+    case FeatureMap::EluPlus1: return d;
+    case FeatureMap::Favor: return m;
+    case FeatureMap::CosFormer: return 2 * d;
+  }
+  return d;
+}
+
+void feature_map(FeatureMap f, const float* x, int d, int pos, int M, const double* W, int m, double* out) {
+  switch (f) {
+    case FeatureMap::EluPlus1:
+      for (int i = 0; i < d; ++i) out[i] = x[i] > 0 ? x[i] + 1.0 : std::exp(static_cast<double>(x[i]));
+      return;
+    case FeatureMap::Favor: {
+      const double s = std::pow(static_cast<double>(d), -0.25);
+      double sq = 0;
+      for (int i = 0; i < d; ++i) sq += (x[i] * s) * (x[i] * s);
+      const double norm = 1 / std::sqrt(static_cast<double>(m));
+      for (int r = 0; r < m; ++r) {
+        double wx = 0;
+        for (int i = 0; i < d; ++i) wx += W[static_cast<size_t>(r) * d + i] * (x[i] * s);
+        out[r] = norm * std::exp(wx - sq / 2);
+      }
+      return;
+    }
+    case FeatureMap::CosFormer: {
+      const double a = M_PI * pos / (2.0 * M), c = std::cos(a), sn = std::sin(a);
+      for (int i = 0; i < d; ++i) {
+        const double r = x[i] > 0 ? x[i] : 0.0;
+        out[i] = r * c;
+        out[d + i] = r * sn;
+      }
+      return;
+    }
+  }
+}
+
+namespace {
+struct Normals {
+  uint64_t state;
+  double spare = 0;
+  bool has_spare = false;
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  double operator()() {
+    if (has_spare) {
+      has_spare = false;
+      return spare;
+    }
+    const double u1 = (static_cast<double>(next() >> 11) + 1) * 0x1.0p-53;  // (0, 1]
+    const double u2 = static_cast<double>(next() >> 11) * 0x1.0p-53;        // [0, 1)
+    const double r = std::sqrt(-2 * std::log(u1));
+    spare = r * std::sin(2 * M_PI * u2);
+    has_spare = true;
+    return r * std::cos(2 * M_PI * u2);
+  }
+};
+}  // namespace
+
+void favor_weights(int m, int d, uint64_t seed, double* W) {
+  Normals normal{seed};
+  std::vector<double> block(static_cast<size_t>(d) * d);
+  for (int r0 = 0; r0 < m; r0 += d) {
+    for (double& g : block) g = normal();
+    for (int r = 0; r < d; ++r) {  // modified Gram-Schmidt over the rows, in order
+      double* row = &block[static_cast<size_t>(r) * d];
+      for (int p = 0; p < r; ++p) {
+        const double* prev = &block[static_cast<size_t>(p) * d];
+        double dot = 0;
+        for (int i = 0; i < d; ++i) dot += row[i] * prev[i];
+        for (int i = 0; i < d; ++i) row[i] -= dot * prev[i];
+      }
+      double norm = 0;
+      for (int i = 0; i < d; ++i) norm += row[i] * row[i];
+      norm = std::sqrt(norm);
+      for (int i = 0; i < d; ++i) row[i] /= norm;
+    }
+    for (int r = 0; r < d && r0 + r < m; ++r) {
+      double len = 0;
+      for (int i = 0; i < d; ++i) {
+        const double g = normal();
+        len += g * g;
+      }
+      len = std::sqrt(len);
+      for (int i = 0; i < d; ++i) W[static_cast<size_t>(r0 + r) * d + i] = len * block[static_cast<size_t>(r) * d + i];
+    }
+  }
+}
+
+}  // namespace rvj::ir
