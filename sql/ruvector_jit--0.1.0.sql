@@ -147,6 +147,17 @@ CREATE FUNCTION ruvector_hyperbolic_distance(a ruvector, b ruvector, curvature r
   RETURNS real
   AS 'MODULE_PATHNAME', 'ruvector_hyperbolic_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- The Poincare ball's maps (geoopt's PoincareBall(c), no projection).
+CREATE FUNCTION ruvector_poincare_expmap0(v ruvector, curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_expmap0' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_poincare_logmap0(v ruvector, curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_logmap0' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_poincare_mobius_add(a ruvector, b ruvector, curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_mobius_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- Inspection: these report (or reset) this backend's kernel cache, so
 -- VOLATILE and leader-only. isa NULL means the host.
 CREATE FUNCTION ruvector_jit_explain(mechanism text, dims integer, params jsonb DEFAULT '{}', isa text DEFAULT NULL)

@@ -220,6 +220,8 @@ Jit& jit() {
     syms[j->lljit->mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(addr, llvm::JITSymbolFlags::Exported);
   };
   define("log1p", llvm::pointerToJITTargetAddress(static_cast<double (*)(double)>(&::log1p)));
+  define("tanh", llvm::pointerToJITTargetAddress(static_cast<double (*)(double)>(&::tanh)));
+  define("atanh", llvm::pointerToJITTargetAddress(static_cast<double (*)(double)>(&::atanh)));
   define("fma", llvm::pointerToJITTargetAddress(static_cast<double (*)(double, double, double)>(&::fma)));
   define("fmaf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float, float, float)>(&::fmaf)));
   define("rintf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float)>(&::rintf)));

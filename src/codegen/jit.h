@@ -11,7 +11,8 @@
 
 namespace rvj::codegen {
 
-// The kernel ABI every generated function has.
+// The kernel ABI every generated function has. A kernel with vector outputs
+// writes output j (dims floats) through inputs[num_inputs + j] (ir.h).
 using KernelFn = void (*)(const float* const* inputs, const double* params, double* out);
 
 struct Compiled {

@@ -58,6 +58,14 @@ Value* emit_scalar_op(IRBuilder<>& b, const ir::Node& node, const std::vector<Va
     case ir::Op::Log1p:
       if (ty->isVectorTy()) break;  // tile_error() keeps log1p out of vector epilogues
       return b.CreateCall(log1p_fn, {a});
+    case ir::Op::Tanh:
+    case ir::Op::Atanh: {
+      if (ty->isVectorTy()) break;  // tile_error() keeps them out of vector epilogues too
+      Module* m = b.GetInsertBlock()->getModule();
+      FunctionCallee fn = m->getOrInsertFunction(node.op == ir::Op::Tanh ? "tanh" : "atanh",
+                                                 FunctionType::get(ty, {ty}, false));
+      return b.CreateCall(fn, {a});
+    }
     // Same NaN behaviour as std::min / std::max in the interpreter.
     case ir::Op::Min: return b.CreateSelect(b.CreateFCmpOLT(c, a), c, a);
     case ir::Op::Max: return b.CreateSelect(b.CreateFCmpOLT(a, c), c, a);
@@ -198,9 +206,69 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
       case ir::Op::Output:
         b.CreateStore(val[node.a], b.CreateConstInBoundsGEP1_64(f64, out_arg, node.index));
         break;
+      case ir::Op::Scale:
+      case ir::Op::AddVec:
+      case ir::Op::SubVec:
+      case ir::Op::OutputVec:
+        break;  // in the elementwise loop below
       default:
         val[id] = emit_scalar_op(b, node, val, f64, log1p_fn);
     }
+  }
+
+  // ---- vector outputs: a second loop over dims, elementwise --------------
+  // Every scalar is known now. W f64 lanes per step (the target's width),
+  // inputs widened from f32, plain IEEE multiplies and adds (no contraction:
+  // the interpreter rounds each op the same way), one f32 rounding at the
+  // store. The last dims mod W elements go through one partial vector.
+  if (fn.num_vec_outputs > 0) {
+    const int W = std::max(1, target.vector_bits / 64);
+    std::vector<bool> read(n, false);  // inputs the elementwise ops read
+    std::vector<Value*> splat(n, nullptr), out_ptr(fn.num_vec_outputs, nullptr);
+    for (size_t id = 0; id < n; ++id) {
+      const ir::Node& node = fn.nodes[id];
+      if (node.op == ir::Op::Scale) splat[node.b] = b.CreateVectorSplat(W, val[node.b]);
+      if (node.op == ir::Op::Scale || node.op == ir::Op::AddVec || node.op == ir::Op::SubVec ||
+          node.op == ir::Op::OutputVec)
+        for (int operand : {node.a, node.b})
+          if (operand >= 0 && fn.nodes[operand].op == ir::Op::Input) read[operand] = true;
+      if (node.op == ir::Op::OutputVec)  // the ABI: after the vector inputs
+        out_ptr[node.index] = b.CreateLoad(
+            f32p, b.CreateConstInBoundsGEP1_64(f32p, in_arg, fn.num_inputs + node.index), "vout");
+    }
+    auto step = [&](Value* base, int count) {
+      std::vector<Value*> lane(n, nullptr);
+      for (size_t id = 0; id < n; ++id) {
+        const ir::Node& node = fn.nodes[id];
+        switch (node.op) {
+          case ir::Op::Input:
+            if (read[id]) lane[id] = load(static_cast<int>(id), base, W, count, f64);
+            break;
+          case ir::Op::Scale: lane[id] = b.CreateFMul(lane[node.a], splat[node.b]); break;
+          case ir::Op::AddVec: lane[id] = b.CreateFAdd(lane[node.a], lane[node.b]); break;
+          case ir::Op::SubVec: lane[id] = b.CreateFSub(lane[node.a], lane[node.b]); break;
+          case ir::Op::OutputVec: {
+            Value* v = b.CreateFPTrunc(lane[node.a], FixedVectorType::get(f32, W));
+            Value* p = b.CreateInBoundsGEP(f32, out_ptr[node.index], base);
+            if (count == W) {
+              b.CreateAlignedStore(v, b.CreateBitCast(p, PointerType::getUnqual(v->getType())), Align(4));
+            } else {
+              for (int e = 0; e < count; ++e)
+                b.CreateStore(b.CreateExtractElement(v, uint64_t(e)), b.CreateConstInBoundsGEP1_64(f32, p, e));
+            }
+            break;
+          }
+          default: break;
+        }
+      }
+    };
+    const int steps = fn.dims / W, rest = fn.dims % W;
+    if (steps > 0)
+      emit_loop(b, b.getInt64(steps), {}, "elementwise", [&](Value* iv, const std::vector<Value*>&) {
+        step(b.CreateMul(iv, b.getInt64(W)), W);
+        return std::vector<Value*>{};
+      });
+    if (rest > 0) step(b.getInt64(static_cast<int64_t>(steps) * W), rest);
   }
   b.CreateRetVoid();
   return mod;
@@ -225,13 +293,22 @@ std::string describe_schedule(const ir::Function& fn, const Target& target) {
       int l = std::min(partials, target.vector_bits / (n.precision == ir::Precision::F32 ? 32 : 64));
       lanes = lanes ? std::min(lanes, l) : l;
     }
-  if (reductions == 0) return "scalar only";
+  // The elementwise loop of vector outputs, when there is one.
+  std::string elementwise;
+  if (fn.num_vec_outputs > 0) {
+    const int W = std::max(1, target.vector_bits / 64);
+    elementwise = "; then " + std::to_string(fn.num_vec_outputs) + " vector output(s) elementwise over " +
+                  std::to_string(fn.dims) + " elements in " + std::to_string(W) + "-lane f64 vectors: " +
+                  std::to_string(fn.dims / W) + " step(s), tail " + std::to_string(fn.dims % W) +
+                  " element(s), rounded to f32 once";
+  }
+  if (reductions == 0) return (fn.num_vec_outputs > 0 ? std::string("no reductions") : "scalar only") + elementwise;
   const int blocks = fn.dims / partials, tail = fn.dims % partials;
   return std::to_string(reductions) + " fused reduction(s) over " + std::to_string(fn.dims) + " elements: " +
          std::to_string(blocks) + " block(s) of " + std::to_string(partials) + " partial sums in " +
          std::to_string(partials / lanes) + " x " + std::to_string(lanes) + "-lane accumulators each, tail " +
          std::to_string(tail) + " (" + std::to_string(tail / lanes) + " vectors + " + std::to_string(tail % lanes) +
-         " padded lanes); single-threaded per row";
+         " padded lanes)" + elementwise + "; single-threaded per row";
 }
 
 }  // namespace rvj::codegen

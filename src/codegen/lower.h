@@ -22,7 +22,9 @@ namespace rvj::codegen {
 // All reductions run in one loop over dims (a constant), in the canonical
 // order of ir::reduction_partials, held in the target's vector registers;
 // everything is strict IEEE, so the result is bit-identical to the
-// interpreter's on every target.
+// interpreter's on every target. Vector outputs (ir.h: written through
+// inputs[num_inputs + j]) are computed after the scalar epilogue by a second
+// loop over dims, elementwise in f64 lanes.
 // Tile and Query kernels are lowered by lower_tile and lower_query, with the
 // TileFn and QueryFn ABIs of ir.h.
 std::unique_ptr<llvm::Module> lower(const ir::Function& fn, const Target& target,

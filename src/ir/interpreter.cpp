@@ -47,6 +47,13 @@ template <typename Reduce>
 void evaluate(const Function& fn, const float* const* inputs, const double* params, double* out, Reduce&& red) {
   std::vector<double> val(fn.nodes.size(), 0.0);
   std::vector<const float*> vec(fn.nodes.size(), nullptr);
+  std::vector<std::vector<double>> elems(fn.nodes.size());  // computed vectors, f64 per element
+  // Element i of vector node `id`: an input's f32 widened, or a computed f64.
+  auto elem = [&](int id, int i) { return vec[id] ? static_cast<double>(vec[id][i]) : elems[id][i]; };
+  auto elementwise = [&](size_t id, auto&& f) {
+    elems[id].resize(fn.dims);
+    for (int i = 0; i < fn.dims; ++i) elems[id][i] = f(i);
+  };
   for (size_t id = 0; id < fn.nodes.size(); ++id) {
     const Node& n = fn.nodes[id];
     double a = n.a >= 0 ? val[n.a] : 0, b = n.b >= 0 ? val[n.b] : 0;
@@ -64,9 +71,20 @@ void evaluate(const Function& fn, const float* const* inputs, const double* para
       case Op::Neg: val[id] = -a; break;
       case Op::Sqrt: val[id] = std::sqrt(a); break;
       case Op::Log1p: val[id] = std::log1p(a); break;
+      case Op::Tanh: val[id] = std::tanh(a); break;
+      case Op::Atanh: val[id] = std::atanh(a); break;
       case Op::Min: val[id] = std::min(a, b); break;
       case Op::Max: val[id] = std::max(a, b); break;
       case Op::Output: out[n.index] = a; break;
+      case Op::Scale: elementwise(id, [&](int i) { return elem(n.a, i) * b; }); break;
+      case Op::AddVec: elementwise(id, [&](int i) { return elem(n.a, i) + elem(n.b, i); }); break;
+      case Op::SubVec: elementwise(id, [&](int i) { return elem(n.a, i) - elem(n.b, i); }); break;
+      case Op::OutputVec: {
+        // The ABI (ir.h) passes the caller's writable buffer in the inputs array.
+        float* dst = const_cast<float*>(inputs[fn.num_inputs + n.index]);
+        for (int i = 0; i < fn.dims; ++i) dst[i] = static_cast<float>(elem(n.a, i));
+        break;
+      }
     }
   }
 }

@@ -5,7 +5,8 @@
 
 namespace rvj::ir {
 // inputs[i] points at dims floats; params has num_params values; out receives
-// num_outputs values.
+// num_outputs values; inputs[num_inputs + j] is vector output j (ir.h), dims
+// floats written.
 void interpret(const Function& fn, const float* const* inputs, const double* params, double* out);
 
 // A Tile kernel (ir.h: the TileFn ABI) for buffers laid out by `shape`. Per

@@ -23,9 +23,15 @@ const char* op_name(Op op) {
     case Op::Neg: return "neg";
     case Op::Sqrt: return "sqrt";
     case Op::Log1p: return "log1p";
+    case Op::Tanh: return "tanh";
+    case Op::Atanh: return "atanh";
     case Op::Min: return "min";
     case Op::Max: return "max";
+    case Op::Scale: return "scale";
+    case Op::AddVec: return "addvec";
+    case Op::SubVec: return "subvec";
     case Op::Output: return "output";
+    case Op::OutputVec: return "outvec";
   }
   return "?";
 }
@@ -46,10 +52,13 @@ int reduction_partials(const Function& fn) {
 
 std::string tile_error(const Function& score) {
   if (score.num_inputs != 2 || score.num_outputs != 1) return "it is not a two-input score with one output";
+  if (score.num_vec_outputs != 0) return "it has vector outputs";
   for (const Node& n : score.nodes) {
     if ((n.op == Op::Dot || n.op == Op::SqDist) && n.precision != Precision::F32)
       return "it accumulates in f64";
     if (n.op == Op::Log1p) return "it uses log1p, which has no vector form";
+    if (n.op == Op::Tanh || n.op == Op::Atanh)
+      return std::string("it uses ") + op_name(n.op) + ", which has no vector form";
   }
   return {};
 }
@@ -130,10 +139,21 @@ int Builder::sqrt(int a) { return scalar_op(Op::Sqrt, a); }
 int Builder::log1p(int a) { return scalar_op(Op::Log1p, a); }
 int Builder::min(int a, int b) { return scalar_op(Op::Min, a, b); }
 int Builder::max(int a, int b) { return scalar_op(Op::Max, a, b); }
+int Builder::tanh(int a) { return scalar_op(Op::Tanh, a); }
+int Builder::atanh(int a) { return scalar_op(Op::Atanh, a); }
+int Builder::scale(int vec, int s) { return push(Node{Op::Scale, Type::Vec, vec, s}); }
+int Builder::add_vec(int a, int b) { return push(Node{Op::AddVec, Type::Vec, a, b}); }
+int Builder::sub_vec(int a, int b) { return push(Node{Op::SubVec, Type::Vec, a, b}); }
 
 void Builder::output(int a) {
   Node n{Op::Output, Type::Scalar, a};
   n.index = fn_.num_outputs++;
+  push(n);
+}
+
+void Builder::output_vec(int vec) {
+  Node n{Op::OutputVec, Type::Vec, vec};
+  n.index = fn_.num_vec_outputs++;
   push(n);
 }
 

@@ -2,6 +2,8 @@
 //
 // A kernel takes vector inputs (f32[n], n baked in), scalar runtime parameters
 // (f64) and writes scalar outputs (f64). Values are either vectors or scalars.
+// It may also write vector outputs (f32[n]): vectors computed elementwise from
+// its inputs and scalars (the Poincare ball's maps: u * tanh(r) / r).
 // Reductions over vectors (dot, squared distance) carry their accumulator
 // precision, because some maps (the Poincare ball near its boundary) need f64
 // sums while plain scores are fine, and faster, in f32.
@@ -34,9 +36,16 @@ enum class Op : uint8_t {
   Add, Sub, Mul, Div, Neg,
   Sqrt,
   Log1p,
+  Tanh, Atanh,  // libm, like log1p
   Min, Max,
+  // elementwise vector ops, per element in f64 (a vector input's elements
+  // widened from f32); only vector outputs read them, reductions read inputs
+  Scale,   // vec * scalar b -> vec
+  AddVec,  // vec + vec -> vec
+  SubVec,  // vec - vec -> vec
   // sink
   Output,  // out[index] = a
+  OutputVec,  // vector output #index = a, rounded to f32 once per element
 };
 
 struct Node {
@@ -68,6 +77,7 @@ struct Function {
   int num_inputs = 0;     // vector inputs
   int num_params = 0;     // scalar parameters
   int num_outputs = 0;    // scalar outputs
+  int num_vec_outputs = 0;  // vector outputs (f32[dims]), Row kernels only
   std::vector<Node> nodes;
 
   // A stable 64-bit hash of the program text: part of a kernel's identity.
@@ -93,9 +103,15 @@ class Builder {
   int neg(int a);
   int sqrt(int a);
   int log1p(int a);
+  int tanh(int a);
+  int atanh(int a);
   int min(int a, int b);
   int max(int a, int b);
+  int scale(int vec, int s);         // vec * s, elementwise
+  int add_vec(int a, int b);
+  int sub_vec(int a, int b);
   void output(int a);                // next output slot
+  void output_vec(int vec);          // next vector output slot
 
   Function finish();                 // verifies, then hands the function over
 
@@ -116,6 +132,16 @@ const char* op_name(Op op);
 // code of every target produce the same bits, and the SQL functions built on
 // them are truly IMMUTABLE.
 int reduction_partials(const Function& fn);
+
+// Vector outputs and the kernel ABI. A Row kernel is called as
+//   void(const float* const* inputs, const double* params, double* out)
+// and writes its vector output j through inputs[num_inputs + j]: the caller
+// passes a writable float buffer of dims elements there (not overlapping the
+// inputs). Kernels without vector outputs read inputs[0, num_inputs) only, so
+// their callers are unchanged. Vector ops run per element in f64 with plain
+// IEEE multiplies and adds (no fused or reassociated arithmetic) after every
+// scalar is known, and OutputVec rounds to f32 once: the interpreter and the
+// machine code of every target write the same bits.
 
 // The tile (or single-query) kernel of a score program for values of
 // `value_dims`, or throws rvj::Error(Unsupported) saying why the score cannot

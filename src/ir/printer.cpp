@@ -30,7 +30,10 @@ std::string print(const Function& fn) {
     s += (i ? ", " : "") + std::string("in") + std::to_string(i) + ": f32[" + std::to_string(fn.dims) + "]";
   for (int i = 0; i < fn.num_params; ++i)
     s += ", p" + std::to_string(i) + ": f64";
-  s += ") -> f64[" + std::to_string(fn.num_outputs) + "]\n";
+  s += ") -> f64[" + std::to_string(fn.num_outputs) + "]";
+  for (int i = 0; i < fn.num_vec_outputs; ++i)
+    s += ", vout" + std::to_string(i) + ": f32[" + std::to_string(fn.dims) + "]";
+  s += "\n";
 
   for (size_t id = 0; id < fn.nodes.size(); ++id) {
     const Node& n = fn.nodes[id];
@@ -46,6 +49,7 @@ std::string print(const Function& fn) {
                 (n.precision == Precision::F32 ? ".f32 " : ".f64 ") + ref(n.a) + ", " + ref(n.b);
         break;
       case Op::Output: line += "out[" + std::to_string(n.index) + "] = " + ref(n.a); break;
+      case Op::OutputVec: line += "vout" + std::to_string(n.index) + " = " + ref(n.a); break;
       default:
         line += ref(id) + " = " + op_name(n.op) + " " + ref(n.a);
         if (n.b >= 0) line += ", " + ref(n.b);

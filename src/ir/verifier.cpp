@@ -15,14 +15,15 @@ namespace {
 
 void verify(const Function& fn) {
   if (fn.dims < 1) fail(fn, 0, "dims must be at least 1");
-  int outputs = 0;
+  int outputs = 0, vec_outputs = 0;
   for (size_t id = 0; id < fn.nodes.size(); ++id) {
     const Node& n = fn.nodes[id];
     auto operand = [&](int ref, Type want) {
       if (ref < 0 || static_cast<size_t>(ref) >= id) fail(fn, id, "operand does not precede its use");
       if (fn.nodes[ref].type != want)
         fail(fn, id, want == Type::Vec ? "operand must be a vector" : "operand must be a scalar");
-      if (fn.nodes[ref].op == Op::Output) fail(fn, id, "an output is not a value");
+      if (fn.nodes[ref].op == Op::Output || fn.nodes[ref].op == Op::OutputVec)
+        fail(fn, id, "an output is not a value");
     };
     switch (n.op) {
       case Op::Input:
@@ -40,10 +41,16 @@ void verify(const Function& fn) {
         if (n.type != Type::Scalar) fail(fn, id, "a reduction yields a scalar");
         operand(n.a, Type::Vec);
         operand(n.b, Type::Vec);
+        // The fused reduction loop reads f32 inputs; computed vectors exist
+        // only in the elementwise output loop that follows it.
+        if (fn.nodes[n.a].op != Op::Input || fn.nodes[n.b].op != Op::Input)
+          fail(fn, id, "a reduction reads vector inputs only");
         break;
       case Op::Neg:
       case Op::Sqrt:
       case Op::Log1p:
+      case Op::Tanh:
+      case Op::Atanh:
         operand(n.a, Type::Scalar);
         if (n.b != -1) fail(fn, id, "unary op with two operands");
         break;
@@ -55,10 +62,26 @@ void verify(const Function& fn) {
         operand(n.a, Type::Scalar);
         if (n.index != outputs++) fail(fn, id, "output slots must be numbered in order");
         break;
+      case Op::Scale:
+        if (n.type != Type::Vec) fail(fn, id, "scale yields a vector");
+        operand(n.a, Type::Vec);
+        operand(n.b, Type::Scalar);
+        break;
+      case Op::AddVec:
+      case Op::SubVec:
+        if (n.type != Type::Vec) fail(fn, id, "an elementwise op yields a vector");
+        operand(n.a, Type::Vec);
+        operand(n.b, Type::Vec);
+        break;
+      case Op::OutputVec:
+        operand(n.a, Type::Vec);
+        if (n.index != vec_outputs++) fail(fn, id, "vector output slots must be numbered in order");
+        break;
     }
   }
-  if (outputs == 0) fail(fn, fn.nodes.size(), "a kernel needs at least one output");
+  if (outputs == 0 && vec_outputs == 0) fail(fn, fn.nodes.size(), "a kernel needs at least one output");
   if (outputs != fn.num_outputs) fail(fn, fn.nodes.size(), "output count mismatch");
+  if (vec_outputs != fn.num_vec_outputs) fail(fn, fn.nodes.size(), "vector output count mismatch");
   if (fn.kind != KernelKind::Row) {
     if (std::string why = tile_error(fn); !why.empty()) fail(fn, 0, "not a tile kernel: " + why);
     if (fn.value_dims < 1) fail(fn, 0, "a tile kernel needs value_dims >= 1");

@@ -1,5 +1,6 @@
 #include "runtime/engine.h"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -81,6 +82,9 @@ bool still_valid(const Bound& b) { return b.kernel && b.generation == backend_ca
 double run(const Bound& k, const float* a, const float* b) { return run_with_params(k, k.params, a, b); }
 
 double run_with_params(const Bound& k, const double* params, const float* a, const float* b) {
+  // A vector output would be written through in[num_inputs]: run_vec's job.
+  if (k.kernel->ir.num_vec_outputs != 0)
+    throw Error(ErrorKind::Internal, "kernel " + k.kernel->ir.name + " writes a vector: call run_vec");
   const float* in[2] = {a, b};
   double out[4];
   if (k.jit)
@@ -89,6 +93,32 @@ double run_with_params(const Bound& k, const double* params, const float* a, con
     ir::interpret(k.kernel->ir, in, params, out);
   if (k.kernel->mechanism->check) k.kernel->mechanism->check(*k.kernel->mechanism, out, params);
   return out[0];
+}
+
+void run_vec(const Bound& k, const float* a, const float* b, float* result) {
+  const ir::Function& fn = k.kernel->ir;
+  if (fn.num_vec_outputs != 1 || fn.num_inputs > 2 || fn.num_outputs > 4)
+    throw Error(ErrorKind::Internal, "kernel " + fn.name + " does not write one vector");
+  // The ABI (ir.h): the output buffer follows the vector inputs.
+  const float* in[3] = {a, b, nullptr};
+  in[fn.num_inputs] = result;
+  double out[4];
+  if (k.jit)
+    k.kernel->code.fn(in, k.params, out);
+  else
+    ir::interpret(fn, in, k.params, out);
+  if (k.kernel->mechanism->check) k.kernel->mechanism->check(*k.kernel->mechanism, out, k.params);
+  check_finite_result(*k.kernel->mechanism, result, fn.dims);
+}
+
+void check_finite_result(const ir::Mechanism& m, const float* result, int dims) {
+  for (int i = 0; i < dims; ++i)
+    if (!std::isfinite(result[i])) {
+      char msg[200];
+      std::snprintf(msg, sizeof msg, "%s: element %d of the result is %s", m.name, i + 1,
+                    std::isnan(result[i]) ? "NaN" : "out of range for type real (overflow)");
+      throw Error(ErrorKind::DataException, msg);
+    }
 }
 
 std::vector<std::string> explain(std::string_view name, int dims, bool jit, const double* params,

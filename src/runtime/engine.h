@@ -49,6 +49,14 @@ double run(const Bound& k, const float* a, const float* b);
 // Position slot for scores that use it).
 double run_with_params(const Bound& k, const double* params, const float* a, const float* b);
 
+// Run a kernel with one vector output (ir.h) into `result`, dims floats, not
+// overlapping a or b: JIT code or the interpreter, then the mechanism's input
+// checks, then check_finite_result.
+void run_vec(const Bound& k, const float* a, const float* b, float* result);
+// Throws rvj::Error(DataException) if an element is NaN or infinite (a value
+// that overflowed f32): such a vector is never returned.
+void check_finite_result(const ir::Mechanism& m, const float* result, int dims);
+
 // EXPLAIN-style text rows for a kernel (compiling it if needed): with
 // `params` (null: the defaults) and the assembly for `isa` ("" = the host).
 // A Tile or Query kind explains that kernel of the mechanism's score instead.

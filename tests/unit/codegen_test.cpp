@@ -43,13 +43,18 @@ void expect_bit_identical_to_interpreter(const codegen::Target& target) {
       for (auto& x : b) x = normal(gen) / std::sqrt(static_cast<float>(d));
       std::vector<double> params;
       for (const auto& p : m.params) params.push_back(p.default_value);
-      const float* in[2] = {a.data(), b.data()};
+      // A vector output goes through the slot after the inputs (ir.h).
+      std::vector<float> jit_vec(d), ref_vec(d);
+      const float* in[3] = {a.data(), b.data(), nullptr};
       double jit_out[4], ref_out[4];
+      if (fn.num_vec_outputs) in[fn.num_inputs] = jit_vec.data();
       k.fn(in, params.data(), jit_out);
+      if (fn.num_vec_outputs) in[fn.num_inputs] = ref_vec.data();
       ir::interpret(fn, in, params.data(), ref_out);
       for (int o = 0; o < fn.num_outputs; ++o)
         EXPECT_EQ(jit_out[o], ref_out[o]) << m.name << " dims " << d << " out " << o << " on "
                                           << codegen::isa_name(target.isa);
+      EXPECT_EQ(jit_vec, ref_vec) << m.name << " dims " << d << " on " << codegen::isa_name(target.isa);
     }
   }
 }

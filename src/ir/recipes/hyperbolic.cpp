@@ -64,10 +64,11 @@ Function build_poincare(int dims) {
   return b.finish();
 }
 
-// out[1], out[2] hold c|x|^2 and c|y|^2; params[0] is c.
-void check_poincare(const Mechanism& m, const double* out, const double*) {
-  for (int i = 0; i < 2; ++i) {
-    double v = out[1 + i];
+namespace {
+// cxx[i] is c|x_i|^2 for input i; every input must lie inside the ball.
+void check_in_ball(const Mechanism& m, const double* cxx, int inputs) {
+  for (int i = 0; i < inputs; ++i) {
+    double v = cxx[i];
     if (!(v < 1.0)) {
       char msg[256];
       std::snprintf(msg, sizeof msg, "%s is not inside the Poincare ball: c*||%s||^2 = %.9g",
@@ -77,6 +78,100 @@ void check_poincare(const Mechanism& m, const double* out, const double*) {
                   "map Euclidean vectors in with expmap0 or rescale them.");
     }
   }
+}
+}  // namespace
+
+// out[1], out[2] hold c|x|^2 and c|y|^2; params[0] is c.
+void check_poincare(const Mechanism& m, const double* out, const double*) { check_in_ball(m, out + 1, 2); }
+
+// The maps (geoopt's PoincareBall(c) with project=False). They run in f64
+// on f32 inputs and write an f32 vector. No projection onto the ball: a
+// result is what the formula gives, rounded once to f32 (expmap0 of a long
+// vector lands on the boundary, as in geoopt without projection).
+//
+// expmap0 and logmap0 are u * f(r) / r with r = sqrt(c |u|^2) = sqrt(c) |u|.
+// r is guarded from below by 1e-15 (geoopt clamps |u| the same way): at u = 0
+// the scale f(1e-15) / 1e-15 is finite (within an ulp of 1), so the result is
+// exactly 0 instead of 0/0; for 0 < r < 1e-15, f(r) / r rounds to 1 as well.
+namespace {
+constexpr double kNormFloor = 1e-15;
+
+// u * f(r') / r' with r' = max(sqrt(c|u|^2), kNormFloor); *cuu_out = c|u|^2.
+int origin_map(Builder& b, int u, int c, bool inverse, int* cuu_out) {
+  int uu = b.sq_norm(u, Precision::F64);
+  int cuu = b.mul(c, uu);
+  int r = b.sqrt(cuu);
+  int floor = b.constant(kNormFloor);
+  int rg = b.max(r, floor);
+  int f = inverse ? b.atanh(rg) : b.tanh(rg);
+  int s = b.div(f, rg);
+  *cuu_out = cuu;
+  return b.scale(u, s);
+}
+}  // namespace
+
+// expmap0(u) = tanh(sqrt(c)|u|) u / (sqrt(c)|u|): the tangent space at the
+// origin into the ball.
+Function build_poincare_expmap0(int dims) {
+  Builder b("poincare_expmap0", dims);
+  int u = b.input(), c = b.param();
+  int cuu;
+  b.output_vec(origin_map(b, u, c, false, &cuu));
+  return b.finish();
+}
+
+// logmap0(y) = artanh(sqrt(c)|y|) y / (sqrt(c)|y|), its inverse. out[0] is
+// c|y|^2 for the check. r = sqrt(c|y|^2) < 1 whenever c|y|^2 < 1 (sqrt is
+// correctly rounded), so artanh stays finite for every point the check admits.
+Function build_poincare_logmap0(int dims) {
+  Builder b("poincare_logmap0", dims);
+  int y = b.input(), c = b.param();
+  int cyy;
+  int v = origin_map(b, y, c, true, &cyy);
+  b.output(cyy);
+  b.output_vec(v);
+  return b.finish();
+}
+
+// x (+) y = ((1 + 2c<x,y> + c|y|^2) x + (1 - c|x|^2) y) / (1 + 2c<x,y> + c^2|x|^2|y|^2).
+// The two coefficients are divided once, then x and y are scaled and added
+// elementwise. The denominator is positive for points of the ball; rounding
+// can take it to 0 when both are at the boundary, so it is clamped at 1e-15
+// as geoopt does. out[0], out[1] are c|x|^2, c|y|^2 for the check. Sums f64.
+Function build_poincare_mobius_add(int dims) {
+  using P = Precision;
+  Builder b("poincare_mobius_add", dims);
+  int x = b.input(), y = b.input(), c = b.param();
+  int xx = b.sq_norm(x, P::F64);
+  int yy = b.sq_norm(y, P::F64);
+  int xy = b.dot(x, y, P::F64);
+  int one = b.constant(1.0);
+  int two = b.constant(2.0);
+  int cxx = b.mul(c, xx);
+  int cyy = b.mul(c, yy);
+  int cxy = b.mul(c, xy);
+  int two_cxy = b.mul(two, cxy);
+  int base = b.add(one, two_cxy);
+  int coef_x = b.add(base, cyy);
+  int coef_y = b.sub(one, cxx);
+  int cc = b.mul(cxx, cyy);
+  int denom = b.add(base, cc);
+  int floor = b.constant(1e-15);
+  int dg = b.max(denom, floor);
+  int sx = b.div(coef_x, dg);
+  int sy = b.div(coef_y, dg);
+  int vx = b.scale(x, sx);
+  int vy = b.scale(y, sy);
+  int sum = b.add_vec(vx, vy);
+  b.output(cxx);
+  b.output(cyy);
+  b.output_vec(sum);
+  return b.finish();
+}
+
+// Every scalar output is c|x|^2 of one input (logmap0, mobius_add).
+void check_poincare_points(const Mechanism& m, const double* out, const double*) {
+  check_in_ball(m, out, static_cast<int>(m.input_names.size()));
 }
 
 }  // namespace rvj::ir

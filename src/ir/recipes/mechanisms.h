@@ -33,8 +33,9 @@ struct Mechanism {
   std::vector<const char*> input_names;  // names of the vector inputs, for messages
   std::vector<ParamSpec> params;         // scalar runtime params, in kernel order
   Function (*build)(int dims);
-  // Validates the kernel's auxiliary outputs (slots past 0) after a call and
-  // throws rvj::Error on invalid input. May be null.
+  // Validates the kernel's auxiliary outputs (slots past 0; every slot of a
+  // kernel with a vector output) after a call and throws rvj::Error on
+  // invalid input. May be null.
   void (*check)(const Mechanism& m, const double* out, const double* params);
 };
 
@@ -83,5 +84,10 @@ Function build_cosine_distance(int dims);
 Function build_norm(int dims);
 void check_cosine(const Mechanism& m, const double* out, const double* params);
 void check_poincare(const Mechanism& m, const double* out, const double* params);
+// Internal kernels with a vector output (ir.h): the Poincare ball's maps.
+Function build_poincare_expmap0(int dims);
+Function build_poincare_logmap0(int dims);
+Function build_poincare_mobius_add(int dims);
+void check_poincare_points(const Mechanism& m, const double* out, const double* params);
 
 }  // namespace rvj::ir
