@@ -66,6 +66,28 @@ Value* emit_exp32(IRBuilder<>& b, Value* x) {
   return b.CreateSelect(below, c(0.0f), b.CreateFMul(y, b.CreateBitCast(bits, vf)));
 }
 
+Value* Mem::at(Type* elem, Value* base, Value* index) { return b.CreateInBoundsGEP(elem, base, index); }
+
+Value* Mem::load_vec(Type* vty, Type* elem, Value* base, Value* index) {
+  return b.CreateAlignedLoad(vty, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(vty)), Align(4));
+}
+
+void Mem::store_vec(Value* v, Type* elem, Value* base, Value* index) {
+  b.CreateAlignedStore(v, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(v->getType())), Align(4));
+}
+
+Value* Mem::fma(Value* x, Value* y, Value* z) { return b.CreateIntrinsic(Intrinsic::fma, {x->getType()}, {x, y, z}); }
+
+Value* Mem::load_row(Type* vty, Value* row, int e0, int count) {
+  auto* v = cast<FixedVectorType>(vty);
+  const int lanes = static_cast<int>(v->getNumElements());
+  if (count == lanes) return load_vec(vty, v->getElementType(), row, idx(e0));
+  std::vector<Constant*> mask(lanes);
+  for (int e = 0; e < lanes; ++e) mask[e] = b.getInt1(e < count);
+  return b.CreateMaskedLoad(vty, b.CreateBitCast(at(v->getElementType(), row, idx(e0)), PointerType::getUnqual(vty)),
+                            Align(4), ConstantVector::get(mask), ConstantFP::get(vty, 0.0));
+}
+
 Value* emit_fold(IRBuilder<>& b, std::vector<Value*> acc) {
   for (size_t half = acc.size() / 2; half >= 1; half /= 2)
     for (size_t j = 0; j < half; ++j) acc[j] = b.CreateFAdd(acc[j], acc[j + half]);

@@ -15,6 +15,20 @@ std::vector<llvm::Value*> emit_loop(
     llvm::IRBuilder<>& b, llvm::Value* count, std::vector<llvm::Value*> carried, const std::string& name,
     const std::function<std::vector<llvm::Value*>(llvm::Value*, const std::vector<llvm::Value*>&)>& body);
 
+// Memory access through LLVM 14's typed pointers, and fma: the vocabulary
+// the kernel kinds' lowerings share.
+struct Mem {
+  llvm::IRBuilder<>& b;
+  llvm::Value* idx(int64_t i) { return b.getInt64(i); }
+  llvm::Value* at(llvm::Type* elem, llvm::Value* base, llvm::Value* index);
+  llvm::Value* load_vec(llvm::Type* vty, llvm::Type* elem, llvm::Value* base, llvm::Value* index);
+  void store_vec(llvm::Value* v, llvm::Type* elem, llvm::Value* base, llvm::Value* index);
+  llvm::Value* fma(llvm::Value* x, llvm::Value* y, llvm::Value* z);
+  // count (<= lanes of vty) floats of a row from element e0, the rest 0: a
+  // masked load when the row ends inside the vector, never past its end.
+  llvm::Value* load_row(llvm::Type* vty, llvm::Value* row, int e0, int count);
+};
+
 // ir/exp32.h's exp on a vector of floats.
 llvm::Value* emit_exp32(llvm::IRBuilder<>& b, llvm::Value* x);
 

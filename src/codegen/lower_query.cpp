@@ -57,36 +57,28 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
         *o = f->getArg(10), *n = f->getArg(11);
 
   b.SetInsertPoint(BasicBlock::Create(ctx, "entry", f));
-  auto at = [&](Type* elem, Value* base, Value* index) { return b.CreateInBoundsGEP(elem, base, index); };
-  auto load_vec = [&](Type* vty, Type* elem, Value* base, Value* index) {
-    return b.CreateAlignedLoad(vty, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(vty)), Align(4));
-  };
-  auto store_vec = [&](Value* v, Type* elem, Value* base, Value* index) {
-    b.CreateAlignedStore(v, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(v->getType())), Align(4));
-  };
-  auto idx = [&](int64_t i) { return b.getInt64(i); };
-  auto fma = [&](Value* x, Value* y, Value* z) { return b.CreateIntrinsic(Intrinsic::fma, {x->getType()}, {x, y, z}); };
+  Mem mem{b};
   Constant* neg_inf = ConstantFP::get(f32, -std::numeric_limits<float>::infinity());
   Value* zero_f = ConstantFP::get(vf, 0.0);
 
-  Value* padded = b.CreateMul(b.CreateUDiv(b.CreateAdd(n, idx(K - 1)), idx(K)), idx(K));
+  Value* padded = b.CreateMul(b.CreateUDiv(b.CreateAdd(n, mem.idx(K - 1)), mem.idx(K)), mem.idx(K));
   Value* inputs = b.CreateAlloca(f32p, b.getInt32(2), "inputs");
   Value* out = b.CreateAlloca(f64, b.getInt32(fn.num_outputs), "out");
-  b.CreateStore(q, at(f32p, inputs, idx(0)));
+  b.CreateStore(q, mem.at(f32p, inputs, mem.idx(0)));
 
   // ---- 1. scores (the Row kernel, inlined) and their max ------------------
   Value* mb = emit_loop(b, padded, {neg_inf}, "score", [&](Value* j, const std::vector<Value*>& in) {
-                Value* krow = b.CreateLoad(f32p, at(f32p, kp, j));
-                b.CreateStore(krow, at(f32p, inputs, idx(1)));
+                Value* krow = b.CreateLoad(f32p, mem.at(f32p, kp, j));
+                b.CreateStore(krow, mem.at(f32p, inputs, mem.idx(1)));
                 // The Position slot after the params (ir.h), exact in f64.
-                Value* kj = b.CreateLoad(i32, at(i32, kpos, j));
-                b.CreateStore(b.CreateSIToFP(b.CreateSub(kj, qpos), f64), at(f64, params, idx(fn.num_params)));
+                Value* kj = b.CreateLoad(i32, mem.at(i32, kpos, j));
+                b.CreateStore(b.CreateSIToFP(b.CreateSub(kj, qpos), f64), mem.at(f64, params, mem.idx(fn.num_params)));
                 b.CreateCall(score, {inputs, params, out});
                 Value* logit = b.CreateFPTrunc(b.CreateLoad(f64, out), f32);
                 Value* seen = b.CreateAnd(b.CreateICmpSLT(j, n),
-                                          b.CreateICmpNE(b.CreateLoad(i8, at(i8, vis, j)), b.getInt8(0)));
+                                          b.CreateICmpNE(b.CreateLoad(i8, mem.at(i8, vis, j)), b.getInt8(0)));
                 logit = b.CreateSelect(seen, logit, neg_inf);
-                b.CreateStore(logit, at(f32, s, j));
+                b.CreateStore(logit, mem.at(f32, s, j));
                 return std::vector<Value*>{b.CreateSelect(b.CreateFCmpOGT(logit, in[0]), logit, in[0])};
               })[0];
 
@@ -97,20 +89,20 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   b.CreateStore(m_new, m);
   Value* ms_v = b.CreateVectorSplat(W, ms);
   const int parts = std::max(1, K / W);  // vectors of the 16 partials
-  std::vector<Value*> lb = emit_loop(b, b.CreateUDiv(padded, idx(K)), std::vector<Value*>(parts, zero_f), "softmax",
+  std::vector<Value*> lb = emit_loop(b, b.CreateUDiv(padded, mem.idx(K)), std::vector<Value*>(parts, zero_f), "softmax",
                                      [&](Value* c, const std::vector<Value*>& in) {
                                        std::vector<Value*> acc = in;
                                        for (int u = 0; u < parts; ++u) {
-                                         Value* pos = b.CreateAdd(b.CreateMul(c, idx(K)), idx(u * W));
-                                         Value* p = emit_exp32(b, b.CreateFSub(load_vec(vf, f32, s, pos), ms_v));
-                                         store_vec(p, f32, s, pos);
+                                         Value* pos = b.CreateAdd(b.CreateMul(c, mem.idx(K)), mem.idx(u * W));
+                                         Value* p = emit_exp32(b, b.CreateFSub(mem.load_vec(vf, f32, s, pos), ms_v));
+                                         mem.store_vec(p, f32, s, pos);
                                          acc[u] = b.CreateFAdd(acc[u], p);
                                        }
                                        return acc;
                                      });
   Value* alpha = b.CreateExtractElement(emit_exp32(b, b.CreateVectorSplat(W, b.CreateFSub(m_old, ms))), uint64_t{0});
   Value* alpha64 = b.CreateFPExt(alpha, f64);
-  b.CreateStore(fma(b.CreateLoad(f64, l), alpha64, b.CreateFPExt(emit_fold(b, lb), f64)), l);
+  b.CreateStore(mem.fma(b.CreateLoad(f64, l), alpha64, b.CreateFPExt(emit_fold(b, lb), f64)), l);
 
   // ---- 3. P.V: even and odd keys in two chains ---------------------------
   const int VV = (dv + W - 1) / W, CV_MAX = 8;
@@ -118,33 +110,25 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   for (int c0 = 0; c0 < VV; c0 += CV_MAX) {
     const int CV = std::min(CV_MAX, VV - c0);
     std::vector<Value*> acc = emit_loop(
-        b, b.CreateUDiv(padded, idx(2)), std::vector<Value*>(2 * CV, zero_f), "pv",
+        b, b.CreateUDiv(padded, mem.idx(2)), std::vector<Value*>(2 * CV, zero_f), "pv",
         [&](Value* pair, const std::vector<Value*>& in) {
           std::vector<Value*> next = in;
           for (int parity = 0; parity < 2; ++parity) {
-            Value* j = b.CreateAdd(b.CreateMul(pair, idx(2)), idx(parity));
-            Value* p = b.CreateVectorSplat(W, b.CreateLoad(f32, at(f32, s, j)));
-            Value* vrow = b.CreateLoad(f32p, at(f32p, vp, j));
+            Value* j = b.CreateAdd(b.CreateMul(pair, mem.idx(2)), mem.idx(parity));
+            Value* p = b.CreateVectorSplat(W, b.CreateLoad(f32, mem.at(f32, s, j)));
+            Value* vrow = b.CreateLoad(f32p, mem.at(f32p, vp, j));
             for (int c = 0; c < CV; ++c) {
-              const int e0 = (c0 + c) * W, count = std::min(W, dv - e0);
-              Value* vv;
-              if (count == W) {
-                vv = load_vec(vf, f32, vrow, idx(e0));
-              } else {  // the row ends inside this vector
-                std::vector<Constant*> mask(W);
-                for (int e = 0; e < W; ++e) mask[e] = b.getInt1(e < count);
-                vv = b.CreateMaskedLoad(vf, b.CreateBitCast(at(f32, vrow, idx(e0)), PointerType::getUnqual(vf)),
-                                        Align(4), ConstantVector::get(mask), zero_f);
-              }
-              next[parity * CV + c] = fma(p, vv, next[parity * CV + c]);
+              const int e0 = (c0 + c) * W;
+              Value* vv = mem.load_row(vf, vrow, e0, std::min(W, dv - e0));
+              next[parity * CV + c] = mem.fma(p, vv, next[parity * CV + c]);
             }
           }
           return next;
         });
     for (int c = 0; c < CV; ++c) {
-      Value* pos = idx((c0 + c) * W);
+      Value* pos = mem.idx((c0 + c) * W);
       Value* sum = b.CreateFPExt(b.CreateFAdd(acc[c], acc[CV + c]), vd);
-      store_vec(fma(load_vec(vd, f64, o, pos), alpha_v, sum), f64, o, pos);
+      mem.store_vec(mem.fma(mem.load_vec(vd, f64, o, pos), alpha_v, sum), f64, o, pos);
     }
   }
   b.CreateRetVoid();

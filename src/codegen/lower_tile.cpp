@@ -114,32 +114,24 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
         *s = f->getArg(9), *m = f->getArg(10), *l = f->getArg(11), *o = f->getArg(12), *n = f->getArg(13);
 
   b.SetInsertPoint(BasicBlock::Create(ctx, "entry", f));
-  auto at = [&](Type* elem, Value* base, Value* index) { return b.CreateInBoundsGEP(elem, base, index); };
-  auto load_vec = [&](Type* vty, Type* elem, Value* base, Value* index) {
-    return b.CreateAlignedLoad(vty, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(vty)), Align(4));
-  };
-  auto store_vec = [&](Value* v, Type* elem, Value* base, Value* index) {
-    b.CreateAlignedStore(v, b.CreateBitCast(at(elem, base, index), PointerType::getUnqual(v->getType())), Align(4));
-  };
-  auto idx = [&](int64_t i) { return b.getInt64(i); };
-  auto fma = [&](Value* x, Value* y, Value* z) { return b.CreateIntrinsic(Intrinsic::fma, {x->getType()}, {x, y, z}); };
+  Mem mem{b};
   Value* neg_inf = ConstantFP::get(vf, -std::numeric_limits<float>::infinity());
   Value* zero_f = ConstantFP::get(vf, 0.0);
 
-  Value* groups = b.CreateUDiv(b.CreateAdd(n, idx(NK - 1)), idx(NK));
-  Value* padded = b.CreateMul(groups, idx(NK));
+  Value* groups = b.CreateUDiv(b.CreateAdd(n, mem.idx(NK - 1)), mem.idx(NK));
+  Value* padded = b.CreateMul(groups, mem.idx(NK));
   Value* alpha_mem = b.CreateAlloca(f32, b.getInt32(Q), "alpha");
   std::vector<Value*> lo_v(QV), hi_v(QV), qpos_v(QV);
   for (int v = 0; v < QV; ++v) {
-    lo_v[v] = load_vec(vi, i32, lo, idx(v * W));
-    hi_v[v] = load_vec(vi, i32, hi, idx(v * W));
-    qpos_v[v] = load_vec(vi, i32, qpos, idx(v * W));
+    lo_v[v] = mem.load_vec(vi, i32, lo, mem.idx(v * W));
+    hi_v[v] = mem.load_vec(vi, i32, hi, mem.idx(v * W));
+    qpos_v[v] = mem.load_vec(vi, i32, qpos, mem.idx(v * W));
   }
   // Runtime params, splat once.
   std::vector<Value*> param_v(fn.nodes.size(), nullptr);
   for (size_t id = 0; id < fn.nodes.size(); ++id)
     if (fn.nodes[id].op == ir::Op::Param)
-      param_v[id] = b.CreateVectorSplat(W, b.CreateLoad(f64, at(f64, params, idx(fn.nodes[id].index))));
+      param_v[id] = b.CreateVectorSplat(W, b.CreateLoad(f64, mem.at(f64, params, mem.idx(fn.nodes[id].index))));
   std::vector<int> reds;
   for (size_t id = 0; id < fn.nodes.size(); ++id)
     if (fn.nodes[id].op == ir::Op::Dot || fn.nodes[id].op == ir::Op::SqDist) reds.push_back(static_cast<int>(id));
@@ -149,18 +141,18 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   std::vector<Value*> mb = emit_loop(
       b, groups, std::vector<Value*>(QV, neg_inf), "keys", [&](Value* g, const std::vector<Value*>& mb_in) {
         std::vector<Value*> mb_out = mb_in;
-        Value* j0 = b.CreateMul(g, idx(NK));
+        Value* j0 = b.CreateMul(g, mem.idx(NK));
         std::vector<Value*> krow(NK);
         for (int j = 0; j < NK; ++j)
-          krow[j] = b.CreateLoad(f32p, at(f32p, kp, b.CreateAdd(j0, idx(j))));
+          krow[j] = b.CreateLoad(f32p, mem.at(f32p, kp, b.CreateAdd(j0, mem.idx(j))));
         // acc[(r * NK + j) * QV + v]
         std::vector<Value*> acc = emit_loop(
-            b, idx(d), std::vector<Value*>(R * NK * QV, zero_f), "dot",
+            b, mem.idx(d), std::vector<Value*>(R * NK * QV, zero_f), "dot",
             [&](Value* t, const std::vector<Value*>& in) {
               std::vector<Value*> out = in;
               std::vector<Value*> qv(QV), kb(NK);
-              for (int v = 0; v < QV; ++v) qv[v] = load_vec(vf, f32, qt, b.CreateAdd(b.CreateMul(t, idx(Q)), idx(v * W)));
-              for (int j = 0; j < NK; ++j) kb[j] = b.CreateVectorSplat(W, b.CreateLoad(f32, at(f32, krow[j], t)));
+              for (int v = 0; v < QV; ++v) qv[v] = mem.load_vec(vf, f32, qt, b.CreateAdd(b.CreateMul(t, mem.idx(Q)), mem.idx(v * W)));
+              for (int j = 0; j < NK; ++j) kb[j] = b.CreateVectorSplat(W, b.CreateLoad(f32, mem.at(f32, krow[j], t)));
               for (int r = 0; r < R; ++r) {
                 const ir::Node& node = fn.nodes[reds[r]];
                 const int ia = fn.nodes[node.a].index, ib = fn.nodes[node.b].index;
@@ -170,7 +162,7 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
                     Value* y = ib == 0 ? qv[v] : kb[j];
                     if (node.op == ir::Op::SqDist) x = y = b.CreateFSub(x, y);
                     Value*& a = out[(r * NK + j) * QV + v];
-                    a = fma(x, y, a);
+                    a = mem.fma(x, y, a);
                   }
               }
               return out;
@@ -186,7 +178,7 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
                 case ir::Op::Input: break;
                 case ir::Op::Param: val[id] = param_v[id]; break;
                 case ir::Op::Position: {  // kpos[j] - qpos[i] per lane, exact in f64
-                  Value* kj = b.CreateVectorSplat(W, b.CreateLoad(i32, at(i32, kpos, b.CreateAdd(j0, idx(j)))));
+                  Value* kj = b.CreateVectorSplat(W, b.CreateLoad(i32, mem.at(i32, kpos, b.CreateAdd(j0, mem.idx(j)))));
                   val[id] = b.CreateSIToFP(b.CreateSub(kj, qpos_v[v]), vd);
                   break;
                 }
@@ -200,14 +192,14 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
                 default: val[id] = emit_scalar_op(b, node, val, vd, FunctionCallee());
               }
             }
-            Value* key = b.CreateVectorSplat(W, b.CreateTrunc(b.CreateAdd(j0, idx(j)), i32));
-            Value* vis_pos = b.CreateAdd(b.CreateMul(b.CreateAdd(j0, idx(j)), idx(Q)), idx(v * W));
-            Value* vis_v = b.CreateAlignedLoad(vb, b.CreateBitCast(at(i8, vis, vis_pos), PointerType::getUnqual(vb)),
+            Value* key = b.CreateVectorSplat(W, b.CreateTrunc(b.CreateAdd(j0, mem.idx(j)), i32));
+            Value* vis_pos = b.CreateAdd(b.CreateMul(b.CreateAdd(j0, mem.idx(j)), mem.idx(Q)), mem.idx(v * W));
+            Value* vis_v = b.CreateAlignedLoad(vb, b.CreateBitCast(mem.at(i8, vis, vis_pos), PointerType::getUnqual(vb)),
                                                Align(1));
             Value* visible = b.CreateAnd(b.CreateAnd(b.CreateICmpSLE(lo_v[v], key), b.CreateICmpSLT(key, hi_v[v])),
                                          b.CreateICmpNE(vis_v, ConstantInt::get(vb, 0)));
             logit = b.CreateSelect(visible, logit, neg_inf);
-            store_vec(logit, f32, s, b.CreateAdd(b.CreateMul(b.CreateAdd(j0, idx(j)), idx(Q)), idx(v * W)));
+            mem.store_vec(logit, f32, s, b.CreateAdd(b.CreateMul(b.CreateAdd(j0, mem.idx(j)), mem.idx(Q)), mem.idx(v * W)));
             mb_out[v] = b.CreateSelect(b.CreateFCmpOGT(logit, mb_out[v]), logit, mb_out[v]);
           }
         return mb_out;
@@ -216,65 +208,58 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   // ---- 2. online softmax -------------------------------------------------
   std::vector<Value*> m_old(QV), ms(QV);
   for (int v = 0; v < QV; ++v) {
-    m_old[v] = load_vec(vf, f32, m, idx(v * W));
+    m_old[v] = mem.load_vec(vf, f32, m, mem.idx(v * W));
     Value* m_new = b.CreateSelect(b.CreateFCmpOGT(mb[v], m_old[v]), mb[v], m_old[v]);
     ms[v] = b.CreateSelect(b.CreateFCmpOEQ(m_new, neg_inf), zero_f, m_new);
-    store_vec(m_new, f32, m, idx(v * W));
+    mem.store_vec(m_new, f32, m, mem.idx(v * W));
   }
   std::vector<Value*> lb = emit_loop(b, padded, std::vector<Value*>(QV, zero_f), "softmax",
                                      [&](Value* j, const std::vector<Value*>& in) {
                                        std::vector<Value*> out = in;
                                        for (int v = 0; v < QV; ++v) {
-                                         Value* pos = b.CreateAdd(b.CreateMul(j, idx(Q)), idx(v * W));
-                                         Value* p = emit_exp32(b, b.CreateFSub(load_vec(vf, f32, s, pos), ms[v]));
-                                         store_vec(p, f32, s, pos);
+                                         Value* pos = b.CreateAdd(b.CreateMul(j, mem.idx(Q)), mem.idx(v * W));
+                                         Value* p = emit_exp32(b, b.CreateFSub(mem.load_vec(vf, f32, s, pos), ms[v]));
+                                         mem.store_vec(p, f32, s, pos);
                                          out[v] = b.CreateFAdd(out[v], p);
                                        }
                                        return out;
                                      });
   for (int v = 0; v < QV; ++v) {
     Value* alpha = emit_exp32(b, b.CreateFSub(m_old[v], ms[v]));
-    store_vec(alpha, f32, alpha_mem, idx(v * W));
-    Value* lv = load_vec(vd, f64, l, idx(v * W));
-    store_vec(fma(lv, b.CreateFPExt(alpha, vd), b.CreateFPExt(lb[v], vd)), f64, l, idx(v * W));
+    mem.store_vec(alpha, f32, alpha_mem, mem.idx(v * W));
+    Value* lv = mem.load_vec(vd, f64, l, mem.idx(v * W));
+    mem.store_vec(mem.fma(lv, b.CreateFPExt(alpha, vd), b.CreateFPExt(lb[v], vd)), f64, l, mem.idx(v * W));
   }
 
   // ---- 3. P.V, merged into the f64 state ---------------------------------
   const int VV = (dv + W - 1) / W, QG = k.query_group;
   for (int c0 = 0; c0 < VV; c0 += k.value_vectors) {
     const int CV = std::min(k.value_vectors, VV - c0);
-    emit_loop(b, idx(Q / QG), {}, "pv", [&](Value* qg, const std::vector<Value*>&) {
-      Value* i0 = b.CreateMul(qg, idx(QG));
+    emit_loop(b, mem.idx(Q / QG), {}, "pv", [&](Value* qg, const std::vector<Value*>&) {
+      Value* i0 = b.CreateMul(qg, mem.idx(QG));
       std::vector<Value*> acc = emit_loop(
           b, padded, std::vector<Value*>(QG * CV, zero_f), "pv.keys", [&](Value* j, const std::vector<Value*>& in) {
             std::vector<Value*> out = in;
-            Value* vrow = b.CreateLoad(f32p, at(f32p, vp, j));
+            Value* vrow = b.CreateLoad(f32p, mem.at(f32p, vp, j));
             std::vector<Value*> vv(CV);
             for (int c = 0; c < CV; ++c) {
-              const int e0 = (c0 + c) * W, count = std::min(W, dv - e0);
-              if (count == W) {
-                vv[c] = load_vec(vf, f32, vrow, idx(e0));
-              } else {  // the row ends inside this vector
-                std::vector<Constant*> mask(W);
-                for (int e = 0; e < W; ++e) mask[e] = b.getInt1(e < count);
-                vv[c] = b.CreateMaskedLoad(vf, b.CreateBitCast(at(f32, vrow, idx(e0)), PointerType::getUnqual(vf)),
-                                           Align(4), ConstantVector::get(mask), zero_f);
-              }
+              const int e0 = (c0 + c) * W;
+              vv[c] = mem.load_row(vf, vrow, e0, std::min(W, dv - e0));
             }
             for (int qi = 0; qi < QG; ++qi) {
               Value* p = b.CreateVectorSplat(
-                  W, b.CreateLoad(f32, at(f32, s, b.CreateAdd(b.CreateMul(j, idx(Q)), b.CreateAdd(i0, idx(qi))))));
-              for (int c = 0; c < CV; ++c) out[qi * CV + c] = fma(p, vv[c], out[qi * CV + c]);
+                  W, b.CreateLoad(f32, mem.at(f32, s, b.CreateAdd(b.CreateMul(j, mem.idx(Q)), b.CreateAdd(i0, mem.idx(qi))))));
+              for (int c = 0; c < CV; ++c) out[qi * CV + c] = mem.fma(p, vv[c], out[qi * CV + c]);
             }
             return out;
           });
       for (int qi = 0; qi < QG; ++qi) {
-        Value* i = b.CreateAdd(i0, idx(qi));
-        Value* a = b.CreateVectorSplat(W, b.CreateFPExt(b.CreateLoad(f32, at(f32, alpha_mem, i)), f64));
+        Value* i = b.CreateAdd(i0, mem.idx(qi));
+        Value* a = b.CreateVectorSplat(W, b.CreateFPExt(b.CreateLoad(f32, mem.at(f32, alpha_mem, i)), f64));
         for (int c = 0; c < CV; ++c) {
-          Value* pos = b.CreateAdd(b.CreateMul(i, idx(shape.o_stride)), idx((c0 + c) * W));
-          Value* ov = load_vec(vd, f64, o, pos);
-          store_vec(fma(ov, a, b.CreateFPExt(acc[qi * CV + c], vd)), f64, o, pos);
+          Value* pos = b.CreateAdd(b.CreateMul(i, mem.idx(shape.o_stride)), mem.idx((c0 + c) * W));
+          Value* ov = mem.load_vec(vd, f64, o, pos);
+          mem.store_vec(mem.fma(ov, a, b.CreateFPExt(acc[qi * CV + c], vd)), f64, o, pos);
         }
       }
       return std::vector<Value*>{};

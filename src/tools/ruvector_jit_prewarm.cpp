@@ -7,22 +7,28 @@
 //   mechanism dims [params as a JSON object]
 //   scaled_dot 384
 //   cosine 384 {"tau": 20}
+//   sequence causal 512 {"num_heads": 8}
+// A "sequence" line compiles the kernels ruvector_attention runs for that
+// mechanism over query vectors of dims (self-attention widths): the score's
+// tile and single-query kernels, or its per-row kernel.
 // Parameters are runtime arguments of a kernel, so they do not change what is
 // compiled; they are checked (an unknown name or bad value is an error) so a
 // manifest says exactly what the application calls.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "ir/errors.h"
+#include "ir/recipes/sequence.h"
 #include "runtime/disk_cache.h"
 #include "runtime/engine.h"
 #include "runtime/kernel_cache.h"
+#include "runtime/schedules/flash.h"
 
 using namespace rvj;
 
@@ -33,31 +39,91 @@ int usage() {
   return 2;
 }
 
-// The flat JSON object of numbers a manifest line may end with.
-std::vector<double> parse_params(const ir::Mechanism& m, const std::string& json) {
+// The flat JSON object of numbers (or true/false) a manifest line may end
+// with, read by hand: {"name": number, ...}.
+std::vector<double> parse_params(const std::vector<ir::ParamSpec>& specs, const std::string& owner,
+                                 const std::string& json) {
   std::vector<double> params;
-  for (const auto& p : m.params) params.push_back(p.default_value);
-  std::string body = std::regex_replace(json, std::regex("^\\s*\\{|\\}\\s*$"), "");
-  if (json.find('{') == std::string::npos || json.find('}') == std::string::npos)
-    throw Error(ErrorKind::InvalidArgument, "params must be a JSON object such as {\"tau\": 20}");
-  std::regex item("\\s*\"([A-Za-z_]+)\"\\s*:\\s*([-+0-9.eE]+)\\s*(,|$)");
-  auto it = std::sregex_iterator(body.begin(), body.end(), item);
-  size_t consumed = 0;
-  for (; it != std::sregex_iterator(); ++it) {
-    const std::string name = (*it)[1], value = (*it)[2];
-    size_t i = 0;
-    while (i < m.params.size() && name != m.params[i].name) ++i;
-    if (i == m.params.size())
-      throw Error(ErrorKind::InvalidArgument, "unknown parameter \"" + name + "\" for " + m.name);
-    char* end = nullptr;
-    params[i] = std::strtod(value.c_str(), &end);
-    if (*end != '\0') throw Error(ErrorKind::InvalidArgument, "parameter \"" + name + "\" must be a number");
-    consumed += it->length();
+  for (const auto& p : specs) params.push_back(p.default_value);
+  auto bad = [&] {
+    return Error(ErrorKind::InvalidArgument, "cannot read params " + json, "Write a JSON object such as {\"tau\": 20}.");
+  };
+  size_t at = 0;
+  auto skip = [&] { at = json.find_first_not_of(" \t", at) == std::string::npos ? json.size() : json.find_first_not_of(" \t", at); };
+  auto expect = [&](char c) {
+    skip();
+    if (at >= json.size() || json[at] != c) throw bad();
+    ++at;
+  };
+  expect('{');
+  skip();
+  if (at < json.size() && json[at] == '}') {
+    ++at;
+  } else {
+    for (;;) {
+      expect('"');
+      const size_t end = json.find('"', at);
+      if (end == std::string::npos) throw bad();
+      const std::string name = json.substr(at, end - at);
+      at = end + 1;
+      expect(':');
+      skip();
+      const int i = ir::param_index(specs, name);
+      if (i < 0 || specs[i].internal)
+        throw Error(ErrorKind::InvalidArgument, "unknown parameter \"" + name + "\" for " + owner);
+      if (json.compare(at, 4, "true") == 0 || json.compare(at, 5, "false") == 0) {
+        params[i] = json[at] == 't';
+        at += json[at] == 't' ? 4 : 5;
+      } else {
+        const char* begin = json.c_str() + at;
+        char* stop = nullptr;
+        params[i] = std::strtod(begin, &stop);
+        if (stop == begin) throw Error(ErrorKind::InvalidArgument, "parameter \"" + name + "\" must be a number");
+        at += stop - begin;
+      }
+      skip();
+      if (at < json.size() && json[at] == ',') {
+        ++at;
+        continue;
+      }
+      expect('}');
+      break;
+    }
   }
-  if (consumed != body.size() && body.find_first_not_of(" \t") != std::string::npos)
-    throw Error(ErrorKind::InvalidArgument, "cannot read params " + json);
-  ir::check_params(m, params.data());
+  skip();
+  if (at != json.size()) throw bad();
+  ir::check_params(specs, params.data());
   return params;
+}
+
+// The kernels ruvector_attention runs for a sequence mechanism over query
+// vectors of `dims` (keys and values of the key/value heads' width): the
+// score's tile and single-query kernels, or its per-row kernel.
+std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, const ir::SequenceMechanism& m,
+                                               const double* params, int dims, std::vector<runtime::Source>& sources) {
+  const int kv_at = ir::param_index(m.params, "num_kv_heads"), h_at = ir::param_index(m.params, "num_heads");
+  const int heads = h_at < 0 ? 1 : static_cast<int>(std::min(params[h_at], 16000.0));
+  int kv = m.heads == ir::HeadMap::Grouped ? static_cast<int>(std::min(params[kv_at], 16000.0))
+           : m.heads == ir::HeadMap::Single ? 1
+                                            : heads;
+  const int hd = dims % heads == 0 ? dims / heads : 0;
+  const runtime::SequencePlan p = runtime::plan_sequence(m, params, 2, 1, dims, kv * hd, kv * hd);
+  if (m.schedule == ir::Schedule::Linear)
+    throw Error(ErrorKind::InvalidArgument, std::string(m.name) + " runs no generated kernel (the linear schedule)");
+  const ir::Mechanism& score = *ir::find_mechanism(m.score);
+  std::vector<runtime::Kernel*> out;
+  auto get = [&](ir::KernelKind kind, int value_dims) {
+    runtime::Source source;
+    out.push_back(&cache.get(score, p.head_dim, true, &source, kind, value_dims));
+    sources.push_back(source);
+  };
+  if (ir::tileable(score) && p.normaliser == ir::Normaliser::Softmax) {
+    get(ir::KernelKind::Tile, p.value_dim);
+    get(ir::KernelKind::Query, p.value_dim);
+  } else {
+    get(ir::KernelKind::Row, 0);
+  }
+  return out;
 }
 
 }  // namespace
@@ -86,28 +152,51 @@ int main(int argc, char** argv) {
     line = line.substr(0, line.find('#'));
     std::istringstream words(line);
     std::string name;
-    int dims = 0;
     if (!(words >> name)) continue;  // blank or comment
     try {
+      // "sequence NAME dims [params]": the kernels of a sequence mechanism.
+      const bool sequence = name == "sequence";
+      if (sequence && !(words >> name)) throw Error(ErrorKind::InvalidArgument, "sequence needs a mechanism name");
+      int dims = 0;
       if (!(words >> dims) || dims < 1 || dims > 16000)
         throw Error(ErrorKind::InvalidArgument, "dims must be an integer between 1 and 16000");
-      const ir::Mechanism& m = runtime::kernel_mechanism(name);
       std::string rest;
       std::getline(words, rest);
-      if (rest.find_first_not_of(" \t") != std::string::npos) parse_params(m, rest);
-      runtime::Source source;
-      runtime::Kernel& k = cache.get(m, dims, true, &source);
+      const bool has_params = rest.find_first_not_of(" \t") != std::string::npos;
+      std::vector<runtime::Kernel*> kernels;
+      std::vector<runtime::Source> sources;
+      if (sequence) {
+        const ir::SequenceMechanism* m = ir::find_sequence_mechanism(name);
+        if (!m)
+          throw Error(ErrorKind::InvalidArgument, "unknown sequence mechanism \"" + name + "\"",
+                      "Valid ones are: " + ir::sequence_mechanism_names() + ".");
+        std::vector<double> params = has_params ? parse_params(m->params, m->name, rest) : [&] {
+          std::vector<double> d;
+          for (const auto& p : m->params) d.push_back(p.default_value);
+          return d;
+        }();
+        kernels = sequence_kernels(cache, *m, params.data(), dims, sources);
+      } else {
+        const ir::Mechanism& m = runtime::kernel_mechanism(name);
+        if (has_params) parse_params(m.params, m.name, rest);
+        runtime::Source source;
+        kernels.push_back(&cache.get(m, dims, true, &source));
+        sources.push_back(source);
+      }
       for (const runtime::Notice& n : cache.take_notices()) std::cerr << (n.warning ? "warning: " : "") << n.text << "\n";
       if (!disk.enabled()) {
         std::cerr << "ruvector_jit_prewarm: the cache directory " << dir << " is not usable\n";
         return 1;
       }
-      if (source == runtime::Source::Disk) {
-        ++present;
-        std::printf("cached   %-28s %s\n", k.key.c_str(), disk.path(k.ir).c_str());
-      } else {
-        ++compiled;
-        std::printf("compiled %-28s %s (%.1f ms)\n", k.key.c_str(), disk.path(k.ir).c_str(), k.code.total_ms());
+      for (size_t i = 0; i < kernels.size(); ++i) {
+        const runtime::Kernel& k = *kernels[i];
+        if (sources[i] == runtime::Source::Disk) {
+          ++present;
+          std::printf("cached   %-28s %s\n", k.key.c_str(), disk.path(k.ir).c_str());
+        } else {
+          ++compiled;
+          std::printf("compiled %-28s %s (%.1f ms)\n", k.key.c_str(), disk.path(k.ir).c_str(), k.code.total_ms());
+        }
       }
     } catch (const Error& e) {
       ++errors;

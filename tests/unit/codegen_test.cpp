@@ -43,6 +43,7 @@ void expect_bit_identical_to_interpreter(const codegen::Target& target) {
       for (auto& x : b) x = normal(gen) / std::sqrt(static_cast<float>(d));
       std::vector<double> params;
       for (const auto& p : m.params) params.push_back(p.default_value);
+      params.push_back(-3);  // the Position slot (ir.h), read by scores that use it
       // A vector output goes through the slot after the inputs (ir.h).
       std::vector<float> jit_vec(d), ref_vec(d);
       const float* in[3] = {a.data(), b.data(), nullptr};

@@ -79,6 +79,18 @@ struct Buffer {
   T* get() const { return data.get(); }
 };
 
+// The key rows [from, from + n) of a block for one head, padded to nk with
+// the last row (padding is masked), and their positions.
+void gather_keys(const float* const* k, const float* const* v, size_t koff, size_t voff, int from, int n, int nk,
+                 const float** kr, const float** vr, int32_t* kpos) {
+  for (int j = 0; j < nk; ++j) {
+    const int row = from + std::min(j, n - 1);
+    kr[j] = k[row] + koff;
+    vr[j] = v[row] + voff;
+    kpos[j] = row;
+  }
+}
+
 // The score's params with the schedule's per-head values (ALiBi's slope) and
 // the Position slot after them.
 struct HeadParams {
@@ -144,12 +156,7 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
         }
         if (!any) continue;
         const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
-        for (int j = 0; j < nk; ++j) {
-          const int row = k0 + std::min(j, n - 1);  // padding repeats the last row; it is masked
-          kr.get()[j] = k[row] + koff;
-          vr.get()[j] = v[row] + voff;
-          kpos.get()[j] = row;
-        }
+        gather_keys(k, v, koff, voff, k0, n, nk, kr.get(), vr.get(), kpos.get());
         if (holes)
           for (int j = 0; j < n; ++j)
             for (int i = 0; i < nq; ++i) vis.get()[static_cast<size_t>(j) * Q + i] = p.mask.visible(i0 + i, k0 + j);
@@ -201,13 +208,8 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
         const int from = std::max(k0, p.first_key(i)), to = std::min(k0 + B, p.last_key(i) + 1), n = to - from;
         if (n <= 0) continue;
         const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
-        for (int j = 0; j < nk; ++j) {
-          const int row = from + std::min(j, n - 1);  // padding repeats the last row; it is masked
-          kr.get()[j] = k[row] + koff;
-          vr.get()[j] = v[row] + voff;
-          kpos.get()[j] = row;
-          vis.get()[j] = j < n && p.mask.visible(i, row);
-        }
+        gather_keys(k, v, koff, voff, from, n, nk, kr.get(), vr.get(), kpos.get());
+        for (int j = 0; j < nk; ++j) vis.get()[j] = j < n && p.mask.visible(i, from + j);
         if (jit)
           jit(qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m, &l, o.get(), n);
         else
