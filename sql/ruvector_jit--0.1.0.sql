@@ -158,6 +158,14 @@ CREATE FUNCTION ruvector_poincare_mobius_add(a ruvector, b ruvector, curvature r
   RETURNS ruvector
   AS 'MODULE_PATHNAME', 'ruvector_poincare_mobius_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- The weighted gyromidpoint of points of the ball (geoopt's weighted_midpoint).
+CREATE FUNCTION ruvector_poincare_midpoint(points ruvector[], curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_midpoint' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_poincare_midpoint(points ruvector[], weights real[], curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_weighted_midpoint' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- Inspection: these report (or reset) this backend's kernel cache, so
 -- VOLATILE and leader-only. isa NULL means the host.
 CREATE FUNCTION ruvector_jit_explain(mechanism text, dims integer, params jsonb DEFAULT '{}', isa text DEFAULT NULL)

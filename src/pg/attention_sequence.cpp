@@ -5,55 +5,12 @@
 #include "pg/errors.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
+#include "pg/vector_arrays.h"
 #include "runtime/schedules/flash.h"
 #include "runtime/schedules/linear.h"
 
 using namespace rvj::pg;
 
-namespace {
-
-struct Rows {
-  const float** x;
-  int n;
-  int dim;
-};
-
-// The vectors of a ruvector[]: 1-D, no NULLs, not empty, one dimension.
-Rows rows_of(ArrayType* a, const char* what) {
-  if (ARR_NDIM(a) > 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must be a 1-D array", what)));
-  Datum* elems;
-  bool* nulls;
-  int n;
-  deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-  if (n == 0)
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must not be empty", what),
-                    errhint("Attention needs at least one query, key and value.")));
-  Rows r{(const float**)palloc(sizeof(float*) * n), n, 0};
-  for (int i = 0; i < n; i++) {
-    if (nulls[i])
-      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain nulls", what)));
-    RuVector* v = DatumGetRuVector(elems[i]);
-    if (i == 0) r.dim = v->dim;
-    if (v->dim != r.dim)
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("%s have different dimensions %d and %d", what, r.dim, v->dim)));
-    r.x[i] = v->x;
-  }
-  return r;
-}
-
-// n rows of `dims` floats as a ruvector[].
-ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
-  Datum* result = (Datum*)palloc(sizeof(Datum) * n);
-  for (int i = 0; i < n; i++) {
-    RuVector* r = new_vector(dims);
-    memcpy(r->x, rows + (size_t)i * dims, sizeof(float) * dims);
-    result[i] = PointerGetDatum(r);
-  }
-  return construct_array(result, n, vector_type, -1, false, TYPALIGN_INT);
-}
-
-}  // namespace
 
 RVJ_FUNCTION(ruvector_attention) {
   ArrayType* qa = PG_GETARG_ARRAYTYPE_P(0);

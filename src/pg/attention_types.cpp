@@ -44,11 +44,17 @@ RVJ_FUNCTION(ruvector_attention_types) {
   for (size_t i = 0; i < rows->size(); i++) {
     const rvj::ir::Mechanism& m = (*rows)[i];
     if (!m.attention_type) continue;
-    StringInfoData params;
+    StringInfoData params, forms, added;
     initStringInfo(&params);
     append_params(&params, m.params);
-    put(m.name, m.complexity, m.best_for, m.family, params.data, m.score_form, true, m.paper,
-        "score, weights, aggregate, sequence (adds num_heads, block_size)");
+    // The sequence form's own params (its entry, listed or generated).
+    const rvj::ir::SequenceMechanism* seq = rvj::ir::find_sequence_mechanism(m.name);
+    initStringInfo(&added);
+    for (size_t p = 0; seq && p < seq->schedule_params; p++)
+      appendStringInfo(&added, "%s%s", added.len ? ", " : "", seq->params[p].name);
+    initStringInfo(&forms);
+    appendStringInfo(&forms, "score, weights, aggregate, sequence (adds %s)", added.data);
+    put(m.name, m.complexity, m.best_for, m.family, params.data, m.score_form, true, m.paper, forms.data);
   }
   for (size_t i = 0; i < seqs->size(); i++) {
     const rvj::ir::SequenceMechanism& m = (*seqs)[i];

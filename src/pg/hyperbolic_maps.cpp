@@ -4,6 +4,10 @@
 // JIT-compiled kernels with a vector output.
 #include "pg/errors.h"
 #include "pg/kernel_site.h"
+#include "pg/vector_arrays.h"
+#include "runtime/hyperbolic.h"
+
+#include <cmath>
 
 using namespace rvj::pg;
 
@@ -25,8 +29,31 @@ Datum poincare_map(FunctionCallInfo fcinfo, const char* kernel, int vectors) {
   });
   PG_RETURN_RUVECTOR_P(result);
 }
+// ruvector_poincare_midpoint(points, [weights,] curvature): geoopt's
+// weighted_midpoint (ir/midpoint.h).
+Datum midpoint(FunctionCallInfo fcinfo, bool weighted) {
+  ArrayType* pa = PG_GETARG_ARRAYTYPE_P(0);
+  Rows points = rows_of(pa, "points", "The midpoint of no points is undefined.");
+  const float* w = nullptr;
+  if (weighted) {
+    ArrayType* wa = PG_GETARG_ARRAYTYPE_P(1);
+    if (ARR_NDIM(wa) > 1 || ARR_HASNULL(wa))
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("weights must be a 1-D array without nulls")));
+    const int nw = ArrayGetNItems(ARR_NDIM(wa), ARR_DIMS(wa));
+    if (nw != points.n)
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("weights must have one entry per point: %d points, %d weights", points.n, nw)));
+    w = (const float*)ARR_DATA_PTR(wa);
+  }
+  const double c = PG_GETARG_FLOAT4(weighted ? 2 : 1);
+  RuVector* result = new_vector(points.dim);  // palloc may ERROR: before the engine
+  RVJ_ENGINE(rvj::runtime::poincare_midpoint(points.x, w, points.n, points.dim, c, result->x));
+  PG_RETURN_RUVECTOR_P(result);
+}
 }  // namespace
 
+RVJ_FUNCTION(ruvector_poincare_midpoint) { return midpoint(fcinfo, false); }
+RVJ_FUNCTION(ruvector_poincare_weighted_midpoint) { return midpoint(fcinfo, true); }
 RVJ_FUNCTION(ruvector_poincare_expmap0) { return poincare_map(fcinfo, "poincare_expmap0", 1); }
 RVJ_FUNCTION(ruvector_poincare_logmap0) { return poincare_map(fcinfo, "poincare_logmap0", 1); }
 RVJ_FUNCTION(ruvector_poincare_mobius_add) { return poincare_map(fcinfo, "poincare_mobius_add", 2); }

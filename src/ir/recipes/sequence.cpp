@@ -28,6 +28,10 @@ const ParamSpec kTopK{"top_k", 32, true, "logits kept per query (ties: the lower
 const ParamSpec kSigmoidBias{"bias", kNotGiven, false, "added to each logit before the sigmoid; default -ln(number of keys)",
                             false, false, true};
 const ParamSpec kRopeBase{"base", 10000, true, "RoPE base: pair t of a head turns by pos * base^(-2t/d)"};
+const ParamSpec kMidpoint{"midpoint", 0, false,
+                          "true: values are points of the ball, aggregated by their weighted gyromidpoint; false: the "
+                          "weighted sum",
+                          false, true};
 const ParamSpec kEps{"eps", 1e-6, true, "added to the normaliser phi(q).sum phi(k) (fast-transformers' default)"};
 const ParamSpec kFeatures{"num_features", 128, true, "FAVOR+ random features m (more: closer to the softmax)", true};
 const ParamSpec kFeatureSeed{"seed", 0, false, "seed of the random features W (splitmix64; see README)", true};
@@ -113,6 +117,9 @@ const std::vector<SequenceMechanism>& sequence_mechanisms() {
       {"bigbird", "sparse + random", "O(L*(3 + global + random)*sparse_block*d)",
        "long documents: local, global and random blocks", "Zaheer et al. 2020, BigBird", "scaled_dot", H::Equal,
        M::BigBird, {kNumHeads, kSparseBlock, kGlobalBlocks, kRandomBlocks, kSeed, kBlock}, 0},
+      {"poincare", "hyperbolic", "O(L*S*d)", "hierarchies: attention by hyperbolic distance, values kept in the ball",
+       "Gulcehre et al. 2019, Hyperbolic Attention Networks", "poincare", H::Equal, M::None,
+       {kNumHeads, kMidpoint, kBlock}, 0},
       {"linear", "kernel", "O((L+S)*d*d_v)", "long sequences and whole tables: the state is built once",
        "Katharopoulos et al. 2020, Transformers are RNNs (phi = elu + 1)", nullptr, H::Equal, M::None,
        {kNumHeads, kEps}, 0, Schedule::Linear},

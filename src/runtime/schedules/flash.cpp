@@ -13,6 +13,7 @@
 #include "codegen/jit.h"
 #include "ir/errors.h"
 #include "ir/interpreter.h"
+#include "ir/midpoint.h"
 #include "runtime/online_softmax.h"
 #include "runtime/schedules/parallel.h"
 
@@ -223,19 +224,22 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
 }
 
 // The softmax with the per-row kernel (scores that keep f64 sums or check
-// their inputs): the online softmax in f64, per query block.
+// their inputs): the online softmax in f64, per query. With `midpoint` the
+// values are the midpoint's terms (gamma v, gamma - 1), and the output is the
+// weighted gyromidpoint of the values (the softmax's rescaling cancels in it).
 void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
               const float* const* v, int q0, int q1, float* out) {
-  const int group = p.heads / p.kv_heads, dvh = p.value_dim;
+  const int group = p.heads / p.kv_heads, dvh = p.value_dim, width = p.midpoint ? dvh + 1 : dvh;
   HeadParams params(p, score);
   std::vector<int> blocks, keys(p.block);
-  std::vector<double> logits(p.block), acc(dvh);
+  std::vector<double> logits(p.block), acc(width), terms(width), mid(dvh);
+  std::vector<float> tv(p.midpoint ? static_cast<size_t>(p.block) * width : 0);
   std::vector<const float*> vrows(p.block);
   for (int i = q0; i < q1; ++i) {
     p.mask.key_blocks(i, i + 1, p.block, blocks);
     for (int h = 0; h < p.heads; ++h) {
       SoftmaxState st;
-      softmax_init(st, acc.data(), dvh);
+      softmax_init(st, acc.data(), width);
       double* prm = params.for_head(p, h);
       const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;
       for (int k0 : blocks) {
@@ -244,13 +248,30 @@ void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, 
           if (p.mask.visible(i, j)) {
             prm[score.kernel->mechanism->params.size()] = j - i;
             logits[n] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim);
-            vrows[n++] = v[j] + static_cast<size_t>(h / group) * dvh;
+            vrows[n] = v[j] + static_cast<size_t>(h / group) * dvh;
+            if (p.midpoint) {
+              if (!ir::poincare_midpoint_terms(vrows[n], dvh, p.curvature, terms.data()))
+                throw Error(ErrorKind::DataException,
+                            "value " + std::to_string(j + 1) + " is not inside the Poincare ball of curvature -c",
+                            "With midpoint, values are points of the ball: c |v|^2 < 1 for each head's slice.");
+              float* t = tv.data() + static_cast<size_t>(n) * width;
+              for (int c = 0; c < width; ++c) t[c] = static_cast<float>(terms[c]);
+              vrows[n] = t;
+            }
+            ++n;
           }
-        softmax_add_block(st, acc.data(), dvh, logits.data(), vrows.data(), n);
+        softmax_add_block(st, acc.data(), width, logits.data(), vrows.data(), n);
       }
       // A query that sees no key gets zeros (torch >= 2.5).
       float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
-      if (!softmax_finish(st, acc.data(), dvh, o)) std::fill(o, o + dvh, 0.0f);
+      if (st.l == 0) {
+        std::fill(o, o + dvh, 0.0f);
+      } else if (p.midpoint) {
+        ir::poincare_midpoint_finish(acc.data(), dvh, p.curvature, mid.data());
+        for (int c = 0; c < dvh; ++c) o[c] = static_cast<float>(mid[c]);
+      } else {
+        softmax_finish(st, acc.data(), dvh, o);
+      }
     }
   }
 }
@@ -342,6 +363,9 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* params,
   p.positional = m.positional;
   p.rope_base = 10000;
   if (const int i = ir::param_index(m.params, "base"); i >= 0) p.rope_base = params[i];
+  p.midpoint = flag(m, params, "midpoint");
+  p.curvature = 1;
+  if (const int i = ir::param_index(m.params, "c"); i >= 0) p.curvature = params[i];
   p.features = m.features;
   p.num_features = param(m, params, "num_features", 0, 65536);
 

@@ -33,6 +33,8 @@ struct SequencePlan {
   double rope_base;
   // The linear schedule's feature map; FAVOR+ needs its W (num_features x
   // head_dim), which the caller fills (favor_weights) and points to here.
+  bool midpoint;      // poincare: values aggregated by the weighted gyromidpoint (ir/midpoint.h)
+  double curvature;   // its ball's c
   ir::FeatureMap features;
   int num_features;
   uint64_t seed;

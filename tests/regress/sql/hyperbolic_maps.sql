@@ -49,3 +49,22 @@ SELECT ruvector_poincare_logmap0('[0.1,0.2]', -1);
 SELECT ruvector_poincare_mobius_add('[0.1,0.2]', '[0.3,-0.4]', 'NaN');
 SELECT ruvector_poincare_expmap0('[0.1,0.2]', 'Infinity');
 SELECT ruvector_poincare_mobius_add('[0.1,0.2]', '[0.3]');
+
+-- the weighted gyromidpoint (geoopt's weighted_midpoint), and hyperbolic
+-- attention that aggregates values by it
+SELECT ruvector_poincare_midpoint(ARRAY['[0.3,-0.4]', '[-0.3,0.4]']::ruvector[]) AS opposite;
+SELECT ruvector_poincare_midpoint(ARRAY['[0.1,0.2]']::ruvector[]) AS one_point;
+SELECT ruvector_poincare_midpoint(ARRAY['[0.1,0.2]', '[0.3,-0.1]', '[-0.2,0.05]']::ruvector[], ARRAY[1, 2, 0.5]::real[], 0.5) AS weighted;
+SELECT ruvector_attention(ARRAY['[0.1,0.2]', '[0.2,-0.1]']::ruvector[], ARRAY['[0.1,0.1]', '[-0.2,0.3]']::ruvector[],
+                          ARRAY['[0.3,0.1]', '[-0.1,0.2]']::ruvector[], 'poincare', '{"midpoint": true, "beta": 2}') AS hyperbolic_attention;
+-- one key: the midpoint of its value is the value
+SELECT ruvector_attention(ARRAY['[0.1,0.2]']::ruvector[], ARRAY['[0.1,0.1]']::ruvector[], ARRAY['[0.3,0.1]']::ruvector[],
+                          'poincare', '{"midpoint": true}') AS one_value;
+SELECT ruvector_poincare_midpoint(ARRAY['[0.1,0.2]', '[0.9,0.9]']::ruvector[]);
+SELECT ruvector_poincare_midpoint(ARRAY['[0.1,0.2]']::ruvector[], ARRAY[0]::real[]);
+SELECT ruvector_poincare_midpoint(ARRAY['[0.1,0.2]']::ruvector[], ARRAY[-1]::real[]);
+SELECT ruvector_poincare_midpoint(ARRAY['[0.1,0.2]']::ruvector[], ARRAY[1, 2]::real[]);
+SELECT ruvector_poincare_midpoint(ARRAY[]::ruvector[]);
+SELECT ruvector_poincare_midpoint(ARRAY['[0.1,0.2]']::ruvector[], 0);
+SELECT ruvector_attention(ARRAY['[0.1,0.2]']::ruvector[], ARRAY['[0.1,0.1]']::ruvector[], ARRAY['[3,1]']::ruvector[],
+                          'poincare', '{"midpoint": true}');

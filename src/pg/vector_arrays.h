@@ -1,0 +1,22 @@
+// ruvector[] in and out: the arrays of vectors the sequence and set
+// functions take and return. PostgreSQL side (may ERROR).
+#pragma once
+
+#include "pg/vector.h"
+
+namespace rvj::pg {
+
+struct Rows {
+  const float** x;  // palloc'd row pointers into the array's vectors
+  int n;
+  int dim;
+};
+
+// The vectors of a ruvector[]: 1-D, no NULLs, not empty, one dimension.
+// `what` names the argument in messages ("queries", "points", ...).
+Rows rows_of(ArrayType* a, const char* what, const char* empty_hint = "Attention needs at least one query, key and value.");
+
+// n rows of `dims` floats as a ruvector[].
+ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type);
+
+}  // namespace rvj::pg
