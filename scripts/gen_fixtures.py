@@ -566,3 +566,25 @@ with MAPS.open("w") as f:
     for mech, d, c, a, b, out in map_cases:
         f.write(f"{mech} {d} {c!r} | {fmt(a)} | {fmt(b) if b is not None else ''} | {fmt(out.numpy())}\n")
 print(f"wrote {len(map_cases)} cases to {MAPS}")
+
+# lorentz (geoopt Lorentz(k)): points from expmap0 of tangent vectors at the
+# origin, rounded to float32; the reference distance on those float32
+# coordinates in float64. Appended to scores.txt with a generator of its own.
+lrng = np.random.default_rng(31)
+with OUT.open("a") as f:
+    n = 0
+    for d in [2, 3, 8, 17, 65, 385]:
+        for k in [1.0, 0.5, 2.0]:
+            man = geoopt.Lorentz(k=k)
+            for rx, ry in [(0.1, 0.5), (1.0, 2.0), (3.0, 0.2), (0.0, 1.5)]:
+                pts = []
+                for r in (rx, ry):
+                    v = lrng.standard_normal(d - 1)
+                    u = np.concatenate([[0.0], v / np.linalg.norm(v) * r])
+                    pts.append(f32(man.expmap0(t64(u)).numpy()))
+                x, y = pts
+                dist = float(man.dist(t64(x), t64(y)))
+                beta, gamma = 1.5, 0.25
+                f.write(f"lorentz {d} 3 {fmt([k, beta, gamma])} | {fmt(x)} | {fmt(y)} | {-beta * dist - gamma!r}\n")
+                n += 1
+print(f"appended {n} lorentz cases to {OUT}")

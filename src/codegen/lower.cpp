@@ -200,6 +200,9 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
       case ir::Op::Param:
         val[id] = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, param_arg, node.index));
         break;
+      case ir::Op::Element:
+        val[id] = b.CreateFPExt(b.CreateLoad(f32, b.CreateConstInBoundsGEP1_64(f32, val[node.a], node.index)), f64);
+        break;
       case ir::Op::Position:  // supplied by the caller after the params (ir.h)
         val[id] = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, param_arg, fn.num_params));
         break;

@@ -62,6 +62,7 @@ void evaluate(const Function& fn, const float* const* inputs, const double* para
       case Op::Param: val[id] = params[n.index]; break;
       case Op::Const: val[id] = n.value; break;
       case Op::Position: val[id] = params[fn.num_params]; break;
+      case Op::Element: val[id] = vec[n.a][n.index]; break;
       case Op::Dot:
       case Op::SqDist: val[id] = red(n, vec[n.a], vec[n.b]); break;
       case Op::Add: val[id] = a + b; break;

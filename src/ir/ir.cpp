@@ -14,6 +14,7 @@ const char* op_name(Op op) {
     case Op::Param: return "param";
     case Op::Const: return "const";
     case Op::Position: return "position";
+    case Op::Element: return "element";
     case Op::Dot: return "dot";
     case Op::SqDist: return "sqdist";
     case Op::Add: return "add";
@@ -57,6 +58,7 @@ std::string tile_error(const Function& score) {
     if ((n.op == Op::Dot || n.op == Op::SqDist) && n.precision != Precision::F32)
       return "it accumulates in f64";
     if (n.op == Op::Log1p) return "it uses log1p, which has no vector form";
+    if (n.op == Op::Element) return "it reads single elements";
     if (n.op == Op::Tanh || n.op == Op::Atanh)
       return std::string("it uses ") + op_name(n.op) + ", which has no vector form";
   }
@@ -116,6 +118,12 @@ int Builder::constant(double v) {
 }
 
 int Builder::position() { return push(Node{Op::Position, Type::Scalar}); }
+
+int Builder::element(int vec, int index) {
+  Node n{Op::Element, Type::Scalar, vec};
+  n.index = index;
+  return push(n);
+}
 
 int Builder::dot(int a, int b, Precision p) {
   Node n{Op::Dot, Type::Scalar, a, b};

@@ -29,6 +29,8 @@ enum class Op : uint8_t {
   Position,  // key position minus query position (j - i), f64: sequence kernels
              // supply it (Tile/Query ABIs); a Row kernel reads it from
              // params[num_params], after its runtime params
+  Element,   // element `index` of vector input a, widened to f64 (the Lorentz
+             // model's time coordinate x0)
   // reductions: vec x vec -> scalar, accumulated in `precision`
   Dot,     // sum a[i]*b[i]
   SqDist,  // sum (a[i]-b[i])^2
@@ -93,6 +95,7 @@ class Builder {
   int param();                       // next scalar parameter
   int constant(double v);
   int position();                    // j - i
+  int element(int vec, int index);   // vec[index], f64
   int dot(int a, int b, Precision p = Precision::F32);
   int sq_norm(int a, Precision p = Precision::F32) { return dot(a, a, p); }
   int sq_dist(int a, int b, Precision p = Precision::F32);

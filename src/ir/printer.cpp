@@ -43,6 +43,7 @@ std::string print(const Function& fn) {
       case Op::Param: line += ref(id) + " = param p" + std::to_string(n.index); break;
       case Op::Const: line += ref(id) + " = const " + num(n.value); break;
       case Op::Position: line += ref(id) + " = position (key j - query i)"; break;
+      case Op::Element: line += ref(id) + " = element " + ref(n.a) + "[" + std::to_string(n.index) + "]"; break;
       case Op::Dot:
       case Op::SqDist:
         line += ref(id) + " = " + op_name(n.op) +

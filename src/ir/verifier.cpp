@@ -32,6 +32,12 @@ void verify(const Function& fn) {
       case Op::Param:
         if (n.type != Type::Scalar || n.index < 0 || n.index >= fn.num_params) fail(fn, id, "bad param slot");
         break;
+      case Op::Element:
+        if (n.type != Type::Scalar) fail(fn, id, "an element is a scalar");
+        operand(n.a, Type::Vec);
+        if (fn.nodes[n.a].op != Op::Input) fail(fn, id, "element reads a vector input");
+        if (n.index < 0 || n.index >= fn.dims) fail(fn, id, "element index out of range");
+        break;
       case Op::Const:
       case Op::Position:
         if (n.type != Type::Scalar) fail(fn, id, "const and position are scalars");

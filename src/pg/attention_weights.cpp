@@ -30,7 +30,15 @@ RVJ_FUNCTION(ruvector_softmax) {
     logits[i] = x[i];
   }
   double* w = (double*)palloc(sizeof(double) * n);
-  rvj::runtime::softmax(logits, n, w);
+  // The normaliser's params follow the score's (weights_form).
+  const size_t own = m->params.size();
+  auto given = [&](const char* name, double fallback) {
+    const int i = rvj::ir::param_index(form->params, name);
+    return i >= (int)own && !std::isnan(params[i]) ? params[i] : fallback;
+  };
+  const double bias = given("bias", -std::log((double)n));
+  const int top_k = (int)std::min(given("top_k", n), (double)n);
+  RVJ_ENGINE(rvj::ir::normalise(form->normaliser, logits, n, w, bias, top_k));
   PG_RETURN_POINTER(float4_array(w, n));
 }
 
@@ -55,17 +63,18 @@ RVJ_FUNCTION(ruvector_attention_weights) {
     check_same_dims(q, k[i]);
   }
 
-  const rvj::ir::Mechanism* m = nullptr;
-  RVJ_ENGINE(m = &rvj::runtime::row_score_mechanism(type));
+  const rvj::runtime::WeightsForm* form = nullptr;
+  RVJ_ENGINE(form = &rvj::runtime::weights_form(type));
+  const rvj::ir::Mechanism* m = form->score;
   double params[rvj::ir::kMaxParams];
-  parse_params(jb, *m, params);
+  parse_params(jb, type, form->params, params);
 
   KernelSite* site = kernel_site(fcinfo);
   double* logits = (double*)palloc(sizeof(double) * n);
   double* w = (double*)palloc(sizeof(double) * n);
   rvj::runtime::Bound* bound = nullptr;
   RVJ_ENGINE({
-    rvj::ir::check_params(*m, params);
+    rvj::ir::check_params(form->params, params);
     bound = &bind_site(*site, *m, q->dim);
     for (size_t i = 0; i < m->params.size(); i++) bound->params[i] = params[i];
   });
@@ -75,6 +84,14 @@ RVJ_FUNCTION(ruvector_attention_weights) {
     int to = Min(n, from + 4096);
     RVJ_ENGINE(for (int i = from; i < to; i++) logits[i] = rvj::runtime::run(*bound, q->x, k[i]->x));
   }
-  rvj::runtime::softmax(logits, n, w);
+  // The normaliser's params follow the score's (weights_form).
+  const size_t own = m->params.size();
+  auto given = [&](const char* name, double fallback) {
+    const int i = rvj::ir::param_index(form->params, name);
+    return i >= (int)own && !std::isnan(params[i]) ? params[i] : fallback;
+  };
+  const double bias = given("bias", -std::log((double)n));
+  const int top_k = (int)std::min(given("top_k", n), (double)n);
+  RVJ_ENGINE(rvj::ir::normalise(form->normaliser, logits, n, w, bias, top_k));
   PG_RETURN_POINTER(float4_array(w, n));
 }

@@ -39,6 +39,28 @@ const ir::Mechanism& row_score_mechanism(std::string_view name) {
               "Valid attention types are: " + valid + ".");
 }
 
+const WeightsForm& weights_form(std::string_view name) {
+  // Built once: per-row types (softmax), then the sparse normalisers.
+  static const std::vector<std::pair<std::string, WeightsForm>> forms = [] {
+    std::vector<std::pair<std::string, WeightsForm>> f;
+    for (const ir::Mechanism& m : ir::mechanisms())
+      if (m.attention_type) f.push_back({m.name, {&m, ir::Normaliser::Softmax, m.params}});
+    for (const ir::SequenceMechanism& s : ir::sequence_mechanisms()) {
+      if (s.normaliser == ir::Normaliser::Softmax || !s.score) continue;
+      const ir::Mechanism* score = ir::find_mechanism(s.score);
+      WeightsForm w{score, s.normaliser, score->params};
+      for (const char* own : {"top_k", "bias"})
+        if (const int i = ir::param_index(s.params, own); i >= 0) w.params.push_back(s.params[i]);
+      f.push_back({s.name, std::move(w)});
+    }
+    return f;
+  }();
+  for (const auto& [n, w] : forms)
+    if (n == name) return w;
+  row_score_mechanism(name);  // throws the right error for every other name
+  throw Error(ErrorKind::Internal, "no weights form for " + std::string(name));
+}
+
 const ir::Mechanism& kernel_mechanism(std::string_view name) {
   if (const ir::Mechanism* m = ir::find_mechanism(name)) return *m;
   throw Error(ErrorKind::InvalidArgument, "unknown kernel \"" + std::string(name) + "\"",

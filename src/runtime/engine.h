@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ir/normaliser.h"
 #include "ir/recipes/mechanisms.h"
 #include "runtime/kernel_cache.h"
 
@@ -14,6 +15,19 @@ namespace rvj::runtime {
 // The attention type for a per-row score; throws with the valid names, or
 // with the SQL shape a non-per-row mechanism needs instead.
 const ir::Mechanism& row_score_mechanism(std::string_view name);
+// What ruvector_attention_weights(query, keys, name) computes: the logits of
+// `score` for each key, then `normaliser`. A per-row attention type uses the
+// softmax; the sparse normalisers (sparsemax, entmax15, topk_sparse, sigmoid)
+// use their sequence mechanism's score. `params` are the score's, then the
+// normaliser's own (top_k; bias, optional: -ln n when not given). Throws like
+// row_score_mechanism for other names.
+struct WeightsForm {
+  const ir::Mechanism* score;
+  ir::Normaliser normaliser;
+  std::vector<ir::ParamSpec> params;
+};
+const WeightsForm& weights_form(std::string_view name);
+
 // Any kernel by name (attention types and internal kernels).
 const ir::Mechanism& kernel_mechanism(std::string_view name);
 

@@ -1,5 +1,7 @@
 #include "runtime/online_softmax.h"
 
+#include "ir/normaliser.h"
+
 #include <cmath>
 #include <limits>
 
@@ -69,11 +71,7 @@ bool softmax_finish(const SoftmaxState& s, const double* o, int dv, float* out) 
 
 bool softmax(const double* logits, int n, double* weights) {
   if (n == 0) return false;
-  double m = logits[0];
-  for (int i = 1; i < n; ++i) m = std::max(m, logits[i]);
-  double sum = 0;
-  for (int i = 0; i < n; ++i) sum += weights[i] = std::exp(logits[i] - m);
-  for (int i = 0; i < n; ++i) weights[i] /= sum;
+  ir::normalise(ir::Normaliser::Softmax, logits, n, weights, 0, 0);
   return true;
 }
 

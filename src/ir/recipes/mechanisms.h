@@ -77,6 +77,8 @@ Function build_scaled_dot(int dims);
 Function build_alibi_score(int dims);
 Function build_cosine(int dims);
 Function build_poincare(int dims);
+Function build_lorentz(int dims);
+void check_lorentz(const Mechanism& m, const double* out, const double* params);
 Function build_poincare_distance(int dims);
 Function build_l2_distance(int dims);
 Function build_negative_inner_product(int dims);

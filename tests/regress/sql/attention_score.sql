@@ -85,3 +85,21 @@ SELECT q, pg_temp.sqlstate(q) FROM (VALUES
   ($q$SELECT ruvector_attention_score('[0,0]'::ruvector, '[1,2]'::ruvector, 'cosine')$q$),
   ($q$SELECT ruvector_attention_score('[0.8,0.8]'::ruvector, '[0,0]'::ruvector, 'poincare')$q$),
   ($q$SELECT ruvector_hyperbolic_distance('[0.1]', '[0.2]', 0)$q$)) v(q);
+
+-- lorentz on the hyperboloid <x,x>_L = -k: (cosh r, sinh r u) is at distance r
+-- from the origin (1, 0, ...); points off it, or on the lower sheet, are errors
+SELECT round(ruvector_attention_score('[1.5430806,1.1752012,0]'::ruvector, '[1,0,0]'::ruvector, 'lorentz')::numeric, 5) AS minus_distance_1,
+       round(ruvector_attention_score('[3.7621956,0,3.6268604]'::ruvector, '[1,0,0]'::ruvector, 'lorentz',
+                                      '{"beta": 2, "gamma": 1}')::numeric, 5) AS minus_2r_minus_1,
+       round(ruvector_attention_score('[2.1213204,1,1]'::ruvector, '[2.1213204,1,1]'::ruvector, 'lorentz', '{"k": 2.5}')::numeric, 5) AS same_point;
+SELECT ruvector_attention_score('[1,1,0]'::ruvector, '[1,0,0]'::ruvector, 'lorentz');
+SELECT ruvector_attention_score('[-1,0,0]'::ruvector, '[1,0,0]'::ruvector, 'lorentz');
+SELECT ruvector_attention_weights('[1.5430806,1.1752012,0]', ARRAY['[1,0,0]', '[1.5430806,1.1752012,0]']::ruvector[], 'lorentz');
+
+-- the sparse normalisers over a set: exact zeros, the top k, the sigmoid
+SELECT ruvector_attention_weights('[2,0]', ARRAY['[1,0]', '[0,1]', '[-1,0]']::ruvector[], 'sparsemax') AS sparsemax,
+       ruvector_attention_weights('[2,0]', ARRAY['[1,0]', '[0,1]', '[-1,0]']::ruvector[], 'entmax15') AS entmax15,
+       ruvector_attention_weights('[2,0]', ARRAY['[1,0]', '[0,1]', '[-1,0]']::ruvector[], 'topk_sparse', '{"top_k": 2}') AS top_2,
+       ruvector_attention_weights('[2,0]', ARRAY['[1,0]', '[0,1]']::ruvector[], 'sigmoid', '{"bias": 0}') AS sigmoid;
+SELECT ruvector_attention_weights('[2,0]', ARRAY['[1,0]']::ruvector[], 'topk_sparse', '{"num_heads": 2}');
+SELECT ruvector_attention_weights('[2,0]', ARRAY['[1,0]']::ruvector[], 'topk_sparse', '{"top_k": 0}');
