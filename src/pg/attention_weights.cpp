@@ -30,15 +30,7 @@ RVJ_FUNCTION(ruvector_softmax) {
     logits[i] = x[i];
   }
   double* w = (double*)palloc(sizeof(double) * n);
-  // The normaliser's params follow the score's (weights_form).
-  const size_t own = m->params.size();
-  auto given = [&](const char* name, double fallback) {
-    const int i = rvj::ir::param_index(form->params, name);
-    return i >= (int)own && !std::isnan(params[i]) ? params[i] : fallback;
-  };
-  const double bias = given("bias", -std::log((double)n));
-  const int top_k = (int)std::min(given("top_k", n), (double)n);
-  RVJ_ENGINE(rvj::ir::normalise(form->normaliser, logits, n, w, bias, top_k));
+  rvj::runtime::softmax(logits, n, w);
   PG_RETURN_POINTER(float4_array(w, n));
 }
 

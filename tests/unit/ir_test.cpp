@@ -75,7 +75,7 @@ TEST(IrVerifier, AcceptsEveryRecipeAtAwkwardDims) {
 TEST(Mechanisms, RegistryAnswersByName) {
   ASSERT_NE(find_mechanism("scaled_dot"), nullptr);
   EXPECT_EQ(find_mechanism("no_such"), nullptr);
-  EXPECT_EQ(mechanism_names(true), "scaled_dot, cosine, poincare");
+  EXPECT_EQ(mechanism_names(true), "scaled_dot, cosine, poincare, lorentz");
   ASSERT_NE(catalogue_entry("causal"), nullptr);
   EXPECT_NE(catalogue_entry("causal")->shape, nullptr);
   ASSERT_NE(catalogue_entry("multi_head"), nullptr);

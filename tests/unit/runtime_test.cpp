@@ -64,7 +64,7 @@ TEST(Engine, UnknownAttentionTypeListsValidOnes) {
 
 TEST(Engine, UnshippedCatalogueMechanismSaysSo) {
   try {
-    row_score_mechanism("lorentz");
+    row_score_mechanism("additive");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
