@@ -40,6 +40,23 @@ FROM (SELECT array_agg(package ORDER BY package) AS names,
 ORDER BY w DESC;
 
 \echo
+\echo 'Sparse attention: sparsemax over the logits of the 10 nearest neighbours of postgresql-15'
+\echo '(the query scaled by 200 for sharper logits q.k/sqrt(384)); unlike the softmax it gives exact zeros'
+WITH q AS (SELECT embedding FROM documents WHERE package = 'postgresql-15'),
+top AS (
+  SELECT d.package, d.embedding FROM documents d, q
+  WHERE d.package <> 'postgresql-15'
+  ORDER BY ruvector_attention_score(q.embedding, d.embedding) DESC LIMIT 10)
+SELECT t.package, round(s::numeric, 3) AS softmax, round(w::numeric, 3) AS sparsemax
+FROM (SELECT array_agg(package ORDER BY package) AS names,
+             ruvector_attention_weights((SELECT embedding * array_fill(200, ARRAY[384])::real[]::ruvector FROM q), array_agg(embedding ORDER BY package)) AS soft,
+             ruvector_attention_weights((SELECT embedding * array_fill(200, ARRAY[384])::real[]::ruvector FROM q), array_agg(embedding ORDER BY package),
+                                        'sparsemax') AS weights
+      FROM top) x,
+     unnest(x.names, x.soft, x.weights) AS t(package, s, w)
+ORDER BY w DESC, s DESC;
+
+\echo
 \echo 'Vector arithmetic: what sits between a database server and a web server?'
 \echo '(query = embedding(postgresql-15) + embedding(nginx), ranked by the cosine attention score)'
 SELECT d.package, round(ruvector_attention_score(q.v, d.embedding, 'cosine')::numeric, 4) AS cosine,
