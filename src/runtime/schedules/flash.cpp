@@ -188,8 +188,10 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
   const ir::TileShape shape = ir::query_shape(fn);
   const int d = p.head_dim, dv = p.value_dim, B = p.block, group = p.heads / p.kv_heads;
   const int padded = (B + shape.keys - 1) / shape.keys * shape.keys;
-  Buffer<float> s(padded);
-  Buffer<double> o(shape.o_stride);
+  // Key blocks outside, heads inside: a block's rows are read once for all
+  // heads, front to back, instead of once per head at a stride.
+  Buffer<float> s(padded), m(p.heads);
+  Buffer<double> l(p.heads), o(static_cast<size_t>(p.heads) * shape.o_stride);
   Buffer<const float*> kr(padded), vr(padded);
   Buffer<int32_t> kpos(padded);
   Buffer<uint8_t> vis(padded);
@@ -198,27 +200,32 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
   std::vector<int> blocks;
   for (int i = q0; i < q1; ++i) {
     p.mask.key_blocks(i, i + 1, B, blocks);
-    for (int h = 0; h < p.heads; ++h) {
-      double* prm = params.for_head(p, h);
-      const size_t koff = static_cast<size_t>(h / group) * d, voff = static_cast<size_t>(h / group) * dv;
-      const float* qh = q[i] + static_cast<size_t>(h) * d;
-      float m = -std::numeric_limits<float>::infinity();
-      double l = 0;
-      std::fill(o.get(), o.get() + shape.o_stride, 0.0);
-      for (int k0 : blocks) {
-        const int from = std::max(k0, p.first_key(i)), to = std::min(k0 + B, p.last_key(i) + 1), n = to - from;
-        if (n <= 0) continue;
-        const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
+    std::fill(m.get(), m.get() + p.heads, -std::numeric_limits<float>::infinity());
+    std::fill(l.get(), l.get() + p.heads, 0.0);
+    std::fill(o.get(), o.get() + static_cast<size_t>(p.heads) * shape.o_stride, 0.0);
+    for (int k0 : blocks) {
+      const int from = std::max(k0, p.first_key(i)), to = std::min(k0 + B, p.last_key(i) + 1), n = to - from;
+      if (n <= 0) continue;
+      const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
+      for (int j = 0; j < nk; ++j) vis.get()[j] = j < n && p.mask.visible(i, from + j);
+      for (int h = 0; h < p.heads; ++h) {
+        double* prm = params.for_head(p, h);
+        const size_t koff = static_cast<size_t>(h / group) * d, voff = static_cast<size_t>(h / group) * dv;
+        const float* qh = q[i] + static_cast<size_t>(h) * d;
+        double* oh = o.get() + static_cast<size_t>(h) * shape.o_stride;
         gather_keys(k, v, koff, voff, from, n, nk, kr.get(), vr.get(), kpos.get());
-        for (int j = 0; j < nk; ++j) vis.get()[j] = j < n && p.mask.visible(i, from + j);
         if (jit)
-          jit(qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m, &l, o.get(), n);
+          jit(qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m.get()[h], &l.get()[h], oh, n);
         else
-          ir::interpret_query(fn, qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m, &l, o.get(),
-                              n);
+          ir::interpret_query(fn, qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m.get()[h],
+                              &l.get()[h], oh, n);
       }
+    }
+    for (int h = 0; h < p.heads; ++h) {
       float* dst = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dv;
-      for (int c = 0; c < dv; ++c) dst[c] = l > 0 ? static_cast<float>(o.get()[c] / l) : 0.0f;
+      const double* oh = o.get() + static_cast<size_t>(h) * shape.o_stride;
+      const double lh = l.get()[h];
+      for (int c = 0; c < dv; ++c) dst[c] = lh > 0 ? static_cast<float>(oh[c] / lh) : 0.0f;
     }
   }
 }
