@@ -224,3 +224,12 @@ CREATE FUNCTION ruvector_attention(queries ruvector[], keys ruvector[], "values"
                                    attention_type text DEFAULT 'scaled_dot', params jsonb DEFAULT '{}')
   RETURNS ruvector[]
   AS 'MODULE_PATHNAME', 'ruvector_attention' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- nn.MultiheadAttention with learned weights: in_proj (3 x E rows of E:
+-- W_q, W_k, W_v), out_proj (E rows of E), optional biases. NULL biases are
+-- no bias; NULL for any other argument gives NULL, as a STRICT function would.
+CREATE FUNCTION ruvector_multi_head_attention(queries ruvector[], keys ruvector[], "values" ruvector[],
+                                              in_proj ruvector[], out_proj ruvector[], num_heads integer DEFAULT 1,
+                                              in_bias ruvector DEFAULT NULL, out_bias ruvector DEFAULT NULL)
+  RETURNS ruvector[]
+  AS 'MODULE_PATHNAME', 'ruvector_multi_head_attention' LANGUAGE C IMMUTABLE PARALLEL SAFE;

@@ -8,6 +8,7 @@
 #include "pg/vector_arrays.h"
 #include "runtime/schedules/flash.h"
 #include "runtime/schedules/linear.h"
+#include "runtime/schedules/projection.h"
 
 using namespace rvj::pg;
 
@@ -93,4 +94,79 @@ RVJ_FUNCTION(ruvector_attention) {
   }
 
   PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
+}
+
+// ruvector_multi_head_attention(queries, keys, values, in_proj, out_proj,
+// num_heads, in_bias, out_bias): nn.MultiheadAttention with its learned
+// weights. Q, K and V are projected through Eigen (x W^T + b, W_q, W_k, W_v
+// the three blocks of in_proj's rows), attended per head on the flash
+// schedule, and the heads' output goes through out_proj. The projected rows
+// live in this call's memory context: O((L + S) E) floats.
+RVJ_FUNCTION(ruvector_multi_head_attention) {
+  for (int a = 0; a < 6; a++)
+    if (PG_ARGISNULL(a)) PG_RETURN_NULL();
+  ArrayType* qa = PG_GETARG_ARRAYTYPE_P(0);
+  Oid vector_type = ARR_ELEMTYPE(qa);
+  Rows q = rows_of(qa, "queries");
+  Rows k = rows_of(PG_GETARG_ARRAYTYPE_P(1), "keys");
+  Rows v = rows_of(PG_GETARG_ARRAYTYPE_P(2), "values");
+  Rows win = rows_of(PG_GETARG_ARRAYTYPE_P(3), "in_proj", "in_proj holds W_q, W_k and W_v: 3 x embed_dim rows.");
+  Rows wout = rows_of(PG_GETARG_ARRAYTYPE_P(4), "out_proj", "out_proj holds embed_dim rows.");
+  const int heads = PG_GETARG_INT32(5);
+  RuVector* bin = PG_ARGISNULL(6) ? nullptr : PG_GETARG_RUVECTOR_P(6);
+  RuVector* bout = PG_ARGISNULL(7) ? nullptr : PG_GETARG_RUVECTOR_P(7);
+  const int E = q.dim, L = q.n, S = k.n;
+  if (k.n != v.n)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("keys and values must have the same length, not %d and %d", k.n, v.n)));
+  if (k.dim != E || v.dim != E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("queries, keys and values must have the embedding dimension %d, not %d and %d", E, k.dim,
+                           v.dim)));
+  if (win.n != 3 * E || win.dim != E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("in_proj must have 3 x %d rows of %d dimensions, not %d rows of %d", E, E, win.n, win.dim),
+                    errhint("As nn.MultiheadAttention's in_proj_weight: W_q, W_k, W_v stacked.")));
+  if (wout.n != E || wout.dim != E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("out_proj must have %d rows of %d dimensions, not %d rows of %d", E, E, wout.n, wout.dim)));
+  if (bin && bin->dim != 3 * E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("in_bias must have 3 x %d = %d dimensions, not %d", E, 3 * E, bin->dim)));
+  if (bout && bout->dim != E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("out_bias must have %d dimensions, not %d", E, bout->dim)));
+
+  const rvj::ir::SequenceMechanism* m = rvj::ir::find_sequence_mechanism("multi_head");
+  double params[rvj::ir::kMaxParams];
+  for (size_t i = 0; i < m->params.size(); i++) params[i] = m->params[i].default_value;
+  params[rvj::ir::param_index(m->params, "num_heads")] = heads;
+  float* qp = (float*)palloc(sizeof(float) * (size_t)L * E);
+  float* kp = (float*)palloc(sizeof(float) * (size_t)S * E);
+  float* vp = (float*)palloc(sizeof(float) * (size_t)S * E);
+  float* att = (float*)palloc(sizeof(float) * (size_t)L * E);
+  float* out = (float*)palloc(sizeof(float) * (size_t)L * E);
+  const float** qr = (const float**)palloc(sizeof(float*) * L);
+  const float** kr = (const float**)palloc(sizeof(float*) * S);
+  const float** vr = (const float**)palloc(sizeof(float*) * S);
+  const float** ar = (const float**)palloc(sizeof(float*) * L);
+  for (int i = 0; i < L; i++) qr[i] = qp + (size_t)i * E, ar[i] = att + (size_t)i * E;
+  for (int j = 0; j < S; j++) kr[j] = kp + (size_t)j * E, vr[j] = vp + (size_t)j * E;
+
+  rvj::runtime::SequencePlan plan;
+  rvj::runtime::Bound score;
+  RVJ_ENGINE({
+    plan = rvj::runtime::plan_sequence(*m, params, L, S, E, E, E);
+    rvj::runtime::project_rows(q.x, L, E, win.x, E, bin ? bin->x : nullptr, qp);
+    rvj::runtime::project_rows(k.x, S, E, win.x + E, E, bin ? bin->x + E : nullptr, kp);
+    rvj::runtime::project_rows(v.x, S, E, win.x + 2 * E, E, bin ? bin->x + 2 * E : nullptr, vp);
+    score = rvj::runtime::bind_sequence(plan, params, jit_enabled);
+  });
+  const int step = plan.block * threads;
+  for (int q0 = 0; q0 < L; q0 += step) {
+    CHECK_FOR_INTERRUPTS();
+    const int q1 = Min(L, q0 + step);
+    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, qr, kr, vr, q0, q1, att + (size_t)q0 * E, threads));
+  }
+  RVJ_ENGINE(rvj::runtime::project_rows(ar, L, E, wout.x, E, bout ? bout->x : nullptr, out));
+  PG_RETURN_POINTER(vectors_array(out, L, E, vector_type));
 }

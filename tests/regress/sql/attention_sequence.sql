@@ -118,4 +118,30 @@ SET ruvector_jit.threads = 2;
 SELECT ruvector_dims((ruvector_attention(x, x, x, 'flash_v2'))[1]) FROM long;
 RESET ruvector_jit.threads;
 RESET statement_timeout;
-DROP TABLE seq;
+-- nn.MultiheadAttention with learned weights: identity weights and no bias
+-- give the identity-projection multi_head bit for bit; then weights and biases
+CREATE TEMP TABLE w AS
+  SELECT (SELECT array_agg(ARRAY[(r % 3 = 0)::int, (r % 3 = 1)::int, (r % 3 = 2)::int]::real[]::ruvector ORDER BY r)
+          FROM generate_series(0, 8) r) AS in_identity,
+         ARRAY['[1,0,0]', '[0,1,0]', '[0,0,1]']::ruvector[] AS out_identity;
+WITH a AS (SELECT array_agg(ARRAY[sin(i), cos(i), sin(2 * i)]::real[]::ruvector ORDER BY i) AS x
+           FROM generate_series(1, 5) i)
+SELECT ruvector_multi_head_attention(x, x, x, in_identity, out_identity, 3)
+         = ruvector_attention(x, x, x, 'multi_head', '{"num_heads": 3}') AS identity_is_multi_head
+FROM a, w;
+SELECT ruvector_multi_head_attention(ARRAY['[1,0]', '[0,1]']::ruvector[], ARRAY['[1,0]', '[0,1]']::ruvector[],
+                                     ARRAY['[1,2]', '[3,4]']::ruvector[],
+                                     ARRAY['[1,0]', '[0,1]', '[2,0]', '[0,2]', '[1,1]', '[1,-1]']::ruvector[],
+                                     ARRAY['[0,1]', '[1,0]']::ruvector[], num_heads => 2,
+                                     in_bias => '[0,0,0,0,0.5,0.5]', out_bias => '[10,20]') AS projected;
+SELECT ruvector_multi_head_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]']::ruvector[], ARRAY['[1,2]']::ruvector[],
+                                     ARRAY['[1,0]', '[0,1]']::ruvector[], ARRAY['[0,1]', '[1,0]']::ruvector[]);
+SELECT ruvector_multi_head_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]']::ruvector[], ARRAY['[1,2]']::ruvector[],
+                                     ARRAY['[1,0]', '[0,1]', '[1,0]', '[0,1]', '[1,0]', '[0,1]']::ruvector[],
+                                     ARRAY['[0,1]', '[1,0]']::ruvector[], 3);
+SELECT ruvector_multi_head_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]']::ruvector[], ARRAY['[1,2]']::ruvector[],
+                                     ARRAY['[1,0]', '[0,1]', '[1,0]', '[0,1]', '[1,0]', '[0,1]']::ruvector[],
+                                     ARRAY['[0,1]', '[1,0]']::ruvector[], in_bias => '[1,2]');
+SELECT ruvector_multi_head_attention(NULL, ARRAY['[1,0]']::ruvector[], ARRAY['[1,2]']::ruvector[],
+                                     ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]']::ruvector[]) IS NULL AS null_in_null_out;
+DROP TABLE seq, w;
