@@ -85,7 +85,7 @@ RVJ_FUNCTION(ruvector_attention) {
   RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, params, jit_enabled));
 
   // One query block per thread per step; interrupts are checked between steps.
-  const int step = plan.block * threads;
+  const int step = rvj::runtime::query_chunk(plan) * threads;
   for (int q0 = 0; q0 < q.n; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(q.n, q0 + step);
@@ -161,7 +161,7 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
     rvj::runtime::project_rows(v.x, S, E, win.x + 2 * E, E, bin ? bin->x + 2 * E : nullptr, vp);
     score = rvj::runtime::bind_sequence(plan, params, jit_enabled);
   });
-  const int step = plan.block * threads;
+  const int step = rvj::runtime::query_chunk(plan) * threads;
   for (int q0 = 0; q0 < L; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(L, q0 + step);

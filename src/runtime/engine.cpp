@@ -252,10 +252,10 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
                 m->name, m->family, dims, p.heads, p.head_dim, p.kv_heads, mask.c_str());
   rows.push_back(buf);
   std::snprintf(buf, sizeof buf,
-                "  Schedule: flash (FlashAttention-2 online softmax): blocks of %d queries on %d thread(s), keys in "
-                "blocks of %d from key 0 (only blocks a query can see are visited); extra memory at most %zu bytes "
-                "per thread",
-                p.block, threads, p.block, block_memory(p));
+                "  Schedule: flash (FlashAttention-2 online softmax): queries in chunks of %d on %d thread(s), keys "
+                "in blocks of %d from key 0 (only blocks a query can see are visited, each gathered once per "
+                "chunk); extra memory at most %zu bytes per thread",
+                query_chunk(p), threads, p.block, block_memory(p));
   if (m->schedule == ir::Schedule::Linear) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: linear (Katharopoulos 2020): per head a %d x %d state sum phi(k) v^T and sum phi(k), "

@@ -66,8 +66,10 @@ void rope_rotate_rows(const SequencePlan& p, const float* const* rows, int n, in
 void run_flash(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                const float* const* v, int q0, int q1, float* out);
 
-// Rows [q0, q1) split into query blocks run on up to `threads` threads; out
-// points at row q0.
+// Rows [q0, q1) split into chunks of query_chunk() rows run on up to
+// `threads` threads; out points at row q0. Callers that slice the work (to
+// check for interrupts) slice by query_chunk() x threads.
+int query_chunk(const SequencePlan& p);
 void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                         const float* const* v, int q0, int q1, float* out, int threads);
 
