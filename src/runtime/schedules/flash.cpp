@@ -157,9 +157,11 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
       const int i0 = q0 + g * Q, nq = std::min(Q, q1 - i0);
       float* qtg = qt.get() + qt_size * g;
       // Transposed, row by row (each query row is read once, in order).
+      const size_t stride = Q;
       for (int i = 0; i < nq; ++i) {
         const float* row = q[i0 + i] + qoff;
-        for (int t = 0; t < d; ++t) qtg[static_cast<size_t>(t) * Q + i] = row[t];
+        float* col = qtg + i;
+        for (int t = 0; t < d; ++t, col += stride) *col = row[t];
       }
       if (nq < Q)
         for (int t = 0; t < d; ++t) std::fill(qtg + static_cast<size_t>(t) * Q + nq, qtg + (t + 1) * Q, 0.0f);
