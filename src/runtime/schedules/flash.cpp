@@ -49,7 +49,7 @@ constexpr int kMaxLength = 1 << 30;
 // Queries per run_flash call of run_flash_parallel: the tile path gathers
 // (and packs) each key block once per call for all its queries, so more
 // queries per call amortise that; a query's result does not depend on it.
-constexpr int kQueryChunk = 256;
+constexpr int kQueryChunk = 512;
 
 // Upper bounds of codegen's tile shapes over all targets (lower_tile.cpp);
 // the single-query kernel's buffers are smaller.
