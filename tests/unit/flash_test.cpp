@@ -102,6 +102,11 @@ TEST(FlashSchedule, BadShapesAreClearErrors) {
   double huge_heads[] = {1e10, 64}, big_block[] = {16000, 4096};
   expect_error([&] { plan_sequence(sd, huge_heads, 2, 2, 8, 8, 8); }, "num_heads must be at most 16000");
   (void)big_block;  // tiles take one head at a time: no head count is too many
+  // Wide heads shrink the query chunk instead of failing: one head of 16000.
+  double wide[] = {1, 64};
+  SequencePlan w = plan_sequence(sd, wide, 1000, 1000, 16000, 16000, 16000);
+  EXPECT_LE(block_memory(w), 64u << 20);
+  EXPECT_LT(query_chunk(w), 512);
   const ir::SequenceMechanism& sparse = *ir::find_sequence_mechanism("sparsemax");
   double sparse_params[] = {1, 0, 64};
   expect_error([&] { plan_sequence(sparse, sparse_params, 2, 4000000, 8, 8, 8); }, "MB of working memory per thread");

@@ -50,6 +50,8 @@ constexpr int kMaxLength = 1 << 30;
 // (and packs) each key block once per call for all its queries, so more
 // queries per call amortise that; a query's result does not depend on it.
 constexpr int kQueryChunk = 512;
+// ...unless the chunk's query state would pass this (wide heads).
+constexpr size_t kChunkStateLimit = 8u << 20;
 
 // Upper bounds of codegen's tile shapes over all targets (lower_tile.cpp);
 // the single-query kernel's buffers are smaller.
@@ -66,7 +68,7 @@ size_t tile_memory(const SequencePlan& p) {
   const size_t o_stride = (p.value_dim + kMaxLanes - 1) / kMaxLanes * kMaxLanes;
   // A query block's groups of Q queries each keep their transposed queries
   // and state; a key block may be packed.
-  const size_t groups = (std::max(p.block, kQueryChunk) + Q - 1) / Q;
+  const size_t groups = (query_chunk(p) + Q - 1) / Q;
   return groups * (sizeof(float) * Q * (p.head_dim + 1) + sizeof(double) * Q * (1 + o_stride) + sizeof(int32_t) * Q) +
          sizeof(float) * keys * (Q + p.head_dim + p.value_dim) + Q * keys + 2 * sizeof(float*) * keys +
          sizeof(int32_t) * (2 * Q + keys);
@@ -485,7 +487,12 @@ void run_flash(const SequencePlan& p, const Bound& score, const float* const* q,
   }
 }
 
-int query_chunk(const SequencePlan& p) { return std::max(p.block, kQueryChunk); }
+int query_chunk(const SequencePlan& p) {
+  // The per-query state of a chunk: transposed query, m, l, O (f64).
+  const size_t per_query = sizeof(float) * (p.head_dim + 1) + sizeof(double) * (1 + p.value_dim + kMaxLanes) + 4;
+  const int fits = static_cast<int>(std::min<size_t>(kQueryChunk, kChunkStateLimit / per_query));
+  return std::max(p.block, std::max(fits / kMaxTileQueries * kMaxTileQueries, kMaxTileQueries));
+}
 
 void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                         const float* const* v, int q0, int q1, float* out, int threads) {
