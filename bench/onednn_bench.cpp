@@ -94,17 +94,7 @@ void BM_OneDnnSelfAttention_512x8x64(benchmark::State& st) {
     strm.wait();
   };
 
-  run();  // checked once, outside the timed loop (also the warm-up)
-  if (const double err = rvj_bench::self_attention_error(out); !(err <= 1e-4)) {
-    st.SkipWithError(("output differs from the scalar reference: relative error " + std::to_string(err)).c_str());
-    return;
-  }
-  for (auto _ : st) {
-    run();
-    benchmark::ClobberMemory();
-  }
-  st.counters["GFLOP/s"] = benchmark::Counter(4.0 * L * L * D, benchmark::Counter::kIsIterationInvariantRate,
-                                              benchmark::Counter::kIs1000);
+  rvj_bench::check_then_time(st, run, out);
   st.counters["extra_bytes"] = static_cast<double>(L) * L * sizeof(float);
 }
 

@@ -4,10 +4,13 @@
 // Benchmark-only.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace rvj_bench {
@@ -72,6 +75,25 @@ inline double self_attention_error(const std::vector<float>& out) {
     norm = std::max(norm, std::abs(ref[i]));
   }
   return err / norm;
+}
+
+// Runs `run` once and checks `out` against the reference (also the warm-up;
+// the row is skipped when the pipeline is wrong), then times it and reports
+// GFLOP/s (4 L L D per run).
+template <typename Run>
+void check_then_time(benchmark::State& st, Run&& run, const std::vector<float>& out) {
+  using S = SelfAttentionShape;
+  run();
+  if (const double err = self_attention_error(out); !(err <= 1e-4)) {
+    st.SkipWithError(("output differs from the scalar reference: relative error " + std::to_string(err)).c_str());
+    return;
+  }
+  for (auto _ : st) {
+    run();
+    benchmark::ClobberMemory();
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(4.0 * S::L * S::L * S::D, benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
 }
 
 }  // namespace rvj_bench

@@ -37,8 +37,12 @@ const char* mask_kind_name(MaskKind k) {
 int Mask::random_blocks(int I, int* out) const {
   const int blocks = (keys + block - 1) / block;
   auto candidate = [&](int J) { return std::abs(I - J) > 1 && J >= global; };
-  int candidates = 0;
-  for (int J = 0; J < blocks; ++J) candidates += candidate(J);
+  // Counted, not scanned: visible() calls this for every pair a tile masks.
+  // Non-candidates are the window [I-1, I+1] and the globals [0, global),
+  // both clipped to the blocks that exist.
+  const int w0 = std::max(0, I - 1), w1 = std::min(blocks - 1, I + 1), g = std::min(global, blocks);
+  const int window = std::max(0, w1 - w0 + 1), overlap = std::max(0, std::min(w1, g - 1) - w0 + 1);
+  const int candidates = blocks - (window + g - overlap);
   int n = 0;
   if (candidates <= random) {
     for (int J = 0; J < blocks; ++J)

@@ -85,7 +85,9 @@ RVJ_FUNCTION(ruvector_attention_types) {
                      m.heads == rvj::ir::HeadMap::Grouped  ? ", heads share num_kv_heads key/value heads"
                      : m.heads == rvj::ir::HeadMap::Single ? ", heads share one key/value head"
                                                            : "");
-    put(m.name, m.complexity, m.best_for, m.family, params.data, form.data, false, m.paper, "sequence");
+    // The sparse normalisers also weigh a set (ruvector_attention_weights).
+    put(m.name, m.complexity, m.best_for, m.family, params.data, form.data, false, m.paper,
+        m.normaliser == rvj::ir::Normaliser::Softmax ? "sequence" : "weights, sequence");
   }
   return (Datum)0;
 }

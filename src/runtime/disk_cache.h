@@ -19,7 +19,8 @@
 namespace rvj::runtime {
 
 // Bumped whenever generated code or the kernel ABI changes meaning.
-inline constexpr const char* kEngineVersion = "ruvector_jit 0.1.0 abi 1";
+// "abi 2": tile and single-query kernels take visibility and positions.
+inline constexpr const char* kEngineVersion = "ruvector_jit 0.1.0 abi 2";
 
 struct Notice {
   bool warning;  // else informational (LOG)

@@ -112,6 +112,21 @@ TEST(Mask, BigBirdDrawsDistinctCandidateBlocksFromTheSeed) {
   EXPECT_EQ(m.random_blocks(0, a), 3);
 }
 
+// The candidate count random_blocks computes (window and globals clipped)
+// equals a scan: with room for every candidate, all of them come back.
+TEST(Mask, BigBirdCandidatesAreCountedExactly) {
+  int r[ir::Mask::kMaxRandomBlocks];
+  for (int keys : {1, 7, 20, 64, 130})
+    for (int global : {0, 1, 2, 5})
+      for (int I = 0; I * 4 < keys + 8; ++I) {
+        ir::Mask m{ir::MaskKind::BigBird};
+        m.block = 4, m.global = global, m.random = ir::Mask::kMaxRandomBlocks, m.keys = keys;
+        int want = 0;
+        for (int J = 0; J < (keys + 3) / 4; ++J) want += std::abs(I - J) > 1 && J >= global;
+        ASSERT_EQ(m.random_blocks(I, r), std::min(want, m.random)) << keys << " " << global << " " << I;
+      }
+}
+
 // Cost follows the visible pairs: a long band walks a few blocks per query block.
 TEST(Mask, BandAndBigBirdWalkFewBlocks) {
   ir::Mask band{ir::MaskKind::Longformer};
