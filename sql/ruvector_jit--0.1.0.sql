@@ -233,3 +233,17 @@ CREATE FUNCTION ruvector_multi_head_attention(queries ruvector[], keys ruvector[
                                               in_bias ruvector DEFAULT NULL, out_bias ruvector DEFAULT NULL)
   RETURNS ruvector[]
   AS 'MODULE_PATHNAME', 'ruvector_multi_head_attention' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- Additive attention (Bahdanau et al. 2015) with its learned weights:
+-- score(q, k) = v . tanh(W_q q + W_k k); w_query and w_key hold a rows each
+-- (a = the length of v), of the query's and the key's dimension.
+CREATE FUNCTION ruvector_additive_score(query ruvector, key ruvector, w_query ruvector[], w_key ruvector[],
+                                        v ruvector)
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_additive_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- softmax over the keys of those scores, times the values; params: causal, block_size.
+CREATE FUNCTION ruvector_additive_attention(queries ruvector[], keys ruvector[], "values" ruvector[],
+                                            w_query ruvector[], w_key ruvector[], v ruvector,
+                                            params jsonb DEFAULT '{}')
+  RETURNS ruvector[]
+  AS 'MODULE_PATHNAME', 'ruvector_additive_attention' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

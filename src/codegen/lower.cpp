@@ -7,6 +7,7 @@
 #include "codegen/jit.h"
 #include "ir/errors.h"
 
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -188,6 +189,78 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
     val[r.id] = r.ty == f64 ? sum : b.CreateFPExt(sum, f64);
   }
 
+  // ---- elementwise expressions, W f64 lanes per step --------------------
+  // A vector node's value at elements [base, base + count) of a step: inputs
+  // widened from f32 (zero past count), then plain IEEE ops per lane (no
+  // contraction: the interpreter rounds each op the same way), tanh by libm
+  // per lane. Scale reads a scalar, so it appears only after the epilogue.
+  const int W = std::max(1, target.vector_bits / 64);
+  std::vector<Value*> splat(n, nullptr);
+  std::function<Value*(int, Value*, int, std::map<int, Value*>&)> lanes_of =
+      [&](int id, Value* base, int count, std::map<int, Value*>& memo) -> Value* {
+    if (auto it = memo.find(id); it != memo.end()) return it->second;
+    const ir::Node& node = fn.nodes[id];
+    Value* v = nullptr;
+    switch (node.op) {
+      case ir::Op::Input: v = load(id, base, W, count, f64); break;
+      case ir::Op::Scale: v = b.CreateFMul(lanes_of(node.a, base, count, memo), splat[node.b]); break;
+      case ir::Op::AddVec:
+        v = b.CreateFAdd(lanes_of(node.a, base, count, memo), lanes_of(node.b, base, count, memo));
+        break;
+      case ir::Op::SubVec:
+        v = b.CreateFSub(lanes_of(node.a, base, count, memo), lanes_of(node.b, base, count, memo));
+        break;
+      case ir::Op::MulVec:
+        v = b.CreateFMul(lanes_of(node.a, base, count, memo), lanes_of(node.b, base, count, memo));
+        break;
+      case ir::Op::TanhVec: {
+        Value* x = lanes_of(node.a, base, count, memo);
+        FunctionCallee tanh_fn = mod->getOrInsertFunction("tanh", FunctionType::get(f64, {f64}, false));
+        v = x;
+        for (int l = 0; l < W; ++l)
+          v = b.CreateInsertElement(v, b.CreateCall(tanh_fn, {b.CreateExtractElement(x, uint64_t(l))}), l);
+        break;
+      }
+      default: fail_internal(std::string("no elementwise lowering for ") + ir::op_name(node.op));
+    }
+    return memo[id] = v;
+  };
+
+  // ---- sums of elementwise expressions: the canonical order, plain adds --
+  // acc j lane l holds partial j * W + l (W <= P); past dims, lanes add
+  // nothing (a select, not zero-padded inputs: tanh(0) * 0 is 0 only by luck).
+  for (size_t id = 0; id < n; ++id) {
+    const ir::Node& node = fn.nodes[id];
+    if (node.op != ir::Op::Sum) continue;
+    const int lanes = std::min(W, partials), groups = partials / lanes;
+    if (lanes != W) fail_internal("fewer partials than f64 lanes");
+    Type* vty = FixedVectorType::get(f64, W);
+    std::vector<Value*> acc(groups, ConstantFP::get(vty, 0.0));
+    auto add_group = [&](std::vector<Value*>& a, int j, Value* base, int count) {
+      std::map<int, Value*> memo;
+      Value* x = lanes_of(node.a, base, count, memo);
+      if (count < W) {
+        std::vector<Constant*> keep;
+        for (int l = 0; l < W; ++l) keep.push_back(b.getInt1(l < count));
+        x = b.CreateSelect(ConstantVector::get(keep), x, ConstantFP::get(vty, 0.0));
+      }
+      a[j] = b.CreateFAdd(a[j], x);
+    };
+    const int sum_blocks = fn.dims / partials;
+    if (sum_blocks > 0)
+      acc = emit_loop(b, b.getInt64(sum_blocks), acc, "sum", [&](Value* iv, const std::vector<Value*>& cur) {
+        std::vector<Value*> next = cur;
+        Value* start = b.CreateMul(iv, b.getInt64(partials));
+        for (int j = 0; j < groups; ++j) add_group(next, j, b.CreateAdd(start, b.getInt64(j * W)), W);
+        return next;
+      });
+    const int64_t sum_tail_start = static_cast<int64_t>(sum_blocks) * partials;
+    const int sum_tail = fn.dims - static_cast<int>(sum_tail_start);
+    for (int j = 0; j * W < sum_tail; ++j)
+      add_group(acc, j, b.getInt64(sum_tail_start + j * W), std::min(W, sum_tail - j * W));
+    val[id] = emit_fold(b, acc);
+  }
+
   // ---- epilogue: scalar arithmetic in f64, strict IEEE -------------------
   FunctionCallee log1p_fn = mod->getOrInsertFunction("log1p", FunctionType::get(f64, {f64}, false));
   for (size_t id = 0; id < n; ++id) {
@@ -196,6 +269,7 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
       case ir::Op::Input:
       case ir::Op::Dot:
       case ir::Op::SqDist:
+      case ir::Op::Sum:
         break;
       case ir::Op::Param:
         val[id] = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, param_arg, node.index));
@@ -212,56 +286,39 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
       case ir::Op::Scale:
       case ir::Op::AddVec:
       case ir::Op::SubVec:
+      case ir::Op::MulVec:
+      case ir::Op::TanhVec:
       case ir::Op::OutputVec:
-        break;  // in the elementwise loop below
+        break;  // elementwise: in the loops around
       default:
         val[id] = emit_scalar_op(b, node, val, f64, log1p_fn);
     }
   }
 
-  // ---- vector outputs: a second loop over dims, elementwise --------------
-  // Every scalar is known now. W f64 lanes per step (the target's width),
-  // inputs widened from f32, plain IEEE multiplies and adds (no contraction:
-  // the interpreter rounds each op the same way), one f32 rounding at the
-  // store. The last dims mod W elements go through one partial vector.
+  // ---- vector outputs: a last loop over dims, elementwise -----------------
+  // Every scalar is known now; one f32 rounding at the store. The last dims
+  // mod W elements go through one partial vector.
   if (fn.num_vec_outputs > 0) {
-    const int W = std::max(1, target.vector_bits / 64);
-    std::vector<bool> read(n, false);  // inputs the elementwise ops read
-    std::vector<Value*> splat(n, nullptr), out_ptr(fn.num_vec_outputs, nullptr);
+    std::vector<Value*> out_ptr(fn.num_vec_outputs, nullptr);
     for (size_t id = 0; id < n; ++id) {
       const ir::Node& node = fn.nodes[id];
       if (node.op == ir::Op::Scale) splat[node.b] = b.CreateVectorSplat(W, val[node.b]);
-      if (node.op == ir::Op::Scale || node.op == ir::Op::AddVec || node.op == ir::Op::SubVec ||
-          node.op == ir::Op::OutputVec)
-        for (int operand : {node.a, node.b})
-          if (operand >= 0 && fn.nodes[operand].op == ir::Op::Input) read[operand] = true;
       if (node.op == ir::Op::OutputVec)  // the ABI: after the vector inputs
         out_ptr[node.index] = b.CreateLoad(
             f32p, b.CreateConstInBoundsGEP1_64(f32p, in_arg, fn.num_inputs + node.index), "vout");
     }
     auto step = [&](Value* base, int count) {
-      std::vector<Value*> lane(n, nullptr);
+      std::map<int, Value*> memo;
       for (size_t id = 0; id < n; ++id) {
         const ir::Node& node = fn.nodes[id];
-        switch (node.op) {
-          case ir::Op::Input:
-            if (read[id]) lane[id] = load(static_cast<int>(id), base, W, count, f64);
-            break;
-          case ir::Op::Scale: lane[id] = b.CreateFMul(lane[node.a], splat[node.b]); break;
-          case ir::Op::AddVec: lane[id] = b.CreateFAdd(lane[node.a], lane[node.b]); break;
-          case ir::Op::SubVec: lane[id] = b.CreateFSub(lane[node.a], lane[node.b]); break;
-          case ir::Op::OutputVec: {
-            Value* v = b.CreateFPTrunc(lane[node.a], FixedVectorType::get(f32, W));
-            Value* p = b.CreateInBoundsGEP(f32, out_ptr[node.index], base);
-            if (count == W) {
-              b.CreateAlignedStore(v, b.CreateBitCast(p, PointerType::getUnqual(v->getType())), Align(4));
-            } else {
-              for (int e = 0; e < count; ++e)
-                b.CreateStore(b.CreateExtractElement(v, uint64_t(e)), b.CreateConstInBoundsGEP1_64(f32, p, e));
-            }
-            break;
-          }
-          default: break;
+        if (node.op != ir::Op::OutputVec) continue;
+        Value* v = b.CreateFPTrunc(lanes_of(node.a, base, count, memo), FixedVectorType::get(f32, W));
+        Value* p = b.CreateInBoundsGEP(f32, out_ptr[node.index], base);
+        if (count == W) {
+          b.CreateAlignedStore(v, b.CreateBitCast(p, PointerType::getUnqual(v->getType())), Align(4));
+        } else {
+          for (int e = 0; e < count; ++e)
+            b.CreateStore(b.CreateExtractElement(v, uint64_t(e)), b.CreateConstInBoundsGEP1_64(f32, p, e));
         }
       }
     };
@@ -296,16 +353,24 @@ std::string describe_schedule(const ir::Function& fn, const Target& target) {
       int l = std::min(partials, target.vector_bits / (n.precision == ir::Precision::F32 ? 32 : 64));
       lanes = lanes ? std::min(lanes, l) : l;
     }
-  // The elementwise loop of vector outputs, when there is one.
+  // The elementwise loops: sums, then vector outputs.
   std::string elementwise;
+  const int W = std::max(1, target.vector_bits / 64);
+  int sums = 0;
+  for (const ir::Node& n : fn.nodes) sums += n.op == ir::Op::Sum;
+  if (sums > 0)
+    elementwise += "; " + std::to_string(sums) + " sum(s) of an elementwise expression over " +
+                   std::to_string(fn.dims) + " elements in " + std::to_string(partials / W) + " x " +
+                   std::to_string(W) + "-lane f64 accumulators (" + std::to_string(partials) +
+                   " partials, plain adds; tanh by libm per lane)";
   if (fn.num_vec_outputs > 0) {
-    const int W = std::max(1, target.vector_bits / 64);
-    elementwise = "; then " + std::to_string(fn.num_vec_outputs) + " vector output(s) elementwise over " +
+    elementwise += "; then " + std::to_string(fn.num_vec_outputs) + " vector output(s) elementwise over " +
                   std::to_string(fn.dims) + " elements in " + std::to_string(W) + "-lane f64 vectors: " +
                   std::to_string(fn.dims / W) + " step(s), tail " + std::to_string(fn.dims % W) +
                   " element(s), rounded to f32 once";
   }
-  if (reductions == 0) return (fn.num_vec_outputs > 0 ? std::string("no reductions") : "scalar only") + elementwise;
+  if (reductions == 0)
+    return (fn.num_vec_outputs > 0 || sums > 0 ? std::string("no fused reductions") : "scalar only") + elementwise;
   const int blocks = fn.dims / partials, tail = fn.dims % partials;
   return std::to_string(reductions) + " fused reduction(s) over " + std::to_string(fn.dims) + " elements: " +
          std::to_string(blocks) + " block(s) of " + std::to_string(partials) + " partial sums in " +

@@ -80,6 +80,18 @@ void evaluate(const Function& fn, const float* const* inputs, const double* para
       case Op::Scale: elementwise(id, [&](int i) { return elem(n.a, i) * b; }); break;
       case Op::AddVec: elementwise(id, [&](int i) { return elem(n.a, i) + elem(n.b, i); }); break;
       case Op::SubVec: elementwise(id, [&](int i) { return elem(n.a, i) - elem(n.b, i); }); break;
+      case Op::MulVec: elementwise(id, [&](int i) { return elem(n.a, i) * elem(n.b, i); }); break;
+      case Op::TanhVec: elementwise(id, [&](int i) { return std::tanh(elem(n.a, i)); }); break;
+      case Op::Sum: {
+        // The canonical order (ir.h), plain adds.
+        const int partials = reduction_partials(fn);
+        std::vector<double> part(partials, 0.0);
+        for (int i = 0; i < fn.dims; ++i) part[i % partials] += elem(n.a, i);
+        for (int s = partials / 2; s >= 1; s /= 2)
+          for (int p = 0; p < s; ++p) part[p] += part[p + s];
+        val[id] = part[0];
+        break;
+      }
       case Op::OutputVec: {
         // The ABI (ir.h) passes the caller's writable buffer in the inputs array.
         float* dst = const_cast<float*>(inputs[fn.num_inputs + n.index]);

@@ -31,6 +31,9 @@ const char* op_name(Op op) {
     case Op::Scale: return "scale";
     case Op::AddVec: return "addvec";
     case Op::SubVec: return "subvec";
+    case Op::MulVec: return "mulvec";
+    case Op::TanhVec: return "tanhvec";
+    case Op::Sum: return "sum";
     case Op::Output: return "output";
     case Op::OutputVec: return "outvec";
   }
@@ -41,7 +44,7 @@ int reduction_partials(const Function& fn) {
   int reductions = 0;
   bool any_f64 = false;
   for (const Node& n : fn.nodes)
-    if (n.op == Op::Dot || n.op == Op::SqDist) {
+    if (n.op == Op::Dot || n.op == Op::SqDist || n.op == Op::Sum) {
       ++reductions;
       any_f64 |= n.precision == Precision::F64;
     }
@@ -59,8 +62,9 @@ std::string tile_error(const Function& score) {
       return "it accumulates in f64";
     if (n.op == Op::Log1p) return "it uses log1p, which has no vector form";
     if (n.op == Op::Element) return "it reads single elements";
-    if (n.op == Op::Tanh || n.op == Op::Atanh)
+    if (n.op == Op::Tanh || n.op == Op::Atanh || n.op == Op::TanhVec)
       return std::string("it uses ") + op_name(n.op) + ", which has no vector form";
+    if (n.op == Op::Sum) return "it sums an elementwise expression";
   }
   return {};
 }
@@ -152,6 +156,13 @@ int Builder::atanh(int a) { return scalar_op(Op::Atanh, a); }
 int Builder::scale(int vec, int s) { return push(Node{Op::Scale, Type::Vec, vec, s}); }
 int Builder::add_vec(int a, int b) { return push(Node{Op::AddVec, Type::Vec, a, b}); }
 int Builder::sub_vec(int a, int b) { return push(Node{Op::SubVec, Type::Vec, a, b}); }
+int Builder::mul_vec(int a, int b) { return push(Node{Op::MulVec, Type::Vec, a, b}); }
+int Builder::tanh_vec(int a) { return push(Node{Op::TanhVec, Type::Vec, a}); }
+int Builder::sum(int vec) {
+  Node n{Op::Sum, Type::Scalar, vec};
+  n.precision = Precision::F64;
+  return push(n);
+}
 
 void Builder::output(int a) {
   Node n{Op::Output, Type::Scalar, a};

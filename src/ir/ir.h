@@ -41,10 +41,16 @@ enum class Op : uint8_t {
   Tanh, Atanh,  // libm, like log1p
   Min, Max,
   // elementwise vector ops, per element in f64 (a vector input's elements
-  // widened from f32); only vector outputs read them, reductions read inputs
+  // widened from f32); vector outputs and Sum read them, Dot/SqDist read inputs
   Scale,   // vec * scalar b -> vec
   AddVec,  // vec + vec -> vec
   SubVec,  // vec - vec -> vec
+  MulVec,  // vec * vec -> vec
+  TanhVec, // tanh(vec) -> vec (libm, like Tanh)
+  // reduction of an elementwise expression of the inputs (no scalar in it):
+  // sum over i of a[i], in f64, in the canonical order (plain adds into the
+  // P partials). The additive score's v . tanh(qp + kp).
+  Sum,
   // sink
   Output,  // out[index] = a
   OutputVec,  // vector output #index = a, rounded to f32 once per element
@@ -113,6 +119,9 @@ class Builder {
   int scale(int vec, int s);         // vec * s, elementwise
   int add_vec(int a, int b);
   int sub_vec(int a, int b);
+  int mul_vec(int a, int b);
+  int tanh_vec(int a);
+  int sum(int vec);                  // f64 sum of an elementwise expression
   void output(int a);                // next output slot
   void output_vec(int vec);          // next vector output slot
 
@@ -128,7 +137,7 @@ const char* op_name(Op op);
 
 // The canonical reduction order. Every Dot/SqDist of a kernel splits its sum
 // into P partial sums: element i goes to partial (i mod P) by a fused
-// multiply-add, in increasing i; then partials are folded by halving,
+// multiply-add (a Sum: by a plain add), in increasing i; then partials are folded by halving,
 // part[p] += part[p + s] for s = P/2, P/4, ..., 1. P depends only on the IR
 // (it is a register-budget choice: fewer partials when several reductions
 // share the registers), never on the ISA, so the interpreter and the machine

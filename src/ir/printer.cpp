@@ -49,6 +49,7 @@ std::string print(const Function& fn) {
         line += ref(id) + " = " + op_name(n.op) +
                 (n.precision == Precision::F32 ? ".f32 " : ".f64 ") + ref(n.a) + ", " + ref(n.b);
         break;
+      case Op::Sum: line += ref(id) + " = sum.f64 " + ref(n.a); break;
       case Op::Output: line += "out[" + std::to_string(n.index) + "] = " + ref(n.a); break;
       case Op::OutputVec: line += "vout" + std::to_string(n.index) + " = " + ref(n.a); break;
       default:

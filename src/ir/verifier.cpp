@@ -11,6 +11,13 @@ namespace {
   throw Error(ErrorKind::Internal,
               "IR verification failed in kernel " + fn.name + " at %" + std::to_string(id) + ": " + what);
 }
+// Whether vector node `id` depends on a scalar (a Scale somewhere below it).
+bool reads_scalar(const Function& fn, int id) {
+  const Node& n = fn.nodes[id];
+  if (n.op == Op::Input) return false;
+  if (n.op == Op::Scale) return true;
+  return (n.a >= 0 && reads_scalar(fn, n.a)) || (n.b >= 0 && reads_scalar(fn, n.b));
+}
 }  // namespace
 
 void verify(const Function& fn) {
@@ -75,9 +82,22 @@ void verify(const Function& fn) {
         break;
       case Op::AddVec:
       case Op::SubVec:
+      case Op::MulVec:
         if (n.type != Type::Vec) fail(fn, id, "an elementwise op yields a vector");
         operand(n.a, Type::Vec);
         operand(n.b, Type::Vec);
+        break;
+      case Op::TanhVec:
+        if (n.type != Type::Vec) fail(fn, id, "an elementwise op yields a vector");
+        operand(n.a, Type::Vec);
+        if (n.b != -1) fail(fn, id, "unary op with two operands");
+        break;
+      case Op::Sum:
+        if (n.type != Type::Scalar || n.precision != Precision::F64) fail(fn, id, "a sum yields an f64 scalar");
+        operand(n.a, Type::Vec);
+        // Sums run before the scalar program (its values may read them), so
+        // their expression reads vector inputs only, never a scalar.
+        if (reads_scalar(fn, n.a)) fail(fn, id, "a sum's expression must not read scalars");
         break;
       case Op::OutputVec:
         operand(n.a, Type::Vec);

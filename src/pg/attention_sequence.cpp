@@ -14,20 +14,14 @@ using namespace rvj::pg;
 
 
 RVJ_FUNCTION(ruvector_attention) {
-  ArrayType* qa = PG_GETARG_ARRAYTYPE_P(0);
-  Oid vector_type = ARR_ELEMTYPE(qa);
-  Rows q = rows_of(qa, "queries");
-  Rows k = rows_of(PG_GETARG_ARRAYTYPE_P(1), "keys");
-  Rows v = rows_of(PG_GETARG_ARRAYTYPE_P(2), "values");
+  auto [q, k, v, vector_type] = sequence_args(fcinfo);
   char* type = text_to_cstring(PG_GETARG_TEXT_PP(3));
   Jsonb* jb = PG_GETARG_JSONB_P(4);
-  if (k.n != v.n)
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("keys and values must have the same length, not %d and %d", k.n, v.n)));
 
   const rvj::ir::SequenceMechanism* m = nullptr;
   RVJ_ENGINE({
     m = rvj::ir::find_sequence_mechanism(type);
+    if (const rvj::ir::Mechanism* own = rvj::ir::find_mechanism(type); !m && own) rvj::ir::reject_own_functions(*own);
     if (!m) {
       const rvj::ir::CatalogueEntry* e = rvj::ir::catalogue_entry(type);
       throw rvj::Error(e ? rvj::ErrorKind::Unsupported : rvj::ErrorKind::InvalidArgument,
@@ -117,20 +111,13 @@ void project_in_slices(const float* const* rows, int n, int E, const float* cons
 RVJ_FUNCTION(ruvector_multi_head_attention) {
   for (int a = 0; a < 6; a++)
     if (PG_ARGISNULL(a)) PG_RETURN_NULL();
-  ArrayType* qa = PG_GETARG_ARRAYTYPE_P(0);
-  Oid vector_type = ARR_ELEMTYPE(qa);
-  Rows q = rows_of(qa, "queries");
-  Rows k = rows_of(PG_GETARG_ARRAYTYPE_P(1), "keys");
-  Rows v = rows_of(PG_GETARG_ARRAYTYPE_P(2), "values");
+  auto [q, k, v, vector_type] = sequence_args(fcinfo);
   Rows win = rows_of(PG_GETARG_ARRAYTYPE_P(3), "in_proj", "in_proj holds W_q, W_k and W_v: 3 x embed_dim rows.");
   Rows wout = rows_of(PG_GETARG_ARRAYTYPE_P(4), "out_proj", "out_proj holds embed_dim rows.");
   const int heads = PG_GETARG_INT32(5);
   RuVector* bin = PG_ARGISNULL(6) ? nullptr : PG_GETARG_RUVECTOR_P(6);
   RuVector* bout = PG_ARGISNULL(7) ? nullptr : PG_GETARG_RUVECTOR_P(7);
   const int E = q.dim, L = q.n, S = k.n;
-  if (k.n != v.n)
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("keys and values must have the same length, not %d and %d", k.n, v.n)));
   if (k.dim != E || v.dim != E)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("queries, keys and values must have the embedding dimension %d, not %d and %d", E, k.dim,

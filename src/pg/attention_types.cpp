@@ -48,12 +48,16 @@ RVJ_FUNCTION(ruvector_attention_types) {
     initStringInfo(&params);
     append_params(&params, m.params);
     // The sequence form's own params (its entry, listed or generated).
-    const rvj::ir::SequenceMechanism* seq = rvj::ir::find_sequence_mechanism(m.name);
+    const rvj::ir::SequenceMechanism* seq = m.own_functions ? rvj::ir::find_weighted_sequence_mechanism(m.name)
+                                                            : rvj::ir::find_sequence_mechanism(m.name);
     initStringInfo(&added);
     for (size_t p = 0; seq && p < seq->schedule_params; p++)
       appendStringInfo(&added, "%s%s", added.len ? ", " : "", seq->params[p].name);
     initStringInfo(&forms);
-    appendStringInfo(&forms, "score, weights, aggregate, sequence (adds %s)", added.data);
+    if (m.own_functions)  // its learned weights are arguments of its own functions
+      appendStringInfo(&forms, "%s (the sequence form adds %s)", m.own_functions, added.data);
+    else
+      appendStringInfo(&forms, "score, weights, aggregate, sequence (adds %s)", added.data);
     put(m.name, m.complexity, m.best_for, m.family, params.data, m.score_form, true, m.paper, forms.data);
   }
   for (size_t i = 0; i < seqs->size(); i++) {

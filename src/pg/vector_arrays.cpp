@@ -25,6 +25,16 @@ Rows rows_of(ArrayType* a, const char* what, const char* empty_hint) {
   return r;
 }
 
+Sequence sequence_args(FunctionCallInfo fcinfo) {
+  ArrayType* qa = PG_GETARG_ARRAYTYPE_P(0);
+  Sequence s{rows_of(qa, "queries"), rows_of(PG_GETARG_ARRAYTYPE_P(1), "keys"),
+             rows_of(PG_GETARG_ARRAYTYPE_P(2), "values"), ARR_ELEMTYPE(qa)};
+  if (s.k.n != s.v.n)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("keys and values must have the same length, not %d and %d", s.k.n, s.v.n)));
+  return s;
+}
+
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
   Datum* result = (Datum*)palloc(sizeof(Datum) * n);
   for (int i = 0; i < n; i++) {

@@ -16,6 +16,14 @@ struct Rows {
 // `what` names the argument in messages ("queries", "points", ...).
 Rows rows_of(ArrayType* a, const char* what, const char* empty_hint = "Attention needs at least one query, key and value.");
 
+// The (queries, keys, values) arguments 0, 1 and 2 of a sequence function,
+// keys and values of one length; vector_type is the arrays' element type.
+struct Sequence {
+  Rows q, k, v;
+  Oid vector_type;
+};
+Sequence sequence_args(FunctionCallInfo fcinfo);
+
 // n rows of `dims` floats as a ruvector[].
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type);
 

@@ -17,7 +17,10 @@ namespace rvj::runtime {
 
 const ir::Mechanism& row_score_mechanism(std::string_view name) {
   const ir::Mechanism* m = ir::find_mechanism(name);
-  if (m && m->attention_type) return *m;
+  if (m && m->attention_type) {
+    ir::reject_own_functions(*m);
+    return *m;
+  }
   const std::string valid = ir::mechanism_names(true);
   if (ir::find_sequence_mechanism(name))
     throw Error(ErrorKind::Unsupported,
@@ -44,7 +47,7 @@ const WeightsForm& weights_form(std::string_view name) {
   static const std::vector<std::pair<std::string, WeightsForm>> forms = [] {
     std::vector<std::pair<std::string, WeightsForm>> f;
     for (const ir::Mechanism& m : ir::mechanisms())
-      if (m.attention_type) f.push_back({m.name, {&m, ir::Normaliser::Softmax, m.params}});
+      if (m.attention_type && !m.own_functions) f.push_back({m.name, {&m, ir::Normaliser::Softmax, m.params}});
     for (const ir::SequenceMechanism& s : ir::sequence_mechanisms()) {
       if (s.normaliser == ir::Normaliser::Softmax || !s.score) continue;
       const ir::Mechanism* score = ir::find_mechanism(s.score);
@@ -103,11 +106,13 @@ bool still_valid(const Bound& b) { return b.kernel && b.generation == backend_ca
 
 double run(const Bound& k, const float* a, const float* b) { return run_with_params(k, k.params, a, b); }
 
-double run_with_params(const Bound& k, const double* params, const float* a, const float* b) {
+double run_with_params(const Bound& k, const double* params, const float* a, const float* b, const float* c) {
   // A vector output would be written through in[num_inputs]: run_vec's job.
   if (k.kernel->ir.num_vec_outputs != 0)
     throw Error(ErrorKind::Internal, "kernel " + k.kernel->ir.name + " writes a vector: call run_vec");
-  const float* in[2] = {a, b};
+  if (k.kernel->ir.num_inputs > 2 && !c)
+    throw Error(ErrorKind::Internal, "kernel " + k.kernel->ir.name + " needs a third input");
+  const float* in[3] = {a, b, c};
   double out[4];
   if (k.jit)
     k.kernel->code.fn(in, params, out);

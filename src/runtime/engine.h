@@ -60,8 +60,9 @@ Bound bind_sequence(const SequencePlan& p, const double* params, bool jit);
 // code or the interpreter, then the mechanism's input checks. Returns out[0].
 double run(const Bound& k, const float* a, const float* b);
 // The same with `params` instead of k.params (num_params values, then the
-// Position slot for scores that use it).
-double run_with_params(const Bound& k, const double* params, const float* a, const float* b);
+// Position slot for scores that use it); c is a third input (additive's v).
+double run_with_params(const Bound& k, const double* params, const float* a, const float* b,
+                       const float* c = nullptr);
 
 // Run a kernel with one vector output (ir.h) into `result`, dims floats, not
 // overlapping a or b: JIT code or the interpreter, then the mechanism's input

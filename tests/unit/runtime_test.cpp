@@ -64,7 +64,7 @@ TEST(Engine, UnknownAttentionTypeListsValidOnes) {
 
 TEST(Engine, UnshippedCatalogueMechanismSaysSo) {
   try {
-    row_score_mechanism("additive");
+    row_score_mechanism("mixed_curvature");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsupported);

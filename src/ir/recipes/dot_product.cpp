@@ -18,6 +18,17 @@ Function build_scaled_dot(int dims) {
   return b.finish();
 }
 
+// additive (Bahdanau et al. 2015): v . tanh(W_q q + W_k k). The kernel gets
+// the projections qp = W_q q and kp = W_k k (runtime/schedules/projection:
+// once per row, through Eigen, not once per pair) and v; dims is the
+// attention dimension a. Per element in f64, tanh by libm.
+Function build_additive(int dims) {
+  Builder b("additive", dims);
+  int qp = b.input(), kp = b.input(), v = b.input();
+  b.output(b.sum(b.mul_vec(v, b.tanh_vec(b.add_vec(qp, kp)))));
+  return b.finish();
+}
+
 // The ALiBi logit (Press et al. 2022): scaled_dot plus the head's slope times
 // the key's offset from the query, j - i (the Position op).
 Function build_alibi_score(int dims) {

@@ -15,6 +15,12 @@ const std::vector<Mechanism>& mechanisms() {
        "ranking rows by attention weight (retrieval, RAG)", "q.k / sqrt(d)",
        "Vaswani et al. 2017, Attention Is All You Need", {"query", "key"}, {},
        build_scaled_dot, nullptr},
+      {"additive", true, "dot-product", "O(a*d) per pair; O(a) with both projections done",
+       "learned relevance between vectors of different spaces (decoder state vs encoder rows)",
+       "v . tanh(W_q q + W_k k)", "Bahdanau et al. 2015, Neural Machine Translation by Jointly Learning to Align",
+       {"query projection", "key projection", "v"}, {}, build_additive, nullptr,
+       "ruvector_additive_score(query, key, w_query, w_key, v) and "
+       "ruvector_additive_attention(queries, keys, values, w_query, w_key, v, params)"},
       {"alibi_score", false, "positional", "O(d)", "the alibi sequence mechanism",
        "q.k / sqrt(d) + slope * (j - i)", "Press et al. 2022, ALiBi", {"query", "key"},
        {{"slope", 0.0, false, "the head's ALiBi slope, set per head by the schedule", false, false, false, true}},
@@ -101,10 +107,18 @@ void check_params(const std::vector<ParamSpec>& specs, const double* params) {
   }
 }
 
+void reject_own_functions(const Mechanism& m) {
+  if (m.own_functions)
+    throw Error(ErrorKind::Unsupported,
+                std::string("attention type \"") + m.name + "\" takes learned weights, which this function has no argument for",
+                std::string("Use ") + m.own_functions + ".");
+}
+
 std::string mechanism_names(bool attention_types_only) {
   std::string s;
   for (const Mechanism& m : mechanisms()) {
-    if (attention_types_only && !m.attention_type) continue;
+    // (types with their own functions are not valid where a name is asked for)
+    if (attention_types_only && (!m.attention_type || m.own_functions)) continue;
     if (!s.empty()) s += ", ";
     s += m.name;
   }

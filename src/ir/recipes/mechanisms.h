@@ -37,7 +37,15 @@ struct Mechanism {
   // kernel with a vector output) after a call and throws rvj::Error on
   // invalid input. May be null.
   void (*check)(const Mechanism& m, const double* out, const double* params);
+  // Set when the mechanism has learned weights, which are arguments of its
+  // own SQL functions (named here); the generic forms (ruvector_attention_score,
+  // _weights, _attend, ruvector_attention) reject it and point there.
+  const char* own_functions = nullptr;
 };
+
+// Throws rvj::Error(Unsupported) for a mechanism with own_functions, saying
+// which functions take its weights.
+void reject_own_functions(const Mechanism& m);
 
 // Callers hold a mechanism's params in arrays of this size (a test checks
 // every registry entry against it).
@@ -58,7 +66,8 @@ inline void check_params(const Mechanism& m, const double* params) { check_param
 // (a check needs the auxiliary outputs tiles do not produce).
 bool tileable(const Mechanism& m);
 
-// Comma-separated names: every kernel, or only attention types.
+// Comma-separated names: every kernel, or only the attention types the
+// generic functions take by name (not those with own_functions).
 std::string mechanism_names(bool attention_types_only);
 
 // A mechanism of the product catalogue, shipped or not. `shape` is the SQL
@@ -74,6 +83,7 @@ int poincare_distance(Builder& b, int x, int y, int c, int* cxx_out, int* cyy_ou
 
 // Recipes, one per mechanism; each lives with its family.
 Function build_scaled_dot(int dims);
+Function build_additive(int dims);
 Function build_alibi_score(int dims);
 Function build_cosine(int dims);
 Function build_poincare(int dims);

@@ -145,7 +145,7 @@ const SequenceMechanism* find_sequence_mechanism(std::string_view name) {
   static std::vector<SequenceMechanism> generated = [] {
     std::vector<SequenceMechanism> g;
     for (const Mechanism& m : mechanisms())
-      if (m.attention_type && !listed(m.name))
+      if (m.attention_type && !listed(m.name) && !m.own_functions)
         g.push_back({m.name, m.family, "O(L*S*d)", m.best_for, m.paper, m.name, HeadMap::Equal, MaskKind::None,
                      {kNumHeads, kBlock}, 0});
     return with_score_params(std::move(g));
@@ -159,8 +159,20 @@ std::string sequence_mechanism_names() {
   std::string s;
   for (const SequenceMechanism& m : sequence_mechanisms()) s += std::string(s.empty() ? "" : ", ") + m.name;
   for (const Mechanism& m : mechanisms())
-    if (m.attention_type && !listed(m.name)) s += std::string(", ") + m.name;
+    if (m.attention_type && !listed(m.name) && !m.own_functions) s += std::string(", ") + m.name;
   return s;
+}
+
+const SequenceMechanism* find_weighted_sequence_mechanism(std::string_view name) {
+  // Queries and keys arrive projected (the function's job), so the score
+  // runs on one head of the attention dimension.
+  static const std::vector<SequenceMechanism> weighted = with_score_params({
+      {"additive", "dot-product", "O((L+S)*a*d + L*S*a)", "learned relevance between vectors of different spaces",
+       "Bahdanau et al. 2015", "additive", HeadMap::Equal, MaskKind::None, {kCausalFalse, kBlock}, 0},
+  });
+  for (const SequenceMechanism& m : weighted)
+    if (name == m.name) return &m;
+  return nullptr;
 }
 
 void score_params(const SequenceMechanism& m, const double* params, double* out) {

@@ -57,6 +57,10 @@ const std::vector<SequenceMechanism>& sequence_mechanisms();
 // (its logits, one head, no mask) and is returned as a generated entry.
 const SequenceMechanism* find_sequence_mechanism(std::string_view name);
 std::string sequence_mechanism_names();
+// The sequence form of a mechanism with learned weights (Mechanism::
+// own_functions), which its own SQL function runs; ruvector_attention does
+// not find these.
+const SequenceMechanism* find_weighted_sequence_mechanism(std::string_view name);
 
 // The score's params (in the score mechanism's order) from a sequence
 // mechanism's params: by name; internal ones (set by the schedule) at their

@@ -302,7 +302,8 @@ void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, 
         for (int j = std::max(k0, p.first_key(i)); j < std::min(k0 + p.block, p.last_key(i) + 1); ++j)
           if (p.mask.visible(i, j)) {
             prm[score.kernel->mechanism->params.size()] = j - i;
-            logits[n] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim);
+            logits[n] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim,
+                                        p.score_vector);
             vrows[n] = v[j] + static_cast<size_t>(h / group) * dvh;
             if (p.midpoint) {
               if (!ir::poincare_midpoint_terms(vrows[n], dvh, p.curvature, terms.data()))
@@ -350,7 +351,8 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
           if (p.mask.visible(i, j)) {
             prm[score.kernel->mechanism->params.size()] = j - i;
             keys[n] = j;
-            logits[n++] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim);
+            logits[n++] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim,
+                                          p.score_vector);
           }
       std::fill(acc.begin(), acc.end(), 0.0);
       if (n > 0) {

@@ -39,6 +39,9 @@ struct SequencePlan {
   int num_features;
   uint64_t seed;
   const double* favor_w = nullptr;
+  // A third input of the score, the same for every pair (additive's v,
+  // head_dim floats); the caller's memory. Per-row scores only.
+  const float* score_vector = nullptr;
   int feature_dim() const { return ir::feature_dim(features, head_dim, num_features); }
   int first_key(int i) const { return mask.first_key(i); }
   int last_key(int i) const { return mask.last_key(i); }
