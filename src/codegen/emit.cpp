@@ -2,6 +2,8 @@
 // lower_query.cpp): loops with carried values, exp32, halving folds.
 #include "codegen/emit.h"
 
+#include <llvm/IR/IntrinsicsX86.h>
+
 #include <llvm/IR/BasicBlock.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Function.h>
@@ -45,7 +47,7 @@ std::vector<Value*> emit_loop(IRBuilder<>& b, Value* count, std::vector<Value*> 
 }
 
 // ir/exp32.h, on a vector of floats.
-Value* emit_exp32(IRBuilder<>& b, Value* x) {
+Value* emit_exp32(IRBuilder<>& b, Value* x, const Target& target) {
   using namespace ir::exp_f32;
   Type* vf = x->getType();
   auto c = [&](float v) { return ConstantFP::get(vf, v); };
@@ -59,6 +61,15 @@ Value* emit_exp32(IRBuilder<>& b, Value* x) {
   Value* p = c(kPoly[0]);
   for (int i = 1; i < 6; ++i) p = fma(p, r, c(kPoly[i]));
   Value* y = b.CreateFAdd(fma(p, b.CreateFMul(r, r), r), c(1.0f));
+  auto* vty = cast<FixedVectorType>(vf);
+  if (target.isa == Isa::Avx512 && vty->getNumElements() == 16) {
+    // vscalefps: y * 2^n in one instruction, the same bits as the product
+    // with 2^n' below wherever n is in [-126, 0], which the callers' x <= 0
+    // (a logit minus its row's max) guarantees (ir/exp32.h).
+    Value* scaled = b.CreateIntrinsic(Intrinsic::x86_avx512_mask_scalef_ps_512, {},
+                                      {y, n, ConstantFP::get(vf, 0.0), b.getInt16(0xffff), b.getInt32(4)});
+    return b.CreateSelect(below, c(0.0f), scaled);
+  }
   Value* nc = b.CreateSelect(b.CreateFCmpOGE(n, c(-126.0f)), n, c(-126.0f));
   nc = b.CreateSelect(b.CreateFCmpOLE(nc, c(0.0f)), nc, c(0.0f));
   Type* vi = VectorType::getInteger(cast<VectorType>(vf));

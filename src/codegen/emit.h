@@ -7,6 +7,8 @@
 
 #include <llvm/IR/IRBuilder.h>
 
+#include "codegen/isa.h"
+
 namespace rvj::codegen {
 
 // for (iv = 0; iv < count; ++iv), count >= 1 (i64), with loop-carried values:
@@ -29,8 +31,8 @@ struct Mem {
   llvm::Value* load_row(llvm::Type* vty, llvm::Value* row, int e0, int count);
 };
 
-// ir/exp32.h's exp on a vector of floats.
-llvm::Value* emit_exp32(llvm::IRBuilder<>& b, llvm::Value* x);
+// ir/exp32.h's exp on a vector of floats, for x <= 0 (or NaN).
+llvm::Value* emit_exp32(llvm::IRBuilder<>& b, llvm::Value* x, const Target& target);
 
 // The halving fold of the canonical order (ir.h): partials held in `acc`
 // (vectors of equal width, partial j * lanes + l in acc j lane l), folded

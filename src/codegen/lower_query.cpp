@@ -94,13 +94,13 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
                                        std::vector<Value*> acc = in;
                                        for (int u = 0; u < parts; ++u) {
                                          Value* pos = b.CreateAdd(b.CreateMul(c, mem.idx(K)), mem.idx(u * W));
-                                         Value* p = emit_exp32(b, b.CreateFSub(mem.load_vec(vf, f32, s, pos), ms_v));
+                                         Value* p = emit_exp32(b, b.CreateFSub(mem.load_vec(vf, f32, s, pos), ms_v), target);
                                          mem.store_vec(p, f32, s, pos);
                                          acc[u] = b.CreateFAdd(acc[u], p);
                                        }
                                        return acc;
                                      });
-  Value* alpha = b.CreateExtractElement(emit_exp32(b, b.CreateVectorSplat(W, b.CreateFSub(m_old, ms))), uint64_t{0});
+  Value* alpha = b.CreateExtractElement(emit_exp32(b, b.CreateVectorSplat(W, b.CreateFSub(m_old, ms)), target), uint64_t{0});
   Value* alpha64 = b.CreateFPExt(alpha, f64);
   b.CreateStore(mem.fma(b.CreateLoad(f64, l), alpha64, b.CreateFPExt(emit_fold(b, lb), f64)), l);
 

@@ -10,6 +10,9 @@
 //   y  = fma(p, r * r, r) + 1
 //   n' = n clamped to [-126, 0] (NaN -> -126), 2^n' built from its bits
 //   exp32(x) = x < kMin ? 0 : y * 2^n'       (NaN stays NaN)
+// Callers pass x <= 0 (a logit minus its row's max), so n is in [-126, 0]
+// and the clamp changes nothing; AVX-512 code computes y * 2^n with
+// vscalefps, the same correctly rounded product.
 #pragma once
 
 namespace rvj::ir::exp_f32 {

@@ -144,7 +144,7 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
     float mb = -inf;
     for (int64_t j = 0; j < nk; ++j) {
       float logit = -inf;
-      if (lo[i] <= j && j < hi[i] && vis[j * Q + i]) {
+      if (lo[i] <= j && j < hi[i] && (!vis || vis[j * Q + i])) {
         const float* in[2] = {q.data(), k[j]};
         double out;
         prm[fn.num_params] = kpos[j] - qpos[i];

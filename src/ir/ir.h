@@ -177,7 +177,7 @@ struct TileShape {
 //   qt[t * Q + i]  element t of query i (queries transposed, zero padded)
 //   k[j], v[j]     key and value rows, j < n padded to a multiple of shape.keys
 //   key j is visible to query i iff lo[i] <= j < hi[i] (hi[i] <= n) and
-//   vis[j * Q + i] != 0 (general masks; all ones otherwise)
+//   vis[j * Q + i] != 0 (general masks; vis may be null: no holes)
 //   qpos[i], kpos[j]  positions of query i and key j (the Position op)
 //   s              scratch, Q floats per padded key
 //   m[i], l[i], o[i * o_stride + c]: the running state (m = -inf, l = o = 0 first)
