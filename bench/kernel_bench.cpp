@@ -21,6 +21,7 @@
 #include "runtime/engine.h"
 #include "runtime/online_softmax.h"
 #include "runtime/schedules/flash.h"
+#include "runtime/schedules/parallel.h"
 #include "ir/recipes/mechanisms.h"
 
 namespace {
@@ -207,6 +208,36 @@ void BM_FmaPeak(benchmark::State& st) {
                                               benchmark::Counter::kIs1000);
 }
 
+// The floor under the single-query case: reading K and V (2 MB: 8 heads of
+// 512 keys x 64, twice) once, on `threads` threads each summing its share
+// with 8 independent 512-bit accumulators, the same buffer every iteration
+// as the single-query benchmark reads the same K and V.
+void BM_ReadBandwidth(benchmark::State& st) {
+  using V = float __attribute__((vector_size(64)));
+  const int threads = static_cast<int>(st.range(0));
+  const size_t n = 2u << 20 >> 2;  // floats in 2 MB
+  std::vector<float> data = random_vec(static_cast<int>(n), 9);
+  std::vector<float> sums(threads);
+  for (auto _ : st) {
+    rvj::runtime::parallel_for_blocks(threads, threads, [&](int t) {
+      const float* x = data.data() + n * t / threads;
+      const size_t m = n / threads;
+      V acc[8] = {};
+      for (size_t i = 0; i + 128 <= m; i += 128)
+        for (int u = 0; u < 8; ++u) {
+          V v;
+          __builtin_memcpy(&v, x + i + 16 * u, sizeof v);
+          acc[u] += v;
+        }
+      V total = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
+      sums[t] = total[0];
+    });
+    benchmark::DoNotOptimize(sums.data());
+  }
+  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(n) * sizeof(float),
+                                           benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+
 // JIT-specialised head-dim score (dims baked in) against a generic Eigen dot
 // with the length known only at run time, as a generic C++ kernel has it.
 __attribute__((noinline)) float eigen_generic_dot(const float* a, const float* b, int d) {
@@ -304,12 +335,13 @@ void BM_HeadDimAttentionEigen(benchmark::State& st) {
 
 }  // namespace
 
-BENCHMARK(BM_SingleQuery_512x8x64)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SingleQuery_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SingleQuery_512x1x64)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SelfAttention_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FlashV2_4096x1x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_SlidingWindow_4096x1x64)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FmaPeak);
+BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HeadDimScoreJit)->Arg(32)->Arg(64)->Arg(96)->Arg(128);
 BENCHMARK(BM_HeadDimScoreEigen)->Arg(32)->Arg(64)->Arg(96)->Arg(128);
 BENCHMARK(BM_HeadDimAttentionJit)->Arg(32)->Arg(64)->Arg(96)->Arg(128)->Unit(benchmark::kMillisecond);

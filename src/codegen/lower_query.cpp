@@ -45,16 +45,16 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   Type* i8 = b.getInt8Ty();
   Type* i32 = b.getInt32Ty();
   auto* fty = FunctionType::get(b.getVoidTy(),
-                                {f32p, PointerType::getUnqual(f32p), PointerType::getUnqual(f32p),
+                                {f32p, PointerType::getUnqual(f32p), PointerType::getUnqual(f32p), i64, i64,
                                  PointerType::getUnqual(i8), i32, PointerType::getUnqual(i32), f64p, f32p, f32p, f64p,
                                  f64p, i64},
                                 false);
   Function* f = Function::Create(fty, Function::ExternalLinkage, symbol, mod.get());
   set_kernel_attributes(f, target);
-  for (unsigned i : {0u, 1u, 2u, 3u, 5u, 6u, 7u, 8u, 9u, 10u}) f->addParamAttr(i, Attribute::NoAlias);
-  Value *q = f->getArg(0), *kp = f->getArg(1), *vp = f->getArg(2), *vis = f->getArg(3), *qpos = f->getArg(4),
-        *kpos = f->getArg(5), *params = f->getArg(6), *s = f->getArg(7), *m = f->getArg(8), *l = f->getArg(9),
-        *o = f->getArg(10), *n = f->getArg(11);
+  for (unsigned i : {0u, 1u, 2u, 5u, 7u, 8u, 9u, 10u, 11u, 12u}) f->addParamAttr(i, Attribute::NoAlias);
+  Value *q = f->getArg(0), *kp = f->getArg(1), *vp = f->getArg(2), *koff = f->getArg(3), *voff = f->getArg(4),
+        *vis = f->getArg(5), *qpos = f->getArg(6), *kpos = f->getArg(7), *params = f->getArg(8), *s = f->getArg(9),
+        *m = f->getArg(10), *l = f->getArg(11), *o = f->getArg(12), *n = f->getArg(13);
 
   b.SetInsertPoint(BasicBlock::Create(ctx, "entry", f));
   Mem mem{b};
@@ -68,7 +68,7 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
 
   // ---- 1. scores (the Row kernel, inlined) and their max ------------------
   Value* mb = emit_loop(b, padded, {neg_inf}, "score", [&](Value* j, const std::vector<Value*>& in) {
-                Value* krow = b.CreateLoad(f32p, mem.at(f32p, kp, j));
+                Value* krow = mem.at(f32, b.CreateLoad(f32p, mem.at(f32p, kp, j)), koff);
                 b.CreateStore(krow, mem.at(f32p, inputs, mem.idx(1)));
                 // The Position slot after the params (ir.h), exact in f64.
                 Value* kj = b.CreateLoad(i32, mem.at(i32, kpos, j));
@@ -116,7 +116,7 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
           for (int parity = 0; parity < 2; ++parity) {
             Value* j = b.CreateAdd(b.CreateMul(pair, mem.idx(2)), mem.idx(parity));
             Value* p = b.CreateVectorSplat(W, b.CreateLoad(f32, mem.at(f32, s, j)));
-            Value* vrow = b.CreateLoad(f32p, mem.at(f32p, vp, j));
+            Value* vrow = mem.at(f32, b.CreateLoad(f32p, mem.at(f32p, vp, j)), voff);
             for (int c = 0; c < CV; ++c) {
               const int e0 = (c0 + c) * W;
               Value* vv = mem.load_row(vf, vrow, e0, std::min(W, dv - e0));

@@ -176,7 +176,7 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
 }
 
 void interpret_query(const Function& fn, const float* q, const float* const* k, const float* const* v,
-                     const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m,
+                     int64_t koff, int64_t voff, const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m,
                      double* l, double* o, int64_t n) {
   const int64_t nk = (n + kQueryKeys - 1) / kQueryKeys * kQueryKeys;
   const float inf = std::numeric_limits<float>::infinity();
@@ -187,7 +187,7 @@ void interpret_query(const Function& fn, const float* q, const float* const* k, 
   for (int64_t j = 0; j < nk; ++j) {
     float logit = -inf;
     if (j < n && vis[j]) {
-      const float* in[2] = {q, k[j]};
+      const float* in[2] = {q, k[j] + koff};
       params[fn.num_params] = kpos[j] - qpos;
       interpret(row, in, params, out.data());
       logit = static_cast<float>(out[0]);
@@ -210,8 +210,8 @@ void interpret_query(const Function& fn, const float* q, const float* const* k, 
   for (int c = 0; c < fn.value_dims; ++c) {
     float even = 0.0f, odd = 0.0f;
     for (int64_t j = 0; j < nk; j += 2) {
-      even = std::fma(s[j], v[j][c], even);
-      odd = std::fma(s[j + 1], v[j + 1][c], odd);
+      even = std::fma(s[j], v[j][voff + c], even);
+      odd = std::fma(s[j + 1], v[j + 1][voff + c], odd);
     }
     o[c] = std::fma(o[c], static_cast<double>(alpha), static_cast<double>(even + odd));
   }

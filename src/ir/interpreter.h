@@ -30,7 +30,7 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
 //   o[c] = fma(o[c], a, even + odd) where even/odd = sum of fma p_j v_j[c]
 //          over even/odd j ascending (f32)
 void interpret_query(const Function& fn, const float* q, const float* const* k, const float* const* v,
-                     const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m,
+                     int64_t koff, int64_t voff, const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m,
                      double* l, double* o, int64_t n);
 
 // exp32.h's function on one float.

@@ -187,14 +187,15 @@ using TileFn = void (*)(const float* qt, const float* const* k, const float* con
 
 // The single-query ABI (Query kind): keys [0, n) of a block, key j visible
 // iff vis[j] != 0, folded into one query's state:
-//   q[t]           the query;  k[j], v[j]: rows, j < n padded to a multiple of 16
+//   q[t]           the query;  k[j] + koff, v[j] + voff: the key and value
+//                  rows (a head's slice of them), j < n padded to a multiple of 16
 //   qpos, kpos[j]  positions (the Position op)
 //   params         the score's params and one free slot after them (the
 //                  inlined row score reads its Position there)
 //   s              scratch, one float per padded key
 //   m, l, o[c]     the state (o: o_stride doubles, query_shape())
-using QueryFn = void (*)(const float* q, const float* const* k, const float* const* v, const uint8_t* vis,
-                         int32_t qpos, const int32_t* kpos, double* params, float* s, float* m, double* l,
+using QueryFn = void (*)(const float* q, const float* const* k, const float* const* v, int64_t koff, int64_t voff,
+                         const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m, double* l,
                          double* o, int64_t n);
 inline constexpr int kQueryKeys = 16;
 TileShape query_shape(const Function& fn);

@@ -20,7 +20,9 @@ namespace rvj::runtime {
 
 // Bumped whenever generated code or the kernel ABI changes meaning.
 // "abi 2": tile and single-query kernels take visibility and positions.
-inline constexpr const char* kEngineVersion = "ruvector_jit 0.1.0 abi 2";
+// "abi 3": single-query kernels take the head's row offsets; tile kernels
+// accept a null vis.
+inline constexpr const char* kEngineVersion = "ruvector_jit 0.1.0 abi 3";
 
 struct Notice {
   bool warning;  // else informational (LOG)

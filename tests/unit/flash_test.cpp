@@ -137,3 +137,29 @@ TEST(FlashSchedule, ThreadsDoNotChangeResults) {
     EXPECT_EQ(one, four) << c.mechanism;
   }
 }
+
+// One query row: the heads are split over the threads instead, and each
+// head's result is the same as on one thread, and matches torch.
+TEST(FlashSchedule, ThreadsSplitTheHeadsOfOneQuery) {
+  int tested = 0;
+  for (const auto& c : test::sequence_cases()) {
+    if (c.L != 1) continue;
+    const ir::SequenceMechanism* m = ir::find_sequence_mechanism(c.mechanism);
+    std::vector<double> p = test::sequence_params(*m, c);
+    SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
+    if (plan.heads < 2) continue;
+    Bound score = bind_sequence(plan, p.data(), true);
+    ASSERT_EQ(score.kernel->kind, ir::KernelKind::Query);
+    auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
+    std::vector<float> one(plan.out_dims()), split(one.size()), many(one.size());
+    run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, 1, one.data(), 1);
+    run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, 1, split.data(), 2);
+    run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, 1, many.data(), plan.heads + 3);
+    EXPECT_EQ(one, split) << c.mechanism;
+    EXPECT_EQ(one, many) << c.mechanism;
+    for (size_t i = 0; i < one.size(); ++i)
+      EXPECT_NEAR(split[i], c.out[i], std::max(1e-5 * std::fabs(c.out[i]), 1e-6)) << c.mechanism;
+    ++tested;
+  }
+  EXPECT_GE(tested, 1);
+}

@@ -117,9 +117,11 @@ void expect_queries_match_interpreter(const codegen::Target& target) {
         for (int n : {1, 2, 17, 64}) {
           const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
           std::vector<float> q = random_rows(gen, d);
-          std::vector<float> keys = random_rows(gen, static_cast<size_t>(n) * d), vals = random_rows(gen, static_cast<size_t>(n) * dv);
+          // Rows hold other heads' slices before this head's: koff 3, voff 2.
+          const int koff = 3, voff = 2, kw = d + koff, vw = dv + voff;
+          std::vector<float> keys = random_rows(gen, static_cast<size_t>(n) * kw), vals = random_rows(gen, static_cast<size_t>(n) * vw);
           std::vector<const float*> k(nk), v(nk);
-          for (int j = 0; j < nk; ++j) k[j] = &keys[static_cast<size_t>(std::min(j, n - 1)) * d], v[j] = &vals[static_cast<size_t>(std::min(j, n - 1)) * dv];
+          for (int j = 0; j < nk; ++j) k[j] = &keys[static_cast<size_t>(std::min(j, n - 1)) * kw], v[j] = &vals[static_cast<size_t>(std::min(j, n - 1)) * vw];
           // The kernel writes each key's Position into the slot after the params.
           double params1[2] = {0.7, 0}, params2[2] = {0.7, 0};
           std::vector<int32_t> kpos(nk);
@@ -132,10 +134,10 @@ void expect_queries_match_interpreter(const codegen::Target& target) {
           std::vector<float> s1(nk), s2(nk);
           std::vector<double> o1(shape.o_stride), o2(shape.o_stride);
           for (int rep = 0; rep < 2; ++rep) {
-            code.query()(q.data(), k.data(), v.data(), vis.data(), 40, kpos.data(), params1, s1.data(), &m1, &l1,
-                         o1.data(), n);
-            ir::interpret_query(fn, q.data(), k.data(), v.data(), vis.data(), 40, kpos.data(), params2, s2.data(),
-                                &m2, &l2, o2.data(), n);
+            code.query()(q.data(), k.data(), v.data(), koff, voff, vis.data(), 40, kpos.data(), params1, s1.data(),
+                         &m1, &l1, o1.data(), n);
+            ir::interpret_query(fn, q.data(), k.data(), v.data(), koff, voff, vis.data(), 40, kpos.data(), params2,
+                                s2.data(), &m2, &l2, o2.data(), n);
             for (auto& x : keys) x *= 1.5f;
           }
           ASSERT_TRUE(same_bits(m1, m2)) << score.name << " d " << d << " n " << n << " dv " << dv << " m " << m1 << " vs " << m2;
@@ -181,8 +183,8 @@ TEST(QueryKernel, ScoresAreThePerRowScores) {
   std::vector<int32_t> kpos(16);
   float m = -INFINITY;
   double l = 0, o[16] = {}, prm[1] = {};
-  codegen::compile(fn).query()(q.data(), k.data(), v.data(), vis.data(), 0, kpos.data(), prm, s.data(), &m, &l, o,
-                               n);
+  codegen::compile(fn).query()(q.data(), k.data(), v.data(), 0, 0, vis.data(), 0, kpos.data(), prm, s.data(), &m, &l,
+                               o, n);
   float best = -INFINITY;
   for (int j = 0; j < n; ++j) {
     const float* in[2] = {q.data(), k[j]};

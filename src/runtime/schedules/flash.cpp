@@ -259,10 +259,10 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
   }
 }
 
-// One query at a time (the single-query kernel): per head, the visible keys
-// in blocks of block_size on the grid from key 0.
+// One query at a time (the single-query kernel): per head of [h0, h1), the
+// visible keys in blocks of block_size on the grid from key 0.
 void run_queries(const SequencePlan& p, const Bound& kernel, const float* const* q, const float* const* k,
-                 const float* const* v, int q0, int q1, float* out) {
+                 const float* const* v, int q0, int q1, float* out, int h0, int h1) {
   const ir::Function& fn = kernel.kernel->ir;
   const ir::TileShape shape = ir::query_shape(fn);
   const int d = p.head_dim, dv = p.value_dim, B = p.block, group = p.heads / p.kv_heads;
@@ -275,6 +275,7 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
   Buffer<int32_t> kpos(padded);
   Buffer<uint8_t> vis(padded);
   const ir::QueryFn jit = kernel.jit ? kernel.kernel->code.query() : nullptr;
+  const bool holes = !p.mask.contiguous();
   HeadParams params(p, kernel);
   std::vector<int> blocks;
   for (int i = q0; i < q1; ++i) {
@@ -286,21 +287,24 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
       const int from = std::max(k0, p.first_key(i)), to = std::min(k0 + B, p.last_key(i) + 1), n = to - from;
       if (n <= 0) continue;
       const int nk = (n + shape.keys - 1) / shape.keys * shape.keys;
-      for (int j = 0; j < nk; ++j) vis.get()[j] = j < n && p.mask.visible(i, from + j);
-      for (int h = 0; h < p.heads; ++h) {
+      // Inside [first_key, last_key] only masks with holes hide keys.
+      for (int j = 0; j < nk; ++j) vis.get()[j] = j < n && (!holes || p.mask.visible(i, from + j));
+      // The block's rows once; each head reads its slice at koff, voff.
+      gather_keys(k, v, 0, 0, from, n, nk, kr.get(), vr.get(), kpos.get());
+      for (int h = h0; h < h1; ++h) {
         double* prm = params.for_head(p, h);
-        const size_t koff = static_cast<size_t>(h / group) * d, voff = static_cast<size_t>(h / group) * dv;
+        const int64_t koff = static_cast<int64_t>(h / group) * d, voff = static_cast<int64_t>(h / group) * dv;
         const float* qh = q[i] + static_cast<size_t>(h) * d;
         double* oh = o.get() + static_cast<size_t>(h) * shape.o_stride;
-        gather_keys(k, v, koff, voff, from, n, nk, kr.get(), vr.get(), kpos.get());
         if (jit)
-          jit(qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m.get()[h], &l.get()[h], oh, n);
+          jit(qh, kr.get(), vr.get(), koff, voff, vis.get(), i, kpos.get(), prm, s.get(), &m.get()[h], &l.get()[h],
+              oh, n);
         else
-          ir::interpret_query(fn, qh, kr.get(), vr.get(), vis.get(), i, kpos.get(), prm, s.get(), &m.get()[h],
-                              &l.get()[h], oh, n);
+          ir::interpret_query(fn, qh, kr.get(), vr.get(), koff, voff, vis.get(), i, kpos.get(), prm, s.get(),
+                              &m.get()[h], &l.get()[h], oh, n);
       }
     }
-    for (int h = 0; h < p.heads; ++h) {
+    for (int h = h0; h < h1; ++h) {
       float* dst = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dv;
       const double* oh = o.get() + static_cast<size_t>(h) * shape.o_stride;
       const double inv = l.get()[h] > 0 ? 1 / l.get()[h] : 0.0;
@@ -513,7 +517,7 @@ void run_flash(const SequencePlan& p, const Bound& score, const float* const* q,
                const float* const* v, int q0, int q1, float* out) {
   switch (score.kernel->kind) {
     case ir::KernelKind::Tile: return run_tiles(p, score, q, k, v, q0, q1, out);
-    case ir::KernelKind::Query: return run_queries(p, score, q, k, v, q0, q1, out);
+    case ir::KernelKind::Query: return run_queries(p, score, q, k, v, q0, q1, out, 0, p.heads);
     case ir::KernelKind::Row:
       if (p.normaliser != ir::Normaliser::Softmax) return run_normalised(p, score, q, k, v, q0, q1, out);
       return run_rows(p, score, q, k, v, q0, q1, out);
@@ -529,6 +533,15 @@ int query_chunk(const SequencePlan& p) {
 
 void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                         const float* const* v, int q0, int q1, float* out, int threads) {
+  if (score.kernel->kind == ir::KernelKind::Query && threads > 1 && p.heads > 1) {
+    // Few query rows (the single-query kernel): the heads are split instead,
+    // each thread reading its heads' slices of K and V.
+    const int parts = std::min(threads, p.heads);
+    parallel_for_blocks(parts, threads, [&](int t) {
+      run_queries(p, score, q, k, v, q0, q1, out, p.heads * t / parts, p.heads * (t + 1) / parts);
+    });
+    return;
+  }
   // At most query_chunk() rows per call, but at least one call per thread.
   const int per_thread = (q1 - q0 + threads - 1) / threads;
   const int chunk = std::max(p.block, std::min(query_chunk(p), per_thread));
