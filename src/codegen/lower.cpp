@@ -75,6 +75,28 @@ Value* emit_scalar_op(IRBuilder<>& b, const ir::Node& node, const std::vector<Va
   fail_internal(std::string("no scalar lowering for ") + ir::op_name(node.op));
 }
 
+Value* emit_score_lanes(IRBuilder<>& b, const ir::Function& fn, Type* vd, const std::function<Value*(int)>& reduction,
+                        const std::function<Value*(int)>& param, const std::function<Value*()>& position) {
+  std::vector<Value*> val(fn.nodes.size(), nullptr);
+  for (size_t id = 0; id < fn.nodes.size(); ++id) {
+    const ir::Node& node = fn.nodes[id];
+    const int i = static_cast<int>(id);
+    switch (node.op) {
+      case ir::Op::Input: break;
+      case ir::Op::Param: val[id] = param(i); break;
+      case ir::Op::Position: val[id] = position(); break;
+      case ir::Op::Dot:
+      case ir::Op::SqDist: val[id] = b.CreateFPExt(reduction(i), vd); break;
+      case ir::Op::Output: {
+        auto* lanes = cast<FixedVectorType>(vd);
+        return b.CreateFPTrunc(val[node.a], FixedVectorType::get(b.getFloatTy(), lanes->getNumElements()));
+      }
+      default: val[id] = emit_scalar_op(b, node, val, vd, FunctionCallee());
+    }
+  }
+  fail_internal("a score program without an output");
+}
+
 std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, const std::string& symbol,
                               LLVMContext& ctx) {
   if (fn.kind == ir::KernelKind::Tile) return lower_tile(fn, target, symbol, ctx);

@@ -3,6 +3,7 @@
 // the Target, the order of the arithmetic from the IR.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,16 @@ std::unique_ptr<llvm::Module> lower_tile(const ir::Function& fn, const Target& t
 // One lowering for both, so a lane computes exactly what a row kernel does.
 llvm::Value* emit_scalar_op(llvm::IRBuilder<>& b, const ir::Node& node, const std::vector<llvm::Value*>& val,
                             llvm::Type* ty, llvm::FunctionCallee log1p_fn);
+
+// The score program after its reductions, on vectors whose lanes are
+// independent (query, key) pairs: lane-wise in f64, the ops the Row kernel
+// runs per pair (emit_scalar_op), the logit rounded to f32. reduction(id)
+// gives the f32 vector of reduction node id; param(id) and position() the
+// f64 vectors of a Param node and of the Position op.
+llvm::Value* emit_score_lanes(llvm::IRBuilder<>& b, const ir::Function& fn, llvm::Type* vd,
+                              const std::function<llvm::Value*(int)>& reduction,
+                              const std::function<llvm::Value*(int)>& param,
+                              const std::function<llvm::Value*()>& position);
 
 // describe_schedule() for a Tile kernel (lower_tile.cpp knows its blocking).
 std::string describe_tile(const ir::Function& fn, const Target& target);

@@ -1,11 +1,13 @@
 // The single-query kernel: one query over a block of keys with the score,
-// the online softmax and P.V fused. The score is the Row kernel itself
-// (lower()), inlined into a loop over the keys, so a one-row call scores
-// exactly as ruvector_attention_score does. Keys then run along the vector
-// lanes for exp32 and the normaliser (16 partials, ISA-independent), and the
-// value dimension along the lanes for P.V (even and odd keys in two chains,
-// so consecutive fmas do not wait on each other). interpret_query() in
-// src/ir/interpreter.cpp is the same arithmetic on scalars.
+// the online softmax and P.V fused. Scores follow the Row kernel's
+// arithmetic (the canonical reduction order, then the score program in
+// f64), so a one-row call scores exactly as ruvector_attention_score does;
+// W keys are scored together so their lane folds share shuffles. Keys then
+// run along the vector lanes for exp32 and the normaliser (16 partials,
+// ISA-independent), and the value dimension along the lanes for P.V (even
+// and odd keys in two chains, so consecutive fmas do not wait on each
+// other). interpret_query() in src/ir/interpreter.cpp is the same arithmetic
+// on scalars.
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -24,22 +26,38 @@ namespace rvj::codegen {
 
 using namespace llvm;
 
+namespace {
+
+// One level of the lane fold for W keys at once. u and w each hold `keys`
+// keys in blocks of 2h lanes (a key's partials 0..2h-1); the result holds
+// their 2 * keys keys in blocks of h lanes, each lane the canonical
+// part[p] + part[p + h] of its key (u's keys first).
+Value* fold_level(IRBuilder<>& b, Value* u, Value* w, int W, int keys, int h) {
+  std::vector<int> lo, hi;
+  for (int src = 0; src < 2; ++src)
+    for (int kk = 0; kk < keys; ++kk)
+      for (int t = 0; t < h; ++t) {
+        lo.push_back(src * W + kk * 2 * h + t);
+        hi.push_back(src * W + kk * 2 * h + h + t);
+      }
+  return b.CreateFAdd(b.CreateShuffleVector(u, w, lo), b.CreateShuffleVector(u, w, hi));
+}
+
+}  // namespace
+
 std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target, const std::string& symbol,
                                     LLVMContext& ctx) {
-  ir::Function row = fn;
-  row.kind = ir::KernelKind::Row;
-  auto mod = lower(row, target, symbol + ".score", ctx);
-  Function* score = mod->getFunction(symbol + ".score");
-  score->setLinkage(GlobalValue::InternalLinkage);
-  score->addFnAttr(Attribute::AlwaysInline);
-
-  const int W = target.vector_bits / 32, K = ir::kQueryKeys, dv = fn.value_dims;
+  auto mod = std::make_unique<Module>("rvj_query_" + fn.name, ctx);
+  mod->setTargetTriple(target.triple);
+  const int W = target.vector_bits / 32, K = ir::kQueryKeys, dv = fn.value_dims, d = fn.dims;
   IRBuilder<> b(ctx);
   Type* f32 = b.getFloatTy();
   Type* f64 = b.getDoubleTy();
   Type* i64 = b.getInt64Ty();
   auto* vf = FixedVectorType::get(f32, W);
   auto* vd = FixedVectorType::get(f64, W);
+  auto* vi = FixedVectorType::get(b.getInt32Ty(), W);
+  auto* vb = FixedVectorType::get(b.getInt8Ty(), W);
   Type* f32p = PointerType::getUnqual(f32);
   Type* f64p = PointerType::getUnqual(f64);
   Type* i8 = b.getInt8Ty();
@@ -60,27 +78,137 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   Mem mem{b};
   Constant* neg_inf = ConstantFP::get(f32, -std::numeric_limits<float>::infinity());
   Value* zero_f = ConstantFP::get(vf, 0.0);
-
   Value* padded = b.CreateMul(b.CreateUDiv(b.CreateAdd(n, mem.idx(K - 1)), mem.idx(K)), mem.idx(K));
-  Value* inputs = b.CreateAlloca(f32p, b.getInt32(2), "inputs");
-  Value* out = b.CreateAlloca(f64, b.getInt32(fn.num_outputs), "out");
-  b.CreateStore(q, mem.at(f32p, inputs, mem.idx(0)));
+  const int parts = std::max(1, K / W);  // vectors of the 16 partials (max, normaliser)
 
-  // ---- 1. scores (the Row kernel, inlined) and their max ------------------
-  Value* mb = emit_loop(b, padded, {neg_inf}, "score", [&](Value* j, const std::vector<Value*>& in) {
-                Value* krow = mem.at(f32, b.CreateLoad(f32p, mem.at(f32p, kp, j)), koff);
-                b.CreateStore(krow, mem.at(f32p, inputs, mem.idx(1)));
-                // The Position slot after the params (ir.h), exact in f64.
-                Value* kj = b.CreateLoad(i32, mem.at(i32, kpos, j));
-                b.CreateStore(b.CreateSIToFP(b.CreateSub(kj, qpos), f64), mem.at(f64, params, mem.idx(fn.num_params)));
-                b.CreateCall(score, {inputs, params, out});
-                Value* logit = b.CreateFPTrunc(b.CreateLoad(f64, out), f32);
-                Value* seen = b.CreateAnd(b.CreateICmpSLT(j, n),
-                                          b.CreateICmpNE(b.CreateLoad(i8, mem.at(i8, vis, j)), b.getInt8(0)));
-                logit = b.CreateSelect(seen, logit, neg_inf);
-                b.CreateStore(logit, mem.at(f32, s, j));
-                return std::vector<Value*>{b.CreateSelect(b.CreateFCmpOGT(logit, in[0]), logit, in[0])};
-              })[0];
+  // ---- 1. scores (the Row kernel's arithmetic), W keys at a time ---------
+  // Per key and reduction, the Row kernel's canonical order (ir.h): P
+  // partials in P/W vectors fed by fmas (whole blocks of P elements, then
+  // the tail in whole and zero-padded vectors), folded across the vectors
+  // by halving. The halving across lanes then runs for W keys together
+  // (fold_level, log2 W levels of shuffles and adds), leaving key t's sum in
+  // lane t; the score program follows lane-wise (emit_score_lanes).
+  std::vector<int> reds;
+  for (size_t id = 0; id < fn.nodes.size(); ++id)
+    if (fn.nodes[id].op == ir::Op::Dot || fn.nodes[id].op == ir::Op::SqDist) reds.push_back(static_cast<int>(id));
+  const int P = ir::reduction_partials(fn), R = static_cast<int>(reds.size());
+  if (P % W != 0) fail_internal("fewer partials than lanes");
+  const int accs = P / W, blocks = d / P, tail = d % P;
+  std::vector<Value*> param_v(fn.nodes.size(), nullptr);
+  for (size_t id = 0; id < fn.nodes.size(); ++id)
+    if (fn.nodes[id].op == ir::Op::Param)
+      param_v[id] = b.CreateVectorSplat(W, b.CreateLoad(f64, mem.at(f64, params, mem.idx(fn.nodes[id].index))));
+  Value* qpos_v = b.CreateVectorSplat(W, qpos);
+  Value* n_v = b.CreateVectorSplat(W, b.CreateTrunc(n, i32));
+  std::vector<Constant*> lane_ids;
+  for (int t = 0; t < W; ++t) lane_ids.push_back(b.getInt32(t));
+  Value* lanes = ConstantVector::get(lane_ids);
+
+  // The partial sums of key row `krow` for every reduction, folded across
+  // vectors: one W-lane vector per reduction.
+  auto key_partials = [&](Value* krow) {
+    std::vector<std::vector<Value*>> acc(R, std::vector<Value*>(accs, zero_f));
+    auto step = [&](std::vector<std::vector<Value*>>& a, Value* base, int j, int count) {
+      for (int r = 0; r < R; ++r) {
+        const ir::Node& node = fn.nodes[reds[r]];
+        auto load = [&](int which) {
+          Value* row = fn.nodes[which].index == 0 ? q : krow;
+          Value* at = mem.at(f32, row, b.CreateAdd(base, mem.idx(j * W)));
+          return mem.load_row(vf, at, 0, count);
+        };
+        Value* x = load(node.a);
+        Value* y = load(node.b);
+        if (node.op == ir::Op::SqDist) x = y = b.CreateFSub(x, y);
+        a[r][j] = mem.fma(x, y, a[r][j]);
+      }
+    };
+    auto whole_block = [&](std::vector<std::vector<Value*>>& a, Value* base) {
+      for (int j = 0; j < accs; ++j) step(a, base, j, W);
+    };
+    if (blocks > 4) {  // a loop per key; short rows are straight-line code
+      std::vector<Value*> flat;
+      for (auto& v : acc) flat.insert(flat.end(), v.begin(), v.end());
+      flat = emit_loop(b, mem.idx(blocks), flat, "dot", [&](Value* blk, const std::vector<Value*>& in) {
+        std::vector<std::vector<Value*>> a(R);
+        for (int r = 0; r < R; ++r) a[r].assign(in.begin() + r * accs, in.begin() + (r + 1) * accs);
+        whole_block(a, b.CreateMul(blk, mem.idx(P)));
+        std::vector<Value*> out;
+        for (auto& v : a) out.insert(out.end(), v.begin(), v.end());
+        return out;
+      });
+      for (int r = 0; r < R; ++r) acc[r].assign(flat.begin() + r * accs, flat.begin() + (r + 1) * accs);
+    } else {
+      for (int blk = 0; blk < blocks; ++blk) whole_block(acc, mem.idx(static_cast<int64_t>(blk) * P));
+    }
+    for (int j = 0; j * W < tail; ++j) step(acc, mem.idx(static_cast<int64_t>(blocks) * P), j, std::min(W, tail - j * W));
+    std::vector<Value*> folded(R);
+    for (int r = 0; r < R; ++r) {
+      std::vector<Value*> a = acc[r];
+      for (size_t half = a.size() / 2; half >= 1; half /= 2)
+        for (size_t j = 0; j < half; ++j) a[j] = b.CreateFAdd(a[j], a[j + half]);
+      folded[r] = a[0];
+    }
+    return folded;
+  };
+
+  // 16 keys per iteration in `parts` chunks of W; the max is kept per
+  // partial (key j in partial j mod 16) and folded by halving at the end.
+  std::vector<Value*> mparts = emit_loop(
+      b, b.CreateUDiv(padded, mem.idx(K)), std::vector<Value*>(parts, ConstantVector::getSplat(ElementCount::getFixed(W), neg_inf)),
+      "score", [&](Value* g, const std::vector<Value*>& in) {
+        std::vector<Value*> mb = in;
+        for (int u = 0; u < parts; ++u) {
+          Value* j0 = b.CreateAdd(b.CreateMul(g, mem.idx(K)), mem.idx(u * W));
+          // Per reduction, a stack of partly folded vectors (level, value):
+          // two of the same level fold into one of the next.
+          std::vector<std::vector<std::pair<int, Value*>>> stack(R);
+          for (int t = 0; t < W; ++t) {
+            Value* krow = mem.at(f32, b.CreateLoad(f32p, mem.at(f32p, kp, b.CreateAdd(j0, mem.idx(t)))), koff);
+            std::vector<Value*> x = key_partials(krow);
+            for (int r = 0; r < R; ++r) {
+              auto& st = stack[r];
+              st.push_back({0, x[r]});
+              while (st.size() >= 2 && st[st.size() - 1].first == st[st.size() - 2].first) {
+                const int level = st.back().first;
+                Value* w = st.back().second;
+                st.pop_back();
+                Value* uu = st.back().second;
+                st.pop_back();
+                st.push_back({level + 1, fold_level(b, uu, w, W, 1 << level, W >> (level + 1))});
+              }
+            }
+          }
+          Value* logit = emit_score_lanes(
+              b, fn, vd,
+              [&](int id) {
+                const int r = static_cast<int>(std::find(reds.begin(), reds.end(), id) - reds.begin());
+                return stack[r].back().second;
+              },
+              [&](int id) { return param_v[id]; },
+              [&] {  // kpos[j] - qpos per lane, exact in f64
+                return b.CreateSIToFP(b.CreateSub(mem.load_vec(vi, i32, kpos, j0), qpos_v), vd);
+              });
+          Value* key = b.CreateAdd(b.CreateVectorSplat(W, b.CreateTrunc(j0, i32)), lanes);
+          Value* vis_v = b.CreateAlignedLoad(vb, b.CreateBitCast(mem.at(i8, vis, j0), PointerType::getUnqual(vb)), Align(1));
+          Value* seen = b.CreateAnd(b.CreateICmpSLT(key, n_v), b.CreateICmpNE(vis_v, ConstantInt::get(vb, 0)));
+          logit = b.CreateSelect(seen, logit, ConstantVector::getSplat(ElementCount::getFixed(W), neg_inf));
+          mem.store_vec(logit, f32, s, j0);
+          mb[u] = b.CreateSelect(b.CreateFCmpOGT(logit, mb[u]), logit, mb[u]);
+        }
+        return mb;
+      });
+  // The max's halving fold: across the vectors, then the lanes (NaN and
+  // ties as the interpreter: the later partial wins only if greater).
+  auto max_of = [&](Value* a, Value* c) { return b.CreateSelect(b.CreateFCmpOGT(c, a), c, a); };
+  for (size_t half = mparts.size() / 2; half >= 1; half /= 2)
+    for (size_t j = 0; j < half; ++j) mparts[j] = max_of(mparts[j], mparts[j + half]);
+  Value* mv = mparts[0];
+  for (int h = W / 2; h >= 1; h /= 2) {
+    std::vector<int> upper(W);
+    for (int t = 0; t < W; ++t) upper[t] = t < h ? t + h : t;
+    mv = max_of(mv, b.CreateShuffleVector(mv, upper));
+  }
+  Value* mb = b.CreateExtractElement(mv, uint64_t{0});
 
   // ---- 2. online softmax -------------------------------------------------
   Value* m_old = b.CreateLoad(f32, m);
@@ -88,7 +216,6 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   Value* ms = b.CreateSelect(b.CreateFCmpOEQ(m_new, neg_inf), ConstantFP::get(f32, 0.0), m_new);
   b.CreateStore(m_new, m);
   Value* ms_v = b.CreateVectorSplat(W, ms);
-  const int parts = std::max(1, K / W);  // vectors of the 16 partials
   std::vector<Value*> lb = emit_loop(b, b.CreateUDiv(padded, mem.idx(K)), std::vector<Value*>(parts, zero_f), "softmax",
                                      [&](Value* c, const std::vector<Value*>& in) {
                                        std::vector<Value*> acc = in;

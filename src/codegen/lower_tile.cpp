@@ -176,28 +176,17 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
         for (int j = 0; j < NK; ++j)
           for (int v = 0; v < QV; ++v) {
             // The score program, lane-wise in f64.
-            std::vector<Value*> val(fn.nodes.size(), nullptr);
-            Value* logit = nullptr;
-            for (size_t id = 0; id < fn.nodes.size(); ++id) {
-              const ir::Node& node = fn.nodes[id];
-              switch (node.op) {
-                case ir::Op::Input: break;
-                case ir::Op::Param: val[id] = param_v[id]; break;
-                case ir::Op::Position: {  // kpos[j] - qpos[i] per lane, exact in f64
+            Value* logit = emit_score_lanes(
+                b, fn, vd,
+                [&](int id) {
+                  const int r = static_cast<int>(std::find(reds.begin(), reds.end(), id) - reds.begin());
+                  return acc[(r * NK + j) * QV + v];
+                },
+                [&](int id) { return param_v[id]; },
+                [&] {  // kpos[j] - qpos[i] per lane, exact in f64
                   Value* kj = b.CreateVectorSplat(W, b.CreateLoad(i32, mem.at(i32, kpos, b.CreateAdd(j0, mem.idx(j)))));
-                  val[id] = b.CreateSIToFP(b.CreateSub(kj, qpos_v[v]), vd);
-                  break;
-                }
-                case ir::Op::Dot:
-                case ir::Op::SqDist: {
-                  const int r = static_cast<int>(std::find(reds.begin(), reds.end(), static_cast<int>(id)) - reds.begin());
-                  val[id] = b.CreateFPExt(acc[(r * NK + j) * QV + v], vd);
-                  break;
-                }
-                case ir::Op::Output: logit = b.CreateFPTrunc(val[node.a], vf); break;
-                default: val[id] = emit_scalar_op(b, node, val, vd, FunctionCallee());
-              }
-            }
+                  return b.CreateSIToFP(b.CreateSub(kj, qpos_v[v]), vd);
+                });
             if (masked) {
               Value* key = b.CreateVectorSplat(W, b.CreateTrunc(b.CreateAdd(j0, mem.idx(j)), i32));
               Value* visible = b.CreateAnd(b.CreateICmpSLE(lo_v[v], key), b.CreateICmpSLT(key, hi_v[v]));

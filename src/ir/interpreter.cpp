@@ -183,7 +183,8 @@ void interpret_query(const Function& fn, const float* q, const float* const* k, 
   Function row = fn;
   row.kind = KernelKind::Row;
   std::vector<double> out(fn.num_outputs);
-  float mb = -inf;
+  float mpart[kQueryKeys];
+  std::fill(mpart, mpart + kQueryKeys, -inf);
   for (int64_t j = 0; j < nk; ++j) {
     float logit = -inf;
     if (j < n && vis[j]) {
@@ -193,8 +194,12 @@ void interpret_query(const Function& fn, const float* q, const float* const* k, 
       logit = static_cast<float>(out[0]);
     }
     s[j] = logit;
-    if (logit > mb) mb = logit;
+    if (logit > mpart[j % kQueryKeys]) mpart[j % kQueryKeys] = logit;
   }
+  for (int h = kQueryKeys / 2; h >= 1; h /= 2)
+    for (int i = 0; i < h; ++i)
+      if (mpart[i + h] > mpart[i]) mpart[i] = mpart[i + h];
+  const float mb = mpart[0];
   const float mnew = mb > *m ? mb : *m;
   const float ms = mnew == -inf ? 0.0f : mnew;
   float part[kQueryKeys] = {};

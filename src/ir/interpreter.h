@@ -25,6 +25,8 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
 
 // A Query kernel (ir.h: the QueryFn ABI). Per key j (scores in the Row
 // order, as interpret() computes them, rounded to f32; -inf for padding):
+//   the block max: 16 partial maxima (key j into partial j mod 16, j
+//   ascending, a later key wins only if greater), folded by halving
 //   m', ms, p_j, a, m, l as in interpret_tile
 //   lb = 16 partials (p_j into partial j mod 16, j ascending), halving fold
 //   o[c] = fma(o[c], a, even + odd) where even/odd = sum of fma p_j v_j[c]
