@@ -362,8 +362,9 @@ std::string describe_schedule(const ir::Function& fn, const Target& target) {
     const int W = target.vector_bits / 32;
     ir::Function row = fn;
     row.kind = ir::KernelKind::Row;
-    return "one query over blocks of keys in groups of " + std::to_string(ir::kQueryKeys) +
-           "; per key the row score inlined (" + describe_schedule(row, target) + "); exp32 over " +
+    return "one query over blocks of keys in groups of " + std::to_string(ir::kQueryKeys) + ", scored " +
+           std::to_string(W) + " at a time: per key the row kernel's order (" + describe_schedule(row, target) +
+           "), the lane folds of " + std::to_string(W) + " keys together; exp32 over " +
            std::to_string(W) + "-key vectors, normaliser in 16 partials; P.V over " +
            std::to_string((fn.value_dims + W - 1) / W) + " value vector(s) in even/odd key chains; f64 state";
   }

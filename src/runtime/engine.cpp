@@ -296,7 +296,7 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   }
   rows.push_back("  Calls with one query row use the single-query kernel " +
                  kernel_key(score, p.head_dim, codegen::host_target().isa, ir::KernelKind::Query, p.value_dim) +
-                 " (the per-row score inlined, keys along the vector lanes).");
+                 " (the per-row score's arithmetic, keys along the vector lanes).");
   rows.push_back("  Per-head tile kernel:");
   for (const std::string& r :
        explain(m->score, p.head_dim, jit, score_params, isa, ir::KernelKind::Tile, p.value_dim))
