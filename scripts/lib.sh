@@ -9,6 +9,8 @@ PG_LOG="/var/log/postgresql/postgresql-$PG_MAJOR-main.log"
 BUILD="$ROOT/build"
 PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR llvm-14-dev libeigen3-dev libtbb-dev
           libgtest-dev libbenchmark-dev cmake g++ make)
+# scripts/test also runs the NEON kernels under emulation.
+TEST_PACKAGES=(qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
 # The login role: the user who invoked us, also through sudo.
 DB_USER="${SUDO_USER:-$(id -un)}"
@@ -25,9 +27,10 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# Installs PACKAGES and the extra packages given as arguments.
 install_deps() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -351,19 +351,24 @@ std::string optimized_llvm_ir(const ir::Function& fn, const Target& t) {
   return text;
 }
 
-std::string assembly(const ir::Function& fn, const Target& t) {
-  std::string text;
+namespace {
+std::string emit_file(const ir::Function& fn, const Target& t, llvm::CodeGenFileType type) {
+  std::string bytes;
   with_module(fn, t, [&](llvm::Module& mod, llvm::TargetMachine& tm) {
     llvm::SmallVector<char, 0> buf;
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
-    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_AssemblyFile))
-      fail("target " + t.triple + " cannot emit assembly");
+    if (tm.addPassesToEmitFile(pm, os, nullptr, type)) fail("target " + t.triple + " cannot emit this file type");
     pm.run(mod);
-    text.assign(buf.begin(), buf.end());
+    bytes.assign(buf.begin(), buf.end());
   });
-  return text;
+  return bytes;
 }
+}  // namespace
+
+std::string assembly(const ir::Function& fn, const Target& t) { return emit_file(fn, t, llvm::CGFT_AssemblyFile); }
+
+std::string object_file(const ir::Function& fn, const Target& t) { return emit_file(fn, t, llvm::CGFT_ObjectFile); }
 
 void raise_llvm_fatal_error_for_testing(const char* reason) {
   std::lock_guard<std::mutex> lock(jit_mutex);
