@@ -138,11 +138,9 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   const int R = static_cast<int>(reds.size());
 
   // ---- 1. scores, masked, and their max ------------------------------------
-  // Emitted three times: without the mask, for the calls where every key of
-  // the block is visible to every query (vis null, lo 0, hi n, no padding:
-  // the dense blocks of most masks; five vector ops fewer per score vector);
-  // with the bounds lo, hi only (vis null); and with bounds and vis.
-  Value* vis_v_base = nullptr;  // the vis array, when the variant reads it
+  // Emitted twice: with the mask (bounds lo, hi and the vis bits), and
+  // without it when vis is null (the ABI: every query sees every key; the
+  // dense blocks of most masks), five vector ops fewer per score vector.
   auto scores = [&](bool masked) {
    return emit_loop(
       b, groups, std::vector<Value*>(QV, neg_inf), "keys", [&](Value* g, const std::vector<Value*>& mb_in) {
@@ -190,12 +188,10 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
             if (masked) {
               Value* key = b.CreateVectorSplat(W, b.CreateTrunc(b.CreateAdd(j0, mem.idx(j)), i32));
               Value* visible = b.CreateAnd(b.CreateICmpSLE(lo_v[v], key), b.CreateICmpSLT(key, hi_v[v]));
-              if (vis_v_base) {
-                Value* vis_pos = b.CreateAdd(b.CreateMul(b.CreateAdd(j0, mem.idx(j)), mem.idx(Q)), mem.idx(v * W));
-                Value* vis_v = b.CreateAlignedLoad(
-                    vb, b.CreateBitCast(mem.at(i8, vis_v_base, vis_pos), PointerType::getUnqual(vb)), Align(1));
-                visible = b.CreateAnd(visible, b.CreateICmpNE(vis_v, ConstantInt::get(vb, 0)));
-              }
+              Value* vis_pos = b.CreateAdd(b.CreateMul(b.CreateAdd(j0, mem.idx(j)), mem.idx(Q)), mem.idx(v * W));
+              Value* vis_v =
+                  b.CreateAlignedLoad(vb, b.CreateBitCast(mem.at(i8, vis, vis_pos), PointerType::getUnqual(vb)), Align(1));
+              visible = b.CreateAnd(visible, b.CreateICmpNE(vis_v, ConstantInt::get(vb, 0)));
               logit = b.CreateSelect(visible, logit, neg_inf);
             }
             mem.store_vec(logit, f32, s, b.CreateAdd(b.CreateMul(b.CreateAdd(j0, mem.idx(j)), mem.idx(Q)), mem.idx(v * W)));
@@ -204,13 +200,7 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
         return mb_out;
       });
   };
-  Value* dense = b.CreateAnd(b.CreateICmpEQ(vis, ConstantPointerNull::get(cast<PointerType>(i8p))),
-                             b.CreateICmpEQ(n, padded));  // no padding keys to mask
-  for (int v = 0; v < QV; ++v) {
-    Value* full = b.CreateAnd(b.CreateICmpEQ(lo_v[v], ConstantInt::get(vi, 0)),
-                              b.CreateICmpEQ(hi_v[v], b.CreateVectorSplat(W, b.CreateTrunc(n, i32))));
-    dense = b.CreateAnd(dense, b.CreateAndReduce(full));
-  }
+  Value* dense = b.CreateICmpEQ(vis, ConstantPointerNull::get(cast<PointerType>(i8p)));
   BasicBlock* dense_bb = BasicBlock::Create(ctx, "dense", f);
   BasicBlock* masked_bb = BasicBlock::Create(ctx, "masked", f);
   BasicBlock* scored_bb = BasicBlock::Create(ctx, "scored", f);
@@ -220,27 +210,15 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   BasicBlock* dense_end = b.GetInsertBlock();
   b.CreateBr(scored_bb);
   b.SetInsertPoint(masked_bb);
-  // With vis null, the masked path reads lo and hi only.
-  BasicBlock* with_vis = BasicBlock::Create(ctx, "with_vis", f);
-  BasicBlock* without_vis = BasicBlock::Create(ctx, "without_vis", f);
-  b.CreateCondBr(b.CreateICmpEQ(vis, ConstantPointerNull::get(cast<PointerType>(i8p))), without_vis, with_vis);
-  b.SetInsertPoint(with_vis);
-  vis_v_base = vis;
-  std::vector<Value*> mb_vis = scores(true);
-  BasicBlock* vis_end = b.GetInsertBlock();
-  b.CreateBr(scored_bb);
-  b.SetInsertPoint(without_vis);
-  vis_v_base = nullptr;
-  std::vector<Value*> mb_bounds = scores(true);
-  BasicBlock* bounds_end = b.GetInsertBlock();
+  std::vector<Value*> mb_masked = scores(true);
+  BasicBlock* masked_end = b.GetInsertBlock();
   b.CreateBr(scored_bb);
   b.SetInsertPoint(scored_bb);
   std::vector<Value*> mb(QV);
   for (int v = 0; v < QV; ++v) {
-    PHINode* phi = b.CreatePHI(vf, 3);
+    PHINode* phi = b.CreatePHI(vf, 2);
     phi->addIncoming(mb_dense[v], dense_end);
-    phi->addIncoming(mb_vis[v], vis_end);
-    phi->addIncoming(mb_bounds[v], bounds_end);
+    phi->addIncoming(mb_masked[v], masked_end);
     mb[v] = phi;
   }
 

@@ -177,7 +177,9 @@ struct TileShape {
 //   qt[t * Q + i]  element t of query i (queries transposed, zero padded)
 //   k[j], v[j]     key and value rows, j < n padded to a multiple of shape.keys
 //   key j is visible to query i iff lo[i] <= j < hi[i] (hi[i] <= n) and
-//   vis[j * Q + i] != 0 (general masks; vis may be null: no holes)
+//   vis[j * Q + i] != 0 (masks without holes pass all ones). vis is null
+//   when every query sees every key: lo[i] = 0 and hi[i] = n for all Q
+//   lanes, n a multiple of shape.keys (the kernel then skips the mask).
 //   qpos[i], kpos[j]  positions of query i and key j (the Position op)
 //   s              scratch, Q floats per padded key
 //   m[i], l[i], o[i * o_stride + c]: the running state (m = -inf, l = o = 0 first)

@@ -172,10 +172,11 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
   Buffer<double> l(static_cast<size_t>(Q) * groups), o(o_size * groups);
   Buffer<const float*> kr(padded), vr(padded);
   Buffer<int32_t> lo(Q), hi(Q), qpos(static_cast<size_t>(Q) * groups), kpos(padded);
-  // Visibility bits only for masks with holes inside a query's key range.
+  // Visibility bits: the mask's holes, or all ones; none (null) for a key
+  // block every query of the group sees whole (the kernel's unmasked path).
   const bool holes = !p.mask.contiguous();
-  Buffer<uint8_t> vis(holes ? static_cast<size_t>(padded) * Q : 0);
-  if (holes) std::fill(vis.get(), vis.get() + static_cast<size_t>(padded) * Q, 1);
+  Buffer<uint8_t> vis(static_cast<size_t>(padded) * Q);
+  std::fill(vis.get(), vis.get() + static_cast<size_t>(padded) * Q, 1);
   const ir::TileFn jit = tile.jit ? tile.kernel->code.tile() : nullptr;
   HeadParams params(p, tile);
   std::vector<int> blocks;
@@ -219,7 +220,7 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
       }
       for (int g = 0; g < groups; ++g) {
         const int i0 = q0 + g * Q, nq = std::min(Q, q1 - i0);
-        bool any = false;
+        bool any = false, all = nq == Q && n % shape.keys == 0;
         for (int i = 0; i < Q; ++i) {
           int a = 0, z = 0;
           if (i < nq) {
@@ -229,6 +230,7 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
           }
           lo.get()[i] = a, hi.get()[i] = z;
           any |= a < z;
+          all &= a == 0 && z == n;
         }
         if (!any) continue;
         if (holes)
@@ -238,7 +240,7 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
         double *lg = l.get() + static_cast<size_t>(g) * Q, *og = o.get() + o_size * g;
         const int32_t* qp = qpos.get() + static_cast<size_t>(g) * Q;
         const float* qtg = qt.get() + qt_size * g;
-        const uint8_t* visg = holes ? vis.get() : nullptr;
+        const uint8_t* visg = all && !holes ? nullptr : vis.get();
         if (jit)
           jit(qtg, kr.get(), vr.get(), lo.get(), hi.get(), visg, qp, kpos.get(), prm, s.get(), mg, lg, og, n);
         else
