@@ -147,20 +147,24 @@ void BM_LoadFromDiskCache(benchmark::State& st) {
 
 // ---- sequence attention on the flash schedule ----------------------------
 
+// Rows `stride` floats apart (the row length: one contiguous block; 2 more:
+// the 8-byte header of each ruvector in a PostgreSQL array between them).
 struct SeqData {
   std::vector<float> q, k, v;
   std::vector<const float*> qr, kr, vr;
-  SeqData(int L, int S, int d) : q(random_vec(L * d, 3)), k(random_vec(S * d, 4)), v(random_vec(S * d, 5)) {
-    for (int i = 0; i < L; ++i) qr.push_back(q.data() + static_cast<size_t>(i) * d);
-    for (int j = 0; j < S; ++j) kr.push_back(k.data() + static_cast<size_t>(j) * d), vr.push_back(v.data() + static_cast<size_t>(j) * d);
+  SeqData(int L, int S, int stride)
+      : q(random_vec(L * stride, 3)), k(random_vec(S * stride, 4)), v(random_vec(S * stride, 5)) {
+    for (int i = 0; i < L; ++i) qr.push_back(q.data() + static_cast<size_t>(i) * stride);
+    for (int j = 0; j < S; ++j)
+      kr.push_back(k.data() + static_cast<size_t>(j) * stride), vr.push_back(v.data() + static_cast<size_t>(j) * stride);
   }
 };
 
 // L queries over S keys, `heads` heads of 64: scaled_dot through the flash
 // schedule, `threads` threads. FLOPs counted as 4 L S D (Q.K^T and P.V).
-void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int heads, int block) {
+void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int heads, int block, int gap = 0) {
   const int hd = 64, D = heads * hd, threads = static_cast<int>(st.range(0));
-  SeqData data(L, S, D);
+  SeqData data(L, S, D + gap);
   const auto& m = *rvj::ir::find_sequence_mechanism(mechanism);
   std::vector<double> params;
   for (const auto& p : m.params) params.push_back(p.default_value);
@@ -187,6 +191,10 @@ void BM_SingleQuery_512x8x64(benchmark::State& st) { run_sequence(st, "scaled_do
 // The same keys and values for one head: 256 KB, resident in L2 (the 8-head
 // case reads 2 MB per call, which is about this machine's L2).
 void BM_SingleQuery_512x1x64(benchmark::State& st) { run_sequence(st, "scaled_dot", 1, 512, 1, 64); }
+// The same 8 heads laid out as a ruvector[] argument holds them: rows 2056
+// bytes apart, not 2048 (a power of two puts a head's slices of all rows
+// into a few L1 sets).
+void BM_SingleQuery_512x8x64_Array(benchmark::State& st) { run_sequence(st, "scaled_dot", 1, 512, 8, 64, 2); }
 void BM_SelfAttention_512x8x64(benchmark::State& st) { run_sequence(st, "scaled_dot", 512, 512, 8, 64); }
 void BM_FlashV2_4096x1x64(benchmark::State& st) { run_sequence(st, "flash_v2", 4096, 4096, 1, 64); }
 // The sparse case: a window of 128 over 4096 walks ~1/16 of the key blocks.
@@ -336,6 +344,7 @@ void BM_HeadDimAttentionEigen(benchmark::State& st) {
 }  // namespace
 
 BENCHMARK(BM_SingleQuery_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SingleQuery_512x8x64_Array)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SingleQuery_512x1x64)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SelfAttention_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FlashV2_4096x1x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(2);
