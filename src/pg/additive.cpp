@@ -5,6 +5,8 @@
 //     softmax(scores) V per query, on the flash schedule's per-row path.
 // Queries and keys are projected through Eigen (runtime/schedules/projection),
 // once per row; the generated kernel scores a pair of projections.
+#include <cmath>
+
 #include "pg/errors.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
@@ -44,6 +46,17 @@ Weights weights_of(FunctionCallInfo fcinfo, int first, int qdim, int kdim) {
   return w;
 }
 
+// A projection whose float32 result overflowed (inf) would turn the score
+// into NaN (inf - inf inside tanh): an error, never a NaN weight.
+void check_projection(const float* x, size_t n, const char* what) {
+  for (size_t i = 0; i < n; i++)
+    if (!std::isfinite(x[i]))
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                      errmsg("%s overflows type real", what),
+                      errhint("The projection's elements must stay within the range of real; scale the weights or "
+                              "the vectors down.")));
+}
+
 }  // namespace
 
 RVJ_FUNCTION(ruvector_additive_score) {
@@ -60,6 +73,10 @@ RVJ_FUNCTION(ruvector_additive_score) {
   RVJ_ENGINE({
     rvj::runtime::project_rows(&qrow, 1, q->dim, w.wq.x, a, nullptr, qp);
     rvj::runtime::project_rows(&krow, 1, k->dim, w.wk.x, a, nullptr, kp);
+  });
+  check_projection(qp, a, "W_q query");
+  check_projection(kp, a, "W_k key");
+  RVJ_ENGINE({
     rvj::runtime::Bound& bound = bind_site(*site, "additive", a);
     result = rvj::runtime::run_with_params(bound, bound.params, qp, kp, w.v->x);
   });
@@ -100,6 +117,8 @@ RVJ_FUNCTION(ruvector_additive_attention) {
     RVJ_ENGINE(rvj::runtime::project_rows(k.x + r0, Min(1024, k.n - r0), k.dim, w.wk.x, a, nullptr,
                                           kp + (size_t)r0 * a));
   }
+  check_projection(qp, (size_t)q.n * a, "W_q query");
+  check_projection(kp, (size_t)k.n * a, "W_k key");
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * v.dim);
   // Each pair costs a tanh per element of a: about 2^22 of them per thread
   // between interrupt checks (tens of milliseconds).

@@ -85,5 +85,11 @@ RVJ_FUNCTION(ruvector_attention_weights) {
   const double bias = given("bias", -std::log((double)n));
   const int top_k = (int)std::min(given("top_k", n), (double)n);
   RVJ_ENGINE(rvj::ir::normalise(form->normaliser, logits, n, w, bias, top_k));
+  for (int i = 0; i < n; i++)
+    if (std::isnan(w[i]))  // an overflowed logit (inf - inf): undefined weights
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                      errmsg("the attention weights are undefined: the logit of key %d overflowed type real", i + 1),
+                      errhint("A dot product of these inputs exceeds the range of real (about 3.4e38); scale the "
+                              "vectors down.")));
   PG_RETURN_POINTER(float4_array(w, n));
 }

@@ -24,7 +24,8 @@ struct Sequence {
 };
 Sequence sequence_args(FunctionCallInfo fcinfo);
 
-// n rows of `dims` floats as a ruvector[].
+// n rows of `dims` floats as a ruvector[]; ERROR if an element is not
+// finite (check_finite_result).
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type);
 
 }  // namespace rvj::pg

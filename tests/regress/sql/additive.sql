@@ -66,3 +66,7 @@ SELECT ruvector_additive_attention('{"[1,2]"}', '{"[0.5,-1,2]"}', '{"[1]"}',
 SELECT ruvector_additive_attention('{"[1,2]"}', '{"[0.5,-1,2]"}', '{"[1]"}',
                                    (SELECT rows FROM w WHERE name = 'w_query'),
                                    (SELECT rows FROM w WHERE name = 'w_key'), '[1,-2]', '{"block_size": 0}');
+-- a projection that overflows real is an error, never a NaN score
+SELECT ruvector_additive_score('[3e38,3e38]', '[-3e38,-3e38]', ARRAY['[1,1]']::ruvector[], ARRAY['[1,1]']::ruvector[], '[1]');
+SELECT ruvector_additive_attention('{"[1,1]"}', '{"[3e38,3e38]"}', '{"[1]"}', ARRAY['[1,1]']::ruvector[],
+                                   ARRAY['[1,1]']::ruvector[], '[1]');

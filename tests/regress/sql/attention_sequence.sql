@@ -145,3 +145,14 @@ SELECT ruvector_multi_head_attention(ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]']:
 SELECT ruvector_multi_head_attention(NULL, ARRAY['[1,0]']::ruvector[], ARRAY['[1,2]']::ruvector[],
                                      ARRAY['[1,0]']::ruvector[], ARRAY['[1,0]']::ruvector[]) IS NULL AS null_in_null_out;
 DROP TABLE seq, w;
+-- float32 overflow (3e38 * 3e38) is an error, never a NaN result or weight
+SELECT ruvector_attention(ARRAY['[3e38,3e38]','[1,2]']::ruvector[], ARRAY['[3e38,-3e38]','[1,1]']::ruvector[],
+                          ARRAY['[3e38,3e38]','[1,1]']::ruvector[]);
+SELECT ruvector_attention(ARRAY['[3e38,3e38]','[1,2]']::ruvector[], ARRAY['[3e38,-3e38]','[1,1]']::ruvector[],
+                          ARRAY['[3e38,3e38]','[1,1]']::ruvector[], 'cosine');
+SELECT ruvector_attention_score('[3e38,3e38]'::ruvector, '[3e38,-3e38]'::ruvector);
+SELECT ruvector_attention_weights('[3e38,3e38]', ARRAY['[3e38,3e38]','[1,1]']::ruvector[]);
+SELECT ruvector_attend('[3e38,3e38]', e, e) FROM unnest(ARRAY['[3e38,-3e38]','[1,1]']::ruvector[]) e;
+SELECT ruvector_multi_head_attention(ARRAY['[3e38,3e38]']::ruvector[], ARRAY['[3e38,3e38]']::ruvector[],
+                                     ARRAY['[3e38,3e38]']::ruvector[], ARRAY['[1,1]','[1,1]','[1,1]','[1,1]','[1,1]','[1,1]']::ruvector[],
+                                     ARRAY['[1,1]','[1,1]']::ruvector[], 1);
