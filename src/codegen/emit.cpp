@@ -10,6 +10,7 @@
 #include <llvm/IR/Intrinsics.h>
 
 #include "ir/exp32.h"
+#include "ir/tanh64.h"
 
 namespace rvj::codegen {
 
@@ -75,6 +76,34 @@ Value* emit_exp32(IRBuilder<>& b, Value* x, const Target& target) {
   Type* vi = VectorType::getInteger(cast<VectorType>(vf));
   Value* bits = b.CreateShl(b.CreateAdd(b.CreateFPToSI(nc, vi), ConstantInt::get(vi, 127)), ConstantInt::get(vi, 23));
   return b.CreateSelect(below, c(0.0f), b.CreateFMul(y, b.CreateBitCast(bits, vf)));
+}
+
+Value* emit_tanh64(IRBuilder<>& b, Value* x) {
+  using namespace ir::tanh_f64;
+  Type* vd = x->getType();
+  auto c = [&](double v) { return ConstantFP::get(vd, v); };
+  auto fma = [&](Value* p, Value* q, Value* r) { return b.CreateIntrinsic(Intrinsic::fma, {vd}, {p, q, r}); };
+  Value* a = b.CreateUnaryIntrinsic(Intrinsic::fabs, x);
+  Value* s = b.CreateFMul(x, x);
+  Value* p = c(kPoly[11]);
+  for (int j = 10; j >= 0; --j) p = fma(p, s, c(kPoly[j]));
+  Value* small = fma(b.CreateFMul(x, s), p, x);
+  Value* ac = b.CreateSelect(b.CreateFCmpOLT(c(kBig), a), c(kBig), a);
+  Value* y = b.CreateFMul(c(-2.0), ac);
+  Value* n = b.CreateUnaryIntrinsic(Intrinsic::rint, b.CreateFMul(y, c(kLog2e)));
+  Value* neg_n = b.CreateFNeg(n);
+  Value* r = fma(neg_n, c(kLn2Hi), y);
+  r = fma(neg_n, c(kLn2Lo), r);
+  Value* q = c(kInvFactorial[13]);
+  for (int k = 12; k >= 1; --k) q = fma(q, r, c(kInvFactorial[k]));
+  q = fma(q, r, c(1.0));
+  // 2^n from its bits; a NaN's n is taken as 0 (fptosi of NaN is poison).
+  Value* nn = b.CreateSelect(b.CreateFCmpOEQ(n, n), n, c(0.0));
+  Type* vi = VectorType::getInteger(cast<VectorType>(vd));
+  Value* bits = b.CreateShl(b.CreateAdd(b.CreateFPToSI(nn, vi), ConstantInt::get(vi, 1023)), ConstantInt::get(vi, 52));
+  Value* e = b.CreateFMul(q, b.CreateBitCast(bits, vd));
+  Value* big = b.CreateFDiv(b.CreateFSub(c(1.0), e), b.CreateFAdd(c(1.0), e));
+  return b.CreateBinaryIntrinsic(Intrinsic::copysign, b.CreateSelect(b.CreateFCmpOLT(a, c(kSmall)), small, big), x);
 }
 
 Value* Mem::at(Type* elem, Value* base, Value* index) { return b.CreateInBoundsGEP(elem, base, index); }

@@ -34,6 +34,9 @@ struct Mem {
 // ir/exp32.h's exp on a vector of floats, for x <= 0 (or NaN).
 llvm::Value* emit_exp32(llvm::IRBuilder<>& b, llvm::Value* x, const Target& target);
 
+// ir/tanh64.h's tanh on a vector of doubles.
+llvm::Value* emit_tanh64(llvm::IRBuilder<>& b, llvm::Value* x);
+
 // The halving fold of the canonical order (ir.h): partials held in `acc`
 // (vectors of equal width, partial j * lanes + l in acc j lane l), folded
 // across vectors and then across lanes; returns the scalar sum.

@@ -214,7 +214,7 @@ Jit& jit() {
   j->lljit = std::move(*created);
   j->tm = target_machine(host_target());
   // The only external symbols kernels may call: pure libm functions
-  // (fma/fmaf/rintf only on targets without those instructions).
+  // (fma/fmaf/rintf/rint only on targets without those instructions).
   llvm::orc::SymbolMap syms;
   auto define = [&](const char* name, llvm::JITTargetAddress addr) {
     syms[j->lljit->mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(addr, llvm::JITSymbolFlags::Exported);
@@ -225,6 +225,7 @@ Jit& jit() {
   define("fma", llvm::pointerToJITTargetAddress(static_cast<double (*)(double, double, double)>(&::fma)));
   define("fmaf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float, float, float)>(&::fmaf)));
   define("rintf", llvm::pointerToJITTargetAddress(static_cast<float (*)(float)>(&::rintf)));
+  define("rint", llvm::pointerToJITTargetAddress(static_cast<double (*)(double)>(&::rint)));
   if (auto err = j->lljit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(syms))))
     fail("cannot define runtime symbols: " + take(std::move(err)));
   // Keep a copy of each object file on its way to the linker: its size is

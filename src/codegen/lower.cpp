@@ -214,8 +214,8 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
   // ---- elementwise expressions, W f64 lanes per step --------------------
   // A vector node's value at elements [base, base + count) of a step: inputs
   // widened from f32 (zero past count), then plain IEEE ops per lane (no
-  // contraction: the interpreter rounds each op the same way), tanh by libm
-  // per lane. Scale reads a scalar, so it appears only after the epilogue.
+  // contraction: the interpreter rounds each op the same way), tanh as
+  // ir/tanh64.h. Scale reads a scalar, so it appears only after the epilogue.
   const int W = std::max(1, target.vector_bits / 64);
   std::vector<Value*> splat(n, nullptr);
   std::function<Value*(int, Value*, int, std::map<int, Value*>&)> lanes_of =
@@ -235,14 +235,7 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
       case ir::Op::MulVec:
         v = b.CreateFMul(lanes_of(node.a, base, count, memo), lanes_of(node.b, base, count, memo));
         break;
-      case ir::Op::TanhVec: {
-        Value* x = lanes_of(node.a, base, count, memo);
-        FunctionCallee tanh_fn = mod->getOrInsertFunction("tanh", FunctionType::get(f64, {f64}, false));
-        v = x;
-        for (int l = 0; l < W; ++l)
-          v = b.CreateInsertElement(v, b.CreateCall(tanh_fn, {b.CreateExtractElement(x, uint64_t(l))}), l);
-        break;
-      }
+      case ir::Op::TanhVec: v = emit_tanh64(b, lanes_of(node.a, base, count, memo)); break;
       default: fail_internal(std::string("no elementwise lowering for ") + ir::op_name(node.op));
     }
     return memo[id] = v;
@@ -385,7 +378,7 @@ std::string describe_schedule(const ir::Function& fn, const Target& target) {
     elementwise += "; " + std::to_string(sums) + " sum(s) of an elementwise expression over " +
                    std::to_string(fn.dims) + " elements in " + std::to_string(partials / W) + " x " +
                    std::to_string(W) + "-lane f64 accumulators (" + std::to_string(partials) +
-                   " partials, plain adds; tanh by libm per lane)";
+                   " partials, plain adds; tanh as ir/tanh64.h)";
   if (fn.num_vec_outputs > 0) {
     elementwise += "; then " + std::to_string(fn.num_vec_outputs) + " vector output(s) elementwise over " +
                   std::to_string(fn.dims) + " elements in " + std::to_string(W) + "-lane f64 vectors: " +

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ir/exp32.h"
+#include "ir/tanh64.h"
 
 namespace rvj::ir {
 
@@ -81,7 +82,7 @@ void evaluate(const Function& fn, const float* const* inputs, const double* para
       case Op::AddVec: elementwise(id, [&](int i) { return elem(n.a, i) + elem(n.b, i); }); break;
       case Op::SubVec: elementwise(id, [&](int i) { return elem(n.a, i) - elem(n.b, i); }); break;
       case Op::MulVec: elementwise(id, [&](int i) { return elem(n.a, i) * elem(n.b, i); }); break;
-      case Op::TanhVec: elementwise(id, [&](int i) { return std::tanh(elem(n.a, i)); }); break;
+      case Op::TanhVec: elementwise(id, [&](int i) { return tanh64(elem(n.a, i)); }); break;
       case Op::Sum: {
         // The canonical order (ir.h), plain adds.
         const int partials = reduction_partials(fn);
@@ -109,6 +110,28 @@ void interpret(const Function& fn, const float* const* inputs, const double* par
     return n.precision == Precision::F32 ? reduce<float>(n.op, a, b, fn.dims, partials)
                                          : reduce<double>(n.op, a, b, fn.dims, partials);
   });
+}
+
+double tanh64(double x) {
+  using namespace rvj::ir::tanh_f64;
+  const double a = std::fabs(x), s = x * x;
+  double p = kPoly[11];
+  for (int j = 10; j >= 0; --j) p = std::fma(p, s, kPoly[j]);
+  const double small = std::fma(x * s, p, x);
+  const double ac = kBig < a ? kBig : a;
+  const double y = -2.0 * ac;
+  const double n = std::rint(y * kLog2e);
+  double r = std::fma(-n, kLn2Hi, y);
+  r = std::fma(-n, kLn2Lo, r);
+  double q = kInvFactorial[13];
+  for (int k = 12; k >= 1; --k) q = std::fma(q, r, kInvFactorial[k]);
+  q = std::fma(q, r, 1.0);
+  const int64_t bits = (static_cast<int64_t>(n == n ? n : 0.0) + 1023) << 52;
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  const double e = q * scale;
+  const double big = (1.0 - e) / (1.0 + e);
+  return std::copysign(a < kSmall ? small : big, x);
 }
 
 float exp32(float x) {

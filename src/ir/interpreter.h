@@ -37,4 +37,6 @@ void interpret_query(const Function& fn, const float* q, const float* const* k, 
 
 // exp32.h's function on one float.
 float exp32(float x);
+// tanh64.h's function on one double.
+double tanh64(double x);
 }

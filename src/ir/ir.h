@@ -46,7 +46,7 @@ enum class Op : uint8_t {
   AddVec,  // vec + vec -> vec
   SubVec,  // vec - vec -> vec
   MulVec,  // vec * vec -> vec
-  TanhVec, // tanh(vec) -> vec (libm, like Tanh)
+  TanhVec, // tanh(vec) -> vec, as ir/tanh64.h computes it (vector code, about 1 ulp)
   // reduction of an elementwise expression of the inputs (no scalar in it):
   // sum over i of a[i], in f64, in the canonical order (plain adds into the
   // P partials). The additive score's v . tanh(qp + kp).

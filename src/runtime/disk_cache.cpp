@@ -1,5 +1,7 @@
 #include "runtime/disk_cache.h"
 
+#include "code_hash.h"  // generated: RVJ_CODE_HASH (CMakeLists.txt)
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,7 +50,7 @@ std::string DiskCache::key(const ir::Function& fn) const {
   const codegen::Target& host = codegen::host_target();
   return fn.name + "/" + std::to_string(fn.dims) + "/" + codegen::isa_name(host.isa) + "/" + host.cpu + "/" +
          hex(fnv1a(host.features.data(), host.features.size())) + "/ir " + hex(fn.hash()) + "/" + kEngineVersion +
-         "/LLVM " + codegen::llvm_version();
+         "/code " + RVJ_CODE_HASH + "/LLVM " + codegen::llvm_version();
 }
 
 std::string DiskCache::path(const ir::Function& fn) const {

@@ -135,6 +135,7 @@ TEST(DiskCache, KeyNamesEverythingTheCodeDependsOn) {
   EXPECT_NE(key.find("scaled_dot/384/"), std::string::npos);
   EXPECT_NE(key.find("/ir "), std::string::npos);
   EXPECT_NE(key.find(kEngineVersion), std::string::npos);
+  EXPECT_NE(key.find("/code "), std::string::npos);  // the code generator's sources (CMakeLists.txt)
   EXPECT_NE(key.find("LLVM 14"), std::string::npos);
   EXPECT_NE(d.key(ir::build_scaled_dot(384)), d.key(ir::build_scaled_dot(385)));
 }

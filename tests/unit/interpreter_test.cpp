@@ -33,3 +33,20 @@ TEST(Interpreter, PoincareChecksReportNormsTimesCurvature) {
   EXPECT_NEAR(out[1], 1.5 * 0.36, 1e-7);
   EXPECT_NEAR(out[2], 1.5 * 0.64, 1e-7);
 }
+
+// ir/tanh64.h's tanh (the TanhVec op) against libm's, over its two branches,
+// the switch between them at 0.625, saturation, signed zero and NaN.
+TEST(Interpreter, Tanh64IsWithinTwoUlpOfLibm) {
+  double worst = 0;
+  for (double x = -30; x <= 30; x += 0.0007) {
+    for (double v : {x, x * 1e-6, std::nextafter(0.625, 0.0), 0.625}) {
+      const double want = std::tanh(v), got = rvj::ir::tanh64(v);
+      if (want != 0) worst = std::max(worst, std::fabs(got - want) / std::fabs(want));
+    }
+  }
+  EXPECT_LE(worst, 4.5e-16);
+  EXPECT_EQ(rvj::ir::tanh64(40.0), 1.0);
+  EXPECT_EQ(rvj::ir::tanh64(-INFINITY), -1.0);
+  EXPECT_TRUE(std::signbit(rvj::ir::tanh64(-0.0)));
+  EXPECT_TRUE(std::isnan(rvj::ir::tanh64(NAN)));
+}

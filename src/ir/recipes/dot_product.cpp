@@ -21,7 +21,7 @@ Function build_scaled_dot(int dims) {
 // additive (Bahdanau et al. 2015): v . tanh(W_q q + W_k k). The kernel gets
 // the projections qp = W_q q and kp = W_k k (runtime/schedules/projection:
 // once per row, through Eigen, not once per pair) and v; dims is the
-// attention dimension a. Per element in f64, tanh by libm.
+// attention dimension a. Per element in f64, tanh as ir/tanh64.h.
 Function build_additive(int dims) {
   Builder b("additive", dims);
   int qp = b.input(), kp = b.input(), v = b.input();
