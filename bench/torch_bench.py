@@ -25,4 +25,16 @@ for name, L, S, H in cases:
                 F.scaled_dot_product_attention(q, k, v)
                 times.append((time.perf_counter() - t0) * 1000)
         print(f"{name}|{threads}|{statistics.median(times):.3f}")
+# Additive attention as torch users write it: the (L, S, a) tanh tensor, then
+# v, softmax, V (queries and keys already projected, as in the kernel bench).
+qp, kp, vv, V = torch.randn(512, 64), torch.randn(512, 64), torch.randn(64), torch.randn(512, 64)
+for threads in (1, 2):
+    torch.set_num_threads(threads)
+    with torch.no_grad():
+        times = []
+        for _ in range(8):
+            t0 = time.perf_counter()
+            torch.softmax(torch.tanh(qp[:, None, :] + kp[None, :, :]) @ vv, dim=1) @ V
+            times.append((time.perf_counter() - t0) * 1000)
+    print(f"additive_512x64|{threads}|{statistics.median(times[1:]):.3f}")
 print(f"torch|{torch.__version__}|")
