@@ -10,6 +10,7 @@ namespace rvj {
 enum class ErrorKind {
   InvalidArgument,  // 22023 invalid_parameter_value
   DataException,    // 22000-class: bad values inside vectors
+  OutOfRange,       // 22003 numeric_value_out_of_range: float32 arithmetic overflowed
   Unsupported,      // 0A000 feature_not_supported
   CompileFailure,   // XX000 internal_error, from LLVM
   Internal,         // XX000

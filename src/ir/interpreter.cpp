@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "ir/errors.h"
 #include "ir/exp32.h"
 #include "ir/tanh64.h"
 
@@ -159,6 +160,11 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
   const int Q = shape.queries, d = fn.dims, dv = fn.value_dims;
   const int64_t nk = (n + shape.keys - 1) / shape.keys * shape.keys;
   const float inf = std::numeric_limits<float>::infinity();
+  if (!vis) {  // the ABI's promise with a null vis (ir.h), which the kernel relies on
+    bool whole = nk == n;
+    for (int i = 0; i < Q; ++i) whole &= lo[i] == 0 && hi[i] == n;
+    if (!whole) throw Error(ErrorKind::Internal, "a tile call without vis must cover every key for every query");
+  }
   std::vector<float> q(d);
   std::vector<double> prm(params, params + fn.num_params);
   prm.push_back(0);  // the Position slot

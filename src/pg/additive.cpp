@@ -80,6 +80,9 @@ RVJ_FUNCTION(ruvector_additive_score) {
     rvj::runtime::Bound& bound = bind_site(*site, "additive", a);
     result = rvj::runtime::run_with_params(bound, bound.params, qp, kp, w.v->x);
   });
+  if (!(std::fabs(result) <= FLT_MAX))  // |v| near 3.4e38 sums past real's range
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("the additive score overflows type real"),
+                    errhint("Scale v down.")));
   pfree(qp);
   pfree(kp);
   PG_RETURN_FLOAT4((float4)result);
@@ -107,16 +110,8 @@ RVJ_FUNCTION(ruvector_additive_attention) {
   });
   plan.score_vector = w.v->x;
   // O((L + S) a d) to project, in slices with interrupt checks.
-  for (int r0 = 0; r0 < q.n; r0 += 1024) {
-    CHECK_FOR_INTERRUPTS();
-    RVJ_ENGINE(rvj::runtime::project_rows(q.x + r0, Min(1024, q.n - r0), q.dim, w.wq.x, a, nullptr,
-                                          qp + (size_t)r0 * a));
-  }
-  for (int r0 = 0; r0 < k.n; r0 += 1024) {
-    CHECK_FOR_INTERRUPTS();
-    RVJ_ENGINE(rvj::runtime::project_rows(k.x + r0, Min(1024, k.n - r0), k.dim, w.wk.x, a, nullptr,
-                                          kp + (size_t)r0 * a));
-  }
+  project_in_slices(q.x, q.n, q.dim, w.wq.x, a, nullptr, qp);
+  project_in_slices(k.x, k.n, k.dim, w.wk.x, a, nullptr, kp);
   check_projection(qp, (size_t)q.n * a, "W_q query");
   check_projection(kp, (size_t)k.n * a, "W_k key");
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * v.dim);

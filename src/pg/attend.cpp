@@ -88,6 +88,9 @@ RVJ_FUNCTION(ruvector_attend_transition) {
     if (m == nullptr || strlen(m->name) != (size_t)st->type_len || memcmp(m->name, st->type, st->type_len) != 0)
       m = &rvj::runtime::row_score_mechanism(std::string(st->type, st->type_len));
     double logit = rvj::runtime::run(bind_site(*site, *m, st->dq), q->x, k->x);
+    if (!std::isfinite(logit))  // finite vectors give no other: the f32 arithmetic overflowed
+      throw rvj::Error(rvj::ErrorKind::OutOfRange, "a logit of ruvector_attend overflowed type real",
+                       "A dot product of these vectors exceeds the range of real (about 3.4e38); scale them down.");
     rvj::runtime::softmax_add(st->s, state_o(st), st->dv, logit, v->x);
   });
   PG_RETURN_POINTER(st);

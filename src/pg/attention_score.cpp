@@ -49,9 +49,9 @@ Datum score(FunctionCallInfo fcinfo, const float* q, int qdim, const float* k, i
     for (size_t i = 0; i < s->mechanism->params.size(); i++) bound.params[i] = s->params[i];
     result = rvj::runtime::run(bound, q, k);
   });
-  if (std::isnan(result))  // inf - inf inside the kernel: never a NaN to sort by
+  if (!(std::fabs(result) <= FLT_MAX))  // overflowed arithmetic (or beyond real): never a NaN or inf to sort by
     ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                    errmsg("the %s score is undefined: its arithmetic overflowed type real", s->mechanism->name),
+                    errmsg("the %s score overflowed type real", s->mechanism->name),
                     errhint("A dot product of these vectors exceeds the range of real (about 3.4e38); scale them "
                             "down.")));
   if (new_params && (int)VARSIZE(jb) <= (int)sizeof s->params_raw) {

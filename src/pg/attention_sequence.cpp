@@ -8,7 +8,6 @@
 #include "pg/vector_arrays.h"
 #include "runtime/schedules/flash.h"
 #include "runtime/schedules/linear.h"
-#include "runtime/schedules/projection.h"
 
 using namespace rvj::pg;
 
@@ -90,17 +89,6 @@ RVJ_FUNCTION(ruvector_attention) {
   PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
 }
 
-namespace {
-// n rows through an E x E projection, in slices with interrupt checks
-// between them (a projection costs O(n E^2)).
-void project_in_slices(const float* const* rows, int n, int E, const float* const* w, const float* bias, float* out) {
-  for (int r0 = 0; r0 < n; r0 += 1024) {
-    CHECK_FOR_INTERRUPTS();
-    const int m = Min(1024, n - r0);
-    RVJ_ENGINE(rvj::runtime::project_rows(rows + r0, m, E, w, E, bias, out + (size_t)r0 * E));
-  }
-}
-}  // namespace
 
 // ruvector_multi_head_attention(queries, keys, values, in_proj, out_proj,
 // num_heads, in_bias, out_bias): nn.MultiheadAttention with its learned
@@ -157,15 +145,15 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
     plan = rvj::runtime::plan_sequence(*m, params, L, S, E, E, E);
     score = rvj::runtime::bind_sequence(plan, params, jit_enabled);
   });
-  project_in_slices(q.x, L, E, win.x, bin ? bin->x : nullptr, qp);
-  project_in_slices(k.x, S, E, win.x + E, bin ? bin->x + E : nullptr, kp);
-  project_in_slices(v.x, S, E, win.x + 2 * E, bin ? bin->x + 2 * E : nullptr, vp);
+  project_in_slices(q.x, L, E, win.x, E, bin ? bin->x : nullptr, qp);
+  project_in_slices(k.x, S, E, win.x + E, E, bin ? bin->x + E : nullptr, kp);
+  project_in_slices(v.x, S, E, win.x + 2 * E, E, bin ? bin->x + 2 * E : nullptr, vp);
   const int step = rvj::runtime::query_chunk(plan) * threads;
   for (int q0 = 0; q0 < L; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(L, q0 + step);
     RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, qr, kr, vr, q0, q1, att + (size_t)q0 * E, threads));
   }
-  project_in_slices(ar, L, E, wout.x, bout ? bout->x : nullptr, out);
+  project_in_slices(ar, L, E, wout.x, E, bout ? bout->x : nullptr, out);
   PG_RETURN_POINTER(vectors_array(out, L, E, vector_type));
 }

@@ -11,6 +11,7 @@ void capture(EngineError& err, const std::exception* e, const rvj::Error* typed,
     switch (typed->kind()) {
       case ErrorKind::InvalidArgument: err.sqlstate = ERRCODE_INVALID_PARAMETER_VALUE; break;
       case ErrorKind::DataException: err.sqlstate = ERRCODE_DATA_EXCEPTION; break;
+      case ErrorKind::OutOfRange: err.sqlstate = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE; break;
       case ErrorKind::Unsupported: err.sqlstate = ERRCODE_FEATURE_NOT_SUPPORTED; break;
       case ErrorKind::CompileFailure:
       case ErrorKind::Internal: err.sqlstate = ERRCODE_INTERNAL_ERROR; break;

@@ -3,6 +3,7 @@
 // redirections, so including them after postgres.h would silently lose them.
 #pragma once
 
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>

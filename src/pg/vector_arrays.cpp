@@ -1,5 +1,8 @@
 #include "pg/vector_arrays.h"
 
+#include "pg/errors.h"
+#include "runtime/schedules/projection.h"
+
 namespace rvj::pg {
 
 Rows rows_of(ArrayType* a, const char* what, const char* empty_hint) {
@@ -23,6 +26,17 @@ Rows rows_of(ArrayType* a, const char* what, const char* empty_hint) {
     r.x[i] = v->x;
   }
   return r;
+}
+
+void project_in_slices(const float* const* rows, int n, int in_dims, const float* const* w, int out_dims,
+                       const float* bias, float* out) {
+  const int64 per_row = (int64)in_dims * out_dims;
+  const int slice = (int)Max((int64)8, Min((int64)1024, ((int64)1 << 27) / per_row));
+  for (int r0 = 0; r0 < n; r0 += slice) {
+    CHECK_FOR_INTERRUPTS();
+    const int m = Min(slice, n - r0);
+    RVJ_ENGINE(rvj::runtime::project_rows(rows + r0, m, in_dims, w, out_dims, bias, out + (size_t)r0 * out_dims));
+  }
 }
 
 Sequence sequence_args(FunctionCallInfo fcinfo) {

@@ -24,6 +24,12 @@ struct Sequence {
 };
 Sequence sequence_args(FunctionCallInfo fcinfo);
 
+// out[r] = W rows[r] + bias (n rows of in_dims floats; W is out_dims rows;
+// bias may be null) through the engine's Eigen projection, in slices of
+// about 2^27 multiply-adds with interrupt checks between them.
+void project_in_slices(const float* const* rows, int n, int in_dims, const float* const* w, int out_dims,
+                       const float* bias, float* out);
+
 // n rows of `dims` floats as a ruvector[]; ERROR if an element is not
 // finite (check_finite_result).
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type);

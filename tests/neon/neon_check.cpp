@@ -48,8 +48,10 @@ std::vector<float> normal(size_t n, float scale = 1.0f) {
 // Row kernel cases: inputs, params (with the Position slot), results.
 void row_cases(const ir::Mechanism& m, const ir::Function& fn, Bytes& in, Bytes& want) {
   for (int rep = 0; rep < 3; ++rep) {
-    // Small values keep hyperbolic inputs inside the ball (c |x|^2 < 1).
-    std::vector<float> data = normal(static_cast<size_t>(fn.num_inputs) * fn.dims, 0.4f / std::sqrt(fn.dims));
+    // Small values keep hyperbolic inputs inside the ball (c |x|^2 < 1);
+    // additive's tanh gets both of its branches (|x| below and above 0.625).
+    const float scale = m.name == std::string("additive") ? 1.5f : 0.4f / std::sqrt(fn.dims);
+    std::vector<float> data = normal(static_cast<size_t>(fn.num_inputs) * fn.dims, scale);
     if (m.name == std::string("lorentz"))  // on the hyperboloid: x0 = sqrt(1 + |x|^2)
       for (int i = 0; i < fn.num_inputs; ++i) {
         float* x = data.data() + static_cast<size_t>(i) * fn.dims;
@@ -73,8 +75,9 @@ void row_cases(const ir::Mechanism& m, const ir::Function& fn, Bytes& in, Bytes&
   }
 }
 
-// Tile kernel cases: the three mask paths (vis, bounds only, dense), from a
-// state that already holds a block.
+// Tile kernel cases: holes, bounds only (vis all ones) and every key visible
+// (vis null: the kernel's unmasked path), from a state that already holds a
+// block.
 void tile_cases(const ir::Function& fn, Bytes& in, Bytes& want) {
   const ir::TileShape shape = codegen::tile_shape(fn, codegen::named_target("neon"));
   const int Q = shape.queries, d = fn.dims, dv = fn.value_dims;

@@ -163,3 +163,37 @@ TEST(FlashSchedule, ThreadsSplitTheHeadsOfOneQuery) {
   }
   EXPECT_GE(tested, 1);
 }
+
+// Logits that all overflow to -inf are an error on every path (tile, single
+// query, per-row); a row that sees no key gets zeros.
+TEST(FlashSchedule, AllMinusInfinityLogitsAreAnOverflowNotZeros) {
+  const std::vector<float> q = {3e38f, 3e38f, 1, 1}, k = {-3e38f, -3e38f, -3e38f, -3e38f}, v = {1, 1, 2, 2};
+  for (const char* name : {"scaled_dot", "sparsemax"})
+    for (int L : {1, 2}) {
+      const ir::SequenceMechanism* m = ir::find_sequence_mechanism(name);
+      std::vector<double> p;
+      for (const auto& s : m->params) p.push_back(s.default_value);
+      SequencePlan plan = plan_sequence(*m, p.data(), L, 2, 2, 2, 2);
+      Bound score = bind_sequence(plan, p.data(), true);
+      std::vector<float> out(static_cast<size_t>(L) * 2);
+      auto qr = test::row_pointers(q, L, 2), kr = test::row_pointers(k, 2, 2), vr = test::row_pointers(v, 2, 2);
+      try {
+        run_flash_parallel(plan, score, qr.data(), kr.data(), vr.data(), 0, L, out.data(), 1);
+        ADD_FAILURE() << name << " L " << L << " returned instead of failing";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::OutOfRange) << name;
+      }
+    }
+  // A fully masked row (a causal window past the last key) is zeros, not an error.
+  const ir::SequenceMechanism* m = ir::find_sequence_mechanism("sliding_window");
+  std::vector<double> p;
+  for (const auto& s : m->params) p.push_back(s.default_value);
+  p[ir::param_index(m->params, "window")] = 1;
+  SequencePlan plan = plan_sequence(*m, p.data(), 2, 1, 2, 2, 2);
+  Bound score = bind_sequence(plan, p.data(), true);
+  std::vector<float> out(4, -1.0f);
+  auto qr = test::row_pointers(q, 2, 2), kr = test::row_pointers(v, 1, 2), vr = test::row_pointers(v, 1, 2);
+  run_flash_parallel(plan, score, qr.data(), kr.data(), vr.data(), 0, 2, out.data(), 1);
+  EXPECT_EQ(out[2], 0.0f);
+  EXPECT_EQ(out[3], 0.0f);
+}

@@ -153,6 +153,26 @@ struct HeadParams {
   }
 };
 
+// A query whose softmax saw keys but whose l is 0 had only -inf logits: its
+// dot products overflowed float32 (finite inputs give no other -inf), and
+// zeros would be a wrong answer. A query that sees no key gets zeros (torch
+// >= 2.5 for a fully masked row).
+bool sees_some_key(const SequencePlan& p, int i) {
+  const int first = std::max(0, p.first_key(i)), last = std::min(p.S - 1, p.last_key(i));
+  if (first > last) return false;
+  if (p.mask.contiguous()) return true;
+  for (int j = first; j <= last; ++j)
+    if (p.mask.visible(i, j)) return true;
+  return false;
+}
+
+void check_not_overflowed(const SequencePlan& p, int i, double l) {
+  if (l == 0 && sees_some_key(p, i))
+    throw Error(ErrorKind::OutOfRange,
+                "every logit of query " + std::to_string(i + 1) + " overflowed type real (all are -infinity)",
+                "A dot product of these inputs exceeds the range of real (about 3.4e38); scale the vectors down.");
+}
+
 // The tile path: per head, per group of shape.queries queries, walk the key
 // blocks (block_size keys on a grid from key 0, so a query's result does not
 // depend on the other queries of the call) that any of them can see.
@@ -255,6 +275,7 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
       float* dst = out + static_cast<size_t>(i) * p.out_dims() + static_cast<size_t>(h) * dv;
       const double* oi = o.get() + o_size * g + static_cast<size_t>(lane) * shape.o_stride;
       const double li = l.get()[static_cast<size_t>(g) * Q + lane];
+      check_not_overflowed(p, q0 + i, li);
       const double inv = li > 0 ? 1 / li : 0.0;  // one division per query, not per value
       for (int c = 0; c < dv; ++c) dst[c] = static_cast<float>(oi[c] * inv);
     }
@@ -309,6 +330,7 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
     for (int h = h0; h < h1; ++h) {
       float* dst = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dv;
       const double* oh = o.get() + static_cast<size_t>(h) * shape.o_stride;
+      check_not_overflowed(p, i, l.get()[h]);
       const double inv = l.get()[h] > 0 ? 1 / l.get()[h] : 0.0;
       for (int c = 0; c < dv; ++c) dst[c] = static_cast<float>(oh[c] * inv);
     }
@@ -357,6 +379,7 @@ void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, 
       }
       // A query that sees no key gets zeros (torch >= 2.5).
       float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
+      check_not_overflowed(p, i, st.l);
       if (st.l == 0) {
         std::fill(o, o + dvh, 0.0f);
       } else if (p.midpoint) {
@@ -392,6 +415,8 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
                                           p.score_vector);
           }
       std::fill(acc.begin(), acc.end(), 0.0);
+      if (n > 0 && std::all_of(logits.begin(), logits.begin() + n, [](double x) { return x == -INFINITY; }))
+        check_not_overflowed(p, i, 0.0);
       if (n > 0) {
         ir::normalise(p.normaliser, logits.data(), n, w.data(), p.sigmoid_bias, p.top_k);
         for (int t = 0; t < n; ++t) {
@@ -544,9 +569,11 @@ void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* 
     });
     return;
   }
-  // At most query_chunk() rows per call, but at least one call per thread.
+  // At most query_chunk() rows per call, but at least one call per thread
+  // (tiles want at least a block of rows; the per-row path takes any).
   const int per_thread = (q1 - q0 + threads - 1) / threads;
-  const int chunk = std::max(p.block, std::min(query_chunk(p), per_thread));
+  const int least = score.kernel->kind == ir::KernelKind::Row ? 1 : p.block;
+  const int chunk = std::max(least, std::min(query_chunk(p), per_thread));
   const int blocks = (q1 - q0 + chunk - 1) / chunk;
   parallel_for_blocks(blocks, threads, [&](int b) {
     const int b0 = q0 + b * chunk, b1 = std::min(q1, b0 + chunk);

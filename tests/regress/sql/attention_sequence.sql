@@ -156,3 +156,17 @@ SELECT ruvector_attend('[3e38,3e38]', e, e) FROM unnest(ARRAY['[3e38,-3e38]','[1
 SELECT ruvector_multi_head_attention(ARRAY['[3e38,3e38]']::ruvector[], ARRAY['[3e38,3e38]']::ruvector[],
                                      ARRAY['[3e38,3e38]']::ruvector[], ARRAY['[1,1]','[1,1]','[1,1]','[1,1]','[1,1]','[1,1]']::ruvector[],
                                      ARRAY['[1,1]','[1,1]']::ruvector[], 1);
+-- ... also when every logit overflows to -infinity (zeros would be wrong)
+SELECT ruvector_attention(ARRAY['[3e38,3e38]']::ruvector[], ARRAY['[-3e38,-3e38]','[-3e38,-3e38]']::ruvector[],
+                          ARRAY['[1,1]','[2,2]']::ruvector[]);
+SELECT ruvector_attention(ARRAY['[3e38,3e38]','[1,1]']::ruvector[], ARRAY['[-3e38,-3e38]','[-3e38,-3e38]']::ruvector[],
+                          ARRAY['[1,1]','[2,2]']::ruvector[]);
+SELECT ruvector_attention(ARRAY['[3e38,3e38]','[1,1]']::ruvector[], ARRAY['[-3e38,-3e38]','[-3e38,-3e38]']::ruvector[],
+                          ARRAY['[1,1]','[2,2]']::ruvector[], 'sparsemax');
+SELECT ruvector_attention_score('[3e38,3e38]'::ruvector, '[-3e38,-3e38]'::ruvector);
+SELECT ruvector_attend('[3e38,3e38]', e, e) FROM unnest(ARRAY['[-3e38,-3e38]','[-1,-1]']::ruvector[]) e;
+SELECT ruvector_additive_score('[1,1]', '[1,1]', ARRAY['[1,1]','[1,1]']::ruvector[], ARRAY['[1,1]','[1,1]']::ruvector[],
+                               '[3e38,3e38]');
+-- a fully masked row is not an overflow: zeros, as torch gives
+SELECT ruvector_attention(ARRAY['[1,0]','[0,1]','[1,1]']::ruvector[], ARRAY['[1,0]']::ruvector[], ARRAY['[5,6]']::ruvector[],
+                          'sliding_window', '{"window": 1}');
