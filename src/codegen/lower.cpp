@@ -247,8 +247,8 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
   for (size_t id = 0; id < n; ++id) {
     const ir::Node& node = fn.nodes[id];
     if (node.op != ir::Op::Sum) continue;
-    const int lanes = std::min(W, partials), groups = partials / lanes;
-    if (lanes != W) fail_internal("fewer partials than f64 lanes");
+    if (partials % W != 0) fail_internal("the partials do not fill whole f64 vectors");
+    const int groups = partials / W;
     Type* vty = FixedVectorType::get(f64, W);
     std::vector<Value*> acc(groups, ConstantFP::get(vty, 0.0));
     auto add_group = [&](std::vector<Value*>& a, int j, Value* base, int count) {

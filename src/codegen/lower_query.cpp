@@ -105,45 +105,39 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   Value* lanes = ConstantVector::get(lane_ids);
 
   // The partial sums of key row `krow` for every reduction, folded across
-  // vectors: one W-lane vector per reduction.
+  // vectors: one W-lane vector per reduction. acc[r * accs + j] holds
+  // reduction r's partials j * W .. j * W + W - 1.
   auto key_partials = [&](Value* krow) {
-    std::vector<std::vector<Value*>> acc(R, std::vector<Value*>(accs, zero_f));
-    auto step = [&](std::vector<std::vector<Value*>>& a, Value* base, int j, int count) {
+    auto step = [&](std::vector<Value*>& acc, Value* base, int j, int count) {
       for (int r = 0; r < R; ++r) {
         const ir::Node& node = fn.nodes[reds[r]];
         auto load = [&](int which) {
           Value* row = fn.nodes[which].index == 0 ? q : krow;
-          Value* at = mem.at(f32, row, b.CreateAdd(base, mem.idx(j * W)));
-          return mem.load_row(vf, at, 0, count);
+          return mem.load_row(vf, mem.at(f32, row, b.CreateAdd(base, mem.idx(j * W))), 0, count);
         };
         Value* x = load(node.a);
         Value* y = load(node.b);
         if (node.op == ir::Op::SqDist) x = y = b.CreateFSub(x, y);
-        a[r][j] = mem.fma(x, y, a[r][j]);
+        acc[r * accs + j] = mem.fma(x, y, acc[r * accs + j]);
       }
     };
-    auto whole_block = [&](std::vector<std::vector<Value*>>& a, Value* base) {
-      for (int j = 0; j < accs; ++j) step(a, base, j, W);
+    auto whole_block = [&](std::vector<Value*>& acc, Value* base) {
+      for (int j = 0; j < accs; ++j) step(acc, base, j, W);
     };
+    std::vector<Value*> acc(static_cast<size_t>(R) * accs, zero_f);
     if (blocks > 4) {  // a loop per key; short rows are straight-line code
-      std::vector<Value*> flat;
-      for (auto& v : acc) flat.insert(flat.end(), v.begin(), v.end());
-      flat = emit_loop(b, mem.idx(blocks), flat, "dot", [&](Value* blk, const std::vector<Value*>& in) {
-        std::vector<std::vector<Value*>> a(R);
-        for (int r = 0; r < R; ++r) a[r].assign(in.begin() + r * accs, in.begin() + (r + 1) * accs);
-        whole_block(a, b.CreateMul(blk, mem.idx(P)));
-        std::vector<Value*> out;
-        for (auto& v : a) out.insert(out.end(), v.begin(), v.end());
-        return out;
+      acc = emit_loop(b, mem.idx(blocks), acc, "dot", [&](Value* blk, const std::vector<Value*>& in) {
+        std::vector<Value*> next = in;
+        whole_block(next, b.CreateMul(blk, mem.idx(P)));
+        return next;
       });
-      for (int r = 0; r < R; ++r) acc[r].assign(flat.begin() + r * accs, flat.begin() + (r + 1) * accs);
     } else {
       for (int blk = 0; blk < blocks; ++blk) whole_block(acc, mem.idx(static_cast<int64_t>(blk) * P));
     }
     for (int j = 0; j * W < tail; ++j) step(acc, mem.idx(static_cast<int64_t>(blocks) * P), j, std::min(W, tail - j * W));
     std::vector<Value*> folded(R);
     for (int r = 0; r < R; ++r) {
-      std::vector<Value*> a = acc[r];
+      std::vector<Value*> a(acc.begin() + r * accs, acc.begin() + (r + 1) * accs);
       for (size_t half = a.size() / 2; half >= 1; half /= 2)
         for (size_t j = 0; j < half; ++j) a[j] = b.CreateFAdd(a[j], a[j + half]);
       folded[r] = a[0];

@@ -46,17 +46,6 @@ Weights weights_of(FunctionCallInfo fcinfo, int first, int qdim, int kdim) {
   return w;
 }
 
-// A projection whose float32 result overflowed (inf) would turn the score
-// into NaN (inf - inf inside tanh): an error, never a NaN weight.
-void check_projection(const float* x, size_t n, const char* what) {
-  for (size_t i = 0; i < n; i++)
-    if (!std::isfinite(x[i]))
-      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("%s overflows type real", what),
-                      errhint("The projection's elements must stay within the range of real; scale the weights or "
-                              "the vectors down.")));
-}
-
 }  // namespace
 
 RVJ_FUNCTION(ruvector_additive_score) {
@@ -74,9 +63,10 @@ RVJ_FUNCTION(ruvector_additive_score) {
     rvj::runtime::project_rows(&qrow, 1, q->dim, w.wq.x, a, nullptr, qp);
     rvj::runtime::project_rows(&krow, 1, k->dim, w.wk.x, a, nullptr, kp);
   });
-  check_projection(qp, a, "W_q query");
-  check_projection(kp, a, "W_k key");
   RVJ_ENGINE({
+    // An overflowed projection would make the score NaN (inf - inf in tanh).
+    rvj::runtime::check_finite_result("W_q query", qp, a);
+    rvj::runtime::check_finite_result("W_k key", kp, a);
     rvj::runtime::Bound& bound = bind_site(*site, "additive", a);
     result = rvj::runtime::run_with_params(bound, bound.params, qp, kp, w.v->x);
   });
@@ -112,8 +102,10 @@ RVJ_FUNCTION(ruvector_additive_attention) {
   // O((L + S) a d) to project, in slices with interrupt checks.
   project_in_slices(q.x, q.n, q.dim, w.wq.x, a, nullptr, qp);
   project_in_slices(k.x, k.n, k.dim, w.wk.x, a, nullptr, kp);
-  check_projection(qp, (size_t)q.n * a, "W_q query");
-  check_projection(kp, (size_t)k.n * a, "W_k key");
+  RVJ_ENGINE({  // an overflowed projection would make scores NaN (inf - inf in tanh)
+    rvj::runtime::check_finite_result("W_q query", qp, (size_t)q.n * a);
+    rvj::runtime::check_finite_result("W_k key", kp, (size_t)k.n * a);
+  });
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * v.dim);
   // Each pair costs a tanh per element of a: about 2^22 of them per thread
   // between interrupt checks (tens of milliseconds).

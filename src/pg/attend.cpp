@@ -140,7 +140,7 @@ RVJ_FUNCTION(ruvector_attend_final) {
   AttendState* st = (AttendState*)PG_GETARG_POINTER(0);
   RuVector* out = new_vector(st->dv);
   if (!rvj::runtime::softmax_finish(st->s, state_o(st), st->dv, out->x)) PG_RETURN_NULL();
-  check_finite_result(out->x, st->dv, "ruvector_attend");
+  RVJ_ENGINE(rvj::runtime::check_finite_result("ruvector_attend", out->x, st->dv));
   for (int i = 0; i < st->dv; i++) check_element(out->x[i]);
   PG_RETURN_RUVECTOR_P(out);
 }

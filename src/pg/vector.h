@@ -27,10 +27,6 @@ void check_dim(int dim);
 void check_expected_dim(int32 typmod, int dim);
 // ERROR on NaN or infinity.
 void check_element(float value);
-// ERROR (22003) if a computed result has a NaN or infinite element: its
-// float32 arithmetic overflowed (a logit or a projection beyond 3.4e38).
-// `what` names the result in the message.
-void check_finite_result(const float* x, size_t n, const char* what);
 // pgvector's message for mismatched dimensions.
 void check_same_dims(const RuVector* a, const RuVector* b);
 

@@ -50,7 +50,7 @@ Sequence sequence_args(FunctionCallInfo fcinfo) {
 }
 
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
-  check_finite_result(rows, (size_t)n * dims, "the result");
+  RVJ_ENGINE(rvj::runtime::check_finite_result("the result", rows, (size_t)n * dims));
   Datum* result = (Datum*)palloc(sizeof(Datum) * n);
   for (int i = 0; i < n; i++) {
     RuVector* r = new_vector(dims);

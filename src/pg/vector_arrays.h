@@ -31,7 +31,7 @@ void project_in_slices(const float* const* rows, int n, int in_dims, const float
                        const float* bias, float* out);
 
 // n rows of `dims` floats as a ruvector[]; ERROR if an element is not
-// finite (check_finite_result).
+// finite (runtime::check_finite_result).
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type);
 
 }  // namespace rvj::pg

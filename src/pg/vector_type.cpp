@@ -32,16 +32,6 @@ void check_element(float value) {
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("infinite value not allowed in ruvector")));
 }
 
-void check_finite_result(const float* x, size_t n, const char* what) {
-  for (size_t i = 0; i < n; i++)
-    if (!std::isfinite(x[i]))
-      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("%s overflowed type real (element %zu is %s)", what, i + 1,
-                             std::isnan(x[i]) ? "NaN" : "infinite"),
-                      errhint("A dot product, a logit or a projection of these inputs exceeds the range of real "
-                              "(about 3.4e38); scale the vectors down.")));
-}
-
 void check_same_dims(const RuVector* a, const RuVector* b) {
   if (a->dim != b->dim)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),

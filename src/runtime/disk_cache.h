@@ -18,7 +18,9 @@
 
 namespace rvj::runtime {
 
-// Bumped whenever generated code or the kernel ABI changes meaning.
+// The release and the kernel ABI. Changes to the code generator's sources
+// are caught by the key's code hash (CMakeLists.txt) without a bump; bump
+// this when the runtime's side of a kernel call changes meaning.
 // "abi 2": tile and single-query kernels take visibility and positions.
 // "abi 3": single-query kernels take the head's row offsets; tile kernels
 // accept a null vis.

@@ -135,17 +135,17 @@ void run_vec(const Bound& k, const float* a, const float* b, float* result) {
   else
     ir::interpret(fn, in, k.params, out);
   if (k.kernel->mechanism->check) k.kernel->mechanism->check(*k.kernel->mechanism, out, k.params);
-  check_finite_result(*k.kernel->mechanism, result, fn.dims);
+  check_finite_result(k.kernel->mechanism->name, result, fn.dims);
 }
 
-void check_finite_result(const ir::Mechanism& m, const float* result, int dims) {
-  for (int i = 0; i < dims; ++i)
-    if (!std::isfinite(result[i])) {
-      char msg[200];
-      std::snprintf(msg, sizeof msg, "%s: element %d of the result is %s", m.name, i + 1,
-                    std::isnan(result[i]) ? "NaN" : "out of range for type real (overflow)");
-      throw Error(ErrorKind::DataException, msg);
-    }
+void check_finite_result(std::string_view what, const float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i]))
+      throw Error(ErrorKind::OutOfRange,
+                  std::string(what) + " overflowed type real (element " + std::to_string(i + 1) + " is " +
+                      (std::isnan(x[i]) ? "NaN" : "infinite") + ")",
+                  "Values inside this computation (dot products, logits, projections) exceed the range of real "
+                  "(about 3.4e38); scale the inputs down.");
 }
 
 std::vector<std::string> explain(std::string_view name, int dims, bool jit, const double* params,

@@ -68,9 +68,10 @@ double run_with_params(const Bound& k, const double* params, const float* a, con
 // overlapping a or b: JIT code or the interpreter, then the mechanism's input
 // checks, then check_finite_result.
 void run_vec(const Bound& k, const float* a, const float* b, float* result);
-// Throws rvj::Error(DataException) if an element is NaN or infinite (a value
-// that overflowed f32): such a vector is never returned.
-void check_finite_result(const ir::Mechanism& m, const float* result, int dims);
+// Throws rvj::Error(OutOfRange) if one of the n floats is NaN or infinite:
+// the f32 arithmetic that made them overflowed (finite inputs give no other),
+// and such a vector is never returned. `what` names them in the message.
+void check_finite_result(std::string_view what, const float* x, size_t n);
 
 // EXPLAIN-style text rows for a kernel (compiling it if needed): with
 // `params` (null: the defaults) and the assembly for `isa` ("" = the host).

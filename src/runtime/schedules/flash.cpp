@@ -166,11 +166,14 @@ bool sees_some_key(const SequencePlan& p, int i) {
   return false;
 }
 
+[[noreturn]] void logits_overflowed(int i) {
+  throw Error(ErrorKind::OutOfRange,
+              "every logit of query " + std::to_string(i + 1) + " overflowed type real (all are -infinity)",
+              "A dot product of these inputs exceeds the range of real (about 3.4e38); scale the vectors down.");
+}
+
 void check_not_overflowed(const SequencePlan& p, int i, double l) {
-  if (l == 0 && sees_some_key(p, i))
-    throw Error(ErrorKind::OutOfRange,
-                "every logit of query " + std::to_string(i + 1) + " overflowed type real (all are -infinity)",
-                "A dot product of these inputs exceeds the range of real (about 3.4e38); scale the vectors down.");
+  if (l == 0 && sees_some_key(p, i)) logits_overflowed(i);
 }
 
 // The tile path: per head, per group of shape.queries queries, walk the key
@@ -416,7 +419,7 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
           }
       std::fill(acc.begin(), acc.end(), 0.0);
       if (n > 0 && std::all_of(logits.begin(), logits.begin() + n, [](double x) { return x == -INFINITY; }))
-        check_not_overflowed(p, i, 0.0);
+        logits_overflowed(i);  // n > 0: the query sees keys
       if (n > 0) {
         ir::normalise(p.normaliser, logits.data(), n, w.data(), p.sigmoid_bias, p.top_k);
         for (int t = 0; t < n; ++t) {

@@ -1,6 +1,7 @@
 // Learned projections through Eigen: rows x W^T + b, as nn.Linear computes
 // them (multi-head attention's in_proj and out_proj). f32 storage, Eigen's
-// f32 GEMM in chunks of rows (the rows need not be contiguous).
+// f32 GEMM in chunks of rows (the rows need not be contiguous); a single row
+// takes dots against W's rows where they are, without gathering W.
 #pragma once
 
 namespace rvj::runtime {
