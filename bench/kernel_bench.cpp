@@ -172,7 +172,7 @@ void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int
   params[rvj::ir::param_index(m.params, "block_size")] = block;
   if (int w = rvj::ir::param_index(m.params, "window"); w >= 0) params[w] = 128;
   auto plan = rvj::runtime::plan_sequence(m, params.data(), L, S, D, D, D);
-  auto score = rvj::runtime::bind_sequence(plan, params.data(), true);
+  auto score = rvj::runtime::bind_sequence(plan, true);
   std::vector<float> out(static_cast<size_t>(L) * D);
   for (auto _ : st) {
     rvj::runtime::run_flash_parallel(plan, score, data.qr.data(), data.kr.data(), data.vr.data(), 0, L, out.data(),
@@ -213,7 +213,7 @@ void BM_AdditiveAttention_512x64(benchmark::State& st) {
   for (const auto& p : m.params) params.push_back(p.default_value);
   auto plan = rvj::runtime::plan_sequence(m, params.data(), L, S, a, a, a);
   plan.score_vector = v.data();
-  auto score = rvj::runtime::bind_sequence(plan, params.data(), true);
+  auto score = rvj::runtime::bind_sequence(plan, true);
   std::vector<float> out(static_cast<size_t>(L) * a);
   for (auto _ : st) {
     rvj::runtime::run_flash_parallel(plan, score, data.qr.data(), data.kr.data(), data.vr.data(), 0, L, out.data(),
@@ -310,7 +310,7 @@ void BM_HeadDimAttentionJit(benchmark::State& st) {
   std::vector<double> params;
   for (const auto& p : m.params) params.push_back(p.default_value);
   auto plan = rvj::runtime::plan_sequence(m, params.data(), L, L, d, d, d);
-  auto score = rvj::runtime::bind_sequence(plan, params.data(), true);
+  auto score = rvj::runtime::bind_sequence(plan, true);
   std::vector<float> out(static_cast<size_t>(L) * d);
   for (auto _ : st) {
     rvj::runtime::run_flash_parallel(plan, score, data.qr.data(), data.kr.data(), data.vr.data(), 0, L, out.data(), 1);

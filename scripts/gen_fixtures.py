@@ -348,12 +348,25 @@ for L, d, heads, b, g, r, seed, block in [(64, 8, 2, 4, 1, 2, 7, 8), (40, 4, 1, 
                                              "block_size": block}, heads),
           lambda Q, K, V, m=dense(L, L, pred), h=heads: masked_sdpa(Q, K, V, h, m))
 
-# ALiBi (Press et al. 2022): bias m_h (j - i), m_h = 2^(-8 (h + 1) / H), as a float mask
-for L, S, d, heads, causal in [(10, 10, 8, 2, True), (7, 9, 12, 4, False), (1, 6, 8, 2, True), (70, 70, 16, 4, True)]:
-    bias = [2.0 ** (-8.0 * (t + 1) / heads) * (np.arange(S)[None, :] - np.arange(L)[:, None]) for t in range(heads)]
+# ALiBi (Press et al. 2022): bias m_h (j - i) as a float mask, m_h from the
+# paper's reference get_slopes (transcribed in scripts/gen_alibi_slopes.py).
+import importlib.util
+_spec = importlib.util.spec_from_file_location("alibi", pathlib.Path(__file__).resolve().parent / "gen_alibi_slopes.py")
+_alibi = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_alibi)
+get_slopes = _alibi.get_slopes
+
+
+def alibi_case(L, S, d, heads, causal):
+    slopes = get_slopes(heads)
+    bias = [slopes[t] * (np.arange(S)[None, :] - np.arange(L)[:, None]) for t in range(heads)]
     pred = (lambda i, j: j <= i) if causal else (lambda i, j: True)
     pcase("alibi", L, S, d, d, with_heads({"causal": causal, "block_size": 16}, heads),
           lambda Q, K, V, m=dense(L, S, pred), h=heads, bias=bias: masked_sdpa(Q, K, V, h, m, bias))
+
+
+for L, S, d, heads, causal in [(10, 10, 8, 2, True), (7, 9, 12, 4, False), (1, 6, 8, 2, True), (70, 70, 16, 4, True)]:
+    alibi_case(L, S, d, heads, causal)
 
 
 # RoPE (Su et al. 2021): pairs (x[2t], x[2t+1]) of each head turned by pos * base^(-2t/d_head)
@@ -451,6 +464,11 @@ for L, S, d, heads, c, beta, gamma in [(4, 6, 4, 1, 1.0, 1.0, 0.0), (3, 5, 6, 2,
             out[i, sl] = ball.weighted_midpoint(t64(V[:, sl]), w).numpy()
     pat_cases.append(("poincare", L, S, d, d, d, with_heads({"c": c, "beta": beta, "gamma": gamma, "midpoint": True},
                                                           heads), Q, K, V, out))
+
+# ALiBi with head counts that are not powers of two (added after the cases
+# above, so that their inputs keep their bytes).
+for L, S, d, heads, causal in [(9, 9, 6, 3, True), (5, 7, 12, 6, False), (20, 20, 10, 5, True)]:
+    alibi_case(L, S, d, heads, causal)
 
 write_sequence_cases(PAT, "torch %s, entmax %s, numpy %s" % (torch.__version__, entmax.__version__, np.__version__),
                      pat_cases)

@@ -12,8 +12,17 @@ enum class ErrorKind {
   DataException,    // 22000-class: bad values inside vectors
   OutOfRange,       // 22003 numeric_value_out_of_range: float32 arithmetic overflowed
   Unsupported,      // 0A000 feature_not_supported
+  LimitExceeded,    // 54000 program_limit_exceeded: a documented limit (ir/limits.h, a memory budget)
   CompileFailure,   // XX000 internal_error, from LLVM
   Internal,         // XX000
+};
+
+// Thrown by a schedule step (on any thread) when the backend has a cancel or
+// termination pending (runtime/interrupts.h); src/pg then lets PostgreSQL
+// raise its own error for it.
+class Cancelled : public std::exception {
+ public:
+  const char* what() const noexcept override { return "canceled"; }
 };
 
 class Error : public std::runtime_error {

@@ -40,7 +40,7 @@ int Mask::random_blocks(int I, int* out) const {
   // Counted, not scanned: visible() calls this for every pair a tile masks.
   // Non-candidates are the window [I-1, I+1] and the globals [0, global),
   // both clipped to the blocks that exist.
-  const int w0 = std::max(0, I - 1), w1 = std::min(blocks - 1, I + 1), g = std::min(global, blocks);
+  const int w0 = std::max(0, I - 1), w1 = std::min(blocks - 1, I + 1), g = std::clamp(global, 0, blocks);
   const int window = std::max(0, w1 - w0 + 1), overlap = std::max(0, std::min(w1, g - 1) - w0 + 1);
   const int candidates = blocks - (window + g - overlap);
   int n = 0;
@@ -62,11 +62,11 @@ bool Mask::visible(int i, int j) const {
   switch (kind) {
     case MaskKind::None: return true;
     case MaskKind::Causal: return j <= i;
-    case MaskKind::Window: return causal ? i - j < window : std::abs(i - j) <= window;
+    case MaskKind::Window: return causal ? int64_t{i} - j < window : std::abs(int64_t{i} - j) <= window;
     case MaskKind::DilatedWindow:
       if (!divides(dilation, i - j)) return false;
-      return causal ? (i - j) / dilation < window : std::abs(i - j) / dilation <= window;
-    case MaskKind::Longformer: return std::abs(i - j) <= window || i < global || j < global;
+      return causal ? (int64_t{i} - j) / dilation < window : std::abs(int64_t{i} - j) / dilation <= window;
+    case MaskKind::Longformer: return std::abs(int64_t{i} - j) <= window || i < global || j < global;
     case MaskKind::Strided: return i / stride == j / stride || divides(stride, i - j);
     case MaskKind::Fixed: return i / stride == j / stride || j % stride >= stride - summary;
     case MaskKind::BlockLocal: return i / block == j / block;
@@ -81,10 +81,12 @@ bool Mask::visible(int i, int j) const {
   return false;
 }
 
+// Bounds in 64 bits: window x dilation reaches 2^60.
 int Mask::first_key(int i) const {
+  const int64_t w = window, d = dilation;
   switch (kind) {
-    case MaskKind::Window: return std::max(0, causal ? i - window + 1 : i - window);
-    case MaskKind::DilatedWindow: return std::max(0, causal ? i - (window - 1) * dilation : i - window * dilation);
+    case MaskKind::Window: return static_cast<int>(std::max<int64_t>(0, causal ? i - w + 1 : i - w));
+    case MaskKind::DilatedWindow: return static_cast<int>(std::max<int64_t>(0, causal ? i - (w - 1) * d : i - w * d));
     case MaskKind::BlockLocal: return i / block * block;
     default: return 0;
   }
@@ -92,16 +94,17 @@ int Mask::first_key(int i) const {
 
 int Mask::last_key(int i) const {
   int last = keys - 1;
+  const int64_t w = window, d = dilation;
   switch (kind) {
     case MaskKind::Causal: last = std::min(last, i); break;
     case MaskKind::Window:
-      if (!causal) last = std::min(last, i + window);
+      if (!causal) last = std::min<int64_t>(last, i + w);
       break;
     case MaskKind::DilatedWindow:
-      if (!causal) last = std::min(last, i + window * dilation);
+      if (!causal) last = static_cast<int>(std::min<int64_t>(last, i + w * d));
       break;
     case MaskKind::Longformer:
-      if (i >= global) last = std::min(last, std::max(i + window, global - 1));
+      if (i >= global) last = static_cast<int>(std::min<int64_t>(last, std::max<int64_t>(i + w, global - 1)));
       break;
     case MaskKind::BlockLocal: last = std::min(last, (i / block + 1) * block - 1); break;
     default: break;
@@ -134,7 +137,8 @@ void Mask::key_blocks(int i0, int i1, int B, std::vector<int>& out) const {
       case MaskKind::Window:
       case MaskKind::BlockLocal: any = true; break;  // contiguous: inside the bounds
       case MaskKind::Longformer:  // globals, or the band
-        any = k0 < global || i0 < global || (k0 <= i1 - 1 + window && k1 - 1 >= i0 - window);
+        any = k0 < global || i0 < global ||
+              (k0 <= int64_t{i1} - 1 + window && int64_t{k1} - 1 >= int64_t{i0} - window);
         break;
       case MaskKind::BigBird:  // block pairs
         for (int I = i0 / block; I <= (i1 - 1) / block && !any; ++I)

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ir/limits.h"
+
 namespace rvj::ir {
 
 enum class MaskKind : uint8_t {
@@ -55,7 +57,7 @@ struct Mask {
   // state seed + (I + 1) * golden draws J = next % blocks, keeping candidates
   // not drawn before, until `random` are kept. Writes them to out (room for
   // kMaxRandomBlocks), returns how many. No allocation: a plain value type.
-  static constexpr int kMaxRandomBlocks = 64;
+  static constexpr int kMaxRandomBlocks = ir::kMaxRandomBlocks;
   int random_blocks(int I, int* out) const;
   std::string describe() const;
 };

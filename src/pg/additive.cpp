@@ -96,7 +96,7 @@ RVJ_FUNCTION(ruvector_additive_attention) {
   rvj::runtime::Bound score;
   RVJ_ENGINE({
     plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, a, a, v.dim);
-    score = rvj::runtime::bind_sequence(plan, params, jit_enabled);
+    score = rvj::runtime::bind_sequence(plan, jit_enabled);
   });
   plan.score_vector = w.v->x;
   // O((L + S) a d) to project, in slices with interrupt checks.
@@ -107,10 +107,7 @@ RVJ_FUNCTION(ruvector_additive_attention) {
     rvj::runtime::check_finite_result("W_k key", kp, (size_t)k.n * a);
   });
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * v.dim);
-  // Each pair costs a tanh per element of a: about 2^22 of them per thread
-  // between interrupt checks (tens of milliseconds).
-  const int rows = (int)Max(1, Min((int64)rvj::runtime::query_chunk(plan), ((int64)1 << 22) / ((int64)k.n * a)));
-  const int step = rows * threads;
+  const int step = rvj::runtime::step_rows(plan, threads);
   for (int q0 = 0; q0 < q.n; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(q.n, q0 + step);

@@ -50,7 +50,7 @@ RVJ_FUNCTION(ruvector_attention) {
   }
 
   if (m->schedule == rvj::ir::Schedule::Linear) {
-    double eps = params[rvj::ir::param_index(m->params, "eps")];
+    const double eps = plan.params.eps;
     if (size_t w = rvj::runtime::favor_weights_size(plan)) {
       double* W = (double*)palloc(sizeof(double) * w);
       RVJ_ENGINE(rvj::runtime::favor_weights(plan, W));
@@ -75,10 +75,11 @@ RVJ_FUNCTION(ruvector_attention) {
   // Bound per call: a cache lookup, and the tile kernel depends on the
   // value dimension as well as the head dimension.
   rvj::runtime::Bound score;
-  RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, params, jit_enabled));
+  RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, jit_enabled));
 
-  // One query block per thread per step; interrupts are checked between steps.
-  const int step = rvj::runtime::query_chunk(plan) * threads;
+  // Steps of bounded work; interrupts are checked between steps (and polled
+  // inside them).
+  const int step = rvj::runtime::step_rows(plan, threads);
   for (int q0 = 0; q0 < q.n; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(q.n, q0 + step);
@@ -125,8 +126,10 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
 
   const rvj::ir::SequenceMechanism* m = rvj::ir::find_sequence_mechanism("multi_head");
   double params[rvj::ir::kMaxParams];
-  for (size_t i = 0; i < m->params.size(); i++) params[i] = m->params[i].default_value;
-  params[rvj::ir::param_index(m->params, "num_heads")] = heads;
+  RVJ_ENGINE({
+    rvj::ir::default_params(m->params, params);
+    rvj::ir::set_param(*m, rvj::ir::Field::NumHeads, heads, params);
+  });
   float* qp = (float*)palloc(sizeof(float) * (size_t)L * E);
   float* kp = (float*)palloc(sizeof(float) * (size_t)S * E);
   float* vp = (float*)palloc(sizeof(float) * (size_t)S * E);
@@ -143,12 +146,12 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
   rvj::runtime::Bound score;
   RVJ_ENGINE({
     plan = rvj::runtime::plan_sequence(*m, params, L, S, E, E, E);
-    score = rvj::runtime::bind_sequence(plan, params, jit_enabled);
+    score = rvj::runtime::bind_sequence(plan, jit_enabled);
   });
   project_in_slices(q.x, L, E, win.x, E, bin ? bin->x : nullptr, qp);
   project_in_slices(k.x, S, E, win.x + E, E, bin ? bin->x + E : nullptr, kp);
   project_in_slices(v.x, S, E, win.x + 2 * E, E, bin ? bin->x + 2 * E : nullptr, vp);
-  const int step = rvj::runtime::query_chunk(plan) * threads;
+  const int step = rvj::runtime::step_rows(plan, threads);
   for (int q0 = 0; q0 < L; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(L, q0 + step);

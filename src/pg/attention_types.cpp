@@ -7,16 +7,23 @@
 #include <cmath>
 
 namespace {
-void append_params(StringInfo s, const std::vector<rvj::ir::ParamSpec>& specs, size_t from = 0) {
-  for (size_t p = from; p < specs.size(); p++) {
-    if (specs[p].internal) continue;
-    if (specs[p].optional && std::isnan(specs[p].default_value))
-      appendStringInfo(s, "%s%s=(optional)", s->len ? ", " : "", specs[p].name);
-    else if (specs[p].boolean)
-      appendStringInfo(s, "%s%s=%s", s->len ? ", " : "", specs[p].name, specs[p].default_value != 0 ? "true" : "false");
-    else
-      appendStringInfo(s, "%s%s=%g", s->len ? ", " : "", specs[p].name, specs[p].default_value);
-  }
+// "name=default (range), ..." from the specs (ir::describe_param), copied
+// into s after the C++ strings are gone.
+void append_params(StringInfo s, const std::vector<rvj::ir::ParamSpec>& specs) {
+  char* text = (char*)palloc(8192);
+  RVJ_ENGINE({
+    std::string all;
+    for (const rvj::ir::ParamSpec& p : specs)
+      if (!p.internal) all += (all.empty() ? "" : ", ") + rvj::ir::describe_param(p);
+    snprintf(text, 8192, "%s", all.c_str());
+  });
+  appendStringInfoString(s, text);
+}
+
+bool takes(const std::vector<rvj::ir::ParamSpec>& specs, rvj::ir::Field f) {
+  for (const rvj::ir::ParamSpec& p : specs)
+    if (p.field == f) return true;
+  return false;
 }
 }  // namespace
 
@@ -74,7 +81,7 @@ RVJ_FUNCTION(ruvector_attention_types) {
       appendStringInfo(&form, "phi(q).sum phi(k)v^T / (phi(q).sum phi(k) + eps) per head, phi = %s%s",
                        rvj::ir::feature_map_name(m.features),
                        m.mask == rvj::ir::MaskKind::Causal ? ", prefix sums (j <= i)"
-                       : rvj::ir::param_index(m.params, "causal") >= 0 ? ", optional prefix sums (j <= i)"
+                       : takes(m.params, rvj::ir::Field::Causal) ? ", optional prefix sums (j <= i)"
                                                                         : "");
     else
     appendStringInfo(&form, "%s(%s logits%s%s%s%s) V per head%s", rvj::ir::normaliser_name(m.normaliser), m.score,
@@ -82,7 +89,7 @@ RVJ_FUNCTION(ruvector_attention_types) {
                      m.positional == rvj::ir::Positional::Alibi  ? ", ALiBi bias"
                      : m.positional == rvj::ir::Positional::Rope ? ", RoPE on q and k"
                                                                  : "",
-                     rvj::ir::param_index(m.params, "causal") >= 0 && m.mask != rvj::ir::MaskKind::Window &&
+                     takes(m.params, rvj::ir::Field::Causal) && m.mask != rvj::ir::MaskKind::Window &&
                              m.mask != rvj::ir::MaskKind::DilatedWindow
                          ? ", optional causal mask"
                          : "",

@@ -77,13 +77,12 @@ RVJ_FUNCTION(ruvector_attention_weights) {
     RVJ_ENGINE(for (int i = from; i < to; i++) logits[i] = rvj::runtime::run(*bound, q->x, k[i]->x));
   }
   // The normaliser's params follow the score's (weights_form).
-  const size_t own = m->params.size();
-  auto given = [&](const char* name, double fallback) {
-    const int i = rvj::ir::param_index(form->params, name);
-    return i >= (int)own && !std::isnan(params[i]) ? params[i] : fallback;
-  };
-  const double bias = given("bias", -std::log((double)n));
-  const int top_k = (int)std::min(given("top_k", n), (double)n);
+  double bias = -std::log((double)n);
+  int top_k = n;
+  for (size_t i = m->params.size(); i < form->params.size(); i++) {
+    if (form->params[i].field == rvj::ir::Field::Bias && !std::isnan(params[i])) bias = params[i];
+    if (form->params[i].field == rvj::ir::Field::TopK) top_k = (int)std::min(params[i], (double)n);
+  }
   RVJ_ENGINE(rvj::ir::normalise(form->normaliser, logits, n, w, bias, top_k));
   for (int i = 0; i < n; i++)
     if (std::isnan(w[i]))  // an overflowed logit (inf - inf): undefined weights

@@ -13,12 +13,21 @@ void capture(EngineError& err, const std::exception* e, const rvj::Error* typed,
       case ErrorKind::DataException: err.sqlstate = ERRCODE_DATA_EXCEPTION; break;
       case ErrorKind::OutOfRange: err.sqlstate = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE; break;
       case ErrorKind::Unsupported: err.sqlstate = ERRCODE_FEATURE_NOT_SUPPORTED; break;
+      case ErrorKind::LimitExceeded: err.sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED; break;
       case ErrorKind::CompileFailure:
       case ErrorKind::Internal: err.sqlstate = ERRCODE_INTERNAL_ERROR; break;
     }
   } else {
     err.sqlstate = oom ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INTERNAL_ERROR;
   }
+}
+
+bool interrupt_probe() noexcept {
+  // What ProcessInterrupts() would act on: a cancel (statement_timeout,
+  // pg_cancel_backend) or a termination, when not held off. Plain reads of
+  // sig_atomic_t flags: safe from any thread.
+  return (QueryCancelPending || ProcDiePending) && InterruptHoldoffCount == 0 && CritSectionCount == 0 &&
+         (ProcDiePending || QueryCancelHoldoffCount == 0);
 }
 
 void report_notices() {
@@ -42,6 +51,12 @@ void report_notices() {
 }
 
 void raise(const EngineError& err) {
+  if (err.cancelled) {
+    // The probe saw QueryCancelPending or ProcDiePending: PostgreSQL's own
+    // cancel, timeout or termination error, with its own message.
+    CHECK_FOR_INTERRUPTS();
+    ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement due to a pending interrupt")));
+  }
   ereport(ERROR, (errcode(err.sqlstate), errmsg("%s", err.message),
                   err.hint[0] ? errhint("%s", err.hint) : 0));
   pg_unreachable();

@@ -10,6 +10,7 @@ namespace rvj::pg {
 
 struct EngineError {
   int sqlstate = 0;
+  bool cancelled = false;  // rvj::Cancelled: PostgreSQL raises its own error
   char message[1024] = {};
   char hint[1024] = {};
 };
@@ -22,6 +23,8 @@ bool engine_try(EngineError& err, F&& f) noexcept {
   try {
     f();
     return true;
+  } catch (const rvj::Cancelled&) {
+    err.cancelled = true;
   } catch (const rvj::Error& e) {
     capture(err, &e, &e, false);
   } catch (const std::bad_alloc& e) {
@@ -33,6 +36,9 @@ bool engine_try(EngineError& err, F&& f) noexcept {
   }
   return false;
 }
+
+// The probe the engine polls (rvj::set_interrupt_probe, in _PG_init).
+bool interrupt_probe() noexcept;
 
 // ereport(ERROR) from a captured engine error. Call with no live C++ objects.
 [[noreturn]] void raise(const EngineError& err);

@@ -1,4 +1,5 @@
 // Module entry: the magic block and the GUCs.
+#include "pg/errors.h"
 #include "pg/vector.h"
 
 extern "C" {
@@ -27,6 +28,7 @@ static void assign_cache_size(int value, void*) { rvj::runtime::backend_cache().
 // compile, so that loading the module into a backend (or the postmaster, with
 // shared_preload_libraries) stays cheap and fork-safe.
 void _PG_init(void) {
+  rvj::set_interrupt_probe(rvj::pg::interrupt_probe);
   DefineCustomBoolVariable(
       "ruvector_jit.enabled", "Compile attention kernels to machine code with LLVM.",
       "When off, the same kernel IR runs in the interpreter: the same results, bit for bit, slower.",

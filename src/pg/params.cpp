@@ -1,5 +1,7 @@
 #include "pg/params.h"
 
+#include "pg/errors.h"
+
 namespace rvj::pg {
 
 namespace {
@@ -7,6 +9,13 @@ namespace {
 void append_names(StringInfo s, const std::vector<rvj::ir::ParamSpec>& specs) {
   if (specs.empty()) appendStringInfoString(s, "none");
   for (size_t i = 0; i < specs.size(); i++) appendStringInfo(s, "%s%s", i ? ", " : "", specs[i].name);
+}
+// The spec's range in words, in this call's memory context (the C++ string
+// is gone before any ERROR).
+const char* describe(const rvj::ir::ParamSpec& spec) {
+  char* text = (char*)palloc(256);
+  RVJ_ENGINE(snprintf(text, 256, "%s", rvj::ir::describe_range(spec).c_str()));
+  return text;
 }
 }  // namespace
 
@@ -37,7 +46,7 @@ void parse_params(Jsonb* jb, const char* owner, const std::vector<rvj::ir::Param
                       errmsg("unknown parameter \"%s\" for attention type \"%s\"", key, owner),
                       errhint("Parameters of %s: %s.", owner, names.data)));
     }
-    if (specs[index].boolean) {
+    if (specs[index].kind == rvj::ir::ParamKind::Boolean) {
       if (v.type != jbvBool)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("parameter \"%s\" must be true or false", key)));
@@ -46,7 +55,8 @@ void parse_params(Jsonb* jb, const char* owner, const std::vector<rvj::ir::Param
     }
     if (v.type != jbvNumeric)
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                      errmsg("parameter \"%s\" must be a number", key)));
+                      errmsg("parameter \"%s\" must be a number", key),
+                      errhint("%s must be %s.", key, describe(specs[index]))));
     params[index] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
   }
 }

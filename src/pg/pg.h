@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/cancel.h"
 #include "ir/errors.h"
 #include "runtime/engine.h"
 

@@ -52,8 +52,9 @@ const WeightsForm& weights_form(std::string_view name) {
       if (s.normaliser == ir::Normaliser::Softmax || !s.score) continue;
       const ir::Mechanism* score = ir::find_mechanism(s.score);
       WeightsForm w{score, s.normaliser, score->params};
-      for (const char* own : {"top_k", "bias"})
-        if (const int i = ir::param_index(s.params, own); i >= 0) w.params.push_back(s.params[i]);
+      // The normaliser's own params (top_k; bias) follow the score's.
+      for (const ir::ParamSpec& spec : s.params)
+        if (spec.field == ir::Field::TopK || spec.field == ir::Field::Bias) w.params.push_back(spec);
       f.push_back({s.name, std::move(w)});
     }
     return f;
@@ -68,6 +69,18 @@ const ir::Mechanism& kernel_mechanism(std::string_view name) {
   if (const ir::Mechanism* m = ir::find_mechanism(name)) return *m;
   throw Error(ErrorKind::InvalidArgument, "unknown kernel \"" + std::string(name) + "\"",
               "Valid kernels are: " + ir::mechanism_names(false) + ".");
+}
+
+std::pair<int, int> key_value_dims(const ir::SequenceMechanism& m, const ir::SequenceParams& t, int dims) {
+  const int kv = m.heads == ir::HeadMap::Equal ? t.heads : m.heads == ir::HeadMap::Single ? 1 : t.kv_heads;
+  const int hd = dims % t.heads == 0 ? dims / t.heads : 0;
+  return {kv * hd, kv * hd};
+}
+
+void check_explain_dims(int dims) {
+  if (dims < 1 || dims > ir::kMaxDims)
+    throw Error(ErrorKind::InvalidArgument, "dims must be between 1 and " + std::to_string(ir::kMaxDims) + ", not " +
+                                                std::to_string(dims));
 }
 
 void check_same_dims(int a, int b) {
@@ -87,7 +100,7 @@ Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind, int 
   return b;
 }
 
-Bound bind_sequence(const SequencePlan& p, const double* params, bool jit) {
+Bound bind_sequence(const SequencePlan& p, bool jit) {
   const ir::SequenceMechanism& m = *p.mechanism;
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
   // One query row: the single-query kernel; several: tiles of queries.
@@ -96,9 +109,7 @@ Bound bind_sequence(const SequencePlan& p, const double* params, bool jit) {
   Bound b = ir::tileable(score) && p.normaliser == ir::Normaliser::Softmax
                 ? bind(score, p.head_dim, jit, kind, p.value_dim)
                 : bind(score, p.head_dim, jit);
-  double sp[ir::kMaxParams];
-  ir::score_params(m, params, sp);
-  std::copy(sp, sp + score.params.size(), b.params);
+  std::copy(p.params.score, p.params.score + score.params.size(), b.params);
   return b;
 }
 
@@ -151,8 +162,7 @@ void check_finite_result(std::string_view what, const float* x, size_t n) {
 std::vector<std::string> explain(std::string_view name, int dims, bool jit, const double* params,
                                  std::string_view isa, ir::KernelKind kind, int value_dims) {
   const ir::Mechanism& m = kernel_mechanism(name);
-  if (dims < 1 || dims > 16000)
-    throw Error(ErrorKind::InvalidArgument, "dims must be between 1 and 16000, not " + std::to_string(dims));
+  check_explain_dims(dims);
   if (params) ir::check_params(m, params);
   const codegen::Target& host = codegen::host_target();
   const codegen::Target target = isa.empty() ? host : codegen::named_target(isa);
@@ -224,21 +234,11 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
                                           std::string_view isa, int threads) {
   const ir::SequenceMechanism* m = ir::find_sequence_mechanism(name);
   if (!m) throw Error(ErrorKind::InvalidArgument, "unknown sequence mechanism \"" + std::string(name) + "\"");
-  if (dims < 1 || dims > 16000)
-    throw Error(ErrorKind::InvalidArgument, "dims must be between 1 and 16000, not " + std::to_string(dims));
+  check_explain_dims(dims);
   // Keys and values as the head map expects them, one row each: the plan's
   // checks are the ones a real call makes.
-  ir::check_params(m->params, params);
-  // Bounded before the casts; plan_sequence reports the exact limits.
-  auto whole = [&](const char* name) {
-    const int i = ir::param_index(m->params, name);
-    return i < 0 ? 1 : static_cast<int>(std::min(params[i], 16000.0));
-  };
-  int heads = whole("num_heads"), kv = whole("num_kv_heads");
-  if (m->heads == ir::HeadMap::Equal) kv = heads;
-  if (m->heads == ir::HeadMap::Single) kv = 1;
-  const int hd = heads > 0 && dims % heads == 0 ? dims / heads : 0;
-  const SequencePlan p = plan_sequence(*m, params, 1, 1, dims, kv * hd, kv * hd);
+  const auto [dk, dv] = key_value_dims(*m, ir::typed_params(*m, params), dims);
+  const SequencePlan p = plan_sequence(*m, params, 1, 1, dims, dk, dv);
   char buf[512];
   std::vector<std::string> rows;
   std::string mask;
@@ -248,7 +248,15 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     mask = ", " + p.mask.describe();
   else if (p.mask.kind != ir::MaskKind::None)
     mask = ", mask: " + p.mask.describe();
-  if (p.positional == ir::Positional::Alibi) mask += ", ALiBi bias m_h (j - i) with m_h = 2^(-8 (h + 1) / H)";
+  if (p.positional == ir::Positional::Alibi) {
+    mask += ", ALiBi bias m_h (j - i) with slopes";
+    for (int h = 0; h < std::min(p.heads, 8); ++h) {
+      std::snprintf(buf, sizeof buf, "%s %.6g", h ? "," : "", ir::alibi_slope(h, p.heads));
+      mask += buf;
+    }
+    if (p.heads > 8) mask += ", ...";
+    mask += " (Press et al.'s get_slopes)";
+  }
   if (p.positional == ir::Positional::Rope) {
     std::snprintf(buf, sizeof buf, ", RoPE (base %g) on queries and keys", p.rope_base);
     mask += buf;
@@ -274,8 +282,7 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     return rows;
   }
   const ir::Mechanism& score = *ir::find_mechanism(m->score);
-  double score_params[ir::kMaxParams];
-  ir::score_params(*m, params, score_params);
+  const double* score_params = p.params.score;
   if (p.normaliser != ir::Normaliser::Softmax) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: per query row (%s needs all of a query's logits): the visible keys' logits through "

@@ -4,10 +4,12 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ir/normaliser.h"
 #include "ir/recipes/mechanisms.h"
+#include "ir/recipes/sequence.h"
 #include "runtime/kernel_cache.h"
 
 namespace rvj::runtime {
@@ -31,6 +33,13 @@ const WeightsForm& weights_form(std::string_view name);
 // Any kernel by name (attention types and internal kernels).
 const ir::Mechanism& kernel_mechanism(std::string_view name);
 
+// Keys' and values' lengths for a sequence mechanism over query vectors of
+// `dims` with typed params t, as its head map expects them (0 when the heads
+// do not divide dims: plan_sequence then says so).
+std::pair<int, int> key_value_dims(const ir::SequenceMechanism& m, const ir::SequenceParams& t, int dims);
+// Throws unless 1 <= dims <= kMaxDims (explain's dims argument).
+void check_explain_dims(int dims);
+
 // The pgvector error for vectors of different lengths.
 void check_same_dims(int a, int b);
 
@@ -50,11 +59,11 @@ Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind = ir:
 bool still_valid(const Bound& b);
 
 struct SequencePlan;
-// The kernel a sequence plan runs, with the score's params taken from
-// `params` (the mechanism's list): when the score can be tiled
+// The kernel a sequence plan runs, with the score's params from the plan:
+// when the score can be tiled
 // (ir::tile_error), its single-query kernel for one query row and its tile
 // kernel for more; else its per-row kernel.
-Bound bind_sequence(const SequencePlan& p, const double* params, bool jit);
+Bound bind_sequence(const SequencePlan& p, bool jit);
 
 // Run a kernel on its vector inputs (b is unused by one-input kernels): JIT
 // code or the interpreter, then the mechanism's input checks. Returns out[0].

@@ -101,13 +101,8 @@ std::vector<double> parse_params(const std::vector<ir::ParamSpec>& specs, const 
 // score's tile and single-query kernels, or its per-row kernel.
 std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, const ir::SequenceMechanism& m,
                                                const double* params, int dims, std::vector<runtime::Source>& sources) {
-  const int kv_at = ir::param_index(m.params, "num_kv_heads"), h_at = ir::param_index(m.params, "num_heads");
-  const int heads = h_at < 0 ? 1 : static_cast<int>(std::min(params[h_at], 16000.0));
-  int kv = m.heads == ir::HeadMap::Grouped ? static_cast<int>(std::min(params[kv_at], 16000.0))
-           : m.heads == ir::HeadMap::Single ? 1
-                                            : heads;
-  const int hd = dims % heads == 0 ? dims / heads : 0;
-  const runtime::SequencePlan p = runtime::plan_sequence(m, params, 2, 1, dims, kv * hd, kv * hd);
+  const auto [dk, dv] = runtime::key_value_dims(m, ir::typed_params(m, params), dims);
+  const runtime::SequencePlan p = runtime::plan_sequence(m, params, 2, 1, dims, dk, dv);
   if (m.schedule == ir::Schedule::Linear)
     throw Error(ErrorKind::InvalidArgument, std::string(m.name) + " runs no generated kernel (the linear schedule)");
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
@@ -158,8 +153,8 @@ int main(int argc, char** argv) {
       const bool sequence = name == "sequence";
       if (sequence && !(words >> name)) throw Error(ErrorKind::InvalidArgument, "sequence needs a mechanism name");
       int dims = 0;
-      if (!(words >> dims) || dims < 1 || dims > 16000)
-        throw Error(ErrorKind::InvalidArgument, "dims must be an integer between 1 and 16000");
+      if (!(words >> dims)) throw Error(ErrorKind::InvalidArgument, "dims must be an integer");
+      runtime::check_explain_dims(dims);
       std::string rest;
       std::getline(words, rest);
       const bool has_params = rest.find_first_not_of(" \t") != std::string::npos;

@@ -89,7 +89,7 @@ TEST(Additive, AttentionMatchesTheNumpyTranscription) {
         std::vector<double> params = {static_cast<double>(c.causal), 4};  // causal, block_size
         runtime::SequencePlan plan = runtime::plan_sequence(m, params.data(), c.L, c.S, c.a, c.a, c.dv);
         plan.score_vector = c.vv.data();
-        runtime::Bound score = runtime::bind_sequence(plan, params.data(), jit);
+        runtime::Bound score = runtime::bind_sequence(plan, jit);
         std::vector<float> out(static_cast<size_t>(c.L) * c.dv);
         runtime::run_flash_parallel(plan, score, test::row_pointers(qp, c.L, c.a).data(),
                                     test::row_pointers(kp, c.S, c.a).data(), test::row_pointers(c.v, c.S, c.dv).data(),

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ std::vector<float> attend(const test::SequenceCase& c, bool jit) {
   EXPECT_NE(m, nullptr) << c.mechanism;
   std::vector<double> p = test::sequence_params(*m, c);
   SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
-  Bound score = bind_sequence(plan, p.data(), jit);
+  Bound score = bind_sequence(plan, jit);
   auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
   std::vector<float> qr(c.q.size()), kr(c.k.size());
   if (plan.positional == ir::Positional::Rope) {
@@ -83,35 +84,131 @@ TEST(FlashSchedule, JitAndInterpreterAgreeBitForBit) {
 TEST(FlashSchedule, BadShapesAreClearErrors) {
   const ir::SequenceMechanism& sd = *ir::find_sequence_mechanism("scaled_dot");
   const ir::SequenceMechanism& gqa = *ir::find_sequence_mechanism("grouped_query");
-  auto expect_error = [](auto&& f, const std::string& what) {
+  auto expect_error = [](auto&& f, const std::string& what, ErrorKind kind = ErrorKind::InvalidArgument) {
     try {
       f();
       ADD_FAILURE() << "no error for " << what;
     } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+      EXPECT_EQ(e.kind(), kind) << e.what();
       EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
     }
   };
   double heads3[] = {3, 64}, heads2[] = {2, 64}, zero_block[] = {1, 0}, half_heads[] = {1.5, 64};
   expect_error([&] { plan_sequence(sd, heads3, 2, 2, 8, 8, 8); }, "num_heads 3 does not divide the query dimension 8");
-  expect_error([&] { plan_sequence(sd, heads2, 2, 2, 8, 6, 8); }, "keys have 6 dimensions but queries have 8");
+  // Dimension mismatches are 22000, as in pgvector.
+  expect_error([&] { plan_sequence(sd, heads2, 2, 2, 8, 6, 8); }, "keys have 6 dimensions but queries have 8",
+               ErrorKind::DataException);
   expect_error([&] { plan_sequence(sd, heads2, 0, 2, 8, 8, 8); }, "must not be empty");
-  expect_error([&] { plan_sequence(sd, heads2, 2, 2, 8, 8, 7); }, "values have 7 dimensions");
-  expect_error([&] { plan_sequence(sd, zero_block, 2, 2, 8, 8, 8); }, "block_size must be a whole number greater than 0");
-  expect_error([&] { plan_sequence(sd, half_heads, 2, 2, 8, 8, 8); }, "num_heads must be a whole number");
-  double huge_heads[] = {1e10, 64}, big_block[] = {16000, 4096};
-  expect_error([&] { plan_sequence(sd, huge_heads, 2, 2, 8, 8, 8); }, "num_heads must be at most 16000");
-  (void)big_block;  // tiles take one head at a time: no head count is too many
+  expect_error([&] { plan_sequence(sd, heads2, 2, 2, 8, 8, 7); }, "values have 7 dimensions", ErrorKind::DataException);
+  expect_error([&] { plan_sequence(sd, zero_block, 2, 2, 8, 8, 8); },
+               "block_size must be a whole number from 1 to 4096, not 0");
+  expect_error([&] { plan_sequence(sd, half_heads, 2, 2, 8, 8, 8); },
+               "num_heads must be a whole number from 1 to 16000, not 1.5");
+  double huge_heads[] = {1e10, 64};
+  expect_error([&] { plan_sequence(sd, huge_heads, 2, 2, 8, 8, 8); }, "num_heads must be a whole number from 1 to 16000");
   // Wide heads shrink the query chunk instead of failing: one head of 16000.
   double wide[] = {1, 64};
   SequencePlan w = plan_sequence(sd, wide, 1000, 1000, 16000, 16000, 16000);
   EXPECT_LE(block_memory(w), 64u << 20);
   EXPECT_LT(query_chunk(w), 512);
+  // Limits are 54000.
   const ir::SequenceMechanism& sparse = *ir::find_sequence_mechanism("sparsemax");
   double sparse_params[] = {1, 0, 64};
-  expect_error([&] { plan_sequence(sparse, sparse_params, 2, 4000000, 8, 8, 8); }, "MB of working memory per thread");
+  expect_error([&] { plan_sequence(sparse, sparse_params, 2, 4000000, 8, 8, 8); }, "MB of working memory per thread",
+               ErrorKind::LimitExceeded);
   double gqa_bad[] = {4, 3, 64};
   expect_error([&] { plan_sequence(gqa, gqa_bad, 2, 2, 8, 6, 6); }, "num_kv_heads 3 does not divide num_heads 4");
+}
+
+// Counts and positions are checked against their ranges before they become
+// ints: negative and overflowing values are errors, never a hang or a wrap.
+TEST(FlashSchedule, CountsOutsideTheirRangesAreRejected) {
+  struct Case {
+    const char* mechanism;
+    const char* param;
+    double value;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"bigbird", "global_blocks", -3, "global_blocks must be a whole number from 0 to 1073741824, not -3"},
+      {"bigbird", "random_blocks", -1, "random_blocks must be a whole number from 0 to 64, not -1"},
+      {"bigbird", "random_blocks", 65, "random_blocks must be a whole number from 0 to 64, not 65"},
+      {"bigbird", "sparse_block", 0, "sparse_block must be a whole number from 1"},
+      {"bigbird", "seed", 1e20, "seed must be a whole number from -9007199254740992 to 9007199254740992, not 1e+20"},
+      {"longformer", "global_tokens", -1, "global_tokens must be a whole number from 0"},
+      {"longformer", "global_tokens", -1e20, "global_tokens must be a whole number from 0 to 1073741824, not -1e+20"},
+      {"dilated_window", "window", 2147483648.0, "window must be a whole number from 1 to 1073741824"},
+      {"dilated_window", "dilation", -2, "dilation must be a whole number from 1"},
+      {"topk_sparse", "top_k", 0, "top_k must be a whole number from 1"},
+      {"performer", "num_features", 1e9, "num_features must be a whole number from 1 to 65536"},
+      {"strided", "stride", 0.5, "stride must be a whole number from 1"},
+      {"sigmoid", "bias", INFINITY, "bias must be a finite number, not inf"},
+      {"rope", "base", -1, "base must be a number greater than 0, not -1"},
+  };
+  for (const Case& c : cases) {
+    const ir::SequenceMechanism& m = *ir::find_sequence_mechanism(c.mechanism);
+    std::vector<double> p(m.params.size());
+    ir::default_params(m.params, p.data());
+    const int at = ir::param_index(m.params, c.param);
+    ASSERT_GE(at, 0) << c.mechanism << " " << c.param;
+    p[at] = c.value;
+    try {
+      plan_sequence(m, p.data(), 8, 8, 8, 8, 8);
+      ADD_FAILURE() << c.mechanism << " accepted " << c.param << " = " << c.value;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
+    }
+  }
+}
+
+// The hostile cases that hung or wrapped: BigBird with negative globals is
+// rejected above; dilated windows whose window x dilation passes 2^31 keep
+// their keys (they returned zeros when the product wrapped).
+TEST(FlashSchedule, WideDilatedWindowsDoNotWrap) {
+  ir::Mask m;
+  m.kind = ir::MaskKind::DilatedWindow;
+  m.keys = 100;
+  m.window = 65536;
+  m.dilation = 32768;
+  m.causal = true;
+  EXPECT_EQ(m.first_key(5), 0);
+  EXPECT_EQ(m.last_key(5), 5);
+  EXPECT_TRUE(m.visible(5, 5));
+  m.causal = false;
+  EXPECT_EQ(m.last_key(5), 99);
+  m.window = ir::kMaxLength, m.dilation = ir::kMaxLength;
+  EXPECT_EQ(m.first_key(ir::kMaxLength - 1), 0);
+  EXPECT_TRUE(m.visible(7, 7));
+  ir::Mask lf;
+  lf.kind = ir::MaskKind::Longformer;
+  lf.keys = 10;
+  lf.window = ir::kMaxLength;
+  lf.global = 0;
+  EXPECT_EQ(lf.last_key(ir::kMaxLength - 1), 9);
+  std::vector<int> blocks;
+  lf.key_blocks(0, 10, 4, blocks);
+  EXPECT_EQ(blocks.size(), 3u);
+}
+
+// Press et al.'s reference slopes: get_slopes from the paper's code, run by
+// scripts/gen_alibi_slopes.py into tests/fixtures/alibi_slopes.txt.
+TEST(Alibi, SlopesFollowThePapersReferenceCode) {
+  std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/alibi_slopes.txt");
+  ASSERT_TRUE(in.good());
+  int heads, lines = 0;
+  while (in >> heads) {
+    for (int h = 0; h < heads; ++h) {
+      double want;
+      ASSERT_TRUE(in >> want);
+      // The reference multiplies powers where we take exp2: a few ulps apart
+      // (exp2 is the exact value).
+      EXPECT_NEAR(ir::alibi_slope(h, heads), want, 2e-15 * want) << "head " << h << " of " << heads;
+    }
+    ++lines;
+  }
+  EXPECT_EQ(lines, 16);
+  EXPECT_EQ(ir::alibi_slope(2, 3), 0.25);
 }
 
 TEST(FlashSchedule, PerRowTypesRunAsSequences) {
@@ -129,7 +226,7 @@ TEST(FlashSchedule, ThreadsDoNotChangeResults) {
     std::vector<double> p = test::sequence_params(*m, c);
     p[ir::param_index(m->params, "block_size")] = 8;  // several blocks per thread
     SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
-    Bound score = bind_sequence(plan, p.data(), true);
+    Bound score = bind_sequence(plan, true);
     auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
     std::vector<float> one(static_cast<size_t>(c.L) * plan.out_dims()), four(one.size());
     run_flash_parallel(plan, score, q.data(), k.data(), v.data(), 0, c.L, one.data(), 1);
@@ -148,7 +245,7 @@ TEST(FlashSchedule, ThreadsSplitTheHeadsOfOneQuery) {
     std::vector<double> p = test::sequence_params(*m, c);
     SequencePlan plan = plan_sequence(*m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
     if (plan.heads < 2) continue;
-    Bound score = bind_sequence(plan, p.data(), true);
+    Bound score = bind_sequence(plan, true);
     ASSERT_EQ(score.kernel->kind, ir::KernelKind::Query);
     auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
     std::vector<float> one(plan.out_dims()), split(one.size()), many(one.size());
@@ -174,7 +271,7 @@ TEST(FlashSchedule, AllMinusInfinityLogitsAreAnOverflowNotZeros) {
       std::vector<double> p;
       for (const auto& s : m->params) p.push_back(s.default_value);
       SequencePlan plan = plan_sequence(*m, p.data(), L, 2, 2, 2, 2);
-      Bound score = bind_sequence(plan, p.data(), true);
+      Bound score = bind_sequence(plan, true);
       std::vector<float> out(static_cast<size_t>(L) * 2);
       auto qr = test::row_pointers(q, L, 2), kr = test::row_pointers(k, 2, 2), vr = test::row_pointers(v, 2, 2);
       try {
@@ -190,7 +287,7 @@ TEST(FlashSchedule, AllMinusInfinityLogitsAreAnOverflowNotZeros) {
   for (const auto& s : m->params) p.push_back(s.default_value);
   p[ir::param_index(m->params, "window")] = 1;
   SequencePlan plan = plan_sequence(*m, p.data(), 2, 1, 2, 2, 2);
-  Bound score = bind_sequence(plan, p.data(), true);
+  Bound score = bind_sequence(plan, true);
   std::vector<float> out(4, -1.0f);
   auto qr = test::row_pointers(q, 2, 2), kr = test::row_pointers(v, 1, 2), vr = test::row_pointers(v, 1, 2);
   run_flash_parallel(plan, score, qr.data(), kr.data(), vr.data(), 0, 2, out.data(), 1);

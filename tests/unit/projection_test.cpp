@@ -65,7 +65,7 @@ TEST(Projections, MultiHeadAttentionMatchesTheTorchModule) {
                             vp.data());
       std::vector<double> params = {static_cast<double>(c.H), 64};
       runtime::SequencePlan plan = runtime::plan_sequence(m, params.data(), c.L, c.S, E, E, E);
-      runtime::Bound score = runtime::bind_sequence(plan, params.data(), jit);
+      runtime::Bound score = runtime::bind_sequence(plan, jit);
       runtime::run_flash_parallel(plan, score, rows(qp, c.L, E).data(), rows(kp, c.S, E).data(),
                                   rows(vp, c.S, E).data(), 0, c.L, att.data(), 1);
       runtime::project_rows(rows(att, c.L, E).data(), c.L, E, wout.data(), E, c.b_out.data(), out.data());

@@ -23,48 +23,48 @@ const std::vector<Mechanism>& mechanisms() {
        "ruvector_additive_attention(queries, keys, values, w_query, w_key, v, params)"},
       {"alibi_score", false, "positional", "O(d)", "the alibi sequence mechanism",
        "q.k / sqrt(d) + slope * (j - i)", "Press et al. 2022, ALiBi", {"query", "key"},
-       {{"slope", 0.0, false, "the head's ALiBi slope, set per head by the schedule", false, false, false, true}},
+       {internal_param("slope", "the head's ALiBi slope, set per head by the schedule", Field::Slope)},
        build_alibi_score, nullptr},
       {"cosine", true, "dot-product", "O(d)",
        "scale-invariant similarity, embeddings of varying norm", "tau * cos(q, k)",
        "Liu et al. 2022, Swin Transformer V2", {"query", "key"},
-       {{"tau", 1.0, true, "temperature multiplying the cosine"}},
+       {positive_param("tau", 1.0, "temperature multiplying the cosine")},
        build_cosine, check_cosine},
       {"poincare", true, "hyperbolic", "O(d)",
        "hierarchies embedded in the Poincare ball (taxonomies, trees)",
        "-beta * d_c(q, k) - gamma",
        "Gulcehre et al. 2019, Hyperbolic Attention Networks", {"query", "key"},
-       {{"c", 1.0, true, "curvature is -c"},
-        {"beta", 1.0, true, "inverse temperature"},
-        {"gamma", 0.0, false, "offset"}},
+       {positive_param("c", 1.0, "curvature is -c", Field::Curvature),
+        positive_param("beta", 1.0, "inverse temperature"),
+        real_param("gamma", 0.0, "offset")},
        build_poincare, check_poincare},
       {"lorentz", true, "hyperbolic", "O(d)",
        "hierarchies in the hyperboloid model (numerically kinder far from the origin than the ball)",
        "-beta * sqrt(k) * arcosh(-<q,k>_L / k) - gamma",
        "Nickel & Kiela 2018, Lorentz model (geoopt Lorentz)", {"query", "key"},
-       {{"k", 1.0, true, "the hyperboloid <x,x>_L = -k (curvature -1/k)"},
-        {"beta", 1.0, true, "inverse temperature"},
-        {"gamma", 0.0, false, "offset"}},
+       {positive_param("k", 1.0, "the hyperboloid <x,x>_L = -k (curvature -1/k)"),
+        positive_param("beta", 1.0, "inverse temperature"),
+        real_param("gamma", 0.0, "offset")},
        build_lorentz, check_lorentz},
       {"poincare_distance", false, "hyperbolic", "O(d)",
        "ruvector_hyperbolic_distance()", "d_c(x, y)",
        "Ganea et al. 2018, Hyperbolic Neural Networks (geoopt PoincareBall)", {"a", "b"},
-       {{"curvature", 1.0, true, "the ball has curvature -c"}},
+       {positive_param("curvature", 1.0, "the ball has curvature -c")},
        build_poincare_distance, check_poincare},
       {"poincare_expmap0", false, "hyperbolic", "O(d)", "ruvector_poincare_expmap0()",
        "tanh(sqrt(c)|u|) u / (sqrt(c)|u|)",
        "Ganea et al. 2018, Hyperbolic Neural Networks (geoopt PoincareBall)", {"v"},
-       {{"curvature", 1.0, true, "the ball has curvature -c"}},
+       {positive_param("curvature", 1.0, "the ball has curvature -c")},
        build_poincare_expmap0, nullptr},
       {"poincare_logmap0", false, "hyperbolic", "O(d)", "ruvector_poincare_logmap0()",
        "artanh(sqrt(c)|y|) y / (sqrt(c)|y|)",
        "Ganea et al. 2018, Hyperbolic Neural Networks (geoopt PoincareBall)", {"v"},
-       {{"curvature", 1.0, true, "the ball has curvature -c"}},
+       {positive_param("curvature", 1.0, "the ball has curvature -c")},
        build_poincare_logmap0, check_poincare_points},
       {"poincare_mobius_add", false, "hyperbolic", "O(d)", "ruvector_poincare_mobius_add()",
        "((1 + 2c<x,y> + c|y|^2) x + (1 - c|x|^2) y) / (1 + 2c<x,y> + c^2|x|^2|y|^2)",
        "Ganea et al. 2018, Hyperbolic Neural Networks (geoopt PoincareBall)", {"a", "b"},
-       {{"curvature", 1.0, true, "the ball has curvature -c"}},
+       {positive_param("curvature", 1.0, "the ball has curvature -c")},
        build_poincare_mobius_add, check_poincare_points},
       {"l2_distance", false, "distance", "O(d)", "the <-> operator", "||a - b||",
        "Euclidean distance", {"a", "b"}, {}, build_l2_distance, nullptr},
@@ -78,33 +78,10 @@ const std::vector<Mechanism>& mechanisms() {
   return all;
 }
 
-int param_index(const std::vector<ParamSpec>& specs, std::string_view name) {
-  for (size_t i = 0; i < specs.size(); ++i)
-    if (name == specs[i].name) return static_cast<int>(i);
-  return -1;
-}
-
 const Mechanism* find_mechanism(std::string_view name) {
   for (const Mechanism& m : mechanisms())
     if (name == m.name) return &m;
   return nullptr;
-}
-
-void check_params(const std::vector<ParamSpec>& specs, const double* params) {
-  for (size_t i = 0; i < specs.size(); ++i) {
-    double v = params[i];
-    const ParamSpec& p = specs[i];
-    if (p.optional && std::isnan(v)) continue;
-    if (p.boolean && v != 0 && v != 1)
-      throw Error(ErrorKind::InvalidArgument, std::string(p.name) + " must be true or false",
-                  std::string(p.name) + ": " + p.doc + ".");
-    if (!std::isfinite(v) || (p.positive && !(v > 0)) || (p.integer && v != std::floor(v))) {
-      char msg[200];
-      std::snprintf(msg, sizeof msg, "%s must be a %s%s, not %g", p.name, p.integer ? "whole number" : "finite number",
-                    p.positive ? " greater than 0" : "", v);
-      throw Error(ErrorKind::InvalidArgument, msg, std::string(p.name) + ": " + p.doc + ".");
-    }
-  }
 }
 
 void reject_own_functions(const Mechanism& m) {

@@ -8,19 +8,9 @@
 #include <vector>
 
 #include "ir/ir.h"
+#include "ir/recipes/params.h"
 
 namespace rvj::ir {
-
-struct ParamSpec {
-  const char* name;
-  double default_value;
-  bool positive;  // must be finite and > 0; otherwise any finite value
-  const char* doc;
-  bool integer = false;  // must be a whole number
-  bool boolean = false;  // true/false in jsonb, 1/0 here
-  bool optional = false; // may be left out: NaN (the default) means "not given", doc says what then
-  bool internal = false; // set by a schedule, never by users (ALiBi's per-head slope)
-};
 
 struct Mechanism {
   const char* name;
@@ -47,18 +37,9 @@ struct Mechanism {
 // which functions take its weights.
 void reject_own_functions(const Mechanism& m);
 
-// Callers hold a mechanism's params in arrays of this size (a test checks
-// every registry entry against it).
-inline constexpr size_t kMaxParams = 8;
-
-// Position of the param called `name`, or -1.
-int param_index(const std::vector<ParamSpec>& specs, std::string_view name);
-
 const std::vector<Mechanism>& mechanisms();
 const Mechanism* find_mechanism(std::string_view name);
 
-// Throws rvj::Error(InvalidArgument) unless every param is allowed by its spec.
-void check_params(const std::vector<ParamSpec>& specs, const double* params);
 inline void check_params(const Mechanism& m, const double* params) { check_params(m.params, params); }
 
 // Whether sequence attention can run m's score in flash tiles (and the

@@ -3,38 +3,61 @@
 #include <cmath>
 #include <limits>
 
+#include "ir/errors.h"
+
 namespace rvj::ir {
 
 namespace {
-const double kNotGiven = std::numeric_limits<double>::quiet_NaN();
-const ParamSpec kNumHeads{"num_heads", 1, true, "heads the query (and, unless grouped, key and value) vectors split into", true};
-const ParamSpec kNumKvHeads{"num_kv_heads", 1, true, "key/value heads; must divide num_heads", true};
-const ParamSpec kBlock{"block_size", 64, true, "rows per tile of the flash schedule (queries and keys)", true};
-const ParamSpec kWindow{"window", 256, true, "keys each query sees: i - window < j <= i, or |i - j| <= window", true};
-const ParamSpec kCausalTrue{"causal", 1, false, "true: keys after the query are masked (j <= i)", false, true};
-const ParamSpec kCausalFalse{"causal", 0, false, "true: keys after the query are masked (j <= i)", false, true};
-const ParamSpec kWindowCausal{"causal", 1, false, "true: the window looks back only (Mistral); false: both ways", false, true};
-const ParamSpec kDilatedWindow{"window", 64, true, "window positions: j = i - t*dilation, 0 <= t < window (causal) or |t| <= window", true};
-const ParamSpec kDilation{"dilation", 2, true, "distance between the keys of the window", true};
-const ParamSpec kBand{"window", 128, true, "the band: |i - j| <= window", true};
-const ParamSpec kGlobalTokens{"global_tokens", 1, false, "tokens 0..global_tokens-1 see and are seen by every token", true};
-const ParamSpec kStride{"stride", 64, true, "Child et al.'s l: blocks of stride keys, and every stride-th key", true};
-const ParamSpec kSummary{"summary", 8, true, "Child et al.'s c: the last summary keys of every block are seen by all", true};
-const ParamSpec kSparseBlock{"sparse_block", 64, true, "tokens per block of the pattern", true};
-const ParamSpec kGlobalBlocks{"global_blocks", 1, false, "blocks 0..global_blocks-1 are global", true};
-const ParamSpec kRandomBlocks{"random_blocks", 2, false, "random key blocks per query block", true};
-const ParamSpec kSeed{"seed", 0, false, "seed of the random blocks (splitmix64; see README)", true};
-const ParamSpec kTopK{"top_k", 32, true, "logits kept per query (ties: the lower key index first)", true};
-const ParamSpec kSigmoidBias{"bias", kNotGiven, false, "added to each logit before the sigmoid; default -ln(number of keys)",
-                            false, false, true};
-const ParamSpec kRopeBase{"base", 10000, true, "RoPE base: pair t of a head turns by pos * base^(-2t/d)"};
-const ParamSpec kMidpoint{"midpoint", 0, false,
-                          "true: values are points of the ball, aggregated by their weighted gyromidpoint; false: the "
-                          "weighted sum",
-                          false, true};
-const ParamSpec kEps{"eps", 1e-6, true, "added to the normaliser phi(q).sum phi(k) (fast-transformers' default)"};
-const ParamSpec kFeatures{"num_features", 128, true, "FAVOR+ random features m (more: closer to the softmax)", true};
-const ParamSpec kFeatureSeed{"seed", 0, false, "seed of the random features W (splitmix64; see README)", true};
+const ParamSpec kNumHeads = integer_param(
+    "num_heads", 1, 1, kMaxHeads, "heads the query (and, unless grouped, key and value) vectors split into",
+    Field::NumHeads);
+const ParamSpec kNumKvHeads =
+    integer_param("num_kv_heads", 1, 1, kMaxHeads, "key/value heads; must divide num_heads", Field::NumKvHeads);
+const ParamSpec kBlock = integer_param("block_size", 64, 1, kMaxBlockSize,
+                                       "rows per tile of the flash schedule (queries and keys)", Field::BlockSize);
+const ParamSpec kWindow = integer_param("window", 256, 1, kMaxLength,
+                                        "keys each query sees: i - window < j <= i, or |i - j| <= window", Field::Window);
+const ParamSpec kCausalTrue = bool_param("causal", true, "true: keys after the query are masked (j <= i)", Field::Causal);
+const ParamSpec kCausalFalse = bool_param("causal", false, "true: keys after the query are masked (j <= i)", Field::Causal);
+const ParamSpec kWindowCausal =
+    bool_param("causal", true, "true: the window looks back only (Mistral); false: both ways", Field::Causal);
+const ParamSpec kDilatedWindow =
+    integer_param("window", 64, 1, kMaxLength,
+                  "window positions: j = i - t*dilation, 0 <= t < window (causal) or |t| <= window", Field::Window);
+const ParamSpec kDilation =
+    integer_param("dilation", 2, 1, kMaxLength, "distance between the keys of the window", Field::Dilation);
+const ParamSpec kBand = integer_param("window", 128, 0, kMaxLength, "the band: |i - j| <= window", Field::Window);
+const ParamSpec kGlobalTokens = integer_param("global_tokens", 1, 0, kMaxLength,
+                                              "tokens 0..global_tokens-1 see and are seen by every token",
+                                              Field::GlobalTokens);
+const ParamSpec kStride = integer_param("stride", 64, 1, kMaxLength,
+                                        "Child et al.'s l: blocks of stride keys, and every stride-th key", Field::Stride);
+const ParamSpec kSummary = integer_param("summary", 8, 1, kMaxLength,
+                                         "Child et al.'s c: the last summary keys of every block are seen by all (at "
+                                         "most stride)",
+                                         Field::Summary);
+const ParamSpec kSparseBlock =
+    integer_param("sparse_block", 64, 1, kMaxLength, "tokens per block of the pattern", Field::SparseBlock);
+const ParamSpec kGlobalBlocks =
+    integer_param("global_blocks", 1, 0, kMaxLength, "blocks 0..global_blocks-1 are global", Field::GlobalBlocks);
+const ParamSpec kRandomBlocks = integer_param("random_blocks", 2, 0, kMaxRandomBlocks,
+                                              "random key blocks per query block", Field::RandomBlocks);
+const ParamSpec kSeed = seed_param("seed", "seed of the random blocks (splitmix64; see README)");
+const ParamSpec kTopK = integer_param("top_k", 32, 1, kMaxLength,
+                                      "logits kept per query (ties: the lower key index first)", Field::TopK);
+const ParamSpec kSigmoidBias = optional_real_param(
+    "bias", "added to each logit before the sigmoid; default -ln(number of keys)", Field::Bias);
+const ParamSpec kRopeBase = positive_param("base", 10000, "RoPE base: pair t of a head turns by pos * base^(-2t/d)",
+                                           Field::RopeBase);
+const ParamSpec kMidpoint = bool_param("midpoint", false,
+                                       "true: values are points of the ball, aggregated by their weighted "
+                                       "gyromidpoint; false: the weighted sum",
+                                       Field::Midpoint);
+const ParamSpec kEps =
+    positive_param("eps", 1e-6, "added to the normaliser phi(q).sum phi(k) (fast-transformers' default)", Field::Eps);
+const ParamSpec kFeatures = integer_param("num_features", 128, 1, kMaxFeatures,
+                                          "FAVOR+ random features m (more: closer to the softmax)", Field::NumFeatures);
+const ParamSpec kFeatureSeed = seed_param("seed", "seed of the random features W (splitmix64; see README)");
 }  // namespace
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();
@@ -48,12 +71,16 @@ bool listed(std::string_view name) {
 
 // Appends the score mechanism's params (except those a schedule sets) to
 // each entry's schedule params.
+// and records where each of the score's params sits in the list (-1 for one
+// the schedule sets), so that typed_params() copies them by position.
 std::vector<SequenceMechanism> with_score_params(std::vector<SequenceMechanism> list) {
   for (SequenceMechanism& m : list) {
     m.schedule_params = m.params.size();
-    if (m.score)
-      for (const ParamSpec& p : find_mechanism(m.score)->params)
-        if (!p.internal) m.params.push_back(p);
+    if (!m.score) continue;
+    for (const ParamSpec& p : find_mechanism(m.score)->params) {
+      m.score_slots.push_back(p.internal ? -1 : static_cast<int>(m.params.size()));
+      if (!p.internal) m.params.push_back(p);
+    }
   }
   return list;
 }
@@ -175,16 +202,68 @@ const SequenceMechanism* find_weighted_sequence_mechanism(std::string_view name)
   return nullptr;
 }
 
-void score_params(const SequenceMechanism& m, const double* params, double* out) {
-  if (!m.score) return;
-  const std::vector<ParamSpec>& specs = find_mechanism(m.score)->params;
-  for (size_t i = 0; i < specs.size(); ++i) {
-    const int at = specs[i].internal ? -1 : param_index(m.params, specs[i].name);
-    out[i] = at < 0 ? specs[i].default_value : params[at];
+SequenceParams typed_params(const SequenceMechanism& m, const double* values) {
+  check_params(m.params, values);
+  SequenceParams t;
+  // Every value is checked against its range above, so the casts are exact.
+  for (size_t i = 0; i < m.params.size(); ++i) {
+    const double v = values[i];
+    const auto whole = static_cast<int>(m.params[i].kind == ParamKind::Integer ? v : 0);
+    switch (m.params[i].field) {
+      case Field::None: break;
+      case Field::NumHeads: t.heads = whole; break;
+      case Field::NumKvHeads: t.kv_heads = whole; break;
+      case Field::BlockSize: t.block = whole; break;
+      case Field::Window: t.window = whole; break;
+      case Field::Dilation: t.dilation = whole; break;
+      case Field::Causal: t.causal = v != 0; break;
+      case Field::GlobalTokens:
+      case Field::GlobalBlocks: t.global = whole; break;
+      case Field::RandomBlocks: t.random = whole; break;
+      case Field::Seed: t.seed = static_cast<int64_t>(v); break;
+      case Field::Stride: t.stride = whole; break;
+      case Field::Summary: t.summary = whole; break;
+      case Field::SparseBlock: t.sparse_block = whole; break;
+      case Field::TopK: t.top_k = whole; break;
+      case Field::Bias: t.bias = v; break;
+      case Field::RopeBase: t.rope_base = v; break;
+      case Field::Midpoint: t.midpoint = v != 0; break;
+      case Field::Eps: t.eps = v; break;
+      case Field::NumFeatures: t.num_features = whole; break;
+      case Field::Curvature: t.curvature = v; break;
+      case Field::Slope: break;  // per head, by the schedule
+    }
   }
+  if (m.score) {
+    const std::vector<ParamSpec>& specs = find_mechanism(m.score)->params;
+    for (size_t i = 0; i < specs.size(); ++i)
+      t.score[i] = m.score_slots[i] < 0 ? specs[i].default_value : values[m.score_slots[i]];
+  }
+  return t;
 }
 
-double alibi_slope(int h, int H) { return std::exp2(-8.0 * (h + 1) / H); }
+void default_params(const std::vector<ParamSpec>& specs, double* out) {
+  for (size_t i = 0; i < specs.size(); ++i) out[i] = specs[i].default_value;
+}
+
+void set_param(const SequenceMechanism& m, Field field, double value, double* values) {
+  for (size_t i = 0; i < m.params.size(); ++i)
+    if (m.params[i].field == field) {
+      values[i] = value;
+      return;
+    }
+  throw Error(ErrorKind::Internal, std::string(m.name) + " has no such parameter");
+}
+
+double alibi_slope(int h, int H) {
+  // Press et al.'s get_slopes: for a power of two, 2^(-8 (h + 1) / H); else
+  // the slopes of the largest power of two P below H, then the first H - P
+  // of the even-indexed slopes for 2P heads.
+  int P = 1;
+  while (P * 2 <= H) P *= 2;
+  if (h < P) return std::exp2(-8.0 * (h + 1) / P);
+  return std::exp2(-8.0 * (2 * (h - P) + 1) / (2.0 * P));
+}
 
 void rope_rotate(const float* x, int d, int pos, double base, float* out) {
   for (int t = 0; 2 * t + 1 < d; ++t) {

@@ -7,6 +7,7 @@
 // run them.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +32,7 @@ enum class Schedule {
 
 enum class Positional {
   None,
-  Alibi,  // logits += m_h (j - i), m_h = 2^(-8 (h + 1) / H) for head h = 0..H-1 (Press et al. 2022)
+  Alibi,  // logits += m_h (j - i), m_h of head h from alibi_slope() (Press et al. 2022)
   Rope,   // q and k rotated by their positions before the score (Su et al. 2021)
 };
 
@@ -50,6 +51,7 @@ struct SequenceMechanism {
   Normaliser normaliser = Normaliser::Softmax;
   Positional positional = Positional::None;
   FeatureMap features = FeatureMap::EluPlus1;  // Linear only
+  std::vector<int> score_slots = {};  // per score param: its index in params, or -1 (set by the schedule)
 };
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();
@@ -62,12 +64,28 @@ std::string sequence_mechanism_names();
 // not find these.
 const SequenceMechanism* find_weighted_sequence_mechanism(std::string_view name);
 
-// The score's params (in the score mechanism's order) from a sequence
-// mechanism's params: by name; internal ones (set by the schedule) at their
-// defaults. `out` has room for kMaxParams.
-void score_params(const SequenceMechanism& m, const double* params, double* out);
+// A sequence mechanism's params, typed: what the schedules read. Fields a
+// mechanism does not take keep these defaults.
+struct SequenceParams {
+  int heads = 1, kv_heads = 1, block = 64;
+  int window = 0, dilation = 1, global = 0, random = 0, stride = 0, summary = 0, sparse_block = 0;
+  int top_k = 1, num_features = 0;
+  int64_t seed = 0;
+  bool causal = false, midpoint = false;
+  double bias = std::numeric_limits<double>::quiet_NaN();  // Sigmoid; NaN: not given
+  double rope_base = 10000, eps = 1e-6, curvature = 1;
+  double score[kMaxParams] = {};  // the score kernel's params, in its order (internal ones at defaults)
+};
+// Checks `values` (m.params' order) against their specs and types them.
+// Throws rvj::Error(InvalidArgument) naming a value out of its range.
+SequenceParams typed_params(const SequenceMechanism& m, const double* values);
+// The specs' defaults into out.
+void default_params(const std::vector<ParamSpec>& specs, double* out);
+// Sets the value of m's param that fills `field` (functions whose SQL
+// arguments carry a param, such as num_heads); throws if m has none.
+void set_param(const SequenceMechanism& m, Field field, double value, double* values);
 
-// The ALiBi slope of head h (0-based) of H.
+// The ALiBi slope of head h (0-based) of H (Press et al.'s reference code).
 double alibi_slope(int h, int H);
 // RoPE: x rotated for position pos: pairs (x[2t], x[2t+1]) turned by
 // pos * base^(-2t/d), in f64, rounded to f32 once. d must be even.

@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 
+#include "ir/cancel.h"
 #include "ir/feature_map.h"
 
 namespace rvj::runtime {
@@ -43,7 +44,8 @@ void linear_add_keys(const SequencePlan& p, const float* const* k, const float* 
                      double* state) {
   const int F = p.feature_dim();
   Eigen::VectorXd fk(F);
-  for (int j = j0; j < j1; ++j)
+  for (int j = j0; j < j1; ++j) {
+    check_cancel();
     for (int h = 0; h < p.heads; ++h) {
       double* st = state + head_state(p) * h;
       Mat S(st, F, p.value_dim);
@@ -53,6 +55,7 @@ void linear_add_keys(const SequencePlan& p, const float* const* k, const float* 
       S.noalias() += fk * vj.cast<double>().transpose();  // the rank-1 state update
       z += fk;
     }
+  }
 }
 
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
@@ -60,6 +63,7 @@ void run_linear(const SequencePlan& p, double eps, const float* const* q, const 
   const int F = p.feature_dim();
   Eigen::VectorXd fq(F);
   for (int i = q0; i < q1; ++i) {
+    check_cancel();
     if (p.causal && i < p.S) linear_add_keys(p, k, v, i, i + 1, state);
     for (int h = 0; h < p.heads; ++h) {
       double* st = state + head_state(p) * h;

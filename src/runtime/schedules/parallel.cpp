@@ -1,23 +1,65 @@
 #include "runtime/schedules/parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <exception>
-#include <memory>
+#include <thread>
 
 #include <pthread.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
+#include <tbb/task_scheduler_observer.h>
+
+#include "ir/limits.h"
 
 namespace rvj::runtime {
 
 namespace {
-// One arena per thread cap (1..64, the GUC's range), each created on first
-// use (never in the postmaster: schedules only run in backends) and kept.
+void block_all_signals(sigset_t* old = nullptr) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+// Every TBB worker blocks every signal when it joins one of our arenas, so
+// PostgreSQL's handlers only ever run on the backend's own thread (which
+// keeps its mask: a cancel or SIGTERM lands there while workers run, and the
+// workers see it through the interrupt probe).
+class BlockSignalsInWorkers : public tbb::task_scheduler_observer {
+ public:
+  explicit BlockSignalsInWorkers(tbb::task_arena& a) : tbb::task_scheduler_observer(a) { observe(true); }
+  void on_scheduler_entry(bool is_worker) override {
+    if (is_worker) block_all_signals();
+  }
+};
+
+// One arena per thread cap, each created on first use (never in the
+// postmaster: schedules only run in backends) and kept.
 tbb::task_arena& arena(int threads) {
-  static tbb::task_arena* arenas[65] = {};
-  threads = std::min(std::max(threads, 1), 64);
-  if (!arenas[threads]) arenas[threads] = new tbb::task_arena(threads);
+  static tbb::task_arena* arenas[ir::kMaxThreads + 1] = {};
+  threads = std::clamp(threads, 1, ir::kMaxThreads);
+  if (!arenas[threads]) {
+    // Workers are created while this thread blocks every signal, so they
+    // start with the full mask (a thread inherits its creator's); the
+    // observer covers workers created later.
+    sigset_t old;
+    block_all_signals(&old);
+    auto* a = new tbb::task_arena(threads);
+    a->initialize();
+    new BlockSignalsInWorkers(*a);
+    std::atomic<int> joined{0};
+    a->execute([&] {
+      tbb::parallel_for(0, threads, [&](int) {
+        ++joined;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+        while (joined.load() < threads && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+      });
+    });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    arenas[threads] = a;
+  }
   return *arenas[threads];
 }
 }  // namespace
@@ -27,16 +69,20 @@ void parallel_for_blocks(int n, int threads, const std::function<void(int)>& wor
     for (int i = 0; i < n; ++i) work(i);
     return;
   }
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
+  // Work on other threads stops at the first failure (a cancel included):
+  // the rest of the blocks are skipped, and the failure is rethrown here.
   std::exception_ptr failure;
-  try {
-    arena(threads).execute([&] { tbb::parallel_for(0, n, [&](int i) { work(i); }); });
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  std::atomic<bool> failed{false};
+  arena(threads).execute([&] {
+    tbb::parallel_for(0, n, [&](int i) {
+      if (failed.load(std::memory_order_relaxed)) return;
+      try {
+        work(i);
+      } catch (...) {
+        if (!failed.exchange(true)) failure = std::current_exception();
+      }
+    });
+  });
   if (failure) std::rethrow_exception(failure);
 }
 

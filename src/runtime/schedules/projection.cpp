@@ -1,5 +1,7 @@
 #include "runtime/schedules/projection.h"
 
+#include "ir/cancel.h"
+
 #include <algorithm>
 
 #include <Eigen/Core>
@@ -20,6 +22,7 @@ void project_rows(const float* const* rows, int n, int in_dims, const float* con
   constexpr int kChunk = 256;  // rows gathered per GEMM
   Mat X(std::min(n, kChunk), in_dims);
   for (int r0 = 0; r0 < n; r0 += kChunk) {
+    check_cancel();
     const int m = std::min(kChunk, n - r0);
     for (int r = 0; r < m; ++r) std::copy(rows[r0 + r], rows[r0 + r] + in_dims, X.row(r).data());
     Eigen::Map<Mat> Y(out + static_cast<size_t>(r0) * out_dims, m, out_dims);

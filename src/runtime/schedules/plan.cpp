@@ -1,0 +1,181 @@
+#include "runtime/schedules/plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "ir/errors.h"
+#include "runtime/online_softmax.h"
+
+namespace rvj::runtime {
+
+namespace {
+[[noreturn]] void bad(const std::string& what, const std::string& hint = {}) {
+  throw Error(ErrorKind::InvalidArgument, what, hint);
+}
+
+[[noreturn]] void over_limit(const std::string& what, const std::string& hint = {}) {
+  throw Error(ErrorKind::LimitExceeded, what, hint);
+}
+
+constexpr int kQueryChunk = 512;
+// ...unless the chunk's query state would pass this (wide heads).
+constexpr size_t kChunkStateLimit = 8u << 20;
+
+// One query at a time: a key block's logits, value rows and keys, one O.
+size_t row_memory(const SequencePlan& p) {
+  return static_cast<size_t>(p.block) * (sizeof(double) + sizeof(float*) + sizeof(int)) +
+         sizeof(double) * p.value_dim + sizeof(SoftmaxState);
+}
+
+size_t tile_memory(const SequencePlan& p) {
+  const size_t Q = kMaxTileQueries, keys = p.block + kMaxTileKeys;
+  const size_t o_stride = (p.value_dim + kMaxLanes - 1) / kMaxLanes * kMaxLanes;
+  // A query block's groups of Q queries each keep their transposed queries
+  // and state; a key block may be packed.
+  const size_t groups = (query_chunk(p) + Q - 1) / Q;
+  return groups * (sizeof(float) * Q * (p.head_dim + 1) + sizeof(double) * Q * (1 + o_stride) + sizeof(int32_t) * Q) +
+         sizeof(float) * keys * (Q + p.head_dim + p.value_dim) + Q * keys + 2 * sizeof(float*) * keys +
+         sizeof(int32_t) * (2 * Q + keys);
+}
+
+// One query's logits, weights and key indices over all keys.
+size_t normalised_memory(const SequencePlan& p) {
+  return static_cast<size_t>(p.S) * (2 * sizeof(double) + sizeof(int)) + sizeof(double) * p.value_dim;
+}
+
+}  // namespace
+
+size_t block_memory(const SequencePlan& p) {
+  if (p.normaliser != ir::Normaliser::Softmax) return normalised_memory(p);
+  const char* score = p.mechanism->score;
+  return score && ir::tileable(*ir::find_mechanism(score)) ? tile_memory(p) : row_memory(p);
+}
+
+SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values, int L, int S, int dq, int dk,
+                           int dv) {
+  SequencePlan p{};
+  p.mechanism = &m;
+  p.params = ir::typed_params(m, values);
+  const ir::SequenceParams& t = p.params;
+  p.L = L, p.S = S, p.dq = dq, p.dk = dk, p.dv = dv;
+  p.heads = t.heads;
+  p.block = t.block;
+  switch (m.heads) {
+    case ir::HeadMap::Equal: p.kv_heads = p.heads; break;
+    case ir::HeadMap::Grouped: p.kv_heads = t.kv_heads; break;
+    case ir::HeadMap::Single: p.kv_heads = 1; break;
+  }
+  const std::string name = m.name;
+  if (L < 1 || S < 1) bad("queries, keys and values must not be empty");
+  if (L > ir::kMaxLength || S > ir::kMaxLength)
+    over_limit("sequences are limited to " + std::to_string(ir::kMaxLength) + " rows");
+
+  // The mask, from the mechanism's kind and its params.
+  ir::Mask& mask = p.mask;
+  mask.kind = m.mask;
+  mask.keys = S;
+  mask.causal = t.causal;
+  if (mask.kind == ir::MaskKind::None && mask.causal) mask.kind = ir::MaskKind::Causal, mask.causal = false;
+  mask.window = t.window;
+  mask.dilation = t.dilation;
+  mask.stride = t.stride;
+  mask.summary = t.summary;
+  mask.block = t.sparse_block;
+  mask.global = t.global;
+  mask.random = t.random;
+  mask.seed = p.seed = static_cast<uint64_t>(t.seed);
+  if (mask.kind == ir::MaskKind::Fixed && mask.summary > mask.stride)
+    bad("summary " + std::to_string(mask.summary) + " must be at most stride " + std::to_string(mask.stride));
+  p.causal = mask.kind == ir::MaskKind::Causal;
+
+  p.normaliser = m.normaliser;
+  p.sigmoid_bias = std::isnan(t.bias) ? -std::log(static_cast<double>(S)) : t.bias;
+  p.top_k = t.top_k;
+  p.positional = m.positional;
+  p.rope_base = t.rope_base;
+  p.midpoint = t.midpoint;
+  p.curvature = t.curvature;
+  p.features = m.features;
+  p.num_features = t.num_features;
+
+  if (dq % p.heads != 0)
+    bad("num_heads " + std::to_string(p.heads) + " does not divide the query dimension " + std::to_string(dq),
+        "num_heads must divide the dimension of the query vectors.");
+  if (p.heads % p.kv_heads != 0)
+    bad("num_kv_heads " + std::to_string(p.kv_heads) + " does not divide num_heads " + std::to_string(p.heads));
+  p.head_dim = dq / p.heads;
+  if (dk != p.kv_heads * p.head_dim) {
+    if (m.heads == ir::HeadMap::Equal)
+      throw Error(ErrorKind::DataException,
+                  "keys have " + std::to_string(dk) + " dimensions but queries have " + std::to_string(dq),
+                  "Queries and keys must have the same dimension.");
+    throw Error(ErrorKind::DataException,
+                "keys have " + std::to_string(dk) + " dimensions; " + name + " with " + std::to_string(p.heads) +
+                    " heads over " + std::to_string(p.kv_heads) + " key/value heads needs " +
+                    std::to_string(p.kv_heads * p.head_dim),
+                "Keys hold the key/value heads, each of the query head dimension.");
+  }
+  if (dv % p.kv_heads != 0)
+    throw Error(ErrorKind::DataException, "values have " + std::to_string(dv) +
+                                              " dimensions, not a multiple of the " + std::to_string(p.kv_heads) +
+                                              " key/value heads");
+  p.value_dim = dv / p.kv_heads;
+  if (p.positional == ir::Positional::Rope && p.head_dim % 2 != 0)
+    bad("rope rotates pairs of dimensions, but the head dimension is " + std::to_string(p.head_dim),
+        "Use an even head dimension (the query dimension divided by num_heads).");
+  if (p.out_dims() > ir::kMaxDims)
+    over_limit("the output would have more than " + std::to_string(ir::kMaxDims) + " dimensions");
+  if (m.schedule == ir::Schedule::Linear) {
+    const size_t F = p.feature_dim();
+    const size_t state = sizeof(double) * (p.heads * (F * p.value_dim + F) + F * p.head_dim);
+    if (state > ir::kStepMemoryLimit)
+      over_limit(name + " with " + std::to_string(p.heads) + " head(s) of " + std::to_string(F) + " features x " +
+                     std::to_string(p.value_dim) + " needs " + std::to_string(state >> 20) +
+                     " MB of state, over the limit of " + std::to_string(ir::kStepMemoryLimit >> 20) + " MB",
+                 p.features == ir::FeatureMap::Favor
+                     ? "Use fewer num_features."
+                     : "Use more heads (the state grows with the square of the head dimension).");
+  } else if (block_memory(p) > ir::kStepMemoryLimit) {
+    const bool rows = p.normaliser != ir::Normaliser::Softmax;
+    over_limit(name + " over " + std::to_string(S) + " keys with block_size " + std::to_string(p.block) + " needs " +
+                   std::to_string(block_memory(p) >> 20) + " MB of working memory per thread, over the limit of " +
+                   std::to_string(ir::kStepMemoryLimit >> 20) + " MB",
+               rows ? std::string(ir::normaliser_name(p.normaliser)) +
+                          " keeps all of a query's logits: use fewer keys per call."
+                    : "Use a smaller block_size.");
+  }
+  return p;
+}
+
+void rope_rotate_rows(const SequencePlan& p, const float* const* rows, int n, int dims, float* out) {
+  const int d = p.head_dim;
+  for (int r = 0; r < n; ++r)
+    for (int h = 0; h * d < dims; ++h)
+      ir::rope_rotate(rows[r] + static_cast<size_t>(h) * d, d, r, p.rope_base,
+                      out + static_cast<size_t>(r) * dims + static_cast<size_t>(h) * d);
+}
+
+int query_chunk(const SequencePlan& p) {
+  // The per-query state of a chunk: transposed query, m, l, O (f64).
+  const size_t per_query = sizeof(float) * (p.head_dim + 1) + sizeof(double) * (1 + p.value_dim + kMaxLanes) + 4;
+  const int fits = static_cast<int>(std::min<size_t>(kQueryChunk, kChunkStateLimit / per_query));
+  return std::max(p.block, std::max(fits / kMaxTileQueries * kMaxTileQueries, kMaxTileQueries));
+}
+
+int step_rows(const SequencePlan& p, int threads) {
+  // The keys the last query sees bound every query's for the masks here
+  // (causal and windows grow with i; the others do not depend on it).
+  const int64_t i = p.L - 1;
+  const int64_t keys = std::clamp<int64_t>(int64_t{p.last_key(static_cast<int>(i))} - p.first_key(static_cast<int>(i)) + 1, 1, p.S);
+  // Per key: the score and the value fold; the per-row kernel and the
+  // normalisers add a call and a sort-like pass, weighted as 32.
+  const char* score = p.mechanism->score;
+  const bool tiled = score && p.normaliser == ir::Normaliser::Softmax && ir::tileable(*ir::find_mechanism(score));
+  const bool per_row = !tiled;
+  const int64_t per_query = keys * p.heads * (p.head_dim + p.value_dim + (per_row ? 32 : 0));
+  const int64_t rows = std::clamp<int64_t>(ir::kStepWork / std::max<int64_t>(per_query, 1), 1, query_chunk(p));
+  return static_cast<int>(std::min<int64_t>(rows * std::max(threads, 1), ir::kMaxLength));
+}
+
+}  // namespace rvj::runtime

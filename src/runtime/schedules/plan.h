@@ -1,0 +1,79 @@
+// The plan of a sequence call, and its memory model: the mechanism's typed
+// params checked against the shapes (heads, mask, normaliser, positions),
+// and the working memory each schedule step needs. The drivers (tile.cpp,
+// rows.cpp, linear.cpp) run a plan; they never read a parameter by name.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ir/limits.h"
+#include "ir/mask.h"
+#include "ir/normaliser.h"
+#include "ir/recipes/sequence.h"
+
+namespace rvj::runtime {
+
+struct SequencePlan {
+  const ir::SequenceMechanism* mechanism;
+  ir::SequenceParams params;  // typed and range-checked
+  int L, S;           // queries, keys
+  int dq, dk, dv;     // vector lengths of queries, keys, values
+  int heads, kv_heads;
+  int head_dim;       // dq / heads (= dk / kv_heads)
+  int value_dim;      // dv / kv_heads: each head's slice of the output
+  int block;
+  ir::Mask mask;      // which keys query i sees (its numbers from the params)
+  bool causal;        // mask.kind == Causal (the linear schedule's prefix form)
+  ir::Normaliser normaliser;
+  double sigmoid_bias;  // Sigmoid: given, or -ln S
+  int top_k;            // TopK
+  ir::Positional positional;
+  double rope_base;
+  bool midpoint;      // poincare: values aggregated by the weighted gyromidpoint (ir/midpoint.h)
+  double curvature;   // its ball's c
+  // The linear schedule's feature map; FAVOR+ needs its W (num_features x
+  // head_dim), which the caller fills (favor_weights) and points to here.
+  ir::FeatureMap features;
+  int num_features;
+  uint64_t seed;
+  const double* favor_w = nullptr;
+  // A third input of the score, the same for every pair (additive's v,
+  // head_dim floats); the caller's memory. Per-row scores only.
+  const float* score_vector = nullptr;
+  int feature_dim() const { return ir::feature_dim(features, head_dim, num_features); }
+  int first_key(int i) const { return mask.first_key(i); }
+  int last_key(int i) const { return mask.last_key(i); }
+  int out_dims() const { return heads * value_dim; }
+};
+
+// Checks the shapes against the mechanism and its params (`values` in the
+// order of m.params: schedule params first, then the score's) and throws
+// rvj::Error naming what is wrong.
+SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values, int L, int S, int dq, int dk,
+                           int dv);
+
+// Extra memory one thread uses for a query block (states, O, logits).
+size_t block_memory(const SequencePlan& p);
+
+// Queries per run_flash call of run_flash_parallel: the tile path gathers
+// (and packs) each key block once per call for all its queries, so more
+// queries per call amortise that; a query's result does not depend on it.
+int query_chunk(const SequencePlan& p);
+
+// Query rows per step of a call on `threads` threads: about kStepWork
+// multiply-adds per thread, at least one row, at most query_chunk() rows per
+// thread. Callers check for interrupts between steps; inside a step the
+// drivers poll rvj::check_cancel() per key block.
+int step_rows(const SequencePlan& p, int threads);
+
+// RoPE (Positional::Rope): rows[r] (dims floats, heads of head_dim) rotated
+// for position r into out (n x dims floats, caller's memory). Callers rotate
+// queries and keys once per call and pass the rotated rows to run_flash.
+void rope_rotate_rows(const SequencePlan& p, const float* const* rows, int n, int dims, float* out);
+
+// Upper bounds of codegen's tile shapes over all targets (lower_tile.cpp);
+// the single-query kernel's buffers are smaller.
+inline constexpr int kMaxTileQueries = 32, kMaxTileKeys = 16, kMaxLanes = 16;
+
+}  // namespace rvj::runtime

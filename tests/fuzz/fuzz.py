@@ -1,0 +1,1422 @@
+#!/usr/bin/env python3
+"""SQL fuzz harness for the ruvector_jit extension (PostgreSQL 15).
+
+Generates hostile calls of every SQL function, operator, cast and aggregate
+the extension declares, and of every parameter of every attention mechanism
+(learned from ruvector_attention_types()), from a fixed seed, and runs them
+through psql in batches against a scratch database.
+
+A statement fails when
+  - it raises an internal error (SQLSTATE XX000),
+  - its backend crashes (the server log says a process was terminated by a
+    signal or exited abnormally, or psql lost the connection without being
+    told why),
+  - it outlives statement_timeout by more than --margin seconds (a hang:
+    the backend does not check for interrupts). The hung backend is
+    cancelled, then terminated, then killed (SIGKILL, which makes the
+    postmaster restart every backend) so that nothing is left spinning.
+Statements cancelled by statement_timeout (57014) are counted and listed,
+not failed. The last line is `fuzz: N passed, M failed`.
+
+Standard library only. Usage:
+  python3 tests/fuzz/fuzz.py [--seconds 60 | --count N] [--seed 1] [--dbname ruvector_fuzz]
+  python3 tests/fuzz/fuzz.py --seed 1 --skip 1234 --count 1     # re-run statement #1234
+  python3 tests/fuzz/fuzz.py --print --count 50                  # only print the statements
+"""
+
+import argparse
+import collections
+import dataclasses
+import hashlib
+import math
+import os
+import queue
+import random
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
+EXT_SCRIPT = "/usr/share/postgresql/15/extension/ruvector_jit--0.1.0.sql"
+
+CRASH_RE = re.compile(r"terminated by signal|server process .* was terminated|"
+                      r"(server process|background worker) .* exited with exit code [1-9]|"
+                      r"\bPANIC:|terminate called after throwing|LLVM ERROR")
+PID_IN_LOG_RE = re.compile(r"\(PID (\d+)\)")
+ERR_RE = re.compile(r"^(?:psql:[^:]*:\d+: )?(ERROR|FATAL|PANIC):  (?:([0-9A-Z]{5}): )?(.*)$")
+CONN_LOST_RE = re.compile(r"server closed the connection unexpectedly|connection to server was lost|"
+                          r"no connection to the server|could not send data to server|"
+                          r"could not receive data from server")
+TRANSIENT_STATES = {"57P01", "57P02", "57P03", "08006", "08003", "08001", "08004"}
+
+# ---------------------------------------------------------------------------
+# Hostile values
+# ---------------------------------------------------------------------------
+HOSTILE_NUMS = ["0", "-1", "-3", "2147483647", "2147483648", "1e20", "-1e20", "1e308", "1e-320",
+                "65536", "32768", "0.5", "1.5", "-0", "4097", "16001", "1e400", "-2147483649",
+                "9007199254740993", "1e-7", "-1e308", "4294967296", "63", "64", "65"]
+HOSTILE_JSON = ['"str"', '""', '"1"', "[]", "[1]", "{}", '{"a": 1}', '{"a": {"b": [1, {"c": null}]}}',
+                "null", "true", "false", '"' + "x" * 3000 + '"', "[[[]]]", '"NaN"', '"Infinity"', '"-1"']
+HOSTILE_VALUES = HOSTILE_NUMS + HOSTILE_JSON
+HOSTILE_PARAMS_WHOLE = ["'[]'", "'\"x\"'", "'1'", "'null'", "'true'", "'[{\"tau\": 1}]'", "NULL::jsonb",
+                        "'{\"params\": {\"tau\": 1}}'", "'{\"bogus\": 1}'", "'{\"\": 1}'",
+                        "'{\"" + "k" * 2000 + "\": 1}'", "'{\"TAU\": 1}'", "'{\" tau\": 1}'",
+                        "'{\"num_heads\": 1, \"num_heads\": 2}'", "'{\"\\u00e9\": 1}'", "'{}'"]
+# Names that are not attention types, or catalogue names without a shipped form, or kernels.
+EXTRA_MECHS = ["", "nope", "SCALED_DOT", "scaled_dot ", " scaled_dot", "x" * 5000, "scaled-dot",
+               "talking_heads", "multi_head_latent", "differential", "retention", "nystrom", "gat", "gatv2",
+               "graph_transformer", "agnn", "gat_edge", "moe_topk", "switch", "expert_choice",
+               "mixed_curvature", "sinkhorn", "alibi_score", "poincare_distance", "poincare_expmap0",
+               "poincare_logmap0", "poincare_mobius_add", "l2_distance", "negative_inner_product",
+               "cosine_distance", "norm", "additive", "causal", "sequence", "%s", "'; select 1; --"]
+BAD_TEXT_VECTORS = ["[NaN]", "[nan,1]", "[inf]", "[-Infinity]", "[1e39]", "[1e-46]", "[]", "[", "]", "[1,,2]",
+                    "[1 2]", "[ 1 , 2 ]", "[1,2]x", " [1]", "[1]  ", "[+1]", "[0x10]", "[1e]", "[--1]", "[1,2,]",
+                    "{1,2}", "1,2", "", "[Infinity,1]", "[-nan]", "[3.4028236e38]", "[-3.4028236e38]",
+                    "[3.4028234e38]", "[1e-45]", "[1e-38]", "[-0]", "[\t1\n]", "[1,2", "[[1]]", "[1;2]",
+                    "[" + "9" * 400 + "]", "[0." + "0" * 400 + "1]", "[１]", "[1e2147483648]", "[.]", "[-]",
+                    "[1.5e-39,2]", "[1,2,3]"]
+CURVATURES = ["1", "0.5", "2", "0", "-1", "'NaN'", "'Infinity'", "'-Infinity'", "1e-45", "1e-38", "3.4e38",
+              "1e-10", "1e10", "-0", "NULL", "1e-30"]
+TYPMODS = ["-1", "0", "1", "2", "3", "16000", "16001", "-2", "2147483647", "-2147483648", "65535", "65536"]
+GUCS = ["SET ruvector_jit.enabled = off", "SET ruvector_jit.enabled = on", "SET ruvector_jit.threads = 64",
+        "SET ruvector_jit.threads = 2", "SET ruvector_jit.threads = 1", "SET ruvector_jit.threads = 0",
+        "SET ruvector_jit.threads = 65", "SET ruvector_jit.cache_size = 1", "SET ruvector_jit.cache_size = 2",
+        "SET ruvector_jit.cache_size = 0", "SET ruvector_jit.cache_size = 100001",
+        "SET ruvector_jit.cache_size = 256", "SET ruvector_jit.cache_dir = ''", "RESET ruvector_jit.cache_dir",
+        "SET ruvector_jit.enabled = 'maybe'", "SET ruvector_jit.threads = 'x'", "RESET ruvector_jit.threads",
+        "RESET ruvector_jit.enabled", "RESET ruvector_jit.cache_size", "SELECT ruvector_jit_cache_reset()"]
+DIMS = [1, 2, 3, 4, 5, 7, 8, 8, 8, 16, 16, 31, 32, 33, 63, 64]
+ROWS = [1, 1, 2, 3, 5, 8, 17, 31, 64, 65, 100, 127, 128, 130, 192, 200, 257, 300]
+
+
+def sq(s):
+    """A SQL string literal."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def fnum(x):
+    return "%.9g" % x
+
+
+@dataclasses.dataclass
+class Stmt:
+    idx: int
+    sql: str
+    func: str
+    mech: str = ""
+    pairs: tuple = ()        # hostile (param, value) pairs: a hang class
+    systematic: str = ""     # the systematic case this covers
+    # results
+    sqlstate: str = ""
+    message: str = ""
+    duration: float = 0.0
+    fail: str = ""           # "", "XX000", "crash", "hang"
+    fail_detail: str = ""
+    retries: int = 0
+
+
+# ---------------------------------------------------------------------------
+# The generator
+# ---------------------------------------------------------------------------
+class Gen:
+    def __init__(self, seed, mechs, bin_files):
+        self.r = random.Random(seed)
+        self.mechs = mechs            # name -> dict(params, seq_params, forms)
+        self.bin_files = bin_files
+        self.n = 0
+        self.salt = 0
+        names = sorted(mechs)
+        self.score_mechs = [m for m in names if "score" in mechs[m]["forms"]]
+        self.weight_mechs = [m for m in names if "weights" in mechs[m]["forms"]]
+        self.agg_mechs = [m for m in names if "aggregate" in mechs[m]["forms"]]
+        self.seq_mechs = [m for m in names if "sequence" in mechs[m]["forms"]]
+        self.all_mechs = names
+        # systematic cases: every mechanism x every parameter x every hostile value
+        cases = []
+        for m in names:
+            if m == "additive":
+                forms = ["additive"]
+            else:
+                forms = [f for f in ("score", "weights", "sequence") if f in mechs[m]["forms"]]
+            if not forms:
+                continue
+            keys = sorted(set(mechs[m]["params"]) | set(mechs[m]["seq_params"]))
+            for k in keys:
+                for v in HOSTILE_VALUES:
+                    cases.append((m, k, v, forms))
+            for w in HOSTILE_PARAMS_WHOLE:
+                cases.append((m, None, w, forms))
+        self.r.shuffle(cases)
+        self.cases = cases
+        self.case_pos = 0
+
+    # -- building blocks -----------------------------------------------------
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def chance(self, p):
+        return self.r.random() < p
+
+    def next_salt(self):
+        self.salt += 1
+        return self.salt
+
+    def scale_of(self, kind, d):
+        return {"norm": 1.0, "ball": 0.9 / math.sqrt(max(d, 1)), "small": 1e-3, "tiny": 1e-40,
+                "huge": 1e19, "max": 3e38, "zero": 0.0, "big": 1e3, "edge": 1.0 / math.sqrt(max(d, 1))}[kind]
+
+    def kind(self, mech=""):
+        if mech in ("poincare",):
+            return self.pick(["ball"] * 6 + ["norm", "edge", "zero", "huge", "small"])
+        if mech == "lorentz":
+            return self.pick(["lorentz"] * 6 + ["norm", "zero", "huge"])
+        return self.pick(["norm"] * 8 + ["ball", "small", "tiny", "huge", "max", "zero", "big", "lorentz"])
+
+    def vec(self, d, kind="norm", row=None):
+        """A SQL expression of one ruvector of d dims (row: reference the column j)."""
+        s = self.next_salt()
+        a, b = 0.37 + (s % 97) * 0.113, (s % 13) * 0.71
+        jterm = "+j*%.3f" % (0.61 + (s % 7) * 0.29) if row else ""
+        if kind == "lorentz" and d >= 2:
+            return ("(SELECT (ARRAY[sqrt(1+sum(y*y))] || array_agg(y ORDER BY i))::real[]::ruvector FROM "
+                    "(SELECT i, sin(i*%.3f%s+%.3f)*0.8 AS y FROM generate_series(1,%d) i) t)" % (a, jterm, b, d - 1))
+        if kind == "lorentz":
+            kind = "norm"
+        sc = self.scale_of(kind, d)
+        if not row and d <= 6 and self.chance(0.5):
+            vals = [math.sin(i * a + b) * sc for i in range(1, d + 1)]
+            return sq("[" + ",".join(fnum(v) for v in vals) + "]") + "::ruvector"
+        return ("(SELECT array_agg((sin(i*%.3f%s+%.3f)*%s)::real ORDER BY i)::ruvector FROM generate_series(1,%d) i)"
+                % (a, jterm, b, fnum(sc), d))
+
+    def arr(self, n, d, kind="norm", hostile=0.15):
+        """A SQL expression of a ruvector[] of n vectors of d dims, sometimes made hostile."""
+        s = self.next_salt()
+        a, b, c = 0.37 + (s % 97) * 0.113, (s % 13) * 0.71, 0.61 + (s % 7) * 0.29
+        if kind == "lorentz" and d >= 2:
+            base = ("(SELECT array_agg(x ORDER BY j) FROM (SELECT j, (SELECT (ARRAY[sqrt(1+sum(y*y))] || "
+                    "array_agg(y ORDER BY i))::real[]::ruvector FROM (SELECT i, sin(i*%.3f+j*%.3f+%.3f)*0.8 AS y "
+                    "FROM generate_series(1,%d) i) t) x FROM generate_series(1,%d) j) u)" % (a, c, b, d - 1, n))
+        else:
+            sc = self.scale_of("norm" if kind == "lorentz" else kind, d)
+            if n * d <= 24 and self.chance(0.4):
+                rows = []
+                for j in range(1, n + 1):
+                    rows.append('"[' + ",".join(fnum(math.sin(i * a + j * c + b) * sc) for i in range(1, d + 1)) + ']"')
+                base = sq("{" + ",".join(rows) + "}") + "::ruvector[]"
+            else:
+                base = ("(SELECT array_agg((SELECT array_agg((sin(i*%.3f+j*%.3f+%.3f)*%s)::real ORDER BY i) "
+                        "FROM generate_series(1,%d) i)::ruvector ORDER BY j) FROM generate_series(1,%d) j)"
+                        % (a, c, b, fnum(sc), d, n))
+        if self.chance(hostile):
+            h = self.pick(["empty", "null_elem", "null_elem_front", "null_array", "mixed", "2d", "lbound",
+                           "single_null", "dup", "mixed_front"])
+            if h == "empty":
+                return "'{}'::ruvector[]"
+            if h == "null_elem":
+                return "array_append(%s, NULL::ruvector)" % base
+            if h == "null_elem_front":
+                return "array_prepend(NULL::ruvector, %s)" % base
+            if h == "null_array":
+                return "NULL::ruvector[]"
+            if h == "single_null":
+                return "ARRAY[NULL]::ruvector[]"
+            if h == "mixed":
+                return "array_append(%s, %s)" % (base, self.vec(self.pick([d + 1, max(d - 1, 1), 1, 2 * d])))
+            if h == "mixed_front":
+                return "array_prepend(%s, %s)" % (self.vec(self.pick([d + 1, max(d - 1, 1), 1])), base)
+            if h == "2d":
+                return "ARRAY[%s, %s]" % (base, base)
+            if h == "dup":
+                return "(%s || %s)" % (base, base)
+            if h == "lbound":
+                lb = self.pick(["0", "-5", "2", "2147483646"])
+                vals = ",".join('"[' + ",".join("0.1" for _ in range(min(d, 8))) + ']"' for _ in range(2))
+                return sq("[%s:%d]={%s}" % (lb, int(lb) + 1, vals)) + "::ruvector[]"
+        return base
+
+    def json_num(self, default):
+        """A plausible value for a parameter whose default is `default` (text)."""
+        if default in ("true", "false"):
+            return self.pick(["true", "false"])
+        if default == "(optional)":
+            return self.pick(["0", "1", "-2", "0.5", "-10", "10"])
+        try:
+            dv = float(default)
+        except ValueError:
+            return "1"
+        if dv == int(dv) and abs(dv) >= 1:
+            return self.pick(["1", "2", "3", "4", "8", "16", "64", str(int(dv))])
+        return self.pick([default, "0.5", "1", "2", "20", "0.1"])
+
+    def params(self, mech, keys_defaults, max_keys=3, hostile=0.5):
+        """A jsonb SQL expression for the params and the hostile pairs it holds."""
+        if self.chance(0.06):
+            w = self.pick(HOSTILE_PARAMS_WHOLE)
+            return (w if "::" in w else w + "::jsonb"), (("*", w[:40]),)
+        items, pairs = [], []
+        keys = list(keys_defaults)
+        self.r.shuffle(keys)
+        for k in keys[:self.r.randint(0, min(max_keys, len(keys)))]:
+            if self.chance(hostile):
+                v = self.pick(HOSTILE_VALUES)
+                pairs.append((k, v[:40]))
+            else:
+                v = self.json_num(keys_defaults[k])
+            items.append('"%s": %s' % (k, v))
+        if self.chance(0.05):
+            k = self.pick(["bogus", "Num_Heads", "tau ", "c", "k", "num_heads", "window", "seed"])
+            v = self.pick(HOSTILE_VALUES)
+            items.append('"%s": %s' % (k, v))
+            pairs.append((k, v[:40]))
+        return sq("{" + ", ".join(items) + "}") + "::jsonb", tuple(pairs)
+
+    def mech_name(self, pool):
+        if self.chance(0.07):
+            return self.pick(EXTRA_MECHS + self.all_mechs)
+        return self.pick(pool)
+
+    def mtext(self, m):
+        return "NULL::text" if m is None else sq(m)
+
+    # -- the statements ----------------------------------------------------
+    def next(self):
+        idx = self.n
+        self.n += 1
+        if self.case_pos < len(self.cases) and self.chance(0.5):
+            st = self.systematic()
+        else:
+            st = self.random_stmt()
+        st.idx = idx
+        st.sql = st.sql.replace("\n", " ")
+        return st
+
+    def random_stmt(self):
+        kinds = [(self.g_score, 12), (self.g_score_array, 3), (self.g_weights, 8), (self.g_attend, 6),
+                 (self.g_attend_par, 2), (self.g_attend_internal, 1), (self.g_sequence, 22), (self.g_mha, 5),
+                 (self.g_additive, 5), (self.g_hyper, 6), (self.g_midpoint, 4), (self.g_explain, 4),
+                 (self.g_cache, 2), (self.g_softmax, 3), (self.g_types, 1), (self.g_ops, 7), (self.g_casts, 6),
+                 (self.g_text_in, 5), (self.g_typmod, 3), (self.g_support, 2), (self.g_copy, 2), (self.g_guc, 2),
+                 (self.g_btree, 2), (self.g_cache_race, 2)]
+        tot = sum(w for _, w in kinds)
+        x = self.r.uniform(0, tot)
+        for f, w in kinds:
+            x -= w
+            if x <= 0:
+                return f()
+        return kinds[0][0]()
+
+    def systematic(self):
+        m, k, v, forms = self.cases[self.case_pos]
+        self.case_pos += 1
+        form = self.pick(forms)
+        ps = '{"%s": %s}' % (k, v) if k else None
+        jp = (sq(ps) + "::jsonb") if k else (v if "::" in v else v + "::jsonb")
+        pair = ((k or "*", v[:40]),)
+        tag = "%s.%s=%s" % (m, k or "*", v[:20])
+        if form == "score":
+            d = self.pick([2, 4, 8, 16, 33])
+            kd = self.kind(m)
+            sql = "SELECT ruvector_attention_score(%s, %s, %s, %s)" % (self.vec(d, kd), self.vec(d, kd), sq(m), jp)
+            return Stmt(0, sql, "ruvector_attention_score", m, pair, tag)
+        if form == "weights":
+            d, n = self.pick([2, 4, 8, 16]), self.pick([1, 3, 17, 64, 192])
+            kd = self.kind(m)
+            sql = "SELECT ruvector_attention_weights(%s, %s, %s, %s)" % (self.vec(d, kd), self.arr(n, d, kd, 0), sq(m), jp)
+            return Stmt(0, sql, "ruvector_attention_weights", m, pair, tag)
+        if form == "additive":
+            return self.g_additive(params=(jp, pair), tag=tag)
+        # sequence: a plausible shape, with 192 keys or so now and then (bigger masks)
+        return self.g_sequence(mech=m, params=(jp, pair), tag=tag)
+
+    def g_score(self):
+        m = self.mech_name(self.score_mechs)
+        d = self.pick(DIMS)
+        d2 = d if self.chance(0.9) else self.pick(DIMS)
+        kd = self.kind(m)
+        q, k = self.vec(d, kd), self.vec(d2, kd)
+        info = self.mechs.get(m)
+        jp, pairs = self.params(m, info["params"] if info else {"tau": "1", "c": "1"})
+        style = self.r.randint(0, 5)
+        if style == 0:
+            sql = "SELECT ruvector_attention_score(%s, %s)" % (q, k)
+        elif style == 1:
+            sql = "SELECT ruvector_attention_score(%s, %s, %s)" % (q, k, self.mtext(m))
+        elif style == 2:
+            sql = ("SELECT ruvector_attention_score(query => %s, key => %s, attention_type => %s, params => %s)"
+                   % (q, k, self.mtext(m), jp))
+        elif style == 3:
+            n = self.pick([10, 100, 300])
+            sql = ("SELECT max(ruvector_attention_score(%s, %s, %s, %s)) FROM generate_series(1,%d) j"
+                   % (q, self.vec(d2, kd, row=True), sq(m), jp, n))
+        elif style == 4:
+            sql = "SELECT ruvector_attention_score(%s, %s, %s, %s)" % (
+                self.pick([q, "NULL::ruvector"]), self.pick([k, "NULL::ruvector"]),
+                self.pick([sq(m), "NULL::text"]), self.pick([jp, "NULL::jsonb"]))
+        else:
+            sql = "SELECT ruvector_attention_score(%s, %s, %s, %s)" % (q, k, sq(m), jp)
+        return Stmt(0, sql, "ruvector_attention_score", m, pairs)
+
+    def real_arr(self):
+        return self.pick(["'{}'::real[]", "'{NULL}'::real[]", "'{1,NULL}'::real[]", "'{{1,2},{3,4}}'::real[]",
+                          "'{NaN,1}'::real[]", "'{Infinity}'::real[]", "'{-Infinity,1}'::real[]",
+                          "'[0:1]={1,2}'::real[]", "'{3e38,3e38}'::real[]", "'{1e-45}'::real[]",
+                          "ARRAY[1,2,3]::real[]", "ARRAY[0.5,0.25]::real[]", "'{0,0}'::real[]",
+                          "array_fill(1::real, ARRAY[16001])", "array_fill(0.01::real, ARRAY[64])",
+                          "NULL::real[]", "array_fill(1::real, ARRAY[2,2])", "'{1}'::real[]"])
+
+    def g_score_array(self):
+        m = self.mech_name(self.score_mechs)
+        info = self.mechs.get(m)
+        jp, pairs = self.params(m, info["params"] if info else {})
+        a, b = self.real_arr(), self.real_arr()
+        if self.chance(0.4):
+            b = a
+        sql = "SELECT ruvector_attention_score(%s, %s, %s, %s)" % (a, b, sq(m), jp)
+        return Stmt(0, sql, "ruvector_attention_score(real[])", m, pairs)
+
+    def g_weights(self):
+        m = self.mech_name(self.weight_mechs)
+        d, n = self.pick(DIMS), self.pick(ROWS)
+        kd = self.kind(m)
+        info = self.mechs.get(m)
+        keys = dict(info["params"]) if info else {}
+        if info and "score" not in info["forms"]:
+            keys = dict(info["seq_params"])
+        jp, pairs = self.params(m, keys)
+        q = self.vec(d if self.chance(0.92) else self.pick(DIMS), kd)
+        sql = "SELECT ruvector_attention_weights(%s, %s, %s, %s)" % (q, self.arr(n, d, kd), self.mtext(m), jp)
+        if self.chance(0.1):
+            sql = "SELECT ruvector_attention_weights(%s, %s)" % (q, self.arr(n, d, kd))
+        return Stmt(0, sql, "ruvector_attention_weights", m, pairs)
+
+    def g_attend(self):
+        m = self.mech_name(self.agg_mechs)
+        d, dv, n = self.pick(DIMS), self.pick(DIMS), self.pick(ROWS + [0, 1000, 3000])
+        kd = self.kind(m)
+        q = self.vec(d, kd)
+        k = self.vec(d, kd, row=True)
+        v = self.vec(dv, "norm", row=True)
+        h = self.pick(["none"] * 5 + ["null_k", "null_v", "null_q", "mixed_k", "mixed_v", "mixed_q", "mech_var",
+                                      "huge", "q_var"])
+        if h == "null_k":
+            k = "CASE WHEN j %% 3 = 0 THEN NULL ELSE %s END" % k
+        elif h == "null_v":
+            v = "CASE WHEN j %% 2 = 0 THEN NULL ELSE %s END" % v
+        elif h == "null_q":
+            q = "CASE WHEN j = 1 THEN NULL ELSE %s END" % q
+        elif h == "mixed_k":
+            k = "CASE WHEN j = %d THEN %s ELSE %s END" % (max(n // 2, 1), self.vec(d + 1), k)
+        elif h == "mixed_v":
+            v = "CASE WHEN j = %d THEN %s ELSE %s END" % (max(n, 1), self.vec(dv + 1), v)
+        elif h == "mixed_q":
+            q = "CASE WHEN j = 2 THEN %s ELSE %s END" % (self.vec(d + 1), q)
+        elif h == "q_var":
+            q = self.vec(d, kd, row=True)
+        elif h == "huge":
+            k = self.vec(d, "max", row=True)
+        mt = sq(m)
+        if h == "mech_var":
+            mt = "CASE WHEN j %% 2 = 0 THEN %s ELSE 'scaled_dot' END" % sq(m)
+        args = "%s, %s, %s" % (q, k, v) if self.chance(0.3) else "%s, %s, %s, %s" % (q, k, v, mt)
+        src = "generate_series(1,%d) j" % n
+        shape = self.r.randint(0, 6)
+        if shape == 0:
+            sql = "SELECT ruvector_attend(%s) FROM %s GROUP BY j %% %d" % (args, src, self.pick([1, 2, 7, 100]))
+        elif shape == 1:
+            sql = "SELECT ruvector_attend(%s) OVER (ORDER BY j) FROM %s" % (args, src)
+        elif shape == 2:
+            sql = ("SELECT ruvector_attend(%s) OVER (ORDER BY j ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM %s"
+                   % (args, src))
+        elif shape == 3:
+            sql = "SELECT ruvector_attend(%s) FILTER (WHERE j %% 2 = 0) FROM %s" % (args, src)
+        elif shape == 4:
+            sql = "SELECT ruvector_attend(%s ORDER BY j DESC) FROM %s" % (args, src)
+        elif shape == 5:
+            sql = "SELECT ruvector_attend(%s), ruvector_attend(%s) FROM %s" % (args, args, src)
+        else:
+            sql = "SELECT ruvector_attend(%s) FROM %s" % (args, src)
+        return Stmt(0, sql, "ruvector_attend", m + ("" if h == "none" else "/" + h), ())
+
+    def g_attend_par(self):
+        m = self.mech_name(self.agg_mechs)
+        kcol = self.pick(["k8", "k8", "kmix", "kbig", "kball", "knull"])
+        vcol = self.pick(["v4", "v4", "vnull", "vmix"])
+        qd = 8 if self.chance(0.9) else self.pick([7, 9, 1])
+        q = self.vec(qd, "ball" if m == "poincare" else "norm")
+        mt = sq(m) if self.chance(0.8) else "CASE WHEN id %% 2 = 0 THEN %s ELSE 'scaled_dot' END" % sq(m)
+        grp = self.pick(["", " GROUP BY id % 4", " GROUP BY id % 1000", " WHERE id < 0"])
+        fpm = self.pick(["", "SET force_parallel_mode = on; "])
+        sql = ("SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; "
+               "SET min_parallel_table_scan_size = 0; SET parallel_leader_participation = %s; %s"
+               "SELECT ruvector_attend(%s, %s, %s, %s) FROM fuzz_rows%s; RESET max_parallel_workers_per_gather; "
+               "RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size; "
+               "RESET parallel_leader_participation; RESET force_parallel_mode"
+               % (self.pick(["on", "off"]), fpm, q, kcol, vcol, mt, grp))
+        return Stmt(0, sql, "ruvector_attend(parallel)", m + "/" + kcol + "/" + vcol, ())
+
+    def g_attend_internal(self):
+        v = "'[1,2]'::ruvector"
+        sql = self.pick([
+            "SELECT ruvector_attend_final(NULL)",
+            "SELECT ruvector_attend_combine(NULL, NULL)",
+            "SELECT ruvector_attend_transition(NULL, %s, %s, %s)" % (v, v, v),
+            "SELECT ruvector_attend_transition(NULL, %s, %s, %s, 'cosine')" % (v, v, v),
+            "SELECT ruvector_attend_transition(NULL, NULL, NULL, NULL)",
+            "SELECT ruvector_attend_serialize(NULL)",
+            "SELECT ruvector_attend_deserialize('\\x00'::bytea, NULL)",
+            "SELECT ruvector_attend_final(ruvector_attend_transition(NULL, %s, %s, %s))" % (v, v, v),
+            "SELECT ruvector_attend_serialize(ruvector_attend_transition(NULL, %s, %s, %s))" % (v, v, v),
+            "SELECT ruvector_attend_combine(ruvector_attend_transition(NULL, %s, %s, %s), NULL)" % (v, v, v),
+        ])
+        return Stmt(0, sql, "ruvector_attend_(support)", "", ())
+
+    def seq_shape(self, m, pvals):
+        """(L, S, dq, dk, dv) plausible for mechanism m with the parsed param values."""
+        def num(k, dflt):
+            try:
+                return int(float(pvals.get(k, dflt)))
+            except (ValueError, OverflowError):
+                return dflt
+        h = num("num_heads", 1)
+        if h < 1 or h > 16:
+            h = 1
+        hd = self.pick([1, 2, 3, 4, 8, 16])
+        if m == "rope" and hd % 2:
+            hd += 1
+        dq = h * hd
+        if m == "grouped_query":
+            kv = num("num_kv_heads", 1)
+            kv = kv if 1 <= kv <= h and h % kv == 0 else 1
+            dk = kv * hd
+        elif m == "multi_query":
+            dk = hd
+        else:
+            dk = dq
+        dv = dk if m not in ("grouped_query", "multi_query") else dk
+        if self.chance(0.3):
+            dv = self.pick([1, 2, 3, 5, 8]) * (dk // hd if m in ("grouped_query",) else h)
+        L = self.pick(ROWS)
+        S = L if self.chance(0.6) else self.pick(ROWS)
+        return L, S, dq, dk, dv
+
+    def g_sequence(self, mech=None, params=None, tag=""):
+        m = mech or self.mech_name(self.seq_mechs)
+        info = self.mechs.get(m)
+        keys = info["seq_params"] if info else {"num_heads": "1", "block_size": "64"}
+        if params:
+            jp, pairs = params
+        else:
+            jp, pairs = self.params(m, keys, max_keys=4, hostile=0.35)
+        pvals = dict(re.findall(r'"(\w+)": (-?[0-9.e]+)', jp))
+        L, S, dq, dk, dv = self.seq_shape(m, pvals)
+        if params and self.chance(0.5):
+            L = S = self.pick([130, 192, 200, 257])
+        kd = self.kind(m)
+        hostile = 0.0 if params else 0.08
+        Q = self.arr(L, dq if self.chance(0.95) else dq + 1, kd, hostile)
+        K = self.arr(S, dk, kd, hostile)
+        V = self.arr(S if self.chance(0.95) else S + 1, dv, "ball" if m == "poincare" else "norm", hostile)
+        if not params and self.chance(0.3):
+            X = self.arr(L, dq, kd, hostile)
+            Q = K = V = X
+        style = self.r.randint(0, 5)
+        if style == 0 and not params:
+            sql = "SELECT ruvector_attention(%s, %s, %s)" % (Q, K, V)
+        elif style == 1:
+            sql = "SELECT cardinality(ruvector_attention(%s, %s, %s, %s, %s))" % (Q, K, V, self.mtext(m), jp)
+        elif style == 2 and not params:
+            sql = ("SELECT ruvector_attention(%s, %s, %s, %s, %s)" % (
+                self.pick([Q, "NULL::ruvector[]"]), self.pick([K, "NULL::ruvector[]"]), V,
+                self.pick([sq(m), "NULL::text"]), self.pick([jp, "NULL::jsonb"])))
+        elif style == 3:
+            sql = ('SELECT ruvector_attention(queries => %s, keys => %s, "values" => %s, attention_type => %s, '
+                   'params => %s)' % (Q, K, V, sq(m), jp))
+        else:
+            sql = "SELECT ruvector_attention(%s, %s, %s, %s, %s)" % (Q, K, V, sq(m), jp)
+        return Stmt(0, sql, "ruvector_attention", m, pairs, tag)
+
+    def g_mha(self):
+        E = self.pick([1, 2, 3, 4, 6, 8, 16, 32])
+        h = self.pick([1, 1, 2, 4, 3, 0, -1, 2147483647, E, E + 1, 16001, -2147483648])
+        L, S = self.pick(ROWS), self.pick(ROWS)
+        bad = self.chance(0.4)
+        def rows(n, d):
+            if bad and self.chance(0.3):
+                return self.arr(self.pick([n - 1, n + 1, 1, max(n, 1)]), self.pick([d, d + 1, 1]), "norm", 0.3)
+            return self.arr(n, d, "small" if self.chance(0.3) else "norm", 0.02)
+        Q, K, V = rows(L, E), rows(S, E), rows(S, E)
+        inp, outp = rows(3 * E, E), rows(E, E)
+        ib = self.pick(["NULL", self.vec(3 * E), self.vec(E), self.vec(3 * E + 1), "DEFAULT"])
+        ob = self.pick(["NULL", self.vec(E), self.vec(E + 1), "DEFAULT", self.vec(3 * E)])
+        hs = str(h) if h >= 0 else "(%d)" % h
+        if self.chance(0.2):
+            hs = "NULL"
+        if ib == "DEFAULT" or ob == "DEFAULT":
+            sql = ("SELECT ruvector_multi_head_attention(%s, %s, %s, in_proj => %s, out_proj => %s, num_heads => %s)"
+                   % (Q, K, V, inp, outp, hs))
+        else:
+            sql = ("SELECT ruvector_multi_head_attention(%s, %s, %s, %s, %s, %s, %s, %s)"
+                   % (Q, K, V, inp, outp, hs, ib, ob))
+        if self.chance(0.1):
+            sql = "SELECT ruvector_multi_head_attention(%s, %s, %s, %s, %s)" % (
+                self.pick([Q, "NULL"]), K, self.pick([V, "NULL"]), self.pick([inp, "NULL"]), outp)
+        return Stmt(0, sql, "ruvector_multi_head_attention", "num_heads=%s" % hs, ())
+
+    def g_additive(self, params=None, tag=""):
+        a, dq, dk = self.pick([1, 2, 3, 4, 8, 16]), self.pick([1, 2, 3, 8, 16]), self.pick([1, 2, 3, 8, 16])
+        bad = self.chance(0.3) and not params
+        def W(n, d):
+            if bad and self.chance(0.4):
+                return self.arr(self.pick([n + 1, max(n - 1, 1), n]), self.pick([d + 1, d, 1]), "norm", 0.4)
+            return self.arr(n, d, self.pick(["norm", "small", "huge", "norm"]) if not params else "norm", 0.03)
+        wq, wk = W(a, dq), W(a, dk)
+        v = self.vec(a if not bad or self.chance(0.5) else a + 1, self.pick(["norm", "huge", "zero", "norm"]))
+        if params or self.chance(0.55):
+            jp, pairs = params if params else self.params("additive", {"causal": "false", "block_size": "64"})
+            L, S = self.pick(ROWS), self.pick(ROWS)
+            dv = self.pick([1, 2, 4])
+            if params and self.chance(0.5):
+                L = S = self.pick([130, 192, 257])
+            Q = self.arr(L, dq, "norm", 0.05 if not params else 0)
+            K = self.arr(S, dk, "norm", 0.05 if not params else 0)
+            Vs = self.arr(S if self.chance(0.95) else S + 1, dv, "norm", 0.05 if not params else 0)
+            sql = "SELECT ruvector_additive_attention(%s, %s, %s, %s, %s, %s, %s)" % (Q, K, Vs, wq, wk, v, jp)
+            return Stmt(0, sql, "ruvector_additive_attention", "additive", pairs, tag)
+        q, k = self.vec(dq), self.vec(dk)
+        if bad and self.chance(0.3):
+            q = self.vec(dq + 1)
+        sql = "SELECT ruvector_additive_score(%s, %s, %s, %s, %s)" % (q, k, wq, wk, v)
+        if self.chance(0.1):
+            sql = "SELECT ruvector_additive_score(query => %s, key => %s, w_query => %s, w_key => %s, v => %s)" % (
+                q, k, self.pick([wq, "'{}'::ruvector[]", "ARRAY[NULL]::ruvector[]"]), wk, v)
+        return Stmt(0, sql, "ruvector_additive_score", "additive", ())
+
+    def curv(self):
+        c = self.pick(CURVATURES)
+        return c if c == "NULL" else "(%s)::real" % c
+
+    def g_hyper(self):
+        d = self.pick(DIMS)
+        d2 = d if self.chance(0.9) else self.pick(DIMS)
+        k1 = self.pick(["ball", "ball", "ball", "edge", "norm", "zero", "huge", "tiny", "small", "max"])
+        k2 = self.pick(["ball", "ball", "edge", "norm", "zero", "small"])
+        a, b = self.vec(d, k1), self.vec(d2, k2)
+        f = self.pick(["dist", "exp", "log", "mob", "explog", "dist_def"])
+        c = self.curv()
+        if f == "dist":
+            return Stmt(0, "SELECT ruvector_hyperbolic_distance(%s, %s, %s)" % (a, b, c), "ruvector_hyperbolic_distance", c, ())
+        if f == "dist_def":
+            return Stmt(0, "SELECT ruvector_hyperbolic_distance(a => %s, b => %s)" % (a, b), "ruvector_hyperbolic_distance", "", ())
+        if f == "exp":
+            return Stmt(0, "SELECT ruvector_poincare_expmap0(%s, %s)" % (a, c), "ruvector_poincare_expmap0", c, ())
+        if f == "log":
+            return Stmt(0, "SELECT ruvector_poincare_logmap0(%s, curvature => %s)" % (a, c), "ruvector_poincare_logmap0", c, ())
+        if f == "mob":
+            return Stmt(0, "SELECT ruvector_poincare_mobius_add(%s, %s, %s)" % (a, b, c), "ruvector_poincare_mobius_add", c, ())
+        return Stmt(0, "SELECT ruvector_poincare_logmap0(ruvector_poincare_expmap0(%s, %s), %s)" % (a, c, c),
+                    "ruvector_poincare_expmap0+logmap0", c, ())
+
+    def g_midpoint(self):
+        d, n = self.pick(DIMS), self.pick(ROWS)
+        kd = self.pick(["ball", "ball", "ball", "edge", "norm", "zero", "small"])
+        P = self.arr(n, d, kd, 0.25)
+        c = self.curv()
+        if self.chance(0.4):
+            return Stmt(0, "SELECT ruvector_poincare_midpoint(%s, %s)" % (P, c), "ruvector_poincare_midpoint", c, ())
+        m = n if self.chance(0.7) else self.pick([n + 1, max(n - 1, 0), 1, 0])
+        w = self.pick([
+            "(SELECT array_agg(abs(sin(j))::real) FROM generate_series(1,%d) j)" % m,
+            "array_fill(0::real, ARRAY[%d])" % max(m, 0), "array_fill((-1)::real, ARRAY[%d])" % max(m, 0),
+            "array_fill('NaN'::real, ARRAY[%d])" % max(m, 0), "array_fill('Infinity'::real, ARRAY[%d])" % max(m, 0),
+            "array_fill(3e38::real, ARRAY[%d])" % max(m, 0), "array_fill(1e-45::real, ARRAY[%d])" % max(m, 0),
+            "array_append(array_fill(1::real, ARRAY[%d]), NULL)" % max(m - 1, 0),
+            "'{}'::real[]", "NULL::real[]", "array_fill(1::real, ARRAY[%d, 2])" % max(m, 1),
+            "(SELECT array_agg(sin(j)::real) FROM generate_series(1,%d) j)" % m])
+        sql = "SELECT ruvector_poincare_midpoint(%s, %s, %s)" % (P, w, c)
+        if self.chance(0.3):
+            sql = "SELECT ruvector_poincare_midpoint(points => %s, weights => %s)" % (P, w)
+        return Stmt(0, sql, "ruvector_poincare_midpoint(weights)", c, ())
+
+    def g_explain(self):
+        m = self.mech_name(self.all_mechs + ["poincare_distance", "poincare_expmap0", "poincare_logmap0",
+                                             "poincare_mobius_add", "l2_distance", "negative_inner_product",
+                                             "cosine_distance", "norm", "additive"])
+        dims = self.pick(["1", "2", "3", "8", "64", "384", "0", "-1", "16000", "16001", "2147483647",
+                          "-2147483648", "NULL", "4096", "65536", "7"])
+        info = self.mechs.get(m)
+        keys = {}
+        if info:
+            keys = dict(info["seq_params"]) if "sequence" in info["forms"] else {}
+            keys.update(info["params"])
+        jp, pairs = self.params(m, keys)
+        isa = self.pick(["NULL", "NULL", "'avx512'", "'avx2'", "'neon'", "'generic'", "''", "'AVX2'", "'x86_64'",
+                         "'sse'", sq("a" * 2000)])
+        f = "ruvector_jit_explain(%s, %s, %s, %s)" % (self.mtext(m) if self.chance(0.97) else "NULL", dims, jp, isa)
+        sql = self.pick(["SELECT count(*) FROM %s" % f, "SELECT * FROM %s" % f,
+                         "SELECT sum(length(l)) FROM %s AS l" % f,
+                         "SELECT * FROM ruvector_jit_explain(%s, %s)" % (self.mtext(m), dims)])
+        return Stmt(0, sql, "ruvector_jit_explain", m + "/" + dims, pairs)
+
+    def g_cache(self):
+        sql = self.pick(["SELECT * FROM ruvector_jit_cache()", "SELECT ruvector_jit_cache_reset()",
+                         "SELECT count(*), sum(hits) FROM ruvector_jit_cache()",
+                         "SELECT ruvector_jit_cache_reset(), ruvector_jit_cache_reset()",
+                         "SELECT * FROM ruvector_jit_cache(), ruvector_jit_cache_reset()"])
+        return Stmt(0, sql, "ruvector_jit_cache", "", ())
+
+    def g_cache_race(self):
+        """Kernels looked up once per call site, then the cache is reset or evicted under them."""
+        d = self.pick([2, 4, 8, 16])
+        n = self.pick([10, 100, 500])
+        m1, m2 = self.pick(self.score_mechs), self.pick(self.score_mechs)
+        kd1, kd2 = ("ball" if m1 == "poincare" else "lorentz" if m1 == "lorentz" else "norm",
+                    "ball" if m2 == "poincare" else "lorentz" if m2 == "lorentz" else "norm")
+        pre = self.pick(["", "SET ruvector_jit.cache_size = 1; ", "SET ruvector_jit.cache_size = 2; "])
+        body = self.pick([
+            "SELECT sum(ruvector_attention_score(%s, %s, %s)), sum(ruvector_attention_score(%s, %s, %s)), "
+            "max(ruvector_jit_cache_reset()) FROM generate_series(1,%d) j" % (
+                self.vec(d, kd1), self.vec(d, kd1, row=True), sq(m1), self.vec(d + 1, kd2),
+                self.vec(d + 1, kd2, row=True), sq(m2), n),
+            "SELECT ruvector_jit_cache_reset(), %s <-> %s, ruvector_norm(%s), %s <=> %s FROM generate_series(1,%d) j" % (
+                self.vec(d), self.vec(d, row=True), self.vec(d + 1, row=True), self.vec(d + 2),
+                self.vec(d + 2, row=True), n),
+            "SELECT count(*) FROM (SELECT ruvector_attention(%s, %s, %s, %s), ruvector_jit_cache_reset() "
+            "FROM generate_series(1,%d) j) t" % (self.arr(5, d), self.arr(5, d), self.arr(5, d),
+                                                  sq(self.pick(self.seq_mechs)), self.pick([3, 20])),
+            "SELECT sum(ruvector_attention_score(%s, %s, 'scaled_dot')) FROM generate_series(1,%d) j "
+            "WHERE ruvector_jit_cache_reset() >= 0" % (self.vec(d), self.vec(d, row=True), n),
+        ])
+        return Stmt(0, pre + body + ("; RESET ruvector_jit.cache_size" if pre else ""),
+                    "cache_reset_under_query", m1 + "/" + m2, ())
+
+    def g_softmax(self):
+        a = self.pick([self.real_arr(), "(SELECT array_agg(((j %% 7) * 100)::real) FROM generate_series(1,%d) j)"
+                       % self.pick([1, 100, 100000]), "array_fill(-3e38::real, ARRAY[3])",
+                       "ARRAY[3e38, -3e38]::real[]", "ARRAY[-1e30, -1e30]::real[]", "'{NaN}'::real[]"])
+        return Stmt(0, "SELECT ruvector_softmax(%s)" % a, "ruvector_softmax", "", ())
+
+    def g_types(self):
+        return Stmt(0, self.pick(["SELECT * FROM ruvector_attention_types()",
+                                  "SELECT count(*) FROM ruvector_attention_types()",
+                                  "SELECT name, parameters FROM ruvector_attention_types() ORDER BY 1"]),
+                    "ruvector_attention_types", "", ())
+
+    def g_ops(self):
+        d = self.pick(DIMS)
+        d2 = d if self.chance(0.8) else self.pick(DIMS)
+        k1 = self.pick(["norm", "norm", "zero", "huge", "max", "tiny", "small", "big"])
+        k2 = self.pick(["norm", "norm", "zero", "huge", "max", "tiny", "small", "big"])
+        a, b = self.vec(d, k1), self.vec(d2, k2)
+        op = self.pick(["<->", "<#>", "<=>", "+", "-", "*", "=", "<>", "<", "<=", ">", ">="])
+        fn = self.pick(["ruvector_l2_distance", "ruvector_negative_inner_product", "ruvector_cosine_distance",
+                        "ruvector_add", "ruvector_sub", "ruvector_mul", "ruvector_lt", "ruvector_le", "ruvector_eq",
+                        "ruvector_ne", "ruvector_ge", "ruvector_gt", "ruvector_cmp"])
+        sql = self.pick([
+            "SELECT %s %s %s" % (a, op, b),
+            "SELECT %s(%s, %s)" % (fn, a, b),
+            "SELECT ruvector_dims(%s), ruvector_norm(%s)" % (a, a),
+            "SELECT ruvector_norm(%s)" % self.pick(["'[3e38,3e38]'", "'[1e-45]'", "'[0]'", a]),
+            "SELECT max(%s %s %s) FROM generate_series(1,%d) j" % (a, self.pick(["<->", "<#>", "<=>"]),
+                                                                   self.vec(d2, k2, row=True), self.pick([10, 1000])),
+            "SELECT %s %s %s" % (a, op, self.pick(["'[1]'", "'[1,2,3]'", "NULL::ruvector", "'[3e38]'"])),
+            "SELECT ruvector_dims(%s)" % self.pick(["'[1]'::ruvector", "NULL::ruvector", a]),
+        ])
+        return Stmt(0, sql, "operators", op + "/" + fn, ())
+
+    def g_casts(self):
+        typ = self.pick(["integer[]", "real[]", "double precision[]", "numeric[]"])
+        lit = self.pick(["'{}'", "'{NULL}'", "'{1,NULL}'", "'{{1,2},{3,4}}'", "'{1,2,3}'", "'[0:1]={1,2}'",
+                         "'{2147483647,-2147483648}'", "'{1e39}'", "'{1e-46}'", "'{NaN}'", "'{Infinity}'",
+                         "'{-Infinity}'", "'{1e400}'", "'{0.5,0.25}'", "'{1}'", "'{3.4028235e38}'", "'{1e-320}'"])
+        if typ in ("integer[]",) and any(t in lit for t in ("e", "N", "I", ".")):
+            lit = "'{1,2}'"
+        if typ != "numeric[]" and "1e400" in lit:
+            lit = "'{1}'"
+        src = "%s::%s" % (lit, typ)
+        if self.chance(0.15):
+            src = "array_fill(1::%s, ARRAY[%d])" % (typ[:-2], self.pick([16000, 16001, 100000]))
+        tm = self.pick(TYPMODS)
+        tms = tm if not tm.startswith("-") else "(%s)" % tm
+        v = self.vec(self.pick(DIMS), self.pick(["norm", "zero", "max"]))
+        sql = self.pick([
+            "SELECT %s::ruvector" % src,
+            "SELECT %s::ruvector(%s)" % (src, self.pick(["1", "2", "3", "16000"])),
+            "SELECT array_to_ruvector(%s, %s, %s)" % (src, tms, self.pick(["true", "false"])),
+            "SELECT ruvector_to_float4(%s, %s, %s)" % (v, tms, self.pick(["true", "false"])),
+            "SELECT ruvector(%s, %s, %s)" % (v, tms, self.pick(["true", "false"])),
+            "SELECT %s::real[]" % v,
+            "SELECT %s::ruvector(%s)" % (v, self.pick(["1", "2", "3", "8", "16000"])),
+            "SELECT %s::real[]::ruvector::real[]" % v,
+            "INSERT INTO fz_3 VALUES (%s)" % self.pick([src, v, "'[1,2,3]'"]),
+            "INSERT INTO fz_3 SELECT %s" % src,
+        ])
+        return Stmt(0, sql, "casts", typ, ())
+
+    def g_text_in(self):
+        t = self.pick(BAD_TEXT_VECTORS)
+        sql = self.pick([
+            "SELECT %s::ruvector" % sq(t),
+            "SELECT %s::ruvector(2)" % sq(t),
+            "SELECT ('[' || repeat('1,', %d) || '1]')::ruvector" % self.pick([15998, 15999, 16000, 100000]),
+            "SELECT ('[' || repeat(' ', 100000) || '1]')::ruvector",
+            "SELECT ('[' || repeat('1e-46,', 100) || '1]')::ruvector",
+            "SELECT ruvector_dims(('[' || repeat('0.5,', 15999) || '1]')::ruvector)",
+            "SELECT %s::ruvector::text" % sq(t),
+            "INSERT INTO fz_any VALUES (%s)" % sq(t),
+            "SELECT ARRAY[%s]::ruvector[]" % sq(t),
+            "SELECT %s::ruvector[]" % sq("{" + '"' + t.replace('"', "") + '"' + "}"),
+        ])
+        return Stmt(0, sql, "ruvector_in", t[:20], ())
+
+    def g_typmod(self):
+        tm = self.pick(["0", "(-1)", "16001", "2147483647", "1,2", "'a'", "1.5", "'3'", "16000", "1", "''",
+                        "'-1'", "'99999999999999999999'", "a", "3, 'x'"])
+        sql = self.pick([
+            "SELECT '[1,2,3]'::ruvector(%s)" % tm,
+            "CREATE TEMP TABLE fz_tm (v ruvector(%s)); DROP TABLE IF EXISTS fz_tm" % tm,
+            "SELECT ruvector_typmod_in(%s::cstring[])" % self.pick(
+                ["'{3}'", "'{}'", "'{a}'", "'{1,2}'", "'{-1}'", "'{0}'", "'{99999999999}'", "'{16001}'",
+                 "'{\" 3\"}'", "'{3x}'", "'{{1},{2}}'", "ARRAY[NULL]", "'{2147483647}'", "'{\"\"}'", "'[0:0]={3}'"]),
+        ])
+        return Stmt(0, sql, "ruvector_typmod_in", tm, ())
+
+    def g_support(self):
+        v = self.vec(self.pick([1, 2, 3, 64]), self.pick(["norm", "max", "tiny"]))
+        sql = self.pick([
+            "SELECT ruvector_in(%s, 0, %s)" % (sq(self.pick(BAD_TEXT_VECTORS + ["[1,2]", "[1,2,3]"])),
+                                               self.pick(TYPMODS).replace("-", "-")),
+            "SELECT ruvector_out(%s)" % v,
+            "SELECT ruvector_send(%s)" % v,
+            "SELECT ruvector_recv(NULL, 0, -1)",
+            "SELECT ruvector_in(NULL, 0, -1)",
+            "SELECT ruvector_in('[1]', NULL, NULL)",
+            "SELECT length(ruvector_send(('[' || repeat('1,', 15999) || '1]')::ruvector))",
+        ])
+        return Stmt(0, sql, "ruvector_in/out/send/recv", "", ())
+
+    def g_copy(self):
+        f = self.pick(self.bin_files)
+        t = self.pick(["fz_any", "fz_3"])
+        sql = self.pick(["COPY %s FROM %s WITH (FORMAT binary)" % (t, sq(f)),
+                         "COPY %s FROM %s WITH (FORMAT binary); SELECT count(*), max(v) FROM %s" % (t, sq(f), t)])
+        return Stmt(0, sql, "ruvector_recv(COPY binary)", os.path.basename(f), ())
+
+    def g_guc(self):
+        return Stmt(0, self.pick(GUCS), "GUC", "", ())
+
+    def g_btree(self):
+        n = self.pick([10, 100, 1000])
+        vv = "CASE WHEN j %% 5 = 0 THEN %s WHEN j %% 7 = 0 THEN NULL ELSE %s END" % (
+            self.vec(self.pick([1, 3, 4]), "norm", row=True), self.vec(3, self.pick(["norm", "zero", "max"]), row=True))
+        sql = self.pick([
+            "SELECT count(DISTINCT v) FROM (SELECT %s AS v FROM generate_series(1,%d) j) t" % (vv, n),
+            "SELECT v, count(*) FROM (SELECT %s AS v FROM generate_series(1,%d) j) t GROUP BY v ORDER BY v LIMIT 5"
+            % (vv, n),
+            "INSERT INTO fz_any SELECT %s FROM generate_series(1,%d) j; CREATE INDEX ON fz_any (v); "
+            "SELECT count(*) FROM fz_any WHERE v = '[1,2,3]'; TRUNCATE fz_any" % (vv, n),
+            "SELECT max(v), min(v) FROM (SELECT %s AS v FROM generate_series(1,%d) j) t" % (vv, n),
+        ])
+        return Stmt(0, sql, "btree/ordering", "", ())
+
+
+# ---------------------------------------------------------------------------
+# Binary COPY files for the receive function
+# ---------------------------------------------------------------------------
+def make_bin_files(r, d):
+    hdr = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+    trailer = struct.pack("!h", -1)
+    files = []
+
+    def tuple_bytes(payload, length=None):
+        return struct.pack("!h", 1) + struct.pack("!i", len(payload) if length is None else length) + payload
+
+    def vec(dim, unused, floats):
+        return struct.pack("!hH", dim, unused) + b"".join(struct.pack("!f", f) if isinstance(f, float) else f
+                                                           for f in floats)
+
+    nan, inf = float("nan"), float("inf")
+    cases = [
+        vec(3, 0, [1.0, 2.0, 3.0]), vec(0, 0, []), vec(-1, 0, []), vec(1, 1, [1.0]), vec(1, 0xFFFF, [1.0]),
+        vec(1, 0, [nan]), vec(2, 0, [inf, 1.0]), vec(1, 0, [-inf]), vec(3, 0, [1.0]), vec(1, 0, [1.0, 2.0]),
+        vec(16001, 0, [1.0] * 4), vec(32767, 0, []), vec(-32768, 0, []), vec(2, 0, [b"\x00\x00\x00\x01", 1.0]),
+        vec(2, 0, [b"\x7f\xc0\x00\x01", 1.0]), b"\x00", b"", vec(4, 0, [1.0, 2.0, 3.0, 4.0]),
+        vec(16000, 0, [0.5] * 16000), vec(3, 0, [3.4e38, -3.4e38, 1e-45]),
+    ]
+    for i, c in enumerate(cases):
+        body = tuple_bytes(c)
+        if i % 5 == 4:
+            body = tuple_bytes(c, len(c) + 4)  # a length longer than the data
+        p = os.path.join(d, "case%02d.bin" % i)
+        with open(p, "wb") as f:
+            f.write(hdr + body + trailer)
+        files.append(p)
+    # random garbage after a valid header
+    for i in range(12):
+        n = r.randint(0, 40)
+        payload = bytes(r.randint(0, 255) for _ in range(n))
+        dim = r.choice([0, 1, 2, 3, n // 4, 65535, 100])
+        c = struct.pack("!HH", dim & 0xFFFF, r.choice([0, 0, 1])) + payload
+        p = os.path.join(d, "rand%02d.bin" % i)
+        with open(p, "wb") as f:
+            f.write(hdr + tuple_bytes(c) + trailer)
+        files.append(p)
+    for p in files:
+        os.chmod(p, 0o644)
+    return files
+
+
+# ---------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------
+def find_bin(name):
+    p = os.path.join(PG_BIN, name)
+    if os.access(p, os.X_OK):
+        return p
+    w = shutil.which(name)
+    if not w:
+        sys.exit("fuzz: %s not found (%s or PATH)" % (name, PG_BIN))
+    return w
+
+
+class Runner:
+    def __init__(self, args):
+        self.a = args
+        self.psql = find_bin("psql")
+        self.env = dict(os.environ)
+        self.env.setdefault("PGCONNECT_TIMEOUT", "10")
+        self.env["PGOPTIONS"] = ""
+        self.log_off = self.log_size()
+        self.log_warned = False
+        self.our_pids = {}         # backend pid -> batch no
+        self.killed_pids = set()
+        self.global_fails = []
+
+    # -- server log --------------------------------------------------------
+    def log_size(self):
+        try:
+            return os.stat(PG_LOG).st_size
+        except OSError:
+            return 0
+
+    def read_log(self):
+        try:
+            with open(PG_LOG, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < self.log_off:   # rotated or truncated
+                    self.log_off = 0
+                f.seek(self.log_off)
+                data = f.read()
+                self.log_off += len(data)
+                return data.decode("utf-8", "replace")
+        except OSError as e:
+            if not self.log_warned:
+                print("fuzz: warning: cannot read %s (%s); crashes are detected by psql only" % (PG_LOG, e),
+                      file=sys.stderr)
+                self.log_warned = True
+            return ""
+
+    def crashes_in_log(self):
+        """[(pid or None, line, detail)] of crash lines since the last read, minus the backends we killed."""
+        out = []
+        lines = self.read_log().splitlines()
+        for i, line in enumerate(lines):
+            if CRASH_RE.search(line):
+                m = PID_IN_LOG_RE.search(line)
+                pid = int(m.group(1)) if m else None
+                if pid is not None and pid in self.killed_pids:
+                    continue
+                if "terminated by signal 9" in line and pid is None:
+                    continue
+                detail = ""
+                if i + 1 < len(lines) and "Failed process was running" in lines[i + 1]:
+                    detail = lines[i + 1].split("Failed process was running:", 1)[1].strip()
+                out.append((pid, line.strip(), detail))
+        return out
+
+    # -- psql helpers ------------------------------------------------------
+    def psql_c(self, sql, db=None, timeout=30):
+        try:
+            p = subprocess.run([self.psql, "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", db or self.a.dbname,
+                                "-c", sql], capture_output=True, text=True, env=self.env, timeout=timeout)
+            return p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired:
+            return 124, "", "timeout"
+
+    def wait_server(self, limit=120, own_db=True):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            rc, out, _ = self.psql_c("SELECT 1", db="postgres", timeout=15)
+            if rc == 0 and out.strip() == "1":
+                if not own_db:
+                    return True
+                rc, out, _ = self.psql_c("SELECT 1", timeout=15)
+                if rc == 0:
+                    return True
+            time.sleep(1)
+        return False
+
+    def setup(self):
+        if not self.wait_server(limit=self.a.wait_server, own_db=False):
+            rc, out, err = self.psql_c("SELECT 1", db="postgres")
+            sys.exit("fuzz: the server does not answer: %s" % err.strip())
+        rc, out, err = self.psql_c("SELECT 1 FROM pg_database WHERE datname = %s" % sq(self.a.dbname), db="postgres")
+        if rc != 0:
+            sys.exit("fuzz: cannot query pg_database: %s" % err.strip())
+        if out.strip() != "1":
+            p = subprocess.run([find_bin("createdb"), self.a.dbname], capture_output=True, text=True, env=self.env)
+            if p.returncode != 0:
+                sys.exit("fuzz: createdb %s failed: %s" % (self.a.dbname, p.stderr.strip()))
+        # (Re)create the extension when the installed script changed since this database last saw it.
+        try:
+            with open(EXT_SCRIPT, "rb") as f:
+                sha = hashlib.sha256(f.read()).hexdigest()[:16]
+        except OSError:
+            sha = "unknown"
+        rc, have, _ = self.psql_c("SELECT sha FROM fuzz_script")
+        sql = "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS ruvector_jit;"
+        if rc != 0 or have.strip() != sha:
+            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows; "
+                   "DROP EXTENSION IF EXISTS ruvector_jit CASCADE; CREATE EXTENSION ruvector_jit; "
+                   "DROP TABLE IF EXISTS fuzz_script; CREATE TABLE fuzz_script AS SELECT %s::text AS sha;" % sq(sha))
+        rc, _, err = self.psql_c(sql, timeout=120)
+        if rc != 0:
+            sys.exit("fuzz: CREATE EXTENSION ruvector_jit failed: %s" % err.strip())
+        rc, out, _ = self.psql_c("SELECT count(*) FROM fuzz_rows")
+        if rc != 0 or out.strip() != "20000":
+            vec = lambda d, a, s: ("(SELECT array_agg((sin(i*%s+j*0.37)*%s)::real ORDER BY i)::ruvector "
+                                   "FROM generate_series(1,%d) i)" % (a, s, d))
+            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows; "
+                   "CREATE TABLE fuzz_rows AS SELECT j AS id, %s AS k8, %s AS v4, "
+                   "CASE WHEN j %% 997 = 0 THEN %s ELSE %s END AS kmix, %s AS kbig, %s AS kball, "
+                   "CASE WHEN j %% 10 = 0 THEN NULL ELSE %s END AS knull, "
+                   "CASE WHEN j %% 10 = 0 THEN NULL ELSE %s END AS vnull, "
+                   "CASE WHEN j = 19999 THEN %s ELSE %s END AS vmix "
+                   "FROM generate_series(1,20000) j; ANALYZE fuzz_rows;"
+                   % (vec(8, "0.7", "1"), vec(4, "1.3", "1"), vec(7, "0.7", "1"), vec(8, "0.9", "1"),
+                      vec(8, "0.7", "1e19"), vec(8, "0.7", "0.3"), vec(8, "1.1", "1"), vec(4, "0.3", "1"),
+                      vec(5, "0.3", "1"), vec(4, "0.3", "1")))
+            rc, _, err = self.psql_c(sql, timeout=300)
+            if rc != 0:
+                sys.exit("fuzz: creating fuzz_rows failed: %s" % err.strip())
+        rc, out, err = self.psql_c("SELECT name, parameters, sql_forms, per_row FROM ruvector_attention_types()")
+        if rc != 0:
+            sys.exit("fuzz: ruvector_attention_types() failed: %s" % err.strip())
+        mechs = {}
+        for line in out.strip().splitlines():
+            name, params, forms, per_row = line.split("|")
+            pd = dict(re.findall(r"(\w+)=([^,]+)", params))
+            m = re.search(r"adds ([^)]*)\)", forms)
+            added = [x.strip() for x in m.group(1).split(",")] if m else []
+            seq = dict(pd)
+            for k in added:
+                if k:
+                    seq.setdefault(k, {"causal": "false", "midpoint": "false"}.get(k, "1"))
+            fs = set()
+            if name == "additive":
+                fs.add("additive")
+            else:
+                for f in ("score", "weights", "aggregate", "sequence"):
+                    if re.search(r"\b%s\b" % f, forms):
+                        fs.add(f)
+            mechs[name] = {"params": pd if per_row == "t" else {}, "seq_params": seq, "forms": fs}
+        if not mechs:
+            sys.exit("fuzz: ruvector_attention_types() returned no rows")
+        return mechs
+
+    # -- one batch ---------------------------------------------------------
+    def script(self, stmts):
+        out = ["\\set ON_ERROR_STOP off", "\\set VERBOSITY verbose", "\\set SHOW_CONTEXT never",
+               "\\pset pager off", "SET client_min_messages = error;",
+               "SET statement_timeout = %d;" % int(self.a.timeout * 1000), "SET lock_timeout = '5s';",
+               "SELECT pg_backend_pid() AS fz_pid \\gset", "\\warn @@pid :fz_pid",
+               "CREATE TEMP TABLE fz_any (v ruvector); CREATE TEMP TABLE fz_3 (v ruvector(3));"]
+        for i, s in enumerate(stmts):
+            out.append("\\warn @@stmt %d" % i)
+            out.append(s.sql.rstrip().rstrip(";") + ";")
+        out.append("\\warn @@end")
+        return "\n".join(out) + "\n"
+
+    def run_batch(self, stmts, batch_no):
+        """Runs stmts; returns the statements to run again (after a hang, crash or lost connection)."""
+        a = self.a
+        p = subprocess.Popen([self.psql, "-X", "-q", "-v", "ON_ERROR_STOP=0", "-d", a.dbname],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             env=self.env, start_new_session=True)
+        q = queue.Queue()
+        script = self.script(stmts).encode()
+
+        def writer():
+            try:
+                p.stdin.write(script)
+                p.stdin.close()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+
+        def reader():
+            for raw in p.stderr:
+                q.put((time.monotonic(), raw.decode("utf-8", "replace").rstrip("\n")))
+            q.put((time.monotonic(), None))
+
+        threading.Thread(target=writer, daemon=True).start()
+        threading.Thread(target=reader, daemon=True).start()
+        t0 = time.monotonic()
+        cur, start, pid, ended = None, t0, None, False
+        lines = collections.defaultdict(list)
+        handled = False          # a hang was handled: no crash classification
+        rest_from = None         # index from which statements run again
+        limit = a.timeout + a.margin
+
+        def close(i, t):
+            stmts[i].duration = t - start
+
+        while True:
+            try:
+                t, line = q.get(timeout=0.25)
+            except queue.Empty:
+                now = time.monotonic()
+                if cur is None and now - t0 > 60:
+                    # never got going (connection): give up on this batch, run it again
+                    self.kill_psql(p)
+                    return stmts, "connect"
+                if isinstance(cur, int) and not handled and now - start > limit:
+                    handled = True
+                    st = stmts[cur]
+                    res = self.handle_hang(p, pid, q, st, start)
+                    if res == "finished":
+                        handled = False   # the statement returned (late): continue the batch
+                        continue
+                    rest_from = cur + 1
+                    break
+                continue
+            if line is None:
+                break
+            if line.startswith("@@pid "):
+                try:
+                    pid = int(line.split()[1])
+                    self.our_pids[pid] = batch_no
+                except ValueError:
+                    pass
+                continue
+            if line.startswith("@@stmt "):
+                if isinstance(cur, int):
+                    close(cur, t)
+                cur, start = int(line.split()[1]), t
+                continue
+            if line == "@@end":
+                if isinstance(cur, int):
+                    close(cur, t)
+                cur, ended = "end", True
+                continue
+            lines[cur].append(line)
+        if not handled:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill_psql(p)
+        # errors per statement
+        lost_at, transient = None, False
+        for i, ls in lines.items():
+            if not isinstance(i, int):
+                continue
+            st = stmts[i]
+            for ln in ls:
+                m = ERR_RE.match(ln)
+                if m and not st.sqlstate:
+                    st.sqlstate = m.group(2) or "?????"
+                    st.message = m.group(3)
+                if m and m.group(2) in TRANSIENT_STATES:
+                    transient = True
+                if CONN_LOST_RE.search(ln) and lost_at is None:
+                    lost_at = i
+            if st.sqlstate == "XX000" and not st.fail:
+                loc = next((ln.split("LOCATION:", 1)[1].strip() for ln in ls if ln.startswith("LOCATION:")), "")
+                st.fail, st.fail_detail = "XX000", st.message + (" [%s]" % loc if loc else "")
+        if handled:
+            self.check_log(stmts, None, batch_no)
+            return stmts[rest_from:], "hang"
+        if ended:
+            self.check_log(stmts, None, batch_no)
+            return [], "ok"
+        # psql ended before the end marker: the connection went away
+        if not isinstance(cur, int):
+            self.check_log(stmts, None, batch_no)
+            return stmts, "connect"
+        i = cur if lost_at is None else lost_at
+        time.sleep(1.0)
+        crashed = self.check_log(stmts, i, batch_no)
+        st = stmts[i]
+        if crashed:
+            return stmts[i + 1:], "crash"
+        if transient:
+            # told why (shutdown, another process crashed, recovery): run it again
+            st.sqlstate, st.message = "", ""
+            st.retries += 1
+            if st.retries > 3:
+                st.fail, st.fail_detail = "crash", "connection lost on every try (last: transient)"
+                return stmts[i + 1:], "crash"
+            return stmts[i:], "transient"
+        st.fail = "crash"
+        st.fail_detail = "psql lost the connection: " + " | ".join(lines[i][-3:])
+        return stmts[i + 1:], "crash"
+
+    def check_log(self, stmts, cur, batch_no):
+        """Attributes crash lines of the server log to statements; True when one was attributed to stmts[cur]."""
+        found = False
+        for pid, line, detail in self.crashes_in_log():
+            target = None
+            if pid is not None and self.our_pids.get(pid) == batch_no and cur is not None:
+                target = stmts[cur]
+            elif detail:
+                target = next((s for s in stmts if s.sql.strip().rstrip(";") in detail or
+                               detail.rstrip(";") in s.sql), None)
+            if target is None and cur is not None:
+                target = stmts[cur]     # a parallel worker of this statement, most likely
+            if target is not None:
+                target.fail = "crash"
+                target.fail_detail = line + ((" -- running: " + detail[:200]) if detail else "")
+                if cur is not None and target is stmts[cur]:
+                    found = True
+            else:
+                self.global_fails.append(line + ((" -- running: " + detail[:200]) if detail else ""))
+        return found
+
+    def kill_psql(self, p):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def backend_alive(self, pid):
+        rc, out, _ = self.psql_c("SELECT count(*) FROM pg_stat_activity WHERE pid = %d" % pid, db="postgres",
+                                 timeout=15)
+        return rc != 0 or out.strip() != "0"
+
+    def handle_hang(self, p, pid, q, st, start):
+        """Cancel, terminate, then kill the backend running st. Returns 'finished' when the statement
+        returned after the cancel (then the batch goes on), else 'killed'."""
+        el = time.monotonic() - start
+        st.fail = "hang"
+        st.fail_detail = "still running %.1f s after it started (statement_timeout %.1f s)" % (el, self.a.timeout)
+        if pid is None:
+            self.kill_psql(p)
+            return "killed"
+        self.psql_c("SELECT pg_cancel_backend(%d)" % pid, db="postgres", timeout=15)
+        t_end = time.monotonic() + 5
+        while time.monotonic() < t_end:
+            try:
+                t, line = q.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            if line.startswith("@@stmt ") or line == "@@end":
+                # it returned after the cancel: put the marker back for the batch loop
+                st.fail_detail = ("returned only after pg_cancel_backend, %.1f s after it started "
+                                  "(statement_timeout %.1f s)" % (t - start, self.a.timeout))
+                st.duration = t - start
+                m = ERR_RE.match(line)
+                q.put((t, line))
+                return "finished"
+            m = ERR_RE.match(line)
+            if m and not st.sqlstate:
+                st.sqlstate, st.message = m.group(2) or "?????", m.group(3)
+        self.psql_c("SELECT pg_terminate_backend(%d)" % pid, db="postgres", timeout=15)
+        time.sleep(3)
+        how = "cancel and terminate ignored"
+        if self.backend_alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                self.killed_pids.add(pid)
+                how += "; killed with SIGKILL (the postmaster restarts all backends)"
+            except OSError as e:
+                how += "; SIGKILL failed (%s): the backend is still running" % e
+                self.global_fails.append("hung backend %d could not be killed: %s" % (pid, st.sql[:200]))
+        else:
+            how = "ignored the cancel, ended by pg_terminate_backend"
+        st.fail_detail += "; " + how
+        self.kill_psql(p)
+        if not self.wait_server(limit=120):
+            print("fuzz: the server did not come back after a hang", file=sys.stderr)
+        return "killed"
+
+
+def normalise(msg):
+    msg = re.sub(r'"[^"]*"', '"…"', msg)
+    return re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "N", msg)
+
+
+def short(sql, n):
+    return sql if len(sql) <= n else sql[:n] + " …(%d chars)" % len(sql)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seconds", type=float, default=None, help="time budget (default 60 unless --count)")
+    ap.add_argument("--count", type=int, default=None, help="number of statements")
+    ap.add_argument("--skip", type=int, default=0, help="skip the first K generated statements")
+    ap.add_argument("--dbname", default="ruvector_fuzz")
+    ap.add_argument("--batch", type=int, default=250, help="statements per psql process")
+    ap.add_argument("--timeout", type=float, default=2.0, help="statement_timeout in seconds")
+    ap.add_argument("--margin", type=float, default=5.0, help="seconds past the timeout that make a hang")
+    ap.add_argument("--wait-server", type=float, default=60, help="seconds to wait for the server at start")
+    ap.add_argument("--print", action="store_true", help="print the statements, run nothing")
+    ap.add_argument("--save", default=None, help="write every failing statement to this file")
+    ap.add_argument("--verbose", "-v", action="store_true")
+    a = ap.parse_args()
+    if a.seconds is None and a.count is None:
+        a.seconds = 60.0
+
+    if a.print:
+        mechs = {"scaled_dot": {"params": {}, "seq_params": {"num_heads": "1", "block_size": "64"},
+                                "forms": {"score", "weights", "aggregate", "sequence"}}}
+        runner = None
+    else:
+        runner = Runner(a)
+        mechs = runner.setup()
+    tmpdir = tempfile.mkdtemp(prefix="ruvector_fuzz_")
+    os.chmod(tmpdir, 0o755)
+    try:
+        return fuzz(a, runner, mechs, tmpdir)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def fuzz(a, runner, mechs, tmpdir):
+    gen = Gen(a.seed, mechs, make_bin_files(random.Random(a.seed), tmpdir))
+    for _ in range(a.skip):
+        gen.next()
+    if a.print:
+        for _ in range(a.count or 100):
+            st = gen.next()
+            print("-- #%d %s %s\n%s;" % (st.idx, st.func, st.mech, st.sql))
+        return 0
+    t_start = time.monotonic()
+    done, pending, skipped = [], [], 0
+    hung_classes = []          # (func, mech, pairs) of statements that hung
+    generated = 0
+    batch_no, retries_left, bad_connects = 0, 20, 0
+
+    def budget_left():
+        if a.count is not None and generated >= a.count and not pending:
+            return False
+        if a.seconds is not None and time.monotonic() - t_start >= a.seconds:
+            return False
+        return True
+
+    def same_class(st):
+        for f, m, pairs in hung_classes:
+            if st.func == f and st.mech == m and set(pairs) <= set(st.pairs) and pairs:
+                return True
+        return False
+
+    while budget_left():
+        batch = list(pending)
+        pending = []
+        while len(batch) < a.batch and (a.count is None or generated < a.count):
+            st = gen.next()
+            generated += 1
+            if same_class(st):
+                skipped += 1
+                continue
+            batch.append(st)
+        if not batch:
+            break
+        batch_no += 1
+        t_b = time.monotonic()
+        again, how = runner.run_batch(batch, batch_no)
+        again_ids = {id(s) for s in again}
+        ran = [s for s in batch if id(s) not in again_ids]
+        for s in ran:
+            if s.fail == "hang":
+                hung_classes.append((s.func, s.mech, s.pairs))
+        done.extend(ran)
+        if a.verbose:
+            print("fuzz: batch %d: %d statements in %.1f s (%s)" % (batch_no, len(ran), time.monotonic() - t_b, how),
+                  file=sys.stderr)
+        if how in ("connect", "transient", "crash"):
+            if how == "connect":
+                bad_connects += 1
+                if bad_connects > 5:
+                    runner.global_fails.append("could not run a batch: the server refused connections 6 times")
+                    break
+            if not runner.wait_server(limit=120):
+                runner.global_fails.append("the server did not come back (after: %s)" % how)
+                break
+        else:
+            bad_connects = 0
+        pending = [s for s in again if not same_class(s)]
+        skipped += len(again) - len(pending)
+    # a last look at the log (a crash after the last batch)
+    time.sleep(0.5)
+    for pid, line, detail in runner.crashes_in_log():
+        runner.global_fails.append(line + ((" -- running: " + detail[:200]) if detail else ""))
+    return report(a, done, skipped, runner, gen, time.monotonic() - t_start, batch_no)
+
+
+def report(a, done, skipped, runner, gen, elapsed, batches):
+    by_state = collections.Counter(s.sqlstate or "ok" for s in done)
+    failed = [s for s in done if s.fail]
+    timeouts = [s for s in done if s.sqlstate == "57014" and not s.fail]
+    print("fuzz: seed %d, %d statements in %.1f s (%d psql batches), %d skipped as repeats of a hang"
+          % (a.seed, len(done), elapsed, batches, skipped))
+    covered = sum(1 for s in done if s.systematic)
+    print("fuzz: systematic mechanism x parameter x hostile value cases run: %d of %d" % (covered, len(gen.cases)))
+    print("fuzz: results by SQLSTATE: " + ", ".join("%s %d" % kv for kv in sorted(by_state.items())))
+    funcs = collections.Counter(s.func for s in done)
+    if a.verbose:
+        print("fuzz: statements by function: " + ", ".join("%s %d" % kv for kv in sorted(funcs.items())))
+        for state in sorted(by_state):
+            if state.startswith("42"):
+                ex = next(s for s in done if s.sqlstate == state)
+                print("fuzz: example %s: %s\n    %s" % (state, ex.message, short(ex.sql, 400)))
+    if timeouts:
+        groups = collections.defaultdict(list)
+        for s in timeouts:
+            groups[(s.func, s.mech)].append(s)
+        print("fuzz: %d statements cancelled by statement_timeout (57014), not failures:" % len(timeouts))
+        for (f, m), ss in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            print("  %dx %s %s  e.g. #%d: %s" % (len(ss), f, m, ss[0].idx, short(ss[0].sql, 300)))
+    slow = sorted((s for s in done if not s.fail and s.duration > a.timeout + 0.5), key=lambda s: -s.duration)
+    if slow:
+        print("fuzz: %d statements ran past statement_timeout but within the margin; the slowest: #%d %.1f s %s"
+              % (len(slow), slow[0].idx, slow[0].duration, short(slow[0].sql, 200)))
+    if failed or runner.global_fails:
+        print("fuzz: FAILURES")
+        groups = collections.defaultdict(list)
+        for s in failed:
+            key = (s.fail, s.func, s.mech.split("/")[0] if s.fail != "hang" else s.mech,
+                   normalise(s.fail_detail) if s.fail == "XX000" else "")
+            groups[key].append(s)
+        for (kind, f, m, msg), ss in sorted(groups.items()):
+            print("- %s in %s %s: %d statement(s)" % (kind, f, m, len(ss)))
+            for s in ss[:2]:
+                print("    #%d: %s" % (s.idx, s.fail_detail))
+                print("      %s" % short(s.sql, 1500))
+        for g in runner.global_fails:
+            print("- %s" % g)
+    if a.save and (failed or runner.global_fails):
+        with open(a.save, "w") as f:
+            for s in failed:
+                f.write("-- #%d %s: %s\n%s;\n" % (s.idx, s.fail, s.fail_detail.replace("\n", " "), s.sql))
+            for g in runner.global_fails:
+                f.write("-- %s\n" % g)
+    nfail = len(failed) + len(runner.global_fails)
+    print("fuzz: %d passed, %d failed" % (len(done) - len(failed), nfail))
+    return 1 if nfail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
