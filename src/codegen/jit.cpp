@@ -24,6 +24,7 @@
 #include <llvm/Config/llvm-config.h>
 
 #include "codegen/lower.h"
+#include "ir/cancel.h"
 #include "ir/errors.h"
 
 namespace rvj::codegen {
@@ -88,6 +89,9 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
 std::unique_ptr<llvm::Module> build_module(const ir::Function& fn, const Target& t, const std::string& symbol,
                                            llvm::LLVMContext& ctx, llvm::TargetMachine& tm,
                                            double* lower_ms, double* opt_ms) {
+  // Compiles are bounded (wide heads loop instead of unrolling) and
+  // cancellable between their phases.
+  check_cancel();
   auto t0 = Clock::now();
   auto mod = lower(fn, t, symbol, ctx);
   mod->setDataLayout(tm.createDataLayout());
@@ -95,9 +99,11 @@ std::unique_ptr<llvm::Module> build_module(const ir::Function& fn, const Target&
   llvm::raw_string_ostream vos(verr);
   if (llvm::verifyModule(*mod, &vos)) fail("generated LLVM IR is invalid: " + vos.str());
   if (lower_ms) *lower_ms = ms_since(t0);
+  check_cancel();
   t0 = Clock::now();
   optimize(*mod, tm);
   if (opt_ms) *opt_ms = ms_since(t0);
+  check_cancel();
   return mod;
 }
 
@@ -368,6 +374,25 @@ std::string emit_file(const ir::Function& fn, const Target& t, llvm::CodeGenFile
 }  // namespace
 
 std::string assembly(const ir::Function& fn, const Target& t) { return emit_file(fn, t, llvm::CGFT_AssemblyFile); }
+
+Inspection inspect(const ir::Function& fn, const Target& t) {
+  Inspection out;
+  with_module(fn, t, [&](llvm::Module& mod, llvm::TargetMachine& tm) {
+    {
+      llvm::raw_string_ostream os(out.optimized_ir);
+      mod.print(os, nullptr);
+    }
+    check_cancel();
+    llvm::SmallVector<char, 0> buf;
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_AssemblyFile))
+      fail("target " + t.triple + " cannot emit assembly");
+    pm.run(mod);
+    out.assembly.assign(buf.begin(), buf.end());
+  });
+  return out;
+}
 
 std::string object_file(const ir::Function& fn, const Target& t) { return emit_file(fn, t, llvm::CGFT_ObjectFile); }
 

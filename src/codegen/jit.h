@@ -53,6 +53,11 @@ std::string kernel_symbol(const ir::Function& fn);
 // Optimised LLVM IR text and assembly text, for the host or a named target.
 std::string optimized_llvm_ir(const ir::Function& fn, const Target& target);
 std::string assembly(const ir::Function& fn, const Target& target);
+// Both texts from one lowering and optimisation (explain's: one compile).
+struct Inspection {
+  std::string optimized_ir, assembly;
+};
+Inspection inspect(const ir::Function& fn, const Target& target);
 // A relocatable object file for any target (tests link NEON kernels into an
 // AArch64 program and run it under emulation).
 std::string object_file(const ir::Function& fn, const Target& target);

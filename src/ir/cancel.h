@@ -15,7 +15,13 @@ using InterruptProbe = bool (*)() noexcept;
 
 namespace detail {
 inline std::atomic<InterruptProbe> interrupt_probe{nullptr};
+inline std::atomic<int> poll_delay_us{0};
+void sleep_us(int us);
 }
+
+// Tests only: every check_cancel() first sleeps `us` microseconds, so that a
+// short call runs long enough to be cancelled at a known place.
+inline void set_poll_delay_for_testing(int us) { detail::poll_delay_us.store(us); }
 
 // Installs the probe (null: never cancelled). Any thread may call the probe.
 inline void set_interrupt_probe(InterruptProbe probe) { detail::interrupt_probe.store(probe); }
@@ -28,6 +34,7 @@ inline bool interrupt_pending() noexcept {
 // Throws rvj::Cancelled when an interrupt is pending. Cheap: call it between
 // units of work of a few microseconds or more.
 inline void check_cancel() {
+  if (const int us = detail::poll_delay_us.load(std::memory_order_relaxed)) detail::sleep_us(us);
   if (interrupt_pending()) throw Cancelled();
 }
 

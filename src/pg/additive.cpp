@@ -107,12 +107,12 @@ RVJ_FUNCTION(ruvector_additive_attention) {
     rvj::runtime::check_finite_result("W_k key", kp, (size_t)k.n * a);
   });
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * v.dim);
-  const int step = rvj::runtime::step_rows(plan, threads);
+  const int step = rvj::runtime::step_rows(plan, call_threads());
   for (int q0 = 0; q0 < q.n; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(q.n, q0 + step);
     RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, qr, kr, v.x, q0, q1, out + (size_t)q0 * v.dim,
-                                                threads));
+                                                call_threads()));
   }
   PG_RETURN_POINTER(vectors_array(out, q.n, v.dim, vector_type));
 }

@@ -79,12 +79,12 @@ RVJ_FUNCTION(ruvector_attention) {
 
   // Steps of bounded work; interrupts are checked between steps (and polled
   // inside them).
-  const int step = rvj::runtime::step_rows(plan, threads);
+  const int step = rvj::runtime::step_rows(plan, call_threads());
   for (int q0 = 0; q0 < q.n; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(q.n, q0 + step);
     RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims,
-                                                threads));
+                                                call_threads()));
   }
 
   PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
@@ -151,11 +151,11 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
   project_in_slices(q.x, L, E, win.x, E, bin ? bin->x : nullptr, qp);
   project_in_slices(k.x, S, E, win.x + E, E, bin ? bin->x + E : nullptr, kp);
   project_in_slices(v.x, S, E, win.x + 2 * E, E, bin ? bin->x + 2 * E : nullptr, vp);
-  const int step = rvj::runtime::step_rows(plan, threads);
+  const int step = rvj::runtime::step_rows(plan, call_threads());
   for (int q0 = 0; q0 < L; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(L, q0 + step);
-    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, qr, kr, vr, q0, q1, att + (size_t)q0 * E, threads));
+    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, qr, kr, vr, q0, q1, att + (size_t)q0 * E, call_threads()));
   }
   project_in_slices(ar, L, E, wout.x, E, bout ? bout->x : nullptr, out);
   PG_RETURN_POINTER(vectors_array(out, L, E, vector_type));

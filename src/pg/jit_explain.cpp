@@ -38,7 +38,7 @@ RVJ_FUNCTION(ruvector_jit_explain) {
   RVJ_ENGINE({
     std::vector<std::string> rows =
         m ? rvj::runtime::explain(mechanism, dims, rvj::pg::jit_enabled, params, isa)
-          : rvj::runtime::explain_sequence(mechanism, dims, rvj::pg::jit_enabled, params, isa, rvj::pg::threads);
+          : rvj::runtime::explain_sequence(mechanism, dims, rvj::pg::jit_enabled, params, isa, rvj::pg::call_threads());
     std::string all;
     for (const std::string& r : rows) {
       all += r;

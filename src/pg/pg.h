@@ -16,6 +16,7 @@
 
 #include "ir/cancel.h"
 #include "ir/errors.h"
+#include "ir/limits.h"
 #include "runtime/engine.h"
 
 extern "C" {

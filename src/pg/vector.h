@@ -32,8 +32,9 @@ void check_same_dims(const RuVector* a, const RuVector* b);
 
 // The module's GUCs.
 extern bool jit_enabled;
-extern int cache_size;
-extern int threads;
+// Threads a call may use: ruvector_jit.threads, capped by the superuser's
+// ruvector_jit.max_threads.
+int call_threads();
 
 }  // namespace rvj::pg
 

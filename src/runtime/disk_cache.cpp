@@ -2,13 +2,15 @@
 
 #include "code_hash.h"  // generated: RVJ_CODE_HASH (CMakeLists.txt)
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@ namespace rvj::runtime {
 namespace {
 
 constexpr const char* kMagic = "RVJK1";
+constexpr const char* kSuffix = ".rvjk";
 constexpr size_t kMaxFile = 64u << 20;  // far above any kernel: a bound on what we read
 
 uint64_t fnv1a(const char* p, size_t n) {
@@ -39,11 +42,56 @@ std::string hex(uint64_t v) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// Why a file or directory is not to be trusted, or "" when it is: owned by
+// the server's user and writable by nobody else.
+std::string untrusted(const struct stat& st) {
+  if (st.st_uid != ::geteuid()) return "owned by uid " + std::to_string(st.st_uid) + ", not the server's user";
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) return "writable by its group or by others";
+  return "";
+}
+
+bool ends_with(const std::string& s, const char* tail) {
+  const size_t n = std::strlen(tail);
+  return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
+}
+
 }  // namespace
 
+DiskCache::~DiskCache() {
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+}
+
 void DiskCache::set_dir(std::string dir) {
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+  dir_fd_ = -1;
   dir_ = std::move(dir);
   unusable_ = false;
+}
+
+bool DiskCache::open_dir(std::vector<Notice>& notices) {
+  if (dir_fd_ >= 0) return true;
+  if (!enabled()) return false;
+  auto give_up = [&](const std::string& why) {
+    unusable_ = true;
+    notices.push_back({true, "the kernel cache directory \"" + dir_ + "\" is not usable (" + why +
+                                 "); running without a persistent kernel cache in this session"});
+    return false;
+  };
+  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return give_up("mkdir: " + errno_text());
+  // O_NOFOLLOW: the directory itself may not be a symbolic link.
+  const int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return give_up(errno == ELOOP ? "a symbolic link" : "open: " + errno_text());
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return give_up("not a directory");
+  }
+  if (const std::string why = untrusted(st); !why.empty()) {
+    ::close(fd);
+    return give_up(why);
+  }
+  dir_fd_ = fd;
+  return true;
 }
 
 std::string DiskCache::key(const ir::Function& fn) const {
@@ -53,30 +101,53 @@ std::string DiskCache::key(const ir::Function& fn) const {
          "/code " + RVJ_CODE_HASH + "/LLVM " + codegen::llvm_version();
 }
 
-std::string DiskCache::path(const ir::Function& fn) const {
+std::string DiskCache::file_name(const ir::Function& fn) const {
   const std::string k = key(fn);
-  std::string file = dir_ + "/";
-  // (appending avoids a GCC 12 -Wrestrict false positive)
+  std::string file;
   if (fn.kind == ir::KernelKind::Tile) file += "tile-";
   if (fn.kind == ir::KernelKind::Query) file += "query-";
   file += fn.name + "-" + std::to_string(fn.dims);
   if (fn.kind != ir::KernelKind::Row) file += 'x' + std::to_string(fn.value_dims);
-  return file + "-" + codegen::isa_name(codegen::host_target().isa) + "-" + hex(fnv1a(k.data(), k.size())) + ".rvjk";
+  return file + "-" + codegen::isa_name(codegen::host_target().isa) + "-" + hex(fnv1a(k.data(), k.size())) + kSuffix;
 }
 
+std::string DiskCache::path(const ir::Function& fn) const { return dir_ + "/" + file_name(fn); }
+
 std::optional<std::string> DiskCache::load(const ir::Function& fn, std::vector<Notice>& notices) {
-  if (!enabled()) return std::nullopt;
-  const std::string file = path(fn);
+  if (!open_dir(notices)) return std::nullopt;
+  const std::string name = file_name(fn), file = dir_ + "/" + name;
   auto reject = [&](const std::string& why) -> std::optional<std::string> {
-    notices.push_back({true, "ignoring corrupt kernel cache file \"" + file + "\" (" + why + "); recompiling"});
+    notices.push_back({true, "ignoring kernel cache file \"" + file + "\" (" + why + "); recompiling"});
     return std::nullopt;
   };
+  // O_NONBLOCK: a FIFO planted under the name must not block the open.
+  const int fd = ::openat(dir_fd_, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;  // not cached yet
+    return reject(errno == ELOOP ? "a symbolic link" : "open: " + errno_text());
+  }
   struct stat st;
-  if (::stat(file.c_str(), &st) != 0) return std::nullopt;  // not cached yet
-  if (static_cast<unsigned long long>(st.st_size) > kMaxFile) return reject("too large");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string data, why;
+  if (::fstat(fd, &st) != 0)
+    why = "fstat: " + errno_text();
+  else if (!S_ISREG(st.st_mode))
+    why = "not a regular file";
+  else if (why = untrusted(st); why.empty() && static_cast<unsigned long long>(st.st_size) > kMaxFile)
+    why = "too large";
+  if (why.empty()) {
+    data.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < data.size()) {
+      const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    data.resize(got);
+    ::futimens(fd, nullptr);  // used now: the eviction keeps recently used files
+  }
+  ::close(fd);
+  if (!why.empty()) return reject(why);
   // Header: four lines, then the payload.
   std::istringstream hdr(data);
   std::string magic, key_line, size_line, sum_line;
@@ -97,19 +168,16 @@ std::optional<std::string> DiskCache::load(const ir::Function& fn, std::vector<N
 }
 
 void DiskCache::store(const ir::Function& fn, const std::string& object, std::vector<Notice>& notices) {
-  if (!enabled() || object.empty()) return;
-  auto give_up = [&](const std::string& why) {
-    unusable_ = true;
-    notices.push_back({true, "the kernel cache directory \"" + dir_ + "\" is not usable (" + why +
-                                 "); running without a persistent kernel cache in this session"});
-  };
-  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return give_up("mkdir: " + errno_text());
-  const std::string file = path(fn);
-  const std::string tmp = file + ".tmp." + std::to_string(::getpid());
+  if (object.empty() || !open_dir(notices)) return;
+  const std::string name = file_name(fn);
+  uint64_t nonce = 0;
+  if (::getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
+    return notices.push_back({true, "could not write a kernel cache file: getrandom: " + errno_text()});
+  const std::string tmp = name + ".tmp." + hex(nonce);
   const std::string header = std::string(kMagic) + "\n" + key(fn) + "\n" + std::to_string(object.size()) + "\n" +
                              hex(fnv1a(object.data(), object.size())) + "\n";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return give_up("open: " + errno_text());
+  const int fd = ::openat(dir_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return notices.push_back({true, "could not create \"" + dir_ + "/" + tmp + "\": " + errno_text()});
   bool ok = true;
   for (const std::string* part : {&header, &object}) {
     const char* p = part->data();
@@ -124,11 +192,54 @@ void DiskCache::store(const ir::Function& fn, const std::string& object, std::ve
   // No fsync: a file lost in a crash is simply compiled again; a torn one is
   // caught by its size and checksum.
   if (::close(fd) != 0) ok = false;
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
+  if (!ok || ::renameat(dir_fd_, tmp.c_str(), dir_fd_, name.c_str()) != 0) {
     const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    notices.push_back({true, "could not write kernel cache file \"" + file + "\": " + why});
+    ::unlinkat(dir_fd_, tmp.c_str(), 0);
+    notices.push_back({true, "could not write kernel cache file \"" + dir_ + "/" + name + "\": " + why});
+    return;
   }
+  evict(notices);
+}
+
+void DiskCache::evict(std::vector<Notice>& notices) {
+  const int fd = ::dup(dir_fd_);
+  if (fd < 0) return;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return;
+  }
+  struct Entry {
+    std::string name;
+    uint64_t bytes;
+    struct timespec used;
+  };
+  std::vector<Entry> files;
+  uint64_t total = 0;
+  ::rewinddir(d);
+  while (struct dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (!ends_with(name, kSuffix)) continue;
+    struct stat st;
+    if (::fstatat(dir_fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    files.push_back({name, static_cast<uint64_t>(st.st_size), st.st_atim});
+    total += static_cast<uint64_t>(st.st_size);
+  }
+  ::closedir(d);
+  if (total <= limit_) return;
+  // Least recently used first (loads touch a file's times).
+  std::sort(files.begin(), files.end(), [](const Entry& a, const Entry& b) {
+    return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec : a.used.tv_nsec < b.used.tv_nsec;
+  });
+  size_t removed = 0;
+  for (const Entry& f : files) {
+    if (total <= limit_) break;
+    if (::unlinkat(dir_fd_, f.name.c_str(), 0) == 0) total -= f.bytes, ++removed;
+  }
+  if (removed)
+    notices.push_back({false, "kernel cache \"" + dir_ + "\": removed " + std::to_string(removed) +
+                                  " least recently used file(s) to stay under " + std::to_string(limit_ >> 10) +
+                                  " kB"});
 }
 
 DiskCache& backend_disk_cache() {

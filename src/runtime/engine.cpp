@@ -221,12 +221,14 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   }
   rows.push_back("  IR:");
   add_block(ir::print(k.ir));
+  // Rendered from the same IR through the same pipeline as the running code,
+  // lowered and optimised once for both texts.
+  const codegen::Inspection shown = codegen::inspect(k.ir, target);
   rows.push_back("  Optimised LLVM IR (" + std::string(codegen::isa_name(target.isa)) + "):");
-  add_block(codegen::optimized_llvm_ir(k.ir, target));
-  // Rendered from the same IR through the same pipeline as the running code.
+  add_block(shown.optimized_ir);
   rows.push_back("  Assembly (" + std::string(codegen::isa_name(target.isa)) +
                  (isa.empty() ? ", host" : ", cross-compiled for inspection") + "):");
-  add_block(codegen::assembly(k.ir, target));
+  add_block(shown.assembly);
   return rows;
 }
 

@@ -34,13 +34,6 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
     }
   const bool found = k != nullptr;
   if (!found) {
-    // Make room first: the least recently used kernels go.
-    while (entries_.size() >= capacity_) {
-      auto lru = std::min_element(entries_.begin(), entries_.end(),
-                                  [](const auto& a, const auto& b) { return a->last_used < b->last_used; });
-      entries_.erase(lru);
-      ++generation_;
-    }
     ir::Function fn = m.build(dims);
     if (kind != ir::KernelKind::Row) fn = ir::tile_kernel(fn, value_dims, kind);
     auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kind, value_dims,
@@ -56,7 +49,28 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
     if (found) ++k->hits;
     if (source) *source = Source::Memory;
   }
+  evict_except(k);
   return *k;
+}
+
+size_t KernelCache::bytes() const {
+  size_t total = 0;
+  for (const auto& e : entries_) total += charge(*e);
+  return total;
+}
+
+void KernelCache::evict_except(const Kernel* keep) {
+  // The least recently used kernels go until the rest fit.
+  size_t total = bytes();
+  while (total > capacity_ && entries_.size() > 1) {
+    auto lru = entries_.end();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->get() != keep && (lru == entries_.end() || (*it)->last_used < (*lru)->last_used)) lru = it;
+    if (lru == entries_.end()) break;
+    total -= charge(**lru);
+    entries_.erase(lru);
+    ++generation_;
+  }
 }
 
 void KernelCache::compile(Kernel& k, Source* source) {
@@ -87,7 +101,7 @@ size_t KernelCache::clear() {
   return n;
 }
 
-void KernelCache::set_capacity(size_t kernels) { capacity_ = std::max<size_t>(1, kernels); }
+void KernelCache::set_capacity(size_t bytes) { capacity_ = bytes; }
 
 KernelCache& backend_cache() {
   static KernelCache* cache = new KernelCache(&backend_disk_cache());

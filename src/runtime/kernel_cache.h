@@ -1,7 +1,9 @@
 // The per-backend kernel cache, keyed by (mechanism, dims, ISA). The first
 // call builds the IR (and compiles it when the JIT is on); later calls reuse.
-// Bounded: past its capacity the least recently used kernel is dropped and its
-// code freed. Results never depend on it: it only saves work.
+// Bounded in bytes (machine code plus a fixed charge per kernel for its IR
+// and LLVM's bookkeeping): past its capacity the least recently used kernels
+// are dropped and their code freed. Results never depend on it: it only
+// saves work.
 #pragma once
 
 #include <cstdint>
@@ -50,8 +52,12 @@ class KernelCache {
   // compare generation() with the value they saw when they bound.
   uint64_t generation() const { return generation_; }
   size_t clear();                        // returns how many were dropped
-  void set_capacity(size_t kernels);     // >= 1; shrinks on the next get()
+  void set_capacity(size_t bytes);       // shrinks on the next get(); the kernel in use always stays
   size_t capacity() const { return capacity_; }
+  size_t bytes() const;                  // what the kernels held are charged
+  // A kernel's charge: its object's bytes plus kKernelOverhead.
+  static constexpr size_t kKernelOverhead = 16 << 10;
+  static size_t charge(const Kernel& k) { return k.code.object_bytes + kKernelOverhead; }
 
   // Warnings and log lines from the disk cache, for the caller to report.
   bool has_notices() const { return !notices_.empty(); }
@@ -59,11 +65,12 @@ class KernelCache {
 
  private:
   void compile(Kernel& k, Source* source);
+  void evict_except(const Kernel* keep);
 
   DiskCache* disk_;
   std::vector<Notice> notices_;
   std::vector<std::unique_ptr<Kernel>> entries_;  // few kernels: a scan beats hashing strings
-  size_t capacity_ = 256;
+  size_t capacity_ = size_t{16} << 20;
   uint64_t clock_ = 0;
   uint64_t generation_ = 1;
 };

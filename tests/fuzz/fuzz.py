@@ -46,8 +46,9 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 EXT_SCRIPT = "/usr/share/postgresql/15/extension/ruvector_jit--0.1.0.sql"
 
+# (exit code 1 is a FATAL exit, as a parallel worker that raised an ERROR: not a crash)
 CRASH_RE = re.compile(r"terminated by signal|server process .* was terminated|"
-                      r"(server process|background worker) .* exited with exit code [1-9]|"
+                      r"(server process|background worker) .* exited with exit code ([2-9]|\d\d)|"
                       r"\bPANIC:|terminate called after throwing|LLVM ERROR")
 PID_IN_LOG_RE = re.compile(r"\(PID (\d+)\)")
 ERR_RE = re.compile(r"^(?:psql:[^:]*:\d+: )?(ERROR|FATAL|PANIC):  (?:([0-9A-Z]{5}): )?(.*)$")
@@ -149,13 +150,22 @@ class Gen:
                 continue
             keys = sorted(set(mechs[m]["params"]) | set(mechs[m]["seq_params"]))
             for k in keys:
-                for v in HOSTILE_VALUES:
-                    cases.append((m, k, v, forms))
-            for w in HOSTILE_PARAMS_WHOLE:
+                # every hostile number; a sample of the wrong JSON types (one code path checks those)
+                kforms = [f for f in forms if k in self.form_keys(m, f)] or forms
+                for v in HOSTILE_NUMS + self.r.sample(HOSTILE_JSON, 5):
+                    cases.append((m, k, v, kforms))
+            for w in self.r.sample(HOSTILE_PARAMS_WHOLE, 5):
                 cases.append((m, None, w, forms))
         self.r.shuffle(cases)
+        self.queued = []
         self.cases = cases
         self.case_pos = 0
+
+    def form_keys(self, m, form):
+        info = self.mechs[m]
+        if form == "score" or (form == "weights" and info["per_row"]):
+            return info["params"]
+        return info["seq_params"]
 
     # -- building blocks -----------------------------------------------------
     def pick(self, seq):
@@ -290,7 +300,9 @@ class Gen:
     def next(self):
         idx = self.n
         self.n += 1
-        if self.case_pos < len(self.cases) and self.chance(0.5):
+        if self.queued:
+            st = self.queued.pop(0)
+        elif self.case_pos < len(self.cases) and self.chance(0.7):
             st = self.systematic()
         else:
             st = self.random_stmt()
@@ -333,7 +345,10 @@ class Gen:
             return Stmt(0, sql, "ruvector_attention_weights", m, pair, tag)
         if form == "additive":
             return self.g_additive(params=(jp, pair), tag=tag)
-        # sequence: a plausible shape, with 192 keys or so now and then (bigger masks)
+        # sequence: a plausible shape, and for numbers also 192 queries and keys (three key blocks at
+        # the default block size: the fewest with a block that is not a neighbour)
+        if v in HOSTILE_NUMS:
+            self.queued.append(self.g_sequence(mech=m, params=(jp, pair), tag=tag + " (192 rows)", rows=192))
         return self.g_sequence(mech=m, params=(jp, pair), tag=tag)
 
     def g_score(self):
@@ -463,20 +478,19 @@ class Gen:
         return Stmt(0, sql, "ruvector_attend(parallel)", m + "/" + kcol + "/" + vcol, ())
 
     def g_attend_internal(self):
-        v = "'[1,2]'::ruvector"
-        sql = self.pick([
-            "SELECT ruvector_attend_final(NULL)",
-            "SELECT ruvector_attend_combine(NULL, NULL)",
-            "SELECT ruvector_attend_transition(NULL, %s, %s, %s)" % (v, v, v),
-            "SELECT ruvector_attend_transition(NULL, %s, %s, %s, 'cosine')" % (v, v, v),
-            "SELECT ruvector_attend_transition(NULL, NULL, NULL, NULL)",
-            "SELECT ruvector_attend_serialize(NULL)",
-            "SELECT ruvector_attend_deserialize('\\x00'::bytea, NULL)",
-            "SELECT ruvector_attend_final(ruvector_attend_transition(NULL, %s, %s, %s))" % (v, v, v),
-            "SELECT ruvector_attend_serialize(ruvector_attend_transition(NULL, %s, %s, %s))" % (v, v, v),
-            "SELECT ruvector_attend_combine(ruvector_attend_transition(NULL, %s, %s, %s), NULL)" % (v, v, v),
-        ])
-        return Stmt(0, sql, "ruvector_attend_(support)", "", ())
+        """The support functions under an aggregate of our own: a moving-aggregate frame whose inverse is
+        the transition itself (setup creates fuzz_attend_moving), and the real aggregate in odd frames."""
+        d = self.pick([2, 3, 8])
+        q, k, v = self.vec(d), self.vec(d, row=True), self.vec(self.pick([1, 2, 4]), row=True)
+        n = self.pick([5, 50, 300])
+        frame = self.pick(["ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "ROWS BETWEEN CURRENT ROW AND 3 FOLLOWING",
+                           "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING",
+                           "ROWS BETWEEN 1 FOLLOWING AND 2 FOLLOWING", "RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+                           "GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW"])
+        agg = self.pick(["fuzz_attend_moving", "ruvector_attend"])
+        sql = ("SELECT %s(%s, %s, %s) OVER (ORDER BY j %s) FROM generate_series(1,%d) j"
+               % (agg, q, k, v, frame, n))
+        return Stmt(0, sql, "ruvector_attend(window)", agg, ())
 
     def seq_shape(self, m, pvals):
         """(L, S, dq, dk, dv) plausible for mechanism m with the parsed param values."""
@@ -507,7 +521,7 @@ class Gen:
         S = L if self.chance(0.6) else self.pick(ROWS)
         return L, S, dq, dk, dv
 
-    def g_sequence(self, mech=None, params=None, tag=""):
+    def g_sequence(self, mech=None, params=None, tag="", rows=None):
         m = mech or self.mech_name(self.seq_mechs)
         info = self.mechs.get(m)
         keys = info["seq_params"] if info else {"num_heads": "1", "block_size": "64"}
@@ -517,8 +531,10 @@ class Gen:
             jp, pairs = self.params(m, keys, max_keys=4, hostile=0.35)
         pvals = dict(re.findall(r'"(\w+)": (-?[0-9.e]+)', jp))
         L, S, dq, dk, dv = self.seq_shape(m, pvals)
-        if params and self.chance(0.5):
-            L = S = self.pick([130, 192, 200, 257])
+        if rows:
+            L = S = rows
+        elif params and self.chance(0.3):
+            L = S = self.pick([130, 200, 257])
         kd = self.kind(m)
         hostile = 0.0 if params else 0.08
         Q = self.arr(L, dq if self.chance(0.95) else dq + 1, kd, hostile)
@@ -601,7 +617,7 @@ class Gen:
 
     def curv(self):
         c = self.pick(CURVATURES)
-        return c if c == "NULL" else "(%s)::real" % c
+        return "NULL::real" if c == "NULL" else "(%s)::real" % c
 
     def g_hyper(self):
         d = self.pick(DIMS)
@@ -795,7 +811,6 @@ class Gen:
                                                self.pick(TYPMODS).replace("-", "-")),
             "SELECT ruvector_out(%s)" % v,
             "SELECT ruvector_send(%s)" % v,
-            "SELECT ruvector_recv(NULL, 0, -1)",
             "SELECT ruvector_in(NULL, 0, -1)",
             "SELECT ruvector_in('[1]', NULL, NULL)",
             "SELECT length(ruvector_send(('[' || repeat('1,', 15999) || '1]')::ruvector))",
@@ -806,7 +821,7 @@ class Gen:
         f = self.pick(self.bin_files)
         t = self.pick(["fz_any", "fz_3"])
         sql = self.pick(["COPY %s FROM %s WITH (FORMAT binary)" % (t, sq(f)),
-                         "COPY %s FROM %s WITH (FORMAT binary); SELECT count(*), max(v) FROM %s" % (t, sq(f), t)])
+                         "COPY %s FROM %s WITH (FORMAT binary); SELECT count(*), sum(ruvector_dims(v)) FROM %s" % (t, sq(f), t)])
         return Stmt(0, sql, "ruvector_recv(COPY binary)", os.path.basename(f), ())
 
     def g_guc(self):
@@ -822,7 +837,7 @@ class Gen:
             % (vv, n),
             "INSERT INTO fz_any SELECT %s FROM generate_series(1,%d) j; CREATE INDEX ON fz_any (v); "
             "SELECT count(*) FROM fz_any WHERE v = '[1,2,3]'; TRUNCATE fz_any" % (vv, n),
-            "SELECT max(v), min(v) FROM (SELECT %s AS v FROM generate_series(1,%d) j) t" % (vv, n),
+            "SELECT v FROM (SELECT %s AS v FROM generate_series(1,%d) j) t ORDER BY v DESC NULLS LAST LIMIT 3" % (vv, n),
         ])
         return Stmt(0, sql, "btree/ordering", "", ())
 
@@ -1006,6 +1021,11 @@ class Runner:
             rc, _, err = self.psql_c(sql, timeout=300)
             if rc != 0:
                 sys.exit("fuzz: creating fuzz_rows failed: %s" % err.strip())
+        # the aggregate's support functions in a moving-aggregate frame, with the transition as its inverse
+        self.psql_c("CREATE OR REPLACE AGGREGATE fuzz_attend_moving(ruvector, ruvector, ruvector) ("
+                    "SFUNC = ruvector_attend_transition, STYPE = internal, FINALFUNC = ruvector_attend_final, "
+                    "MSFUNC = ruvector_attend_transition, MINVFUNC = ruvector_attend_transition, MSTYPE = internal, "
+                    "MFINALFUNC = ruvector_attend_final)")
         rc, out, err = self.psql_c("SELECT name, parameters, sql_forms, per_row FROM ruvector_attention_types()")
         if rc != 0:
             sys.exit("fuzz: ruvector_attention_types() failed: %s" % err.strip())
@@ -1026,7 +1046,8 @@ class Runner:
                 for f in ("score", "weights", "aggregate", "sequence"):
                     if re.search(r"\b%s\b" % f, forms):
                         fs.add(f)
-            mechs[name] = {"params": pd if per_row == "t" else {}, "seq_params": seq, "forms": fs}
+            mechs[name] = {"params": pd if per_row == "t" else {}, "seq_params": seq, "forms": fs,
+                           "per_row": per_row == "t"}
         if not mechs:
             sys.exit("fuzz: ruvector_attention_types() returned no rows")
         return mechs
@@ -1207,6 +1228,7 @@ class Runner:
         """Cancel, terminate, then kill the backend running st. Returns 'finished' when the statement
         returned after the cancel (then the batch goes on), else 'killed'."""
         el = time.monotonic() - start
+        st.duration = el
         st.fail = "hang"
         st.fail_detail = "still running %.1f s after it started (statement_timeout %.1f s)" % (el, self.a.timeout)
         if pid is None:
@@ -1223,8 +1245,8 @@ class Runner:
                 break
             if line.startswith("@@stmt ") or line == "@@end":
                 # it returned after the cancel: put the marker back for the batch loop
-                st.fail_detail = ("returned only after pg_cancel_backend, %.1f s after it started "
-                                  "(statement_timeout %.1f s)" % (t - start, self.a.timeout))
+                st.fail_detail = ("returned %.1f s after it started, statement_timeout %.1f s (ended after "
+                                  "a pg_cancel_backend at %.1f s)" % (t - start, self.a.timeout, el))
                 st.duration = t - start
                 m = ERR_RE.match(line)
                 q.put((t, line))
@@ -1274,18 +1296,16 @@ def main():
     ap.add_argument("--wait-server", type=float, default=60, help="seconds to wait for the server at start")
     ap.add_argument("--print", action="store_true", help="print the statements, run nothing")
     ap.add_argument("--save", default=None, help="write every failing statement to this file")
+    ap.add_argument("--trace", default=None, help="write every statement with its outcome to this file")
+    ap.add_argument("--replay", default=None,
+                    help="run the statements of this file (one a line, as --save writes them) instead")
     ap.add_argument("--verbose", "-v", action="store_true")
     a = ap.parse_args()
     if a.seconds is None and a.count is None:
         a.seconds = 60.0
 
-    if a.print:
-        mechs = {"scaled_dot": {"params": {}, "seq_params": {"num_heads": "1", "block_size": "64"},
-                                "forms": {"score", "weights", "aggregate", "sequence"}}}
-        runner = None
-    else:
-        runner = Runner(a)
-        mechs = runner.setup()
+    runner = Runner(a)
+    mechs = runner.setup()
     tmpdir = tempfile.mkdtemp(prefix="ruvector_fuzz_")
     os.chmod(tmpdir, 0o755)
     try:
@@ -1298,6 +1318,13 @@ def fuzz(a, runner, mechs, tmpdir):
     gen = Gen(a.seed, mechs, make_bin_files(random.Random(a.seed), tmpdir))
     for _ in range(a.skip):
         gen.next()
+    if a.replay:
+        with open(a.replay) as f:
+            lines = [ln.strip().rstrip(";") for ln in f if ln.strip() and not ln.startswith("--")]
+        replay = [Stmt(i, ln, "replay", ln[:40]) for i, ln in enumerate(lines)]
+        gen.next = lambda: replay.pop(0) if replay else None
+        a.count = len(lines) if a.count is None else min(a.count, len(lines))
+        a.seconds = None
     if a.print:
         for _ in range(a.count or 100):
             st = gen.next()
@@ -1372,7 +1399,7 @@ def report(a, done, skipped, runner, gen, elapsed, batches):
     timeouts = [s for s in done if s.sqlstate == "57014" and not s.fail]
     print("fuzz: seed %d, %d statements in %.1f s (%d psql batches), %d skipped as repeats of a hang"
           % (a.seed, len(done), elapsed, batches, skipped))
-    covered = sum(1 for s in done if s.systematic)
+    covered = len({s.systematic.replace(" (192 rows)", "") for s in done if s.systematic})
     print("fuzz: systematic mechanism x parameter x hostile value cases run: %d of %d" % (covered, len(gen.cases)))
     print("fuzz: results by SQLSTATE: " + ", ".join("%s %d" % kv for kv in sorted(by_state.items())))
     funcs = collections.Counter(s.func for s in done)
@@ -1407,6 +1434,12 @@ def report(a, done, skipped, runner, gen, elapsed, batches):
                 print("      %s" % short(s.sql, 1500))
         for g in runner.global_fails:
             print("- %s" % g)
+    if a.trace:
+        with open(a.trace, "w") as f:
+            for s in sorted(done, key=lambda s: s.idx):
+                f.write("-- #%d %s %s [%s] %.3f s %s %s %s\n%s;\n" % (
+                    s.idx, s.func, s.mech, s.systematic, s.duration, s.sqlstate or "ok", s.message[:300],
+                    s.fail, s.sql))
     if a.save and (failed or runner.global_fails):
         with open(a.save, "w") as f:
             for s in failed:
