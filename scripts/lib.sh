@@ -113,6 +113,26 @@ SQL
   fi
 }
 
+# Server-wide settings (ruvector_jit.cache_dir is PGC_SIGHUP): ALTER SYSTEM,
+# reload, and wait until a new backend sees the value. $2 = RESET resets.
+set_server_setting() {
+  local name="$1" value="$2" now=""
+  if [ "$value" = RESET ]; then
+    as_user psql -X -q -c "LOAD 'ruvector_jit'" -c "ALTER SYSTEM RESET $name" postgres
+  else
+    as_user psql -X -q -c "LOAD 'ruvector_jit'" -c "ALTER SYSTEM SET $name = '$value'" postgres
+  fi
+  as_user psql -X -q -tA -c "SELECT pg_reload_conf()" postgres >/dev/null
+  for _ in $(seq 50); do
+    sleep 0.1
+    [ "$value" = RESET ] && return 0
+    now=$(as_user psql -X -q -tA -c "LOAD 'ruvector_jit'" -c "SHOW $name" postgres 2>/dev/null || true)
+    [ "$now" = "$value" ] && return 0
+  done
+  echo "setting $name = '$value' did not take effect (still '$now')" >&2
+  return 1
+}
+
 # Bytes in the server log so far: crash checks read only what follows.
 log_size() { as_root stat -c %s "$PG_LOG" 2>/dev/null || echo 0; }
 

@@ -86,18 +86,22 @@ RVJ_FUNCTION(ruvector_additive_attention) {
   double params[rvj::ir::kMaxParams];
   parse_params(PG_GETARG_JSONB_P(6), m->name, m->params, params);
 
+  rvj::runtime::SequencePlan plan;
+  size_t need = 0;
+  RVJ_ENGINE({
+    plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, a, a, v.dim);
+    // plus the projected queries and keys
+    need = rvj::runtime::call_memory(plan, call_threads()) + (sizeof(float) * a + sizeof(float*)) * ((size_t)q.n + k.n);
+  });
+  check_work_mem("ruvector_additive_attention", need);
   float* qp = (float*)palloc(sizeof(float) * (size_t)q.n * a);
   float* kp = (float*)palloc(sizeof(float) * (size_t)k.n * a);
   const float** qr = (const float**)palloc(sizeof(float*) * q.n);
   const float** kr = (const float**)palloc(sizeof(float*) * k.n);
   for (int i = 0; i < q.n; i++) qr[i] = qp + (size_t)i * a;
   for (int j = 0; j < k.n; j++) kr[j] = kp + (size_t)j * a;
-  rvj::runtime::SequencePlan plan;
   rvj::runtime::Bound score;
-  RVJ_ENGINE({
-    plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, a, a, v.dim);
-    score = rvj::runtime::bind_sequence(plan, jit_enabled);
-  });
+  RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, jit_enabled));
   plan.score_vector = w.v->x;
   // O((L + S) a d) to project, in slices with interrupt checks.
   project_in_slices(q.x, q.n, q.dim, w.wq.x, a, nullptr, qp);

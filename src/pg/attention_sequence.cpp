@@ -34,7 +34,12 @@ RVJ_FUNCTION(ruvector_attention) {
   parse_params(jb, m->name, m->params, params);
 
   rvj::runtime::SequencePlan plan;
-  RVJ_ENGINE(plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, q.dim, k.dim, v.dim));
+  size_t need = 0;
+  RVJ_ENGINE({
+    plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, q.dim, k.dim, v.dim);
+    need = rvj::runtime::call_memory(plan, call_threads());
+  });
+  check_work_mem("ruvector_attention", need);
   const int out_dims = plan.out_dims();
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
   if (plan.positional == rvj::ir::Positional::Rope) {
@@ -126,10 +131,17 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
 
   const rvj::ir::SequenceMechanism* m = rvj::ir::find_sequence_mechanism("multi_head");
   double params[rvj::ir::kMaxParams];
+  rvj::runtime::SequencePlan plan;
+  size_t need = 0;
   RVJ_ENGINE({
     rvj::ir::default_params(m->params, params);
     rvj::ir::set_param(*m, rvj::ir::Field::NumHeads, heads, params);
+    plan = rvj::runtime::plan_sequence(*m, params, L, S, E, E, E);
+    // The projected queries, keys and values, the heads' output and its projection.
+    need = rvj::runtime::call_memory(plan, call_threads()) +
+           sizeof(float) * (size_t)E * (3 * (size_t)L + 2 * (size_t)S) + 2 * sizeof(float*) * ((size_t)L + S);
   });
+  check_work_mem("ruvector_multi_head_attention", need);
   float* qp = (float*)palloc(sizeof(float) * (size_t)L * E);
   float* kp = (float*)palloc(sizeof(float) * (size_t)S * E);
   float* vp = (float*)palloc(sizeof(float) * (size_t)S * E);
@@ -142,12 +154,8 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
   for (int i = 0; i < L; i++) qr[i] = qp + (size_t)i * E, ar[i] = att + (size_t)i * E;
   for (int j = 0; j < S; j++) kr[j] = kp + (size_t)j * E, vr[j] = vp + (size_t)j * E;
 
-  rvj::runtime::SequencePlan plan;
   rvj::runtime::Bound score;
-  RVJ_ENGINE({
-    plan = rvj::runtime::plan_sequence(*m, params, L, S, E, E, E);
-    score = rvj::runtime::bind_sequence(plan, jit_enabled);
-  });
+  RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, jit_enabled));
   project_in_slices(q.x, L, E, win.x, E, bin ? bin->x : nullptr, qp);
   project_in_slices(k.x, S, E, win.x + E, E, bin ? bin->x + E : nullptr, kp);
   project_in_slices(v.x, S, E, win.x + 2 * E, E, bin ? bin->x + 2 * E : nullptr, vp);

@@ -3,6 +3,7 @@
 #include "pg/errors.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
+#include "pg/vector_arrays.h"
 #include "runtime/online_softmax.h"
 
 using namespace rvj::pg;
@@ -62,6 +63,7 @@ RVJ_FUNCTION(ruvector_attention_weights) {
   parse_params(jb, type, form->params, params);
 
   KernelSite* site = kernel_site(fcinfo);
+  check_work_mem("ruvector_attention_weights", (2 * sizeof(double) + sizeof(float) + sizeof(Datum)) * (size_t)n);
   double* logits = (double*)palloc(sizeof(double) * n);
   double* w = (double*)palloc(sizeof(double) * n);
   rvj::runtime::Bound* bound = nullptr;

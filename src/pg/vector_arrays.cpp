@@ -60,4 +60,14 @@ ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
   return construct_array(result, n, vector_type, -1, false, TYPALIGN_INT);
 }
 
+void check_work_mem(const char* function, size_t bytes) {
+  const size_t budget = (size_t)work_mem * 1024;
+  if (bytes > budget)
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("%s needs %zu kB of working memory, over work_mem (%d kB)", function,
+                           (bytes + 1023) / 1024, work_mem),
+                    errhint("Raise work_mem (for example SET work_mem = '%zuMB'), or pass fewer or narrower rows.",
+                            (bytes >> 20) + 1)));
+}
+
 }  // namespace rvj::pg

@@ -34,4 +34,8 @@ void project_in_slices(const float* const* rows, int n, int in_dims, const float
 // finite (runtime::check_finite_result).
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type);
 
+// ERROR 54000 unless `bytes` of working memory fit in work_mem: the budget
+// of every query-time call, checked before it allocates.
+void check_work_mem(const char* function, size_t bytes);
+
 }  // namespace rvj::pg

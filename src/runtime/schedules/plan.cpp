@@ -163,6 +163,20 @@ int query_chunk(const SequencePlan& p) {
   return std::max(p.block, std::max(fits / kMaxTileQueries * kMaxTileQueries, kMaxTileQueries));
 }
 
+size_t call_memory(const SequencePlan& p, int threads) {
+  // The output rows, and the array of vectors returned from them.
+  size_t bytes = 2 * (sizeof(float) * p.out_dims() + 16) * static_cast<size_t>(p.L);
+  if (p.positional == ir::Positional::Rope)
+    bytes += sizeof(float) * (static_cast<size_t>(p.L) * p.dq + static_cast<size_t>(p.S) * p.dk);
+  if (p.mechanism->schedule == ir::Schedule::Linear) {
+    const size_t F = p.feature_dim();
+    bytes += sizeof(double) * (p.heads * (F * p.value_dim + F) + F * p.head_dim);
+  } else {
+    bytes += block_memory(p) * static_cast<size_t>(std::max(threads, 1));
+  }
+  return bytes;
+}
+
 int step_rows(const SequencePlan& p, int threads) {
   // The keys the last query sees bound every query's for the masks here
   // (causal and windows grow with i; the others do not depend on it).

@@ -61,6 +61,13 @@ size_t block_memory(const SequencePlan& p);
 // queries per call amortise that; a query's result does not depend on it.
 int query_chunk(const SequencePlan& p);
 
+// Working memory of a call on `threads` threads, in bytes: the output rows
+// (twice: computed, then returned as vectors),
+// RoPE's rotated copies, the linear state and FAVOR+'s W, and each thread's
+// step memory (block_memory). Callers add what they allocate besides (learned
+// projections) and check the sum against their budget before allocating.
+size_t call_memory(const SequencePlan& p, int threads);
+
 // Query rows per step of a call on `threads` threads: about kStepWork
 // multiply-adds per thread, at least one row, at most query_chunk() rows per
 // thread. Callers check for interrupts between steps; inside a step the

@@ -112,12 +112,14 @@ CREATE TEMP TABLE long AS
   SELECT array_agg(x) AS x
   FROM (SELECT (SELECT array_agg(sin(i * j + j))::real[]::ruvector FROM generate_series(1, 128) j) AS x
         FROM generate_series(1, 16384) i) rows;
+SET work_mem = '64MB';  -- the 8 MB result, twice, and the step buffers
 SET statement_timeout = '300ms';
 SELECT ruvector_dims((ruvector_attention(x, x, x))[1]) FROM long;
 SET ruvector_jit.threads = 2;
 SELECT ruvector_dims((ruvector_attention(x, x, x, 'flash_v2'))[1]) FROM long;
 RESET ruvector_jit.threads;
 RESET statement_timeout;
+RESET work_mem;
 -- nn.MultiheadAttention with learned weights: identity weights and no bias
 -- give the identity-projection multi_head bit for bit; then weights and biases
 CREATE TEMP TABLE w AS

@@ -53,13 +53,23 @@ SELECT ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector) IS NOT
 SELECT regexp_replace(key, '/(avx512|avx2|neon|generic)$', '/<isa>') AS key, mechanism, dims, compiled,
        object_bytes > 0 AS has_code, compile_ms > 0 AS timed
   FROM ruvector_jit_cache() ORDER BY key;
-SET ruvector_jit.cache_size = 2;
+-- bounded in bytes: each kernel is charged its code plus 16 kB
+SET ruvector_jit.cache_size = '64kB';
 SELECT ruvector_attention_score('[1,2]'::ruvector, '[4,5]'::ruvector, 'cosine') IS NOT NULL,
-       ruvector_hyperbolic_distance('[0.1]', '[0.2]') IS NOT NULL;
-SELECT count(*) AS kept, bool_and(compiled) FROM ruvector_jit_cache();
-SELECT mechanism FROM ruvector_jit_cache() ORDER BY mechanism;
+       ruvector_hyperbolic_distance('[0.1]', '[0.2]') IS NOT NULL,
+       ruvector_attention_score('[1,2,3,4]'::ruvector, '[4,5,6,7]'::ruvector) IS NOT NULL,
+       ruvector_attention_score('[1,2,3,4,5]'::ruvector, '[4,5,6,7,8]'::ruvector) IS NOT NULL;
+SELECT count(*) BETWEEN 1 AND 3 AS some_dropped, sum(object_bytes + 16384) <= 65536 AS within_budget,
+       bool_and(compiled) FROM ruvector_jit_cache();
 RESET ruvector_jit.cache_size;
 SET ruvector_jit.cache_size = 0;
+-- memory the server pays for: only superusers set it
+CREATE ROLE rvj_plain_user;
+SET ROLE rvj_plain_user;
+SET ruvector_jit.cache_size = '1GB';
+SET ruvector_jit.max_threads = 64;
+RESET ROLE;
+DROP ROLE rvj_plain_user;
 -- Dropping kernels in the middle of a statement: call sites notice and rebind.
 CREATE TEMP TABLE pts AS SELECT i, ARRAY[i, i % 7, 1]::real[]::ruvector AS v FROM generate_series(1, 500) i;
 SELECT count(*), count(r) AS resets, bool_and(s = ruvector_attention_score('[1,0,2]'::ruvector, v)) AS consistent
@@ -68,24 +78,25 @@ FROM (SELECT v, ruvector_attention_score('[1,0,2]'::ruvector, v) AS s,
       FROM pts) t;
 
 -- The disk cache: a new backend loads the kernel an earlier backend compiled.
--- (scripts/regress turns the default cache off; this uses a directory of its own.)
+-- cache_dir is a server setting (the cache holds code every backend runs):
+-- set with ALTER SYSTEM and a reload, never per session.
+SET ruvector_jit.cache_dir = '/tmp';
 SELECT '/tmp/rvj_regress_cache_' || pg_backend_pid() || '_' || (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS dir \gset
-SET ruvector_jit.cache_dir = :'dir';
+ALTER SYSTEM SET ruvector_jit.cache_dir = :'dir';
+SELECT pg_reload_conf(), pg_sleep(0.5);
+\c
 SELECT regexp_replace(line, '\(hits \d+\)', '') AS first_backend
   FROM ruvector_jit_explain('cosine', 99) AS line WHERE line LIKE '  Source%';
 \c
-SET ruvector_jit.cache_dir = :'dir';
 SELECT regexp_replace(regexp_replace(line, '[0-9.]+ ms', 'N ms'), '[0-9]+ bytes', 'N bytes') AS new_backend
   FROM ruvector_jit_explain('cosine', 99) AS line WHERE line LIKE '  Source%' OR line LIKE '  Compile time%';
--- An unusable directory: one WARNING per backend, then no persistence.
+-- An untrusted directory (/tmp: root's, and world-writable): one WARNING
+-- per backend, then no persistence.
+ALTER SYSTEM SET ruvector_jit.cache_dir = '/tmp';
+SELECT pg_reload_conf(), pg_sleep(0.5);
 \c
-SET ruvector_jit.cache_dir = '/dev/null/rvj_cache';
 SELECT ruvector_attention_score('[1,2,3,4,5]'::ruvector, '[1,2,3,4,5]'::ruvector) AS first;
 SELECT ruvector_attention_score('[1,2,3,4,5,6]'::ruvector, '[1,2,3,4,5,6]'::ruvector) AS second_no_warning;
 SELECT line FROM ruvector_jit_explain('scaled_dot', 6) AS line WHERE line LIKE '  Disk cache%';
--- only superusers may point it elsewhere
-CREATE ROLE rvj_plain_user;
-SET ROLE rvj_plain_user;
-SET ruvector_jit.cache_dir = '/tmp';
-RESET ROLE;
-DROP ROLE rvj_plain_user;
+ALTER SYSTEM SET ruvector_jit.cache_dir = '';
+SELECT pg_reload_conf(), pg_sleep(0.5);
