@@ -664,3 +664,30 @@ with ADD.open("w") as f:
         fields = [Q, K, V, Wq, Wk, v, E, out]
         f.write(f"{L} {S} {dq} {dk} {dv} {a} {causal} | " + " | ".join(fmt(np.asarray(x).ravel()) for x in fields) + "\n")
 print(f"wrote {ADD}")
+
+# Tiny vectors (tiny.txt): entries near 1e-25, 1e-22 and subnormal 1e-40,
+# where float32 sums underflow. The references are numpy float64 on the
+# float32 inputs: pgvector's formulas for the operators, and the papers' for
+# the scores. A generator of its own, so the files above keep their bytes.
+TINY = OUT.parent / "tiny.txt"
+trng = np.random.default_rng(2525)
+with TINY.open("w") as f:
+    f.write("# op dims | a | b | expected (numpy %s float64)\n" % np.__version__)
+    for d in [1, 3, 16, 384]:
+        for scale in [1e-25, 1e-22, 1e-40, 3e-8]:
+            a = f32(trng.standard_normal(d) * scale)
+            b = f32(trng.standard_normal(d) * scale)
+            if not (np.any(a) and np.any(b)):
+                continue
+            a64, b64 = a.astype(np.float64), b.astype(np.float64)
+            cos = float(a64 @ b64 / (np.linalg.norm(a64) * np.linalg.norm(b64)))
+            ref = {
+                "l2_distance": float(np.linalg.norm(a64 - b64)),
+                "negative_inner_product": float(-(a64 @ b64)),
+                "cosine_distance": 1.0 - max(-1.0, min(1.0, cos)),
+                "cosine": cos,
+                "scaled_dot": float(a64 @ b64 / np.sqrt(d)),
+            }
+            for op, want in ref.items():
+                f.write("%s %d | %s | %s | %r\n" % (op, d, fmt(a), fmt(b), want))
+print("wrote", TINY)

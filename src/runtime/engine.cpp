@@ -1,5 +1,6 @@
 #include "runtime/engine.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -117,6 +118,45 @@ bool still_valid(const Bound& b) { return b.kernel && b.generation == backend_ca
 
 double run(const Bound& k, const float* a, const float* b) { return run_with_params(k, k.params, a, b); }
 
+namespace {
+void call(const Bound& k, const double* params, const float* const* in, double* out) {
+  if (k.jit)
+    k.kernel->code.fn(in, params, out);
+  else
+    ir::interpret(k.kernel->ir, in, params, out);
+}
+
+// 2^e with max |x| 2^e in [0.5, 1), or 1 when max |x| is not tiny.
+double scale_for(const float* x, int n) {
+  float top = 0;
+  for (int i = 0; i < n; ++i) top = std::max(top, std::fabs(x[i]));
+  if (top == 0 || top >= ir::kTinyEntry) return 1;
+  return std::ldexp(1.0, -std::ilogb(top) - 1);
+}
+
+// The underflow rescue (ir::Scaling): the kernel again on power-of-two
+// scaled inputs, the result scaled back. Exact scalings, so the kernel's own
+// arithmetic (and bits on every ISA) decide the result.
+void rescue(const Bound& k, const double* params, const float* a, const float* b, const float* c, double* out) {
+  const ir::Mechanism& m = *k.kernel->mechanism;
+  const int n = k.kernel->dims;
+  double sa = scale_for(a, n), sb = scale_for(b, n);
+  if (m.scaling == ir::Scaling::Joint) sa = sb = std::min(sa, sb);
+  if (sa == 1 && sb == 1) return;  // not tiny inputs: a small result is the true one
+  std::vector<float> xa(a, a + n), xb(b, b + n);
+  for (float& x : xa) x = static_cast<float>(x * sa);
+  for (float& x : xb) x = static_cast<float>(x * sb);
+  const float* in[3] = {xa.data(), xb.data(), c};
+  call(k, params, in, out);
+  switch (m.scaling) {
+    case ir::Scaling::Joint: out[0] /= sa; break;
+    case ir::Scaling::Each: out[0] /= sa * sb; break;
+    case ir::Scaling::Invariant:
+    case ir::Scaling::None: break;
+  }
+}
+}  // namespace
+
 double run_with_params(const Bound& k, const double* params, const float* a, const float* b, const float* c) {
   // A vector output would be written through in[num_inputs]: run_vec's job.
   if (k.kernel->ir.num_vec_outputs != 0)
@@ -125,11 +165,10 @@ double run_with_params(const Bound& k, const double* params, const float* a, con
     throw Error(ErrorKind::Internal, "kernel " + k.kernel->ir.name + " needs a third input");
   const float* in[3] = {a, b, c};
   double out[4];
-  if (k.jit)
-    k.kernel->code.fn(in, params, out);
-  else
-    ir::interpret(k.kernel->ir, in, params, out);
-  if (k.kernel->mechanism->check) k.kernel->mechanism->check(*k.kernel->mechanism, out, params);
+  call(k, params, in, out);
+  const ir::Mechanism& m = *k.kernel->mechanism;
+  if (m.underflowed && m.underflowed(out)) rescue(k, params, a, b, c, out);
+  if (m.check) m.check(m, out, params);
   return out[0];
 }
 

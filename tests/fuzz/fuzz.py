@@ -319,7 +319,7 @@ class Gen:
                  (self.g_additive, 5), (self.g_hyper, 6), (self.g_midpoint, 4), (self.g_explain, 4),
                  (self.g_cache, 2), (self.g_softmax, 3), (self.g_types, 1), (self.g_ops, 7), (self.g_casts, 6),
                  (self.g_text_in, 5), (self.g_typmod, 3), (self.g_support, 2), (self.g_copy, 2), (self.g_guc, 2),
-                 (self.g_btree, 2), (self.g_cache_race, 2), (self.g_maxdims, 1)]
+                 (self.g_btree, 2), (self.g_cache_race, 2), (self.g_maxdims, 1), (self.g_stored, 5)]
         tot = sum(w for _, w in kinds)
         x = self.r.uniform(0, tot)
         for f, w in kinds:
@@ -681,6 +681,49 @@ class Gen:
                          "SELECT * FROM ruvector_jit_explain(%s, %s)" % (self.mtext(m), dims)])
         big = dims in ("4096", "16000", "16001", "65536", "2147483647")
         return Stmt(0, sql, "ruvector_jit_explain", ("dims=" + dims) if big else (m + "/" + dims), pairs)
+
+    def g_stored(self):
+        """Values read from a table (fz_st, made per batch): short headers, compressed, toasted."""
+        m = self.pick(self.score_mechs)
+        sm = self.pick(self.seq_mechs)
+        wm = self.pick(self.weight_mechs)
+        dims = self.pick(["3", "8", "4000", "16000", "3"])
+        w = "ruvector_dims(v) = %s" % dims
+        c = self.curv()
+        sql = self.pick([
+            "SELECT ruvector_dims(v), ruvector_norm(v), cardinality(v::real[]), length(ruvector_send(v)), "
+            "length(v::text) FROM fz_st",
+            "SELECT count(a.v <-> b.v), sum(a.v <#> b.v), max(a.v <=> b.v), count(a.v + b.v), count(a.v * b.v), "
+            "count(a.v - b.v), sum(ruvector_cmp(a.v, b.v)) FROM fz_st a JOIN fz_st b ON ruvector_dims(a.v) = "
+            "ruvector_dims(b.v)",
+            "SELECT count(a.v <-> b.v) FROM fz_st a, fz_st b WHERE a.id %% 7 = 0",
+            "SELECT sum(ruvector_attention_score(a.v, b.v, %s)) FROM fz_st a JOIN fz_st b ON ruvector_dims(a.v) = "
+            "ruvector_dims(b.v)" % sq(m),
+            "SELECT ruvector_attention_weights((SELECT v FROM fz_st WHERE %s LIMIT 1), array_agg(v ORDER BY id), "
+            "%s) FROM fz_st WHERE %s" % (w, sq(wm), w),
+            "SELECT cardinality(ruvector_attention(array_agg(v ORDER BY id), array_agg(v ORDER BY id DESC), "
+            "array_agg(v ORDER BY id), %s)) FROM fz_st WHERE %s" % (sq(sm), w),
+            "SELECT cardinality(ruvector_attention(array_agg(v ORDER BY id), array_agg(v ORDER BY id), "
+            "array_agg(v ORDER BY id), %s)) FROM fz_st" % sq(sm),
+            "SELECT ruvector_dims(ruvector_attend(v, v, v, %s)) FROM fz_st GROUP BY ruvector_dims(v)" % sq(m),
+            "SELECT ruvector_attend((SELECT v FROM fz_st WHERE id = 1), v, v) FROM fz_st",
+            "SELECT count(ruvector_hyperbolic_distance(ruvector_poincare_expmap0(v, %s), "
+            "ruvector_poincare_expmap0(v))), count(ruvector_poincare_logmap0(ruvector_poincare_expmap0(v))), "
+            "count(ruvector_poincare_mobius_add(v, v, %s)) FROM fz_st" % (c, c),
+            "SELECT ruvector_dims(ruvector_poincare_midpoint(array_agg(v), %s)) FROM fz_st WHERE %s" % (c, w),
+            "SELECT count(v::ruvector(3)) FROM fz_st",
+            "SELECT count(DISTINCT v), count(*) FILTER (WHERE v > '[0]') FROM fz_st",
+            "SELECT count(ruvector_to_float4(v, %s, true)), count(ruvector(v, 3, false)) FROM fz_st"
+            % self.pick(["-1", "3", "4000"]),
+            "SELECT cardinality(ruvector_multi_head_attention(array_agg(v), array_agg(v), array_agg(v), "
+            "(SELECT array_agg(v) FROM fz_st WHERE id <= 9), (SELECT array_agg(v) FROM fz_st WHERE id <= 3), "
+            "1)) FROM fz_st WHERE id <= 40",
+            "SELECT ruvector_additive_score(a.v, b.v, (SELECT array_agg(v) FROM fz_st WHERE id <= 4), "
+            "(SELECT array_agg(v) FROM fz_st WHERE id <= 4), '[1,2,3,4]') FROM fz_st a, fz_st b "
+            "WHERE a.id = 1 AND b.id = 2",
+            "UPDATE fz_st SET v = v + v WHERE id %% 2 = 0; SELECT count(*) FROM fz_st WHERE v IS NOT NULL",
+        ])
+        return Stmt(0, sql.replace("%%", "%"), "stored_values", dims, ())
 
     def g_maxdims(self):
         """The largest vectors (up to 16000 dims), few of them: the kernels' compile time must stay
@@ -1094,7 +1137,16 @@ class Runner:
                "\\pset pager off", "SET client_min_messages = error;",
                "SET statement_timeout = %d;" % int(self.a.timeout * 1000), "SET lock_timeout = '5s';",
                "SELECT pg_backend_pid() AS fz_pid \\gset", "\\warn @@pid :fz_pid",
-               "CREATE TEMP TABLE fz_any (v ruvector); CREATE TEMP TABLE fz_3 (v ruvector(3));"]
+               "CREATE TEMP TABLE fz_any (v ruvector); CREATE TEMP TABLE fz_3 (v ruvector(3));",
+               # stored values: short (1-byte) varlena headers, compressed inline (STORAGE main/extended),
+               # compressed or not out of line (TOAST)
+               "CREATE TEMP TABLE fz_st (id int, v ruvector); ALTER TABLE fz_st ALTER COLUMN v SET STORAGE %s;"
+               % self.storage,
+               "INSERT INTO fz_st SELECT j, (SELECT array_agg((sin(i*0.7+j)*0.4)::real)::ruvector "
+               "FROM generate_series(1, CASE WHEN j <= 40 THEN 3 WHEN j <= 50 THEN 8 ELSE 4000 END) i) "
+               "FROM generate_series(1,52) j;",
+               "INSERT INTO fz_st VALUES (53, array_fill(0.25::real, ARRAY[4000])::ruvector), "
+               "(54, array_fill(0.001::real, ARRAY[16000])::ruvector), (55, '[0.1,0.2,0.3]');"]
         for i, s in enumerate(stmts):
             out.append("\\warn @@stmt %d" % i)
             out.append(s.sql.rstrip().rstrip(";") + ";")
@@ -1104,6 +1156,7 @@ class Runner:
     def run_batch(self, stmts, batch_no):
         """Runs stmts; returns the statements to run again (after a hang, crash or lost connection)."""
         a = self.a
+        self.storage = ("extended", "main", "external")[batch_no % 3]
         p = subprocess.Popen([self.psql, "-X", "-q", "-v", "ON_ERROR_STOP=0", "-d", a.dbname],
                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              env=self.env, start_new_session=True)
@@ -1370,7 +1423,7 @@ def fuzz(a, runner, mechs, tmpdir):
     done, pending, skipped = [], [], 0
     hung_classes = []          # (func, mech, pairs) of statements that hung
     generated = 0
-    batch_no, retries_left, bad_connects = 0, 20, 0
+    batch_no, bad_connects, rate = 0, 0, 0.0
 
     def budget_left():
         if a.count is not None and generated >= a.count and not pending:
@@ -1390,7 +1443,12 @@ def fuzz(a, runner, mechs, tmpdir):
     while budget_left():
         batch = list(pending)
         pending = []
-        while len(batch) < a.batch and (a.count is None or generated < a.count):
+        size = a.batch
+        if a.seconds is not None and rate:
+            # near the end, batches that fit the time left (a batch always runs to its end)
+            left = a.seconds - (time.monotonic() - t_start)
+            size = max(10, min(a.batch, int(left * rate)))
+        while len(batch) < size and (a.count is None or generated < a.count):
             st = gen.next()
             generated += 1
             if same_class(st):
@@ -1408,6 +1466,8 @@ def fuzz(a, runner, mechs, tmpdir):
             if s.fail == "hang":
                 hung_classes.append((s.func, s.mech, s.pairs))
         done.extend(ran)
+        if how == "ok" and time.monotonic() > t_b:
+            rate = len(ran) / (time.monotonic() - t_b)
         if a.verbose:
             print("fuzz: batch %d: %d statements in %.1f s (%s)" % (batch_no, len(ran), time.monotonic() - t_b, how),
                   file=sys.stderr)
@@ -1453,7 +1513,8 @@ def report(a, done, skipped, runner, gen, elapsed, batches):
             groups[(s.func, s.mech)].append(s)
         print("fuzz: %d statements cancelled by statement_timeout (57014), not failures:" % len(timeouts))
         for (f, m), ss in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-            print("  %dx %s %s  e.g. #%d: %s" % (len(ss), f, m, ss[0].idx, short(ss[0].sql, 300)))
+            ids = " ".join("#%d" % s.idx for s in ss[:12]) + (" …" if len(ss) > 12 else "")
+            print("  %dx %s %s (%s), e.g.: %s" % (len(ss), f, m, ids, short(ss[0].sql, 300)))
     slow = sorted((s for s in done if not s.fail and s.duration > a.timeout + 0.5), key=lambda s: -s.duration)
     if slow:
         print("fuzz: %d statements ran past statement_timeout but within the margin; the slowest: #%d %.1f s %s"

@@ -24,7 +24,8 @@ Function build_negative_inner_product(int dims) {
 }
 
 // 1 - cos(a, b), the cosine clamped to [-1, 1] against rounding; NaN when a
-// vector is zero (0/0), as pgvector.
+// vector is zero (0/0), as pgvector. out[1], out[2] are the squared norms
+// (the runtime's underflow rescue reads them).
 Function build_cosine_distance(int dims) {
   Builder b("cosine_distance", dims);
   int x = b.input(), y = b.input();
@@ -39,6 +40,8 @@ Function build_cosine_distance(int dims) {
   int upper = b.min(cos, one);
   int clamped = b.max(upper, minus_one);
   b.output(b.sub(one, clamped));
+  b.output(xx);
+  b.output(yy);
   return b.finish();
 }
 

@@ -9,12 +9,21 @@
 
 namespace rvj::ir {
 
+namespace {
+// Float32 sums below 2^-60 (or square roots of them below 2^-30) come from
+// terms that may have underflowed.
+constexpr double kTinySum = 8.673617379884035e-19, kTinyRoot = 9.313225746154785e-10;
+bool tiny_result(const double* out) { return std::fabs(out[0]) < kTinySum; }
+bool tiny_root(const double* out) { return out[0] < kTinyRoot; }
+bool tiny_norms(const double* out) { return out[1] < kTinySum || out[2] < kTinySum; }
+}  // namespace
+
 const std::vector<Mechanism>& mechanisms() {
   static const std::vector<Mechanism> all = {
       {"scaled_dot", true, "dot-product", "O(d)",
        "ranking rows by attention weight (retrieval, RAG)", "q.k / sqrt(d)",
        "Vaswani et al. 2017, Attention Is All You Need", {"query", "key"}, {},
-       build_scaled_dot, nullptr},
+       build_scaled_dot, nullptr, nullptr, Scaling::Each, tiny_result},
       {"additive", true, "dot-product", "O(a*d) per pair; O(a) with both projections done",
        "learned relevance between vectors of different spaces (decoder state vs encoder rows)",
        "v . tanh(W_q q + W_k k)", "Bahdanau et al. 2015, Neural Machine Translation by Jointly Learning to Align",
@@ -29,7 +38,7 @@ const std::vector<Mechanism>& mechanisms() {
        "scale-invariant similarity, embeddings of varying norm", "tau * cos(q, k)",
        "Liu et al. 2022, Swin Transformer V2", {"query", "key"},
        {positive_param("tau", 1.0, "temperature multiplying the cosine")},
-       build_cosine, check_cosine},
+       build_cosine, check_cosine, nullptr, Scaling::Invariant, tiny_norms},
       {"poincare", true, "hyperbolic", "O(d)",
        "hierarchies embedded in the Poincare ball (taxonomies, trees)",
        "-beta * d_c(q, k) - gamma",
@@ -67,11 +76,13 @@ const std::vector<Mechanism>& mechanisms() {
        {positive_param("curvature", 1.0, "the ball has curvature -c")},
        build_poincare_mobius_add, check_poincare_points},
       {"l2_distance", false, "distance", "O(d)", "the <-> operator", "||a - b||",
-       "Euclidean distance", {"a", "b"}, {}, build_l2_distance, nullptr},
+       "Euclidean distance", {"a", "b"}, {}, build_l2_distance, nullptr, nullptr, Scaling::Joint, tiny_root},
       {"negative_inner_product", false, "distance", "O(d)", "the <#> operator", "-(a.b)",
-       "negative inner product", {"a", "b"}, {}, build_negative_inner_product, nullptr},
+       "negative inner product", {"a", "b"}, {}, build_negative_inner_product, nullptr, nullptr, Scaling::Each,
+       tiny_result},
       {"cosine_distance", false, "distance", "O(d)", "the <=> operator", "1 - cos(a, b)",
-       "cosine distance", {"a", "b"}, {}, build_cosine_distance, nullptr},
+       "cosine distance", {"a", "b"}, {}, build_cosine_distance, nullptr, nullptr, Scaling::Invariant,
+       tiny_norms},
       {"norm", false, "distance", "O(d)", "ruvector_norm()", "||a||",
        "Euclidean norm", {"a"}, {}, build_norm, nullptr},
   };

@@ -12,6 +12,19 @@
 
 namespace rvj::ir {
 
+// How a kernel's result scales with its vector inputs. Float32 sums of
+// tiny inputs (entries below about 1e-6) can underflow; when the recipe's
+// `underflowed` says the outputs show it, the runtime runs the kernel again
+// on the inputs scaled by powers of two (exact) and scales the result back,
+// so such inputs get what a float64 reference gives while every other input
+// keeps the float32 kernel's bits.
+enum class Scaling : uint8_t {
+  None,       // no rescue
+  Joint,      // f(s a, s b) = s f(a, b): both inputs by one factor (l2)
+  Each,       // f(s a, t b) = s t f(a, b): each input by its own (dot products)
+  Invariant,  // f(s a, t b) = f(a, b): each input by its own (cosines)
+};
+
 struct Mechanism {
   const char* name;
   bool attention_type;      // listed by ruvector_attention_types(); else an internal kernel
@@ -31,7 +44,13 @@ struct Mechanism {
   // own SQL functions (named here); the generic forms (ruvector_attention_score,
   // _weights, _attend, ruvector_attention) reject it and point there.
   const char* own_functions = nullptr;
+  Scaling scaling = Scaling::None;
+  // Whether the outputs show a float32 sum that may have underflowed.
+  bool (*underflowed)(const double* out) = nullptr;
 };
+
+// Entries of magnitude below this are rescaled before a rescue (2^-20).
+inline constexpr double kTinyEntry = 9.5367431640625e-07;
 
 // Throws rvj::Error(Unsupported) for a mechanism with own_functions, saying
 // which functions take its weights.
