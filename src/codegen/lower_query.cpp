@@ -21,6 +21,7 @@
 
 #include "codegen/emit.h"
 #include "codegen/lower.h"
+#include "ir/limits.h"
 
 namespace rvj::codegen {
 
@@ -226,10 +227,12 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
   b.CreateStore(mem.fma(b.CreateLoad(f64, l), alpha64, b.CreateFPExt(emit_fold(b, lb), f64)), l);
 
   // ---- 3. P.V: even and odd keys in two chains ---------------------------
+  // Groups of CV_MAX value vectors; past ir::kMaxUnrolledHeadDim value dims
+  // the groups of whole vectors run as a loop (bounded compile time, the
+  // same arithmetic per element).
   const int VV = (dv + W - 1) / W, CV_MAX = 8;
   Value* alpha_v = b.CreateVectorSplat(W, alpha64);
-  for (int c0 = 0; c0 < VV; c0 += CV_MAX) {
-    const int CV = std::min(CV_MAX, VV - c0);
+  auto pv_group = [&](Value* c0, int c0_static, int CV) {
     std::vector<Value*> acc = emit_loop(
         b, b.CreateUDiv(padded, mem.idx(2)), std::vector<Value*>(2 * CV, zero_f), "pv",
         [&](Value* pair, const std::vector<Value*>& in) {
@@ -239,19 +242,31 @@ std::unique_ptr<Module> lower_query(const ir::Function& fn, const Target& target
             Value* p = b.CreateVectorSplat(W, b.CreateLoad(f32, mem.at(f32, s, j)));
             Value* vrow = mem.at(f32, b.CreateLoad(f32p, mem.at(f32p, vp, j)), voff);
             for (int c = 0; c < CV; ++c) {
-              const int e0 = (c0 + c) * W;
-              Value* vv = mem.load_row(vf, vrow, e0, std::min(W, dv - e0));
+              Value* vv;
+              if (c0_static >= 0) {
+                const int e0 = (c0_static + c) * W;
+                vv = mem.load_row(vf, vrow, e0, std::min(W, dv - e0));
+              } else {
+                vv = mem.load_vec(vf, f32, vrow, b.CreateMul(b.CreateAdd(c0, mem.idx(c)), mem.idx(W)));
+              }
               next[parity * CV + c] = mem.fma(p, vv, next[parity * CV + c]);
             }
           }
           return next;
         });
     for (int c = 0; c < CV; ++c) {
-      Value* pos = mem.idx((c0 + c) * W);
+      Value* pos = b.CreateMul(b.CreateAdd(c0, mem.idx(c)), mem.idx(W));
       Value* sum = b.CreateFPExt(b.CreateFAdd(acc[c], acc[CV + c]), vd);
       mem.store_vec(mem.fma(mem.load_vec(vd, f64, o, pos), alpha_v, sum), f64, o, pos);
     }
-  }
+  };
+  const int looped = dv > ir::kMaxUnrolledHeadDim ? dv / W / CV_MAX : 0;
+  if (looped > 0)
+    emit_loop(b, mem.idx(looped), {}, "pv.groups", [&](Value* g, const std::vector<Value*>&) {
+      pv_group(b.CreateMul(g, mem.idx(CV_MAX)), -1, CV_MAX);
+      return std::vector<Value*>{};
+    });
+  for (int c0 = looped * CV_MAX; c0 < VV; c0 += CV_MAX) pv_group(mem.idx(c0), c0, std::min(CV_MAX, VV - c0));
   b.CreateRetVoid();
   return mod;
 }

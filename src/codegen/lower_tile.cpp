@@ -26,6 +26,7 @@
 #include "codegen/emit.h"
 #include "codegen/jit.h"
 #include "codegen/lower.h"
+#include "ir/limits.h"
 
 namespace rvj::codegen {
 
@@ -249,9 +250,12 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   }
 
   // ---- 3. P.V, merged into the f64 state ---------------------------------
+  // Value vectors in groups of value_vectors; c0 is the group's first vector,
+  // static (unrolled) or a loop index. Past ir::kMaxUnrolledHeadDim value
+  // dims the groups of whole vectors run as a loop, so compile time stays
+  // bounded; each output element's arithmetic is the same either way.
   const int VV = (dv + W - 1) / W, QG = k.query_group;
-  for (int c0 = 0; c0 < VV; c0 += k.value_vectors) {
-    const int CV = std::min(k.value_vectors, VV - c0);
+  auto pv_group = [&](Value* c0, int c0_static, int CV) {
     emit_loop(b, mem.idx(Q / QG), {}, "pv", [&](Value* qg, const std::vector<Value*>&) {
       Value* i0 = b.CreateMul(qg, mem.idx(QG));
       std::vector<Value*> acc = emit_loop(
@@ -260,8 +264,12 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
             Value* vrow = b.CreateLoad(f32p, mem.at(f32p, vp, j));
             std::vector<Value*> vv(CV);
             for (int c = 0; c < CV; ++c) {
-              const int e0 = (c0 + c) * W;
-              vv[c] = mem.load_row(vf, vrow, e0, std::min(W, dv - e0));
+              if (c0_static >= 0) {
+                const int e0 = (c0_static + c) * W;
+                vv[c] = mem.load_row(vf, vrow, e0, std::min(W, dv - e0));
+              } else {
+                vv[c] = mem.load_vec(vf, f32, vrow, b.CreateMul(b.CreateAdd(c0, mem.idx(c)), mem.idx(W)));
+              }
             }
             for (int qi = 0; qi < QG; ++qi) {
               Value* p = b.CreateVectorSplat(
@@ -274,14 +282,23 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
         Value* i = b.CreateAdd(i0, mem.idx(qi));
         Value* a = b.CreateVectorSplat(W, b.CreateFPExt(b.CreateLoad(f32, mem.at(f32, alpha_mem, i)), f64));
         for (int c = 0; c < CV; ++c) {
-          Value* pos = b.CreateAdd(b.CreateMul(i, mem.idx(shape.o_stride)), mem.idx((c0 + c) * W));
+          Value* pos = b.CreateAdd(b.CreateMul(i, mem.idx(shape.o_stride)),
+                                   b.CreateMul(b.CreateAdd(c0, mem.idx(c)), mem.idx(W)));
           Value* ov = mem.load_vec(vd, f64, o, pos);
           mem.store_vec(mem.fma(ov, a, b.CreateFPExt(acc[qi * CV + c], vd)), f64, o, pos);
         }
       }
       return std::vector<Value*>{};
     });
-  }
+  };
+  const int CVG = k.value_vectors;
+  const int looped = dv > ir::kMaxUnrolledHeadDim ? dv / W / CVG : 0;  // groups of whole vectors in a loop
+  if (looped > 0)
+    emit_loop(b, mem.idx(looped), {}, "pv.groups", [&](Value* g, const std::vector<Value*>&) {
+      pv_group(b.CreateMul(g, mem.idx(CVG)), -1, CVG);
+      return std::vector<Value*>{};
+    });
+  for (int c0 = looped * CVG; c0 < VV; c0 += CVG) pv_group(mem.idx(c0), c0, std::min(CVG, VV - c0));
   b.CreateRetVoid();
   return mod;
 }

@@ -1193,7 +1193,11 @@ class Runner:
             except queue.Empty:
                 now = time.monotonic()
                 if cur is None and now - t0 > 60:
-                    # never got going (connection): give up on this batch, run it again
+                    if pid is not None:
+                        # connected, but the batch's own setup (temp tables of vectors) never finished
+                        self.global_fails.append("the setup of batch %d hung (backend %d)" % (batch_no, pid))
+                        self.psql_c("SELECT pg_terminate_backend(%d)" % pid, db="postgres", timeout=15)
+                    # else never connected: give up on this batch, run it again
                     self.kill_psql(p)
                     return stmts, "connect"
                 if isinstance(cur, int) and not handled and now - start > limit:
@@ -1519,6 +1523,17 @@ def report(a, done, skipped, runner, gen, elapsed, batches):
     if slow:
         print("fuzz: %d statements ran past statement_timeout but within the margin; the slowest: #%d %.1f s %s"
               % (len(slow), slow[0].idx, slow[0].duration, short(slow[0].sql, 200)))
+    # Not failures, but worth a look: a parameter that took a negative number without an error.
+    accepted = collections.defaultdict(set)
+    for s in done:
+        if s.systematic and not s.sqlstate and not s.fail and s.pairs:
+            k, v = s.pairs[0]
+            if re.match(r"^-(?!0$)[0-9]", v):
+                accepted["%s %s.%s" % (s.func, s.mech, k)].add(v)
+    if accepted:
+        print("fuzz: note (not failures): parameters that accepted a negative number without an error:")
+        for key, vs in sorted(accepted.items()):
+            print("  %s = %s" % (key, ", ".join(sorted(vs))))
     if failed or runner.global_fails:
         print("fuzz: FAILURES")
         groups = collections.defaultdict(list)

@@ -15,6 +15,7 @@
 #include "codegen/jit.h"
 #include "ir/errors.h"
 #include "ir/interpreter.h"
+#include "ir/limits.h"
 #include "ir/printer.h"
 #include "ir/recipes/mechanisms.h"
 
@@ -57,8 +58,9 @@ void expect_tiles_match_interpreter(const codegen::Target& target) {
   std::mt19937 gen(11);
   const double params[2] = {0.7, 0};
   for (int d : {1, 5, 16, 64, 100})
-    for (int dv : {1, 7, 16, 65})
+    for (int dv : {1, 7, 16, 65, ir::kMaxUnrolledHeadDim + 77})  // the last: value groups in a loop
       for (const ir::Function& score : score_programs(d)) {
+        if (dv > ir::kMaxUnrolledHeadDim && d != 5) continue;
         const ir::Function fn = ir::tile_kernel(score, dv);
         const ir::TileShape shape = codegen::tile_shape(fn, target);
         const codegen::Compiled code = codegen::compile(fn, target);
@@ -110,8 +112,9 @@ void expect_tiles_match_interpreter(const codegen::Target& target) {
 void expect_queries_match_interpreter(const codegen::Target& target) {
   std::mt19937 gen(12);
   for (int d : {1, 5, 64, 100, 333})  // 333: more than 4 blocks of partials, the looped reduction
-    for (int dv : {1, 7, 16, 65, 200})
+    for (int dv : {1, 7, 16, 65, 200, ir::kMaxUnrolledHeadDim + 77})
       for (const ir::Function& score : score_programs(d)) {
+        if (dv > ir::kMaxUnrolledHeadDim && d != 5) continue;
         const ir::Function fn = ir::tile_kernel(score, dv, ir::KernelKind::Query);
         const ir::TileShape shape = ir::query_shape(fn);
         const codegen::Compiled code = codegen::compile(fn, target);
@@ -171,6 +174,18 @@ TEST(QueryKernel, BitIdenticalToInterpreterOnEveryRunnableIsa) {
 }
 
 // The one-query kernel scores exactly as the per-row kernel does.
+// Past kMaxUnrolledHeadDim value dims the P.V groups loop: the code (and the
+// compile) stays small however wide the head (16000 unrolled was 359 kB of
+// code and 5 s of compile).
+TEST(TileKernel, WideHeadsLoopInsteadOfUnrolling) {
+  const ir::Function wide = ir::tile_kernel(ir::build_scaled_dot(64), ir::kMaxDims);
+  const ir::Function narrow = ir::tile_kernel(ir::build_scaled_dot(64), ir::kMaxUnrolledHeadDim + 77);
+  const size_t wide_bytes = codegen::compile(wide).object_bytes, narrow_bytes = codegen::compile(narrow).object_bytes;
+  EXPECT_LT(wide_bytes, 2 * narrow_bytes) << wide_bytes << " vs " << narrow_bytes;
+  const ir::Function wide_query = ir::tile_kernel(ir::build_scaled_dot(64), ir::kMaxDims, ir::KernelKind::Query);
+  EXPECT_LT(codegen::compile(wide_query).object_bytes, 64u << 10);
+}
+
 TEST(QueryKernel, ScoresAreThePerRowScores) {
   const int d = 37, n = 5;
   std::mt19937 gen(5);

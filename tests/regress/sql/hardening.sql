@@ -81,7 +81,7 @@ SELECT ruvector_attention(q, k, k, 'scaled_dot') IS NOT NULL AS works FROM big;
 -- Tiny vectors: float32 sums of entries near 1e-23 underflowed (<-> gave 0,
 -- <=> NaN, cosine "a zero vector"); they now give what float64 gives
 SELECT '[1e-23,2e-23]'::ruvector <-> '[3e-23,1e-23]' AS l2,
-       sqrt((1e-23 - 3e-23)^2 + (2e-23 - 1e-23)^2) AS l2_float64;
+       sqrt((1e-23::float8 - 3e-23)^2 + (2e-23::float8 - 1e-23)^2) AS l2_float64;
 SELECT '[1e-23,2e-23]'::ruvector <=> '[3e-23,1e-23]' AS cosine_distance;
 SELECT ruvector_attention_score('[1e-23,2e-23]'::ruvector, '[3e-23,1e-23]', 'cosine') AS cosine;
 SELECT ('[1e-22,2e-22,3e-22]'::ruvector <#> '[3e-22,1e-22,2e-22]') / -(1e-22 * 3e-22 + 2e-22 * 1e-22 + 3e-22 * 2e-22) AS ip_ratio;
