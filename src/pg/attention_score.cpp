@@ -12,6 +12,7 @@ namespace {
 struct ScoreSite {
   KernelSite site;
   const rvj::ir::Mechanism* mechanism;  // resolved from `type`
+  rvj::runtime::NativeFn native;        // its native form, if it has one
   char type[NAMEDATALEN];
   int type_len;
   char params_raw[256];  // the jsonb `params` were parsed from (when it fits)
@@ -33,7 +34,10 @@ Datum score(FunctionCallInfo fcinfo, const float* q, int qdim, const float* k, i
   if (renamed) {
     char* lookup = text_to_cstring(type);
     s->mechanism = nullptr;
-    RVJ_ENGINE(s->mechanism = &rvj::runtime::row_score_mechanism(lookup));
+    RVJ_ENGINE({
+      s->mechanism = &rvj::runtime::row_score_mechanism(lookup);
+      s->native = rvj::runtime::native_kernel(*s->mechanism);
+    });
     s->type_len = Min(name_len, NAMEDATALEN - 1);  // longer names never resolve
     memcpy(s->type, name, s->type_len);
   }
@@ -45,9 +49,13 @@ Datum score(FunctionCallInfo fcinfo, const float* q, int qdim, const float* k, i
   RVJ_ENGINE({
     rvj::runtime::check_same_dims(qdim, kdim);
     if (new_params) rvj::ir::check_params(*s->mechanism, s->params);
-    rvj::runtime::Bound& bound = bind_site(s->site, *s->mechanism, qdim);
-    for (size_t i = 0; i < s->mechanism->params.size(); i++) bound.params[i] = s->params[i];
-    result = rvj::runtime::run(bound, q, k);
+    if (s->native) {
+      result = rvj::runtime::run_native(*s->mechanism, s->native, q, k, qdim, s->params);
+    } else {
+      rvj::runtime::Bound& bound = bind_site(s->site, *s->mechanism, qdim);
+      for (size_t i = 0; i < s->mechanism->params.size(); i++) bound.params[i] = s->params[i];
+      result = rvj::runtime::run(bound, q, k);
+    }
   });
   if (!(std::fabs(result) <= FLT_MAX))  // overflowed arithmetic (or beyond real): never a NaN or inf to sort by
     ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

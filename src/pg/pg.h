@@ -18,6 +18,7 @@
 #include "ir/errors.h"
 #include "ir/limits.h"
 #include "runtime/engine.h"
+#include "runtime/native.h"
 
 extern "C" {
 #include "postgres.h"

@@ -6,25 +6,46 @@
 using namespace rvj::pg;
 
 namespace {
-// The distances are IR kernels too (src/ir/recipes/distance.cpp).
-double run_kernel(FunctionCallInfo fcinfo, const char* kernel, const RuVector* a, const RuVector* b) {
-  KernelSite* site = kernel_site(fcinfo);
+// The distances are IR kernels too (src/ir/recipes/distance.cpp), run by
+// their native forms (runtime/native.h): the same bits as the JIT, no
+// compile and no LLVM on this path.
+struct Native {
+  const rvj::ir::Mechanism* mechanism;
+  rvj::runtime::NativeFn fn;
+};
+
+// Resolved once per backend (static locals: nothing here may ERROR).
+Native native(const char* kernel) noexcept {
+  const rvj::ir::Mechanism* m = rvj::ir::find_mechanism(kernel);
+  return {m, m ? rvj::runtime::native_kernel(*m) : nullptr};
+}
+
+double run_native(const Native& n, const RuVector* a, const RuVector* b) {
   double result = 0;
-  RVJ_ENGINE(result = rvj::runtime::run(bind_site(*site, kernel, a->dim), a->x, b ? b->x : nullptr));
+  RVJ_ENGINE(result = rvj::runtime::run_native(*n.mechanism, n.fn, a->x, b ? b->x : a->x, a->dim, nullptr));
   return result;
 }
 
-double distance(FunctionCallInfo fcinfo, const char* kernel) {
+double distance(FunctionCallInfo fcinfo, const Native& n) {
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
   RuVector* b = PG_GETARG_RUVECTOR_P(1);
   check_same_dims(a, b);
-  return run_kernel(fcinfo, kernel, a, b);
+  return run_native(n, a, b);
 }
 }  // namespace
 
-RVJ_FUNCTION(ruvector_l2_distance) { PG_RETURN_FLOAT8(distance(fcinfo, "l2_distance")); }
-RVJ_FUNCTION(ruvector_negative_inner_product) { PG_RETURN_FLOAT8(distance(fcinfo, "negative_inner_product")); }
-RVJ_FUNCTION(ruvector_cosine_distance) { PG_RETURN_FLOAT8(distance(fcinfo, "cosine_distance")); }
+RVJ_FUNCTION(ruvector_l2_distance) {
+  static const Native n = native("l2_distance");
+  PG_RETURN_FLOAT8(distance(fcinfo, n));
+}
+RVJ_FUNCTION(ruvector_negative_inner_product) {
+  static const Native n = native("negative_inner_product");
+  PG_RETURN_FLOAT8(distance(fcinfo, n));
+}
+RVJ_FUNCTION(ruvector_cosine_distance) {
+  static const Native n = native("cosine_distance");
+  PG_RETURN_FLOAT8(distance(fcinfo, n));
+}
 
 RVJ_FUNCTION(ruvector_dims) {
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
@@ -32,8 +53,9 @@ RVJ_FUNCTION(ruvector_dims) {
 }
 
 RVJ_FUNCTION(ruvector_norm) {
+  static const Native n = native("norm");
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
-  PG_RETURN_FLOAT8(run_kernel(fcinfo, "norm", a, nullptr));
+  PG_RETURN_FLOAT8(run_native(n, a, nullptr));
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include "ir/printer.h"
 #include "ir/recipes/sequence.h"
 #include "runtime/online_softmax.h"
+#include "runtime/rescue.h"
 #include "runtime/schedules/flash.h"
 
 namespace rvj::runtime {
@@ -126,35 +127,6 @@ void call(const Bound& k, const double* params, const float* const* in, double* 
     ir::interpret(k.kernel->ir, in, params, out);
 }
 
-// 2^e with max |x| 2^e in [0.5, 1), or 1 when max |x| is not tiny.
-double scale_for(const float* x, int n) {
-  float top = 0;
-  for (int i = 0; i < n; ++i) top = std::max(top, std::fabs(x[i]));
-  if (top == 0 || top >= ir::kTinyEntry) return 1;
-  return std::ldexp(1.0, -std::ilogb(top) - 1);
-}
-
-// The underflow rescue (ir::Scaling): the kernel again on power-of-two
-// scaled inputs, the result scaled back. Exact scalings, so the kernel's own
-// arithmetic (and bits on every ISA) decide the result.
-void rescue(const Bound& k, const double* params, const float* a, const float* b, const float* c, double* out) {
-  const ir::Mechanism& m = *k.kernel->mechanism;
-  const int n = k.kernel->dims;
-  double sa = scale_for(a, n), sb = scale_for(b, n);
-  if (m.scaling == ir::Scaling::Joint) sa = sb = std::min(sa, sb);
-  if (sa == 1 && sb == 1) return;  // not tiny inputs: a small result is the true one
-  std::vector<float> xa(a, a + n), xb(b, b + n);
-  for (float& x : xa) x = static_cast<float>(x * sa);
-  for (float& x : xb) x = static_cast<float>(x * sb);
-  const float* in[3] = {xa.data(), xb.data(), c};
-  call(k, params, in, out);
-  switch (m.scaling) {
-    case ir::Scaling::Joint: out[0] /= sa; break;
-    case ir::Scaling::Each: out[0] /= sa * sb; break;
-    case ir::Scaling::Invariant:
-    case ir::Scaling::None: break;
-  }
-}
 }  // namespace
 
 double run_with_params(const Bound& k, const double* params, const float* a, const float* b, const float* c) {
@@ -167,7 +139,10 @@ double run_with_params(const Bound& k, const double* params, const float* a, con
   double out[4];
   call(k, params, in, out);
   const ir::Mechanism& m = *k.kernel->mechanism;
-  if (m.underflowed && m.underflowed(out)) rescue(k, params, a, b, c, out);
+  rescue_underflow(m, a, b, k.kernel->dims, out, [&](const float* sa, const float* sb, double* o) {
+    const float* scaled[3] = {sa, sb, c};
+    call(k, params, scaled, o);
+  });
   if (m.check) m.check(m, out, params);
   return out[0];
 }

@@ -20,8 +20,12 @@ not failed. The last line is `fuzz: N passed, M failed`.
 
 Standard library only. Usage:
   python3 tests/fuzz/fuzz.py [--seconds 60 | --count N] [--seed 1] [--dbname ruvector_fuzz]
-  python3 tests/fuzz/fuzz.py --seed 1 --skip 1234 --count 1     # re-run statement #1234
-  python3 tests/fuzz/fuzz.py --print --count 50                  # only print the statements
+  python3 tests/fuzz/fuzz.py --seed 1 --skip 1234 --count 1     # re-run statement #1234 alone
+  python3 tests/fuzz/fuzz.py --save /tmp/f.sql; python3 tests/fuzz/fuzz.py --replay /tmp/f.sql
+  python3 tests/fuzz/fuzz.py --print --count 50                  # print the statements only
+Every mode, --print too, needs the running server (it lists the mechanisms). As root
+the server log (/var/log/postgresql/postgresql-15-main.log) is read for crashed backends; a user
+who cannot read it gets a warning and crashes are seen through psql's lost connection only.
 """
 
 import argparse

@@ -49,7 +49,11 @@ SELECT * FROM ruvector_jit_explain('multi_query', 8, '{"num_kv_heads": 2}');
 -- the kernel cache: listing, bounded size, reset
 SELECT ruvector_jit_cache_reset() >= 0 AS reset;
 SELECT count(*) FROM ruvector_jit_cache();
-SELECT ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector) IS NOT NULL AS ran;
+-- (the operators and the scaled_dot and cosine scores run native kernels,
+-- runtime/native.h: they never enter this cache)
+SELECT ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]'::ruvector) IS NOT NULL AS native;
+SELECT count(*) FROM ruvector_jit_cache();
+SELECT ruvector_attention_score('[0.1,0.2,0.3]'::ruvector, '[0.3,0.1,0.2]'::ruvector, 'poincare') IS NOT NULL AS ran;
 SELECT regexp_replace(key, '/(avx512|avx2|neon|generic)$', '/<isa>') AS key, mechanism, dims, compiled,
        object_bytes > 0 AS has_code, compile_ms > 0 AS timed
   FROM ruvector_jit_cache() ORDER BY key;
@@ -95,8 +99,8 @@ SELECT regexp_replace(regexp_replace(line, '[0-9.]+ ms', 'N ms'), '[0-9]+ bytes'
 ALTER SYSTEM SET ruvector_jit.cache_dir = '/tmp';
 SELECT pg_reload_conf(), pg_sleep(0.5);
 \c
-SELECT ruvector_attention_score('[1,2,3,4,5]'::ruvector, '[1,2,3,4,5]'::ruvector) AS first;
-SELECT ruvector_attention_score('[1,2,3,4,5,6]'::ruvector, '[1,2,3,4,5,6]'::ruvector) AS second_no_warning;
+SELECT ruvector_attention_score('[0.1,0.2,0.3,0.4,0.5]'::ruvector, '[0.1,0.2,0.3,0.4,0.5]'::ruvector, 'poincare') AS first;
+SELECT ruvector_attention_score('[0.1,0.2,0.3,0.4,0.5,0.6]'::ruvector, '[0.1,0.2,0.3,0.4,0.5,0.6]'::ruvector, 'poincare') AS second_no_warning;
 SELECT line FROM ruvector_jit_explain('scaled_dot', 6) AS line WHERE line LIKE '  Disk cache%';
 ALTER SYSTEM SET ruvector_jit.cache_dir = '';
 SELECT pg_reload_conf(), pg_sleep(0.5);
