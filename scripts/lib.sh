@@ -54,6 +54,14 @@ build() {
 install_extension() {
   log "installing the extension into PostgreSQL $PG_MAJOR"
   as_root cmake --install "$BUILD" >/dev/null
+  # A preloading server keeps the library it started with: restart it.
+  if cluster_online && [ "$(as_root runuser -u postgres -- psql -XtAc 'SHOW shared_preload_libraries' 2>/dev/null)" = ruvector_jit ]; then
+    as_root pg_ctlcluster $PG_MAJOR main restart
+  fi
+}
+
+cluster_online() {
+  as_root pg_lsclusters -h 2>/dev/null | awk -v v=$PG_MAJOR '$1==v && $2=="main" {print $4}' | grep -q online
 }
 
 # The Debian cluster on its default port, and a superuser role for the caller.
@@ -62,9 +70,16 @@ start_server() {
     log "creating the PostgreSQL $PG_MAJOR cluster"
     as_root pg_createcluster $PG_MAJOR main >/dev/null
   fi
-  if ! as_root pg_lsclusters -h | awk -v v=$PG_MAJOR '$1==v && $2=="main" {print $4}' | grep -q online; then
+  if ! cluster_online; then
     log "starting PostgreSQL $PG_MAJOR"
     as_root pg_ctlcluster $PG_MAJOR main start
+  fi
+  # Preloaded, the library (and libLLVM) is mapped once by the postmaster:
+  # backends and parallel workers skip the load (README: Preloading).
+  if [ "$(as_root runuser -u postgres -- psql -XtAc 'SHOW shared_preload_libraries')" != ruvector_jit ]; then
+    log "preloading ruvector_jit (shared_preload_libraries) and restarting PostgreSQL $PG_MAJOR"
+    as_root runuser -u postgres -- psql -Xq -c "ALTER SYSTEM SET shared_preload_libraries = 'ruvector_jit'"
+    as_root pg_ctlcluster $PG_MAJOR main restart
   fi
   local port
   port=$(as_root pg_lsclusters -h | awk -v v=$PG_MAJOR '$1==v && $2=="main" {print $3}')

@@ -254,7 +254,8 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   // Keys and values as the head map expects them, one row each: the plan's
   // checks are the ones a real call makes.
   const auto [dk, dv] = key_value_dims(*m, ir::typed_params(*m, params), dims);
-  const SequencePlan p = plan_sequence(*m, params, 1, 1, dims, dk, dv);
+  // A full chunk of queries, so the memory shown is what a long call uses.
+  const SequencePlan p = plan_sequence(*m, params, 512, 1, dims, dk, dv);
   char buf[512];
   std::vector<std::string> rows;
   std::string mask;

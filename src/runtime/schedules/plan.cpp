@@ -33,7 +33,7 @@ size_t tile_memory(const SequencePlan& p) {
   const size_t o_stride = (p.value_dim + kMaxLanes - 1) / kMaxLanes * kMaxLanes;
   // A query block's groups of Q queries each keep their transposed queries
   // and state; a key block may be packed.
-  const size_t groups = (query_chunk(p) + Q - 1) / Q;
+  const size_t groups = (std::min(query_chunk(p), p.L) + Q - 1) / Q;
   return groups * (sizeof(float) * Q * (p.head_dim + 1) + sizeof(double) * Q * (1 + o_stride) + sizeof(int32_t) * Q) +
          sizeof(float) * keys * (Q + p.head_dim + p.value_dim) + Q * keys + 2 * sizeof(float*) * keys +
          sizeof(int32_t) * (2 * Q + keys);
