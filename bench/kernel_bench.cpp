@@ -16,7 +16,10 @@
 #include <stdlib.h>
 
 #include "codegen/jit.h"
+#include "codegen/provider.h"
+#include "runtime/codegen_loader.h"
 #include "ir/recipes/sequence.h"
+#include "runtime/native.h"
 #include "runtime/disk_cache.h"
 #include "runtime/engine.h"
 #include "runtime/online_softmax.h"
@@ -46,6 +49,20 @@ void BM_JitScaledDot(benchmark::State& st) {
     benchmark::ClobberMemory();
   }
   st.SetBytesProcessed(st.iterations() * 2 * d * sizeof(float));
+}
+
+// The native <#> kernel the operator runs (runtime/native.h), called as the
+// operator calls it: the kernel alone, the floor under the SQL per-row cost.
+void BM_NativeInnerProduct(benchmark::State& st) {
+  int d = static_cast<int>(st.range(0));
+  const rvj::ir::Mechanism& m = *rvj::ir::find_mechanism("negative_inner_product");
+  const rvj::runtime::NativeFn fn = rvj::runtime::native_kernel(m);
+  auto a = random_vec(d, 1), b = random_vec(d, 2);
+  for (auto _ : st) {
+    double r = rvj::runtime::run_native(m, fn, a.data(), b.data(), d, nullptr);
+    benchmark::DoNotOptimize(r);
+    benchmark::ClobberMemory();
+  }
 }
 
 void BM_EigenDot(benchmark::State& st) {
@@ -381,6 +398,7 @@ BENCHMARK(BM_HeadDimScoreEigen)->Arg(32)->Arg(64)->Arg(96)->Arg(128);
 BENCHMARK(BM_HeadDimAttentionJit)->Arg(32)->Arg(64)->Arg(96)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HeadDimAttentionEigen)->Arg(32)->Arg(64)->Arg(96)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_JitScaledDot)->Arg(384)->Arg(768);
+BENCHMARK(BM_NativeInnerProduct)->Arg(384)->Arg(768);
 BENCHMARK(BM_EigenDot)->Arg(384)->Arg(768);
 BENCHMARK(BM_EigenDotCall)->Arg(384)->Arg(768);
 BENCHMARK(BM_ScalarDot)->Arg(384)->Arg(768);
@@ -388,4 +406,7 @@ BENCHMARK(BM_FirstCallCompile)->Arg(384)->Unit(benchmark::kMillisecond)->Iterati
 BENCHMARK(BM_FirstCallCompileTile)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(20);
 BENCHMARK(BM_FirstCallCompilePoincare)->Arg(384)->Unit(benchmark::kMillisecond)->Iterations(20);
 BENCHMARK(BM_LoadFromDiskCache)->Arg(384)->Unit(benchmark::kMillisecond)->Iterations(50);
+// Linked in here (the extension loads it as a module).
+const bool codegen_registered = (rvj::runtime::register_codegen(&rvj::codegen::provider()), true);
+
 BENCHMARK_MAIN();

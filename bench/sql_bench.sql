@@ -7,18 +7,7 @@ SET client_min_messages = warning;
 SET jit = off;
 SET max_parallel_workers_per_gather = 0;
 
-CREATE TABLE IF NOT EXISTS bench_docs (id int PRIMARY KEY, embedding ruvector(384));
-DO $$
-BEGIN
-  IF (SELECT count(*) FROM bench_docs) <> 100000 THEN
-    TRUNCATE bench_docs;
-    PERFORM setseed(0.42);
-    INSERT INTO bench_docs
-      SELECT i, (SELECT array_agg(random() - 0.5) FROM generate_series(1, 384) WHERE i > 0)::real[]::ruvector
-      FROM generate_series(1, 100000) i;
-  END IF;
-END $$;
-VACUUM ANALYZE bench_docs;
+\ir bench_docs.sql
 
 CREATE OR REPLACE FUNCTION pg_temp.median_ms(query text, runs int DEFAULT 7) RETURNS numeric
 LANGUAGE plpgsql AS $$

@@ -1,8 +1,9 @@
+// The host's ISA without LLVM (the module detects it before any compile, and
+// a backend that never compiles never loads LLVM): CPUID through the
+// compiler's builtins, which also check that the OS saves the vector state.
+// codegen/host.cpp asks LLVM for the CPU name and features it compiles for;
+// a unit test checks both agree on the ISA.
 #include "codegen/isa.h"
-
-#include <llvm/ADT/StringMap.h>
-#include <llvm/Support/Host.h>
-#include <llvm/ADT/Triple.h>
 
 #include "ir/errors.h"
 
@@ -20,33 +21,18 @@ const char* isa_name(Isa isa) {
 
 namespace {
 Target detect_host() {
-  Target t;
-  t.triple = llvm::sys::getProcessTriple();
-  t.cpu = llvm::sys::getHostCPUName().str();
-  llvm::StringMap<bool> feats;
-  llvm::sys::getHostCPUFeatures(feats);
-  for (const auto& f : feats) {
-    if (!t.features.empty()) t.features += ",";
-    t.features += f.second ? '+' : '-';
-    t.features += f.first().str();
-  }
-  auto has = [&](const char* f) { auto it = feats.find(f); return it != feats.end() && it->second; };
-  llvm::Triple triple(t.triple);
-  if (triple.isAArch64()) {
-    t.isa = Isa::Neon;
-    t.vector_bits = 128;
-  } else if (has("avx512f")) {
-    // 512-bit vectors: LLVM's tuning for server cores prefers 256 by default.
-    t.isa = Isa::Avx512;
-    t.vector_bits = 512;
-  } else if (has("avx2") && has("fma")) {
-    t.isa = Isa::Avx2;
-    t.vector_bits = 256;
-  } else {
-    t.isa = Isa::Generic;
-    t.vector_bits = 128;
-  }
-  return t;
+#if defined(__aarch64__)
+  return {Isa::Neon, "aarch64-unknown-linux-gnu", "", "", 128};
+#elif defined(__x86_64__)
+  __builtin_cpu_init();
+  // 512-bit vectors: LLVM's tuning for server cores prefers 256 by default.
+  if (__builtin_cpu_supports("avx512f")) return {Isa::Avx512, "x86_64-pc-linux-gnu", "", "", 512};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return {Isa::Avx2, "x86_64-pc-linux-gnu", "", "", 256};
+  return {Isa::Generic, "x86_64-pc-linux-gnu", "", "", 128};
+#else
+#error "ruvector_jit targets x86-64 and AArch64"
+#endif
 }
 }  // namespace
 

@@ -62,12 +62,13 @@ void init_llvm() {
 std::unique_ptr<llvm::TargetMachine> target_machine(const Target& t) {
   init_llvm();
   std::string err;
-  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(t.triple, err);
-  if (!target) fail("no LLVM target for " + t.triple + ": " + err);
+  const Target& use = t.cpu.empty() ? llvm_host_target() : t;  // "" is the host (isa.h)
+  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(use.triple, err);
+  if (!target) fail("no LLVM target for " + use.triple + ": " + err);
   llvm::TargetOptions opts;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      t.triple, t.cpu, t.features, opts, llvm::Reloc::PIC_, llvm::None, llvm::CodeGenOpt::Aggressive));
-  if (!tm) fail("cannot create a target machine for " + t.triple);
+      use.triple, use.cpu, use.features, opts, llvm::Reloc::PIC_, llvm::None, llvm::CodeGenOpt::Aggressive));
+  if (!tm) fail("cannot create a target machine for " + use.triple);
   return tm;
 }
 
@@ -218,7 +219,7 @@ Jit& jit() {
   auto created = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!created) fail("cannot create the JIT: " + take(created.takeError()));
   j->lljit = std::move(*created);
-  j->tm = target_machine(host_target());
+  j->tm = target_machine(llvm_host_target());
   // The only external symbols kernels may call: pure libm functions
   // (fma/fmaf/rintf/rint only on targets without those instructions).
   llvm::orc::SymbolMap syms;
@@ -253,7 +254,7 @@ Jit& jit() {
 
 }  // namespace
 
-Compiled compile(const ir::Function& fn) { return compile(fn, host_target()); }
+Compiled compile(const ir::Function& fn) { return compile(fn, llvm_host_target()); }
 
 namespace {
 // Each kernel lives in a JITDylib of its own: its symbol name can then be

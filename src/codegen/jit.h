@@ -6,27 +6,12 @@
 #include <memory>
 #include <string>
 
+#include "codegen/abi.h"
 #include "codegen/isa.h"
 #include "ir/ir.h"
 
 namespace rvj::codegen {
 
-// The kernel ABI every generated function has. A kernel with vector outputs
-// writes output j (dims floats) through inputs[num_inputs + j] (ir.h).
-using KernelFn = void (*)(const float* const* inputs, const double* params, double* out);
-
-struct Compiled {
-  KernelFn fn = nullptr;
-  std::string symbol;
-  double lower_ms = 0, opt_ms = 0, codegen_ms = 0;
-  size_t object_bytes = 0;        // size of the object file the code came from
-  std::string object;             // that object file, when compiled now (for the disk cache)
-  std::shared_ptr<void> memory;   // owns the code: it is freed with the last copy
-  double total_ms() const { return lower_ms + opt_ms + codegen_ms; }
-  // A Tile kernel's entry has the ir::TileFn ABI instead.
-  ir::TileFn tile() const { return reinterpret_cast<ir::TileFn>(reinterpret_cast<void (*)()>(fn)); }
-  ir::QueryFn query() const { return reinterpret_cast<ir::QueryFn>(reinterpret_cast<void (*)()>(fn)); }
-};
 
 // Compile for the host and return a callable kernel. Thread-compatible: the
 // backend is single-threaded; tests serialise through an internal mutex.
@@ -35,12 +20,6 @@ Compiled compile(const ir::Function& fn);
 // The same for another target of the host's architecture whose instructions
 // the host has (tests run avx2 and generic code on an avx512 host).
 Compiled compile(const ir::Function& fn, const Target& target);
-
-// The buffer layout and register blocking of a tile kernel on `target`.
-ir::TileShape tile_shape(const ir::Function& fn, const Target& target);
-
-// One line on how lower() lays the kernel's reductions out for `target`.
-std::string describe_schedule(const ir::Function& fn, const Target& target);
 
 // Links a relocatable object produced by compile() for this host (from the
 // disk cache) instead of compiling. Throws rvj::Error(CompileFailure) if the
@@ -54,9 +33,6 @@ std::string kernel_symbol(const ir::Function& fn);
 std::string optimized_llvm_ir(const ir::Function& fn, const Target& target);
 std::string assembly(const ir::Function& fn, const Target& target);
 // Both texts from one lowering and optimisation (explain's: one compile).
-struct Inspection {
-  std::string optimized_ir, assembly;
-};
 Inspection inspect(const ir::Function& fn, const Target& target);
 // A relocatable object file for any target (tests link NEON kernels into an
 // AArch64 program and run it under emulation).

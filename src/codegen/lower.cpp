@@ -349,52 +349,6 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
   return mod;
 }
 
-std::string describe_schedule(const ir::Function& fn, const Target& target) {
-  if (fn.kind == ir::KernelKind::Tile) return describe_tile(fn, target);
-  if (fn.kind == ir::KernelKind::Query) {
-    const int W = target.vector_bits / 32;
-    ir::Function row = fn;
-    row.kind = ir::KernelKind::Row;
-    return "one query over blocks of keys in groups of " + std::to_string(ir::kQueryKeys) + ", scored " +
-           std::to_string(W) + " at a time: per key the row kernel's order (" + describe_schedule(row, target) +
-           "), the lane folds of " + std::to_string(W) + " keys together; exp32 over " +
-           std::to_string(W) + "-key vectors, normaliser in 16 partials; P.V over " +
-           std::to_string((fn.value_dims + W - 1) / W) + " value vector(s) in even/odd key chains; f64 state";
-  }
-  const int partials = ir::reduction_partials(fn);
-  int reductions = 0, lanes = 0;
-  for (const ir::Node& n : fn.nodes)
-    if (n.op == ir::Op::Dot || n.op == ir::Op::SqDist) {
-      ++reductions;
-      int l = std::min(partials, target.vector_bits / (n.precision == ir::Precision::F32 ? 32 : 64));
-      lanes = lanes ? std::min(lanes, l) : l;
-    }
-  // The elementwise loops: sums, then vector outputs.
-  std::string elementwise;
-  const int W = std::max(1, target.vector_bits / 64);
-  int sums = 0;
-  for (const ir::Node& n : fn.nodes) sums += n.op == ir::Op::Sum;
-  if (sums > 0)
-    elementwise += "; " + std::to_string(sums) + " sum(s) of an elementwise expression over " +
-                   std::to_string(fn.dims) + " elements in " + std::to_string(partials / W) + " x " +
-                   std::to_string(W) + "-lane f64 accumulators (" + std::to_string(partials) +
-                   " partials, plain adds; tanh as ir/tanh64.h)";
-  if (fn.num_vec_outputs > 0) {
-    elementwise += "; then " + std::to_string(fn.num_vec_outputs) + " vector output(s) elementwise over " +
-                  std::to_string(fn.dims) + " elements in " + std::to_string(W) + "-lane f64 vectors: " +
-                  std::to_string(fn.dims / W) + " step(s), tail " + std::to_string(fn.dims % W) +
-                  " element(s), rounded to f32 once";
-  }
-  if (reductions == 0)
-    return (fn.num_vec_outputs > 0 || sums > 0 ? std::string("no fused reductions") : "scalar only") + elementwise;
-  const int blocks = fn.dims / partials, tail = fn.dims % partials;
-  return std::to_string(reductions) + " fused reduction(s) over " + std::to_string(fn.dims) + " elements: " +
-         std::to_string(blocks) + " block(s) of " + std::to_string(partials) + " partial sums in " +
-         std::to_string(partials / lanes) + " x " + std::to_string(lanes) + "-lane accumulators each, tail " +
-         std::to_string(tail) + " (" + std::to_string(tail / lanes) + " vectors + " + std::to_string(tail % lanes) +
-         " padded lanes)" + elementwise + "; single-threaded per row";
-}
-
 }  // namespace rvj::codegen
 
 namespace rvj::codegen {

@@ -27,7 +27,7 @@ namespace rvj::codegen {
 // inputs[num_inputs + j]) are computed after the scalar epilogue by a second
 // loop over dims, elementwise in f64 lanes.
 // Tile and Query kernels are lowered by lower_tile and lower_query, with the
-// TileFn and QueryFn ABIs of ir.h.
+// TileFn and QueryFn conventions of codegen/abi.h.
 std::unique_ptr<llvm::Module> lower(const ir::Function& fn, const Target& target,
                                     const std::string& symbol, llvm::LLVMContext& ctx);
 std::unique_ptr<llvm::Module> lower_query(const ir::Function& fn, const Target& target,
@@ -51,8 +51,6 @@ llvm::Value* emit_score_lanes(llvm::IRBuilder<>& b, const ir::Function& fn, llvm
                               const std::function<llvm::Value*(int)>& param,
                               const std::function<llvm::Value*()>& position);
 
-// describe_schedule() for a Tile kernel (lower_tile.cpp knows its blocking).
-std::string describe_tile(const ir::Function& fn, const Target& target);
 
 // CPU, features, vector width, nounwind: every kernel function has them.
 void set_kernel_attributes(llvm::Function* f, const Target& target);

@@ -26,59 +26,12 @@
 #include "codegen/emit.h"
 #include "codegen/jit.h"
 #include "codegen/lower.h"
+#include "codegen/schedule.h"
 #include "ir/limits.h"
 
 namespace rvj::codegen {
 
 using namespace llvm;
-
-namespace {
-
-// Register blocking per target: accumulators take half the register file,
-// the rest holds the loaded operands.
-struct Blocking {
-  int lanes;          // f32 lanes per vector
-  int query_vectors;  // vectors of queries per tile (queries = lanes * this)
-  int key_group;      // keys scored at once in phase 1
-  int query_group;    // queries whose P.V rows are accumulated at once
-  int value_vectors;  // value vectors accumulated at once per query
-};
-
-int reductions(const ir::Function& fn) {
-  int r = 0;
-  for (const ir::Node& n : fn.nodes) r += n.op == ir::Op::Dot || n.op == ir::Op::SqDist;
-  return r;
-}
-
-Blocking blocking(const ir::Function& fn, const Target& t) {
-  const int registers = t.isa == Isa::Avx512 || t.isa == Isa::Neon ? 32 : 16;
-  Blocking k{};
-  k.lanes = t.vector_bits / 32;
-  k.query_vectors = 2;
-  k.key_group = std::max(1, registers / 2 / (std::max(1, reductions(fn)) * k.query_vectors));
-  k.query_group = registers == 32 ? 4 : 2;
-  k.value_vectors = 4;
-  return k;
-}
-
-}  // namespace
-
-ir::TileShape tile_shape(const ir::Function& fn, const Target& target) {
-  const Blocking k = blocking(fn, target);
-  return {k.lanes * k.query_vectors, k.key_group, (fn.value_dims + k.lanes - 1) / k.lanes * k.lanes};
-}
-
-std::string describe_tile(const ir::Function& fn, const Target& target) {
-  const Blocking k = blocking(fn, target);
-  const int W = k.lanes, vv = (fn.value_dims + W - 1) / W;
-  return "flash tile of " + std::to_string(W * k.query_vectors) + " queries (" + std::to_string(k.query_vectors) +
-         " x " + std::to_string(W) + " lanes, transposed) x keys in groups of " + std::to_string(k.key_group) +
-         ": Q.K^T in " + std::to_string(k.key_group * k.query_vectors * std::max(1, reductions(fn))) +
-         " accumulators, one f32 fma chain per score over " + std::to_string(fn.dims) +
-         " elements; masked exp32 online softmax; P.V in " + std::to_string(k.query_group) + " queries x " +
-         std::to_string(std::min(k.value_vectors, vv)) + " of " + std::to_string(vv) +
-         " value vector(s) per pass; state m (f32), l and O (f64)";
-}
 
 std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target, const std::string& symbol,
                                    LLVMContext& ctx) {

@@ -13,28 +13,38 @@ namespace rvj {
 
 using InterruptProbe = bool (*)() noexcept;
 
+// The probe and the test delay. A module loaded later (the LLVM code
+// generator, its own copy of these inlines) is pointed at its host's state.
+struct CancelState {
+  std::atomic<InterruptProbe> probe{nullptr};
+  std::atomic<int> poll_delay_us{0};
+};
+
 namespace detail {
-inline std::atomic<InterruptProbe> interrupt_probe{nullptr};
-inline std::atomic<int> poll_delay_us{0};
+inline CancelState own_cancel_state;
+inline std::atomic<CancelState*> cancel_state{&own_cancel_state};
 void sleep_us(int us);
-}
+}  // namespace detail
+
+inline CancelState* cancel_state() { return detail::cancel_state.load(std::memory_order_relaxed); }
+inline void share_cancel_state(CancelState* state) { detail::cancel_state.store(state); }
+
+// Installs the probe (null: never cancelled). Any thread may call the probe.
+inline void set_interrupt_probe(InterruptProbe probe) { cancel_state()->probe.store(probe); }
 
 // Tests only: every check_cancel() first sleeps `us` microseconds, so that a
 // short call runs long enough to be cancelled at a known place.
-inline void set_poll_delay_for_testing(int us) { detail::poll_delay_us.store(us); }
-
-// Installs the probe (null: never cancelled). Any thread may call the probe.
-inline void set_interrupt_probe(InterruptProbe probe) { detail::interrupt_probe.store(probe); }
+inline void set_poll_delay_for_testing(int us) { cancel_state()->poll_delay_us.store(us); }
 
 inline bool interrupt_pending() noexcept {
-  const InterruptProbe probe = detail::interrupt_probe.load(std::memory_order_relaxed);
+  const InterruptProbe probe = cancel_state()->probe.load(std::memory_order_relaxed);
   return probe && probe();
 }
 
 // Throws rvj::Cancelled when an interrupt is pending. Cheap: call it between
 // units of work of a few microseconds or more.
 inline void check_cancel() {
-  if (const int us = detail::poll_delay_us.load(std::memory_order_relaxed)) detail::sleep_us(us);
+  if (const int us = cancel_state()->poll_delay_us.load(std::memory_order_relaxed)) detail::sleep_us(us);
   if (interrupt_pending()) throw Cancelled();
 }
 

@@ -9,7 +9,7 @@ namespace rvj::ir {
 // floats written.
 void interpret(const Function& fn, const float* const* inputs, const double* params, double* out);
 
-// A Tile kernel (ir.h: the TileFn ABI) for buffers laid out by `shape`. Per
+// A Tile kernel (the TileFn contract of codegen/abi.h) for buffers laid out by `shape`. Per
 // query i, lane by lane, in this order:
 //   logit[j] = the score program on (query i, key j) with every reduction a
 //              plain sequential f32 fma chain over t, the scalar ops in f64,
@@ -23,7 +23,7 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
                     const int32_t* qpos, const int32_t* kpos, const double* params, float* s, float* m, double* l,
                     double* o, int64_t n);
 
-// A Query kernel (ir.h: the QueryFn ABI). Per key j (scores in the Row
+// A Query kernel (the QueryFn contract of codegen/abi.h). Per key j (scores in the Row
 // order, as interpret() computes them, rounded to f32; -inf for padding):
 //   the block max: 16 partial maxima (key j into partial j mod 16, j
 //   ascending, a later key wins only if greater), folded by halving

@@ -163,7 +163,8 @@ Function tile_kernel(const Function& score, int value_dims, KernelKind kind = Ke
 // one output, f32 reductions, and only ops every vector target has (no log1p).
 std::string tile_error(const Function& score);
 
-// How a caller lays out a tile kernel's buffers. Codegen picks it per target
+// How a caller lays out a tile kernel's buffers (the calling conventions
+// of the generated code are in codegen/abi.h). Codegen picks it per target
 // (register blocking); the arithmetic of every lane is the same whatever the
 // shape, so results do not depend on it.
 struct TileShape {
@@ -172,33 +173,6 @@ struct TileShape {
   int o_stride;  // doubles per query in o (value_dims rounded up)
 };
 
-// The tile kernel ABI (Tile kind). One call folds keys [0, n) of a block into
-// the state of shape.queries queries:
-//   qt[t * Q + i]  element t of query i (queries transposed, zero padded)
-//   k[j], v[j]     key and value rows, j < n padded to a multiple of shape.keys
-//   key j is visible to query i iff lo[i] <= j < hi[i] (hi[i] <= n) and
-//   vis[j * Q + i] != 0 (masks without holes pass all ones). vis is null
-//   when every query sees every key: lo[i] = 0 and hi[i] = n for all Q
-//   lanes, n a multiple of shape.keys (the kernel then skips the mask).
-//   qpos[i], kpos[j]  positions of query i and key j (the Position op)
-//   s              scratch, Q floats per padded key
-//   m[i], l[i], o[i * o_stride + c]: the running state (m = -inf, l = o = 0 first)
-using TileFn = void (*)(const float* qt, const float* const* k, const float* const* v, const int32_t* lo,
-                        const int32_t* hi, const uint8_t* vis, const int32_t* qpos, const int32_t* kpos,
-                        const double* params, float* s, float* m, double* l, double* o, int64_t n);
-
-// The single-query ABI (Query kind): keys [0, n) of a block, key j visible
-// iff vis[j] != 0, folded into one query's state:
-//   q[t]           the query;  k[j] + koff, v[j] + voff: the key and value
-//                  rows (a head's slice of them), j < n padded to a multiple of 16
-//   qpos, kpos[j]  positions (the Position op)
-//   params         the score's params and one free slot after them (the
-//                  inlined row score reads its Position there)
-//   s              scratch, one float per padded key
-//   m, l, o[c]     the state (o: o_stride doubles, query_shape())
-using QueryFn = void (*)(const float* q, const float* const* k, const float* const* v, int64_t koff, int64_t voff,
-                         const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m, double* l,
-                         double* o, int64_t n);
 inline constexpr int kQueryKeys = 16;
 TileShape query_shape(const Function& fn);
 

@@ -43,11 +43,19 @@ static void assign_cache_size(int value, void*) {
 
 static void assign_test_poll_delay(int value, void*) { rvj::set_poll_delay_for_testing(value); }
 
-// Nothing heavy happens here: LLVM is initialised on the first kernel
-// compile, so that loading the module into a backend (or the postmaster, with
-// shared_preload_libraries) stays cheap and fork-safe.
+// Nothing heavy happens here: LLVM is loaded and initialised on the first
+// kernel compile, so that loading the module into a backend (or the
+// postmaster, with shared_preload_libraries) stays cheap and fork-safe.
 void _PG_init(void) {
   rvj::set_interrupt_probe(rvj::pg::interrupt_probe);
+  // The code generator is a module of its own, loaded by the first compile
+  // or disk-cache link: a backend that never compiles never maps libLLVM.
+  char llvm_module[MAXPGPATH];
+  snprintf(llvm_module, sizeof llvm_module, "%s/ruvector_jit_llvm.so", pkglib_path);
+  try {
+    rvj::runtime::set_codegen_library(llvm_module);
+  } catch (...) {  // out of memory at load: the first compile says so
+  }
   DefineCustomBoolVariable(
       "ruvector_jit.enabled", "Compile attention kernels to machine code with LLVM.",
       "When off, the same kernel IR runs in the interpreter: the same results, bit for bit, slower.",

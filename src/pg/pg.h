@@ -17,6 +17,7 @@
 #include "ir/cancel.h"
 #include "ir/errors.h"
 #include "ir/limits.h"
+#include "runtime/codegen_loader.h"
 #include "runtime/engine.h"
 #include "runtime/native.h"
 

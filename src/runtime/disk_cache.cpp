@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "codegen/isa.h"
-#include "codegen/jit.h"
+#include "runtime/codegen_loader.h"
 
 namespace rvj::runtime {
 
@@ -95,10 +95,11 @@ bool DiskCache::open_dir(std::vector<Notice>& notices) {
 }
 
 std::string DiskCache::key(const ir::Function& fn) const {
-  const codegen::Target& host = codegen::host_target();
+  const codegen::Provider& llvm = code_generator();
+  const codegen::Target& host = llvm.llvm_host();
   return fn.name + "/" + std::to_string(fn.dims) + "/" + codegen::isa_name(host.isa) + "/" + host.cpu + "/" +
          hex(fnv1a(host.features.data(), host.features.size())) + "/ir " + hex(fn.hash()) + "/" + kEngineVersion +
-         "/code " + RVJ_CODE_HASH + "/LLVM " + codegen::llvm_version();
+         "/code " + RVJ_CODE_HASH + "/LLVM " + llvm.llvm_version();
 }
 
 std::string DiskCache::file_name(const ir::Function& fn) const {

@@ -6,7 +6,8 @@
 #include <sstream>
 
 #include "codegen/isa.h"
-#include "codegen/jit.h"
+#include "codegen/schedule.h"
+#include "runtime/codegen_loader.h"
 #include "ir/errors.h"
 #include "ir/interpreter.h"
 #include "ir/printer.h"
@@ -178,8 +179,7 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   const ir::Mechanism& m = kernel_mechanism(name);
   check_explain_dims(dims);
   if (params) ir::check_params(m, params);
-  const codegen::Target& host = codegen::host_target();
-  const codegen::Target target = isa.empty() ? host : codegen::named_target(isa);
+  const codegen::Target target = isa.empty() ? codegen::host_target() : codegen::named_target(isa);
   Source source;
   Kernel& k = backend_cache().get(m, dims, jit, &source, kind, value_dims);
 
@@ -208,6 +208,7 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
     }
     rows.push_back(p + " (runtime arguments: one kernel serves every value)");
   }
+  const codegen::Target& host = code_generator().llvm_host();
   rows.push_back("  ISA: " + std::string(codegen::isa_name(host.isa)) + " (cpu " + host.cpu + ", " +
                  std::to_string(host.vector_bits) + "-bit vectors, " + host.triple + ")");
   rows.push_back("  Schedule (" + std::string(codegen::isa_name(target.isa)) +
@@ -215,7 +216,7 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   rows.push_back("  Cache key: " + k.key + " (IR hash " + [&] {
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(k.ir.hash()));
     return std::string(buf);
-  }() + ", LLVM " + codegen::llvm_version() + ")");
+  }() + ", LLVM " + code_generator().llvm_version() + ")");
   if (!jit) {
     rows.push_back("  Execution: interpreter (ruvector_jit.enabled is off)");
   } else {
@@ -237,7 +238,7 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   add_block(ir::print(k.ir));
   // Rendered from the same IR through the same pipeline as the running code,
   // lowered and optimised once for both texts.
-  const codegen::Inspection shown = codegen::inspect(k.ir, target);
+  const codegen::Inspection shown = code_generator().inspect(k.ir, target);
   rows.push_back("  Optimised LLVM IR (" + std::string(codegen::isa_name(target.isa)) + "):");
   add_block(shown.optimized_ir);
   rows.push_back("  Assembly (" + std::string(codegen::isa_name(target.isa)) +

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "ir/errors.h"
+#include "runtime/codegen_loader.h"
 
 namespace rvj::runtime {
 
@@ -77,7 +78,7 @@ void KernelCache::compile(Kernel& k, Source* source) {
   if (disk_ && disk_->enabled()) {
     if (std::optional<std::string> object = disk_->load(k.ir, notices_)) {
       try {
-        k.code = codegen::load_object(k.ir, *object);
+        k.code = code_generator().load_object(k.ir, *object);
         k.origin = Source::Disk;
         if (source) *source = Source::Disk;
         return;
@@ -86,7 +87,7 @@ void KernelCache::compile(Kernel& k, Source* source) {
       }
     }
   }
-  k.code = codegen::compile(k.ir);
+  k.code = code_generator().compile(k.ir);
   k.origin = Source::CompiledNow;
   if (source) *source = Source::CompiledNow;
   if (disk_) disk_->store(k.ir, k.code.object, notices_);

@@ -12,7 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "codegen/jit.h"
+#include "codegen/abi.h"
+#include "codegen/isa.h"
 #include "runtime/disk_cache.h"
 #include "ir/ir.h"
 #include "ir/recipes/mechanisms.h"

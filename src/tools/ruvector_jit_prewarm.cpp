@@ -27,6 +27,8 @@
 #include "ir/recipes/sequence.h"
 #include "runtime/disk_cache.h"
 #include "runtime/engine.h"
+#include "codegen/provider.h"
+#include "runtime/codegen_loader.h"
 #include "runtime/kernel_cache.h"
 #include "runtime/schedules/flash.h"
 
@@ -124,6 +126,7 @@ std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, cons
 }  // namespace
 
 int main(int argc, char** argv) {
+  runtime::register_codegen(&codegen::provider());  // linked in, not loaded
   std::string dir, manifest;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

@@ -17,6 +17,7 @@
 
 #include "codegen/isa.h"
 #include "codegen/jit.h"
+#include "codegen/schedule.h"
 #include "ir/interpreter.h"
 #include "ir/recipes/mechanisms.h"
 

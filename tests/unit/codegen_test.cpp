@@ -82,11 +82,18 @@ TEST(Codegen, CompileReportsItsPhases) {
   EXPECT_NE(k.symbol.find("scaled_dot_384"), std::string::npos);
 }
 
+// The module detects the ISA without LLVM (CPUID builtins); LLVM's own
+// detection, which the JIT compiles for, must agree on it.
 TEST(Codegen, HostIsaIsDetected) {
   const codegen::Target& host = codegen::host_target();
   std::string name = codegen::isa_name(host.isa);
   EXPECT_TRUE(name == "avx512" || name == "avx2" || name == "neon" || name == "generic") << name;
-  EXPECT_FALSE(host.cpu.empty());
+  EXPECT_TRUE(host.cpu.empty());  // the host: LLVM names it when it compiles
+  const codegen::Target& llvm = codegen::llvm_host_target();
+  EXPECT_EQ(llvm.isa, host.isa) << llvm.cpu << " " << llvm.features;
+  EXPECT_EQ(llvm.triple, host.triple);
+  EXPECT_EQ(llvm.vector_bits, host.vector_bits);
+  EXPECT_FALSE(llvm.cpu.empty());
 }
 
 // Cross-generated code for ISAs this machine may not have: the assembly uses

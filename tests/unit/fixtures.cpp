@@ -1,5 +1,8 @@
 #include "fixtures.h"
 
+#include "codegen/provider.h"
+#include "runtime/codegen_loader.h"
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -157,3 +160,8 @@ double score_tolerance(const ScoreCase& c) {
 }
 
 }  // namespace rvj::test
+
+namespace {
+// The tests link the code generator in (the extension loads it as a module).
+const bool codegen_registered = (rvj::runtime::register_codegen(&rvj::codegen::provider()), true);
+}  // namespace

@@ -13,6 +13,7 @@
 
 #include "codegen/isa.h"
 #include "codegen/jit.h"
+#include "codegen/schedule.h"
 #include "ir/errors.h"
 #include "ir/interpreter.h"
 #include "ir/limits.h"

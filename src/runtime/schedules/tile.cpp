@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "codegen/isa.h"
-#include "codegen/jit.h"
+#include "codegen/schedule.h"
 #include "ir/cancel.h"
 #include "ir/errors.h"
 #include "ir/interpreter.h"
@@ -116,7 +116,7 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
   const bool holes = !p.mask.contiguous();
   Buffer<uint8_t> vis(static_cast<size_t>(padded) * Q);
   std::fill(vis.get(), vis.get() + static_cast<size_t>(padded) * Q, 1);
-  const ir::TileFn jit = tile.jit ? tile.kernel->code.tile() : nullptr;
+  const codegen::TileFn jit = tile.jit ? tile.kernel->code.tile() : nullptr;
   HeadParams params(p, tile);
   std::vector<int> blocks;
   p.mask.key_blocks(q0, q1, B, blocks);
@@ -217,7 +217,7 @@ void run_queries(const SequencePlan& p, const Bound& kernel, const float* const*
   Buffer<const float*> kr(padded), vr(padded);
   Buffer<int32_t> kpos(padded);
   Buffer<uint8_t> vis(padded);
-  const ir::QueryFn jit = kernel.jit ? kernel.kernel->code.query() : nullptr;
+  const codegen::QueryFn jit = kernel.jit ? kernel.kernel->code.query() : nullptr;
   const bool holes = !p.mask.contiguous();
   HeadParams params(p, kernel);
   std::vector<int> blocks;

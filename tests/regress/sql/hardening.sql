@@ -87,3 +87,13 @@ SELECT ruvector_attention_score('[1e-23,2e-23]'::ruvector, '[3e-23,1e-23]', 'cos
 SELECT ('[1e-22,2e-22,3e-22]'::ruvector <#> '[3e-22,1e-22,2e-22]') / -(1e-22 * 3e-22 + 2e-22 * 1e-22 + 3e-22 * 2e-22) AS ip_ratio;
 -- and ordinary vectors keep their bits
 SELECT '[1,2]'::ruvector <-> '[3,1]' AS l2, '[1,2]'::ruvector <=> '[3,1]' AS cos, '[1,2]'::ruvector <#> '[3,1]' AS ip;
+
+-- The type, the operators and the native scores never load the code
+-- generator (libLLVM); the first compile does
+\c
+SELECT '[1,2,3]'::ruvector <-> '[4,5,6]' AS l2, '[1,2,3]'::ruvector <#> '[4,5,6]' AS ip,
+       ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]') AS score,
+       ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]', 'cosine') AS cosine;
+SELECT pg_read_file('/proc/' || pg_backend_pid() || '/maps') LIKE '%libLLVM%' AS llvm_mapped;
+SELECT ruvector_attention_score('[0.1,0.2,0.3]'::ruvector, '[0.3,0.2,0.1]', 'poincare') < 0 AS compiled;
+SELECT pg_read_file('/proc/' || pg_backend_pid() || '/maps') LIKE '%libLLVM%' AS llvm_mapped;
