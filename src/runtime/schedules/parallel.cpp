@@ -38,7 +38,9 @@ class BlockSignalsInWorkers : public tbb::task_scheduler_observer {
 // One arena per thread cap, each created on first use (never in the
 // postmaster: schedules only run in backends) and kept.
 tbb::task_arena& arena(int threads) {
+  // Kept for the process's life (reachable: no leak), like the JIT.
   static tbb::task_arena* arenas[ir::kMaxThreads + 1] = {};
+  static BlockSignalsInWorkers* observers[ir::kMaxThreads + 1] = {};
   threads = std::clamp(threads, 1, ir::kMaxThreads);
   if (!arenas[threads]) {
     // Workers are created while this thread blocks every signal, so they
@@ -48,7 +50,7 @@ tbb::task_arena& arena(int threads) {
     block_all_signals(&old);
     auto* a = new tbb::task_arena(threads);
     a->initialize();
-    new BlockSignalsInWorkers(*a);
+    observers[threads] = new BlockSignalsInWorkers(*a);
     std::atomic<int> joined{0};
     a->execute([&] {
       tbb::parallel_for(0, threads, [&](int) {
