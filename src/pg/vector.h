@@ -4,7 +4,7 @@
 
 #include "pg/pg.h"
 
-#define RUVECTOR_MAX_DIM 16000
+#define RUVECTOR_MAX_DIM (rvj::ir::kMaxDims)  // pgvector's limit (ir/limits.h)
 
 struct RuVector {
   int32 vl_len_;  // varlena header (do not touch directly)
@@ -21,7 +21,7 @@ struct RuVector {
 namespace rvj::pg {
 
 RuVector* new_vector(int dim);
-// ERROR unless 1 <= dim <= 16000.
+// ERROR unless 1 <= dim <= RUVECTOR_MAX_DIM.
 void check_dim(int dim);
 // ERROR if the typmod asks for another dimension count.
 void check_expected_dim(int32 typmod, int dim);

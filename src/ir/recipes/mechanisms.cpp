@@ -114,7 +114,7 @@ std::string mechanism_names(bool attention_types_only) {
 }
 
 const CatalogueEntry* catalogue_entry(std::string_view name) {
-  // The product catalogue (shared/reference/catalogue.md): every planned
+  // The product catalogue: every planned
   // mechanism and the SQL shape its result needs. Shipped ones are also in
   // mechanisms(); this table answers for the others.
   static const CatalogueEntry entries[] = {
