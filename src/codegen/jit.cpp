@@ -21,6 +21,7 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/Utils/Cloning.h>
 #include <llvm/Config/llvm-config.h>
 
 #include "codegen/lower.h"
@@ -292,7 +293,26 @@ std::string kernel_symbol(const ir::Function& fn) {
   return "rvj_" + fn.name + "_" + std::to_string(fn.dims);
 }
 
-Compiled compile(const ir::Function& fn, const Target& target) {
+namespace {
+// Both inspection texts of an optimised module: the IR as it is, the
+// assembly from a copy (code generation may rewrite the IR it runs on).
+void render(llvm::Module& mod, llvm::TargetMachine& tm, const Target& t, Inspection& out) {
+  {
+    llvm::raw_string_ostream os(out.optimized_ir);
+    mod.print(os, nullptr);
+  }
+  check_cancel();
+  std::unique_ptr<llvm::Module> copy = llvm::CloneModule(mod);
+  llvm::SmallVector<char, 0> buf;
+  llvm::raw_svector_ostream os(buf);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_AssemblyFile))
+    fail("target " + t.triple + " cannot emit assembly");
+  pm.run(*copy);
+  out.assembly.assign(buf.begin(), buf.end());
+}
+
+Compiled compile_impl(const ir::Function& fn, const Target& target, Inspection* shown) {
   Compiled out;  // before the lock: its destructor takes the lock
   std::lock_guard<std::mutex> lock(jit_mutex);
   guarded([&] {
@@ -302,6 +322,7 @@ Compiled compile(const ir::Function& fn, const Target& target) {
     auto ctx = new_context(diag);
     auto mod = build_module(fn, target, out.symbol, *ctx, *j.tm, &out.lower_ms, &out.opt_ms);
     check(diag);
+    if (shown) render(*mod, *j.tm, target, *shown);  // explain: one lowering for the code and its texts
     auto t0 = Clock::now();
     llvm::orc::JITDylib& jd = new_kernel_dylib(j, out);
     if (auto err = j.lljit->addIRModule(jd, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
@@ -313,6 +334,13 @@ Compiled compile(const ir::Function& fn, const Target& target) {
     out.codegen_ms = ms_since(t0);
   });
   return out;
+}
+}  // namespace
+
+Compiled compile(const ir::Function& fn, const Target& target) { return compile_impl(fn, target, nullptr); }
+
+Compiled compile(const ir::Function& fn, Inspection* shown) {
+  return compile_impl(fn, llvm_host_target(), shown);
 }
 
 Compiled load_object(const ir::Function& fn, const std::string& object) {
@@ -378,20 +406,7 @@ std::string assembly(const ir::Function& fn, const Target& t) { return emit_file
 
 Inspection inspect(const ir::Function& fn, const Target& t) {
   Inspection out;
-  with_module(fn, t, [&](llvm::Module& mod, llvm::TargetMachine& tm) {
-    {
-      llvm::raw_string_ostream os(out.optimized_ir);
-      mod.print(os, nullptr);
-    }
-    check_cancel();
-    llvm::SmallVector<char, 0> buf;
-    llvm::raw_svector_ostream os(buf);
-    llvm::legacy::PassManager pm;
-    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_AssemblyFile))
-      fail("target " + t.triple + " cannot emit assembly");
-    pm.run(mod);
-    out.assembly.assign(buf.begin(), buf.end());
-  });
+  with_module(fn, t, [&](llvm::Module& mod, llvm::TargetMachine& tm) { render(mod, tm, t, out); });
   return out;
 }
 

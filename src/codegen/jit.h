@@ -20,6 +20,9 @@ Compiled compile(const ir::Function& fn);
 // The same for another target of the host's architecture whose instructions
 // the host has (tests run avx2 and generic code on an avx512 host).
 Compiled compile(const ir::Function& fn, const Target& target);
+// For the host, filling `shown` (when not null) with the optimised IR and
+// the assembly of the same lowering and optimisation (explain's one compile).
+Compiled compile(const ir::Function& fn, Inspection* shown);
 
 // Links a relocatable object produced by compile() for this host (from the
 // disk cache) instead of compiling. Throws rvj::Error(CompileFailure) if the

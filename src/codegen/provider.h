@@ -17,11 +17,11 @@ namespace rvj::codegen {
 
 // Bumped whenever Provider or a type it passes changes: a module from
 // another build is refused.
-inline constexpr int kProviderVersion = 1;
+inline constexpr int kProviderVersion = 2;
 
 struct Provider {
   int version;
-  Compiled (*compile)(const ir::Function& fn);                                // for the host
+  Compiled (*compile)(const ir::Function& fn, Inspection* shown);  // for the host; texts if shown
   Compiled (*load_object)(const ir::Function& fn, const std::string& object);  // a disk-cache object
   Inspection (*inspect)(const ir::Function& fn, const Target& target);         // explain's texts
   std::string (*llvm_version)();

@@ -181,7 +181,10 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   if (params) ir::check_params(m, params);
   const codegen::Target target = isa.empty() ? codegen::host_target() : codegen::named_target(isa);
   Source source;
-  Kernel& k = backend_cache().get(m, dims, jit, &source, kind, value_dims);
+  // A kernel compiled now for the host gives explain its texts from the same
+  // lowering; otherwise they are rendered once below.
+  codegen::Inspection shown;
+  Kernel& k = backend_cache().get(m, dims, jit, &source, kind, value_dims, isa.empty() ? &shown : nullptr);
 
   std::vector<std::string> rows;
   auto add_block = [&](const std::string& text) {
@@ -236,9 +239,8 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   }
   rows.push_back("  IR:");
   add_block(ir::print(k.ir));
-  // Rendered from the same IR through the same pipeline as the running code,
-  // lowered and optimised once for both texts.
-  const codegen::Inspection shown = code_generator().inspect(k.ir, target);
+  // Rendered from the same IR through the same pipeline as the running code.
+  if (shown.assembly.empty()) shown = code_generator().inspect(k.ir, target);
   rows.push_back("  Optimised LLVM IR (" + std::string(codegen::isa_name(target.isa)) + "):");
   add_block(shown.optimized_ir);
   rows.push_back("  Assembly (" + std::string(codegen::isa_name(target.isa)) +

@@ -25,7 +25,7 @@ std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::K
 }
 
 Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source* source, ir::KernelKind kind,
-                         int value_dims) {
+                         int value_dims, codegen::Inspection* shown) {
   if (kind == ir::KernelKind::Row) value_dims = 0;
   Kernel* k = nullptr;
   for (auto& e : entries_)
@@ -45,7 +45,7 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
   }
   k->last_used = ++clock_;
   if (compile && !k->code.fn) {
-    this->compile(*k, source);
+    this->compile(*k, source, shown);
   } else {
     if (found) ++k->hits;
     if (source) *source = Source::Memory;
@@ -74,7 +74,7 @@ void KernelCache::evict_except(const Kernel* keep) {
   }
 }
 
-void KernelCache::compile(Kernel& k, Source* source) {
+void KernelCache::compile(Kernel& k, Source* source, codegen::Inspection* shown) {
   if (disk_ && disk_->enabled()) {
     if (std::optional<std::string> object = disk_->load(k.ir, notices_)) {
       try {
@@ -87,7 +87,7 @@ void KernelCache::compile(Kernel& k, Source* source) {
       }
     }
   }
-  k.code = code_generator().compile(k.ir);
+  k.code = code_generator().compile(k.ir, shown);
   k.origin = Source::CompiledNow;
   if (source) *source = Source::CompiledNow;
   if (disk_) disk_->store(k.ir, k.code.object, notices_);

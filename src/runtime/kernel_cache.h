@@ -45,8 +45,10 @@ class KernelCache {
 
   // Returns the kernel, building IR on a miss; compiles it when `compile`.
   // `source` (optional) says whether machine code came from memory.
+  // `shown` (explain) receives the IR and assembly texts of a compile done
+  // now, from the same lowering; it stays empty otherwise.
   Kernel& get(const ir::Mechanism& m, int dims, bool compile, Source* source = nullptr,
-              ir::KernelKind kind = ir::KernelKind::Row, int value_dims = 0);
+              ir::KernelKind kind = ir::KernelKind::Row, int value_dims = 0, codegen::Inspection* shown = nullptr);
   const std::vector<std::unique_ptr<Kernel>>& entries() const { return entries_; }
 
   // Dropping kernels invalidates Kernel pointers held elsewhere: holders
@@ -65,7 +67,7 @@ class KernelCache {
   std::vector<Notice> take_notices() { return std::exchange(notices_, {}); }
 
  private:
-  void compile(Kernel& k, Source* source);
+  void compile(Kernel& k, Source* source, codegen::Inspection* shown);
   void evict_except(const Kernel* keep);
 
   DiskCache* disk_;
