@@ -278,7 +278,7 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     mask += " (Press et al.'s get_slopes)";
   }
   if (p.positional == ir::Positional::Rope) {
-    std::snprintf(buf, sizeof buf, ", RoPE (base %g) on queries and keys", p.rope_base);
+    std::snprintf(buf, sizeof buf, ", RoPE (base %g) on queries and keys", p.params.rope_base);
     mask += buf;
   }
   std::snprintf(buf, sizeof buf, "Sequence: %s (%s), query dims %d: %d head(s) of %d over %d key/value head(s)%s",

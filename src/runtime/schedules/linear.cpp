@@ -22,7 +22,7 @@ size_t head_state(const SequencePlan& p) {
 // phi of row `pos` of x, head h. cosFormer's M is max(L, S).
 void phi(const SequencePlan& p, const float* row, int h, int pos, Eigen::VectorXd& out) {
   ir::feature_map(p.features, row + static_cast<size_t>(h) * p.head_dim, p.head_dim, pos, std::max(p.L, p.S),
-                  p.favor_w, p.num_features, out.data());
+                  p.favor_w, p.params.num_features, out.data());
 }
 }  // namespace
 
@@ -33,11 +33,11 @@ void linear_init(const SequencePlan& p, double* state) {
 }
 
 size_t favor_weights_size(const SequencePlan& p) {
-  return p.features == ir::FeatureMap::Favor ? static_cast<size_t>(p.num_features) * p.head_dim : 0;
+  return p.features == ir::FeatureMap::Favor ? static_cast<size_t>(p.params.num_features) * p.head_dim : 0;
 }
 
 void favor_weights(const SequencePlan& p, double* W) {
-  if (p.features == ir::FeatureMap::Favor) ir::favor_weights(p.num_features, p.head_dim, p.seed, W);
+  if (p.features == ir::FeatureMap::Favor) ir::favor_weights(p.params.num_features, p.head_dim, static_cast<uint64_t>(p.params.seed), W);
 }
 
 void linear_add_keys(const SequencePlan& p, const float* const* k, const float* const* v, int j0, int j1,

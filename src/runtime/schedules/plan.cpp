@@ -84,20 +84,15 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values,
   mask.block = t.sparse_block;
   mask.global = t.global;
   mask.random = t.random;
-  mask.seed = p.seed = static_cast<uint64_t>(t.seed);
+  mask.seed = static_cast<uint64_t>(t.seed);
   if (mask.kind == ir::MaskKind::Fixed && mask.summary > mask.stride)
     bad("summary " + std::to_string(mask.summary) + " must be at most stride " + std::to_string(mask.stride));
   p.causal = mask.kind == ir::MaskKind::Causal;
 
   p.normaliser = m.normaliser;
   p.sigmoid_bias = std::isnan(t.bias) ? -std::log(static_cast<double>(S)) : t.bias;
-  p.top_k = t.top_k;
   p.positional = m.positional;
-  p.rope_base = t.rope_base;
-  p.midpoint = t.midpoint;
-  p.curvature = t.curvature;
   p.features = m.features;
-  p.num_features = t.num_features;
 
   if (dq % p.heads != 0)
     bad("num_heads " + std::to_string(p.heads) + " does not divide the query dimension " + std::to_string(dq),
@@ -152,7 +147,7 @@ void rope_rotate_rows(const SequencePlan& p, const float* const* rows, int n, in
   const int d = p.head_dim;
   for (int r = 0; r < n; ++r)
     for (int h = 0; h * d < dims; ++h)
-      ir::rope_rotate(rows[r] + static_cast<size_t>(h) * d, d, r, p.rope_base,
+      ir::rope_rotate(rows[r] + static_cast<size_t>(h) * d, d, r, p.params.rope_base,
                       out + static_cast<size_t>(r) * dims + static_cast<size_t>(h) * d);
 }
 

@@ -27,21 +27,17 @@ struct SequencePlan {
   bool causal;        // mask.kind == Causal (the linear schedule's prefix form)
   ir::Normaliser normaliser;
   double sigmoid_bias;  // Sigmoid: given, or -ln S
-  int top_k;            // TopK
   ir::Positional positional;
-  double rope_base;
-  bool midpoint;      // poincare: values aggregated by the weighted gyromidpoint (ir/midpoint.h)
-  double curvature;   // its ball's c
   // The linear schedule's feature map; FAVOR+ needs its W (num_features x
   // head_dim), which the caller fills (favor_weights) and points to here.
+  // (top_k, rope_base, midpoint and its curvature, num_features and the
+  // seed are read from params.)
   ir::FeatureMap features;
-  int num_features;
-  uint64_t seed;
   const double* favor_w = nullptr;
   // A third input of the score, the same for every pair (additive's v,
   // head_dim floats); the caller's memory. Per-row scores only.
   const float* score_vector = nullptr;
-  int feature_dim() const { return ir::feature_dim(features, head_dim, num_features); }
+  int feature_dim() const { return ir::feature_dim(features, head_dim, params.num_features); }
   int first_key(int i) const { return mask.first_key(i); }
   int last_key(int i) const { return mask.last_key(i); }
   int out_dims() const { return heads * value_dim; }

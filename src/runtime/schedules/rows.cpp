@@ -20,11 +20,11 @@ namespace rvj::runtime::flash {
 // weighted gyromidpoint of the values (the softmax's rescaling cancels in it).
 void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
               const float* const* v, int q0, int q1, float* out) {
-  const int group = p.heads / p.kv_heads, dvh = p.value_dim, width = p.midpoint ? dvh + 1 : dvh;
+  const int group = p.heads / p.kv_heads, dvh = p.value_dim, width = p.params.midpoint ? dvh + 1 : dvh;
   HeadParams params(p, score);
   std::vector<int> blocks, keys(p.block);
   std::vector<double> logits(p.block), acc(width), terms(width), mid(dvh);
-  std::vector<float> tv(p.midpoint ? static_cast<size_t>(p.block) * width : 0);
+  std::vector<float> tv(p.params.midpoint ? static_cast<size_t>(p.block) * width : 0);
   std::vector<const float*> vrows(p.block);
   for (int i = q0; i < q1; ++i) {
     p.mask.key_blocks(i, i + 1, p.block, blocks);
@@ -42,8 +42,8 @@ void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, 
             logits[n] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim,
                                         p.score_vector);
             vrows[n] = v[j] + static_cast<size_t>(h / group) * dvh;
-            if (p.midpoint) {
-              if (!ir::poincare_midpoint_terms(vrows[n], dvh, p.curvature, terms.data()))
+            if (p.params.midpoint) {
+              if (!ir::poincare_midpoint_terms(vrows[n], dvh, p.params.curvature, terms.data()))
                 throw Error(ErrorKind::DataException,
                             "value " + std::to_string(j + 1) + " is not inside the Poincare ball of curvature -c",
                             "With midpoint, values are points of the ball: c |v|^2 < 1 for each head's slice.");
@@ -60,8 +60,8 @@ void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, 
       check_not_overflowed(p, i, st.l);
       if (st.l == 0) {
         std::fill(o, o + dvh, 0.0f);
-      } else if (p.midpoint) {
-        ir::poincare_midpoint_finish(acc.data(), dvh, p.curvature, mid.data());
+      } else if (p.params.midpoint) {
+        ir::poincare_midpoint_finish(acc.data(), dvh, p.params.curvature, mid.data());
         for (int c = 0; c < dvh; ++c) o[c] = static_cast<float>(mid[c]);
       } else {
         softmax_finish(st, acc.data(), dvh, o);
@@ -97,7 +97,7 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
       if (n > 0 && std::all_of(logits.begin(), logits.begin() + n, [](double x) { return x == -INFINITY; }))
         logits_overflowed(i);  // n > 0: the query sees keys
       if (n > 0) {
-        ir::normalise(p.normaliser, logits.data(), n, w.data(), p.sigmoid_bias, p.top_k);
+        ir::normalise(p.normaliser, logits.data(), n, w.data(), p.sigmoid_bias, p.params.top_k);
         for (int t = 0; t < n; ++t) {
           if (w[t] == 0) continue;  // sparse normalisers: most keys weigh nothing
           const float* vj = v[keys[t]] + static_cast<size_t>(h / group) * dvh;
