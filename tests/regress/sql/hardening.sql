@@ -97,3 +97,18 @@ SELECT '[1,2,3]'::ruvector <-> '[4,5,6]' AS l2, '[1,2,3]'::ruvector <#> '[4,5,6]
 SELECT pg_read_file('/proc/' || pg_backend_pid() || '/maps') LIKE '%libLLVM%' AS llvm_mapped;
 SELECT ruvector_attention_score('[0.1,0.2,0.3]'::ruvector, '[0.3,0.2,0.1]', 'poincare') < 0 AS compiled;
 SELECT pg_read_file('/proc/' || pg_backend_pid() || '/maps') LIKE '%libLLVM%' AS llvm_mapped;
+
+-- pg_terminate_backend ends a long call too (the probe sees ProcDiePending)
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('victim', 'dbname=' || current_database()) AS connected;
+SELECT pid AS victim FROM dblink('victim', 'SELECT pg_backend_pid()') AS t(pid int) \gset
+SELECT dblink_send_query('victim', $$
+  SET ruvector_jit.test_poll_delay = 20000;
+  SELECT ruvector_attention(q, k, k, 'scaled_dot', '{"block_size": 8}')
+  FROM (SELECT array_agg(ARRAY[i % 7, i % 5, 1, 2]::real[]::ruvector) AS k FROM generate_series(1, 512) i) a,
+       (SELECT array_agg(ARRAY[i % 3, 2, 3, i % 11]::real[]::ruvector) AS q FROM generate_series(1, 64) i) b
+$$) AS sent;
+SELECT pg_sleep(0.2);
+-- (the call runs over a second at 20 ms per poll; terminate waits 300 ms at most)
+SELECT pg_terminate_backend(:victim, 300) AS terminated_within_300ms;
+SELECT dblink_disconnect('victim') AS disconnected;
