@@ -39,10 +39,13 @@ class BlockSignalsInWorkers : public tbb::task_scheduler_observer {
 // postmaster: schedules only run in backends) and kept.
 tbb::task_arena& arena(int threads) {
   // Kept for the process's life (reachable: no leak), like the JIT.
-  static tbb::task_arena* arenas[ir::kMaxThreads + 1] = {};
-  static BlockSignalsInWorkers* observers[ir::kMaxThreads + 1] = {};
+  struct Pool {
+    tbb::task_arena* arena;
+    BlockSignalsInWorkers* observer;
+  };
+  static Pool pools[ir::kMaxThreads + 1] = {};
   threads = std::clamp(threads, 1, ir::kMaxThreads);
-  if (!arenas[threads]) {
+  if (!pools[threads].arena) {
     // Workers are created while this thread blocks every signal, so they
     // start with the full mask (a thread inherits its creator's); the
     // observer covers workers created later.
@@ -50,7 +53,7 @@ tbb::task_arena& arena(int threads) {
     block_all_signals(&old);
     auto* a = new tbb::task_arena(threads);
     a->initialize();
-    observers[threads] = new BlockSignalsInWorkers(*a);
+    auto* observer = new BlockSignalsInWorkers(*a);
     std::atomic<int> joined{0};
     a->execute([&] {
       tbb::parallel_for(0, threads, [&](int) {
@@ -60,9 +63,9 @@ tbb::task_arena& arena(int threads) {
       });
     });
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    arenas[threads] = a;
+    pools[threads] = {a, observer};
   }
-  return *arenas[threads];
+  return *pools[threads].arena;
 }
 }  // namespace
 
