@@ -691,3 +691,33 @@ with TINY.open("w") as f:
             for op, want in ref.items():
                 f.write("%s %d | %s | %s | %r\n" % (op, d, fmt(a), fmt(b), want))
 print("wrote", TINY)
+
+# ruvector_sliding_attention (sliding.txt): windows of W positions start every
+# `stride` positions from the first, the last clipped at the end, none after
+# one has reached the end; torch SDPA per window (self-attention, 1 head).
+# Each line: n d W stride | window start end (0-based, end exclusive) | the
+# window's rows | the expected output rows. A generator of its own.
+SLIDING = OUT.parent / "sliding.txt"
+srng = np.random.default_rng(256)
+
+
+def windows(n, W, stride):
+    out, start = [], 0
+    while start < n:
+        end = min(n, start + W)
+        out.append((start, end))
+        if end == n:
+            break
+        start += stride
+    return out
+
+
+with SLIDING.open("w") as f:
+    f.write("# n d window stride | start end | rows | out (torch %s SDPA, float64)\n" % torch.__version__)
+    for n, d, W, stride in [(10, 4, 4, 2), (9, 3, 4, 4), (7, 5, 3, 1), (5, 2, 8, 3), (300, 8, 64, 48), (1, 3, 2, 1)]:
+        X = f32(srng.standard_normal((n, d)))
+        for start, end in windows(n, W, stride):
+            rows = X[start:end]
+            out = sdpa(rows, rows, rows, 1, 1)
+            f.write("%d %d %d %d | %d %d | %s | %s\n" % (n, d, W, stride, start, end, fmt(rows.ravel()), fmt(out.ravel())))
+print("wrote", SLIDING)

@@ -108,11 +108,11 @@ ensure_database() {
 # CREATE EXTENSION in $1, recreating it (after dropping the tables named in
 # the other arguments, which depend on its type) when the installed SQL script
 # changed since the database last saw it: during development the script can
-# change while the version stays 0.1.0.
+# change while the version stays the same.
 ensure_extension() {
   local db="$1"; shift
   local sha have
-  sha=$(sha256sum "$ROOT/sql/ruvector_jit--0.1.0.sql" | cut -c1-16)
+  sha=$(cat "$ROOT"/sql/ruvector_jit--*.sql | sha256sum | cut -c1-16)
   have=$(as_user psql -X -tA "$db" -c "SELECT sha FROM ruvector_jit_script" 2>/dev/null || true)
   if [ "$have" != "$sha" ]; then
     local drops=""

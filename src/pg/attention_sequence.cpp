@@ -5,6 +5,7 @@
 #include "pg/errors.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
+#include "pg/attention_sequence.h"
 #include "pg/vector_arrays.h"
 #include "runtime/schedules/flash.h"
 #include "runtime/schedules/linear.h"
@@ -12,11 +13,9 @@
 using namespace rvj::pg;
 
 
-RVJ_FUNCTION(ruvector_attention) {
-  auto [q, k, v, vector_type] = sequence_args(fcinfo);
-  char* type = text_to_cstring(PG_GETARG_TEXT_PP(3));
-  Jsonb* jb = PG_GETARG_JSONB_P(4);
+namespace rvj::pg {
 
+const rvj::ir::SequenceMechanism* sequence_mechanism(const char* type) {
   const rvj::ir::SequenceMechanism* m = nullptr;
   RVJ_ENGINE({
     m = rvj::ir::find_sequence_mechanism(type);
@@ -30,26 +29,31 @@ RVJ_FUNCTION(ruvector_attention) {
                        "Sequence attention types are: " + rvj::ir::sequence_mechanism_names() + ".");
     }
   });
-  double params[rvj::ir::kMaxParams];
-  parse_params(jb, m->name, m->params, params);
+  return m;
+}
 
+float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m, const double* params, Rows q,
+                       Rows k, Rows v, int* out_dims_out) {
   rvj::runtime::SequencePlan plan;
   size_t need = 0;
   RVJ_ENGINE({
     plan = rvj::runtime::plan_sequence(*m, params, q.n, k.n, q.dim, k.dim, v.dim);
     need = rvj::runtime::call_memory(plan, call_threads());
   });
-  check_work_mem("ruvector_attention", need);
-  const int out_dims = plan.out_dims();
+  check_work_mem(function, need);
+  const int out_dims = *out_dims_out = plan.out_dims();
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
   if (plan.positional == rvj::ir::Positional::Rope) {
-    // Rotated once per call, into memory of this call's context.
+    // Rotated once per call, into memory of this call's context (the
+    // caller's row pointers are left alone).
     float* qr = (float*)palloc(sizeof(float) * (size_t)q.n * q.dim);
     float* kr = (float*)palloc(sizeof(float) * (size_t)k.n * k.dim);
     RVJ_ENGINE({
       rvj::runtime::rope_rotate_rows(plan, q.x, q.n, q.dim, qr);
       rvj::runtime::rope_rotate_rows(plan, k.x, k.n, k.dim, kr);
     });
+    q.x = (const float**)palloc(sizeof(float*) * q.n);
+    k.x = (const float**)palloc(sizeof(float*) * k.n);
     for (int i = 0; i < q.n; i++) q.x[i] = qr + (size_t)i * q.dim;
     for (int i = 0; i < k.n; i++) k.x[i] = kr + (size_t)i * k.dim;
   }
@@ -74,7 +78,7 @@ RVJ_FUNCTION(ruvector_attention) {
       const int q1 = Min(q.n, q0 + plan.block);
       RVJ_ENGINE(rvj::runtime::run_linear(plan, eps, q.x, k.x, v.x, q0, q1, state, out + (size_t)q0 * out_dims));
     }
-    PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
+    return out;
   }
 
   // Bound per call: a cache lookup, and the tile kernel depends on the
@@ -91,7 +95,18 @@ RVJ_FUNCTION(ruvector_attention) {
     RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims,
                                                 call_threads()));
   }
+  return out;
+}
 
+}  // namespace rvj::pg
+
+RVJ_FUNCTION(ruvector_attention) {
+  auto [q, k, v, vector_type] = sequence_args(fcinfo);
+  const rvj::ir::SequenceMechanism* m = sequence_mechanism(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+  double params[rvj::ir::kMaxParams];
+  parse_params(PG_GETARG_JSONB_P(4), m->name, m->params, params);
+  int out_dims = 0;
+  float* out = attend_sequence("ruvector_attention", m, params, q, k, v, &out_dims);
   PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
 }
 

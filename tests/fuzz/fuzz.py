@@ -48,7 +48,17 @@ import time
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
-EXT_SCRIPT = "/usr/share/postgresql/15/extension/ruvector_jit--0.1.0.sql"
+EXT_DIR = "/usr/share/postgresql/15/extension"
+
+
+def ext_script():
+    """The installed script of the extension's default version."""
+    try:
+        with open(os.path.join(EXT_DIR, "ruvector_jit.control")) as f:
+            version = re.search(r"default_version\s*=\s*'([^']+)'", f.read()).group(1)
+    except (OSError, AttributeError):
+        version = "unknown"
+    return os.path.join(EXT_DIR, "ruvector_jit--%s.sql" % version)
 
 # (exit code 1 is a FATAL exit, as a parallel worker that raised an ERROR: not a crash)
 CRASH_RE = re.compile(r"terminated by signal|server process .* was terminated|"
@@ -323,7 +333,8 @@ class Gen:
                  (self.g_additive, 5), (self.g_hyper, 6), (self.g_midpoint, 4), (self.g_explain, 4),
                  (self.g_cache, 2), (self.g_softmax, 3), (self.g_types, 1), (self.g_ops, 7), (self.g_casts, 6),
                  (self.g_text_in, 5), (self.g_typmod, 3), (self.g_support, 2), (self.g_copy, 2), (self.g_guc, 2),
-                 (self.g_btree, 2), (self.g_cache_race, 2), (self.g_maxdims, 1), (self.g_stored, 5)]
+                 (self.g_btree, 2), (self.g_cache_race, 2), (self.g_maxdims, 1), (self.g_stored, 5),
+                 (self.g_sliding, 5)]
         tot = sum(w for _, w in kinds)
         x = self.r.uniform(0, tot)
         for f, w in kinds:
@@ -562,6 +573,24 @@ class Gen:
         else:
             sql = "SELECT ruvector_attention(%s, %s, %s, %s, %s)" % (Q, K, V, sq(m), jp)
         return Stmt(0, sql, "ruvector_attention", m, pairs, tag)
+
+    def g_sliding(self):
+        m = self.mech_name(self.seq_mechs)
+        info = self.mechs.get(m)
+        keys = info["seq_params"] if info else {"num_heads": "1", "block_size": "64"}
+        jp, pairs = self.params(m, keys, max_keys=2, hostile=0.2)
+        n = self.pick([0, 1, 2, 7, 40, 130])
+        d = self.pick([1, 2, 4, 8])
+        X = self.arr(n, d, self.kind(m), 0.1) if n else "'{}'::ruvector[]"
+        window = self.pick(["4", "1", "0", "-1", "256", "2147483647", "NULL::int", "3"])
+        stride = self.pick(["2", "1", "0", "-5", "128", "2147483647", "4", "NULL::int"])
+        if self.chance(0.2):
+            sql = "SELECT count(*) FROM ruvector_sliding_attention(%s, %s, %s)" % (X, window, stride)
+        else:
+            sql = ("SELECT window_start, window_end, cardinality(attended) FROM ruvector_sliding_attention("
+                   "embeddings => %s, window_size => %s, stride => %s, attention_type => %s, params => %s)"
+                   % (X, window, stride, sq(m), jp))
+        return Stmt(0, sql, "ruvector_sliding_attention", m, pairs, "")
 
     def g_mha(self):
         E = self.pick([1, 2, 3, 4, 6, 8, 16, 32])
@@ -1074,7 +1103,7 @@ class Runner:
                 sys.exit("fuzz: createdb %s failed: %s" % (self.a.dbname, p.stderr.strip()))
         # (Re)create the extension when the installed script changed since this database last saw it.
         try:
-            with open(EXT_SCRIPT, "rb") as f:
+            with open(ext_script(), "rb") as f:
                 sha = hashlib.sha256(f.read()).hexdigest()[:16]
         except OSError:
             sha = "unknown"

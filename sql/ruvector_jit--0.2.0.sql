@@ -1,0 +1,265 @@
+-- ruvector_jit 0.2.0
+\echo Use "CREATE EXTENSION ruvector_jit" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- The ruvector type: pgvector's layout, text and binary formats.
+-- ---------------------------------------------------------------------------
+CREATE TYPE ruvector;
+
+CREATE FUNCTION ruvector_in(cstring, oid, integer) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_out(ruvector) RETURNS cstring
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_typmod_in(cstring[]) RETURNS integer
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_recv(internal, oid, integer) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_send(ruvector) RETURNS bytea
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE ruvector (
+  INPUT     = ruvector_in,
+  OUTPUT    = ruvector_out,
+  TYPMOD_IN = ruvector_typmod_in,
+  RECEIVE   = ruvector_recv,
+  SEND      = ruvector_send,
+  STORAGE   = external
+);
+
+-- Length coercion: enforces ruvector(n) on assignment and casts.
+CREATE FUNCTION ruvector(ruvector, integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_coerce' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE CAST (ruvector AS ruvector) WITH FUNCTION ruvector(ruvector, integer, boolean) AS IMPLICIT;
+
+-- Array casts (assignment, never implicit: implicit casts make operators ambiguous).
+CREATE FUNCTION array_to_ruvector(integer[], integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'array_to_ruvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_ruvector(real[], integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'array_to_ruvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_ruvector(double precision[], integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'array_to_ruvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_ruvector(numeric[], integer, boolean) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'array_to_ruvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_to_float4(ruvector, integer, boolean) RETURNS real[]
+  AS 'MODULE_PATHNAME', 'ruvector_to_float4' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE CAST (integer[] AS ruvector) WITH FUNCTION array_to_ruvector(integer[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (real[] AS ruvector) WITH FUNCTION array_to_ruvector(real[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (double precision[] AS ruvector) WITH FUNCTION array_to_ruvector(double precision[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (numeric[] AS ruvector) WITH FUNCTION array_to_ruvector(numeric[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (ruvector AS real[]) WITH FUNCTION ruvector_to_float4(ruvector, integer, boolean) AS ASSIGNMENT;
+
+-- ---------------------------------------------------------------------------
+-- Distances, dims, norm, arithmetic.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_l2_distance(ruvector, ruvector) RETURNS double precision
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_negative_inner_product(ruvector, ruvector) RETURNS double precision
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cosine_distance(ruvector, ruvector) RETURNS double precision
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_dims(ruvector) RETURNS integer
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_norm(ruvector) RETURNS double precision
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_add(ruvector, ruvector) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_sub(ruvector, ruvector) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_mul(ruvector, ruvector) RETURNS ruvector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR <-> (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_l2_distance, COMMUTATOR = '<->');
+CREATE OPERATOR <#> (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_negative_inner_product, COMMUTATOR = '<#>');
+CREATE OPERATOR <=> (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_cosine_distance, COMMUTATOR = '<=>');
+CREATE OPERATOR + (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_add, COMMUTATOR = +);
+CREATE OPERATOR - (LEFTARG = ruvector, RIGHTARG = ruvector, FUNCTION = ruvector_sub);
+CREATE OPERATOR * (LEFTARG = ruvector, RIGHTARG = ruvector,
+  FUNCTION = ruvector_mul, COMMUTATOR = *);
+
+-- ---------------------------------------------------------------------------
+-- Comparison and the btree operator class (DISTINCT, GROUP BY, ORDER BY).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_lt(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_le(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_eq(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_ne(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_ge(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_gt(ruvector, ruvector) RETURNS bool
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cmp(ruvector, ruvector) RETURNS integer
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR < (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_lt,
+  COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR <= (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_le,
+  COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR = (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_eq,
+  COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel);
+CREATE OPERATOR <> (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_ne,
+  COMMUTATOR = <>, NEGATOR = =, RESTRICT = neqsel, JOIN = neqjoinsel);
+CREATE OPERATOR >= (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_ge,
+  COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel);
+CREATE OPERATOR > (LEFTARG = ruvector, RIGHTARG = ruvector, PROCEDURE = ruvector_gt,
+  COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+
+CREATE OPERATOR CLASS ruvector_ops DEFAULT FOR TYPE ruvector USING btree AS
+  OPERATOR 1 <,
+  OPERATOR 2 <=,
+  OPERATOR 3 =,
+  OPERATOR 4 >=,
+  OPERATOR 5 >,
+  FUNCTION 1 ruvector_cmp(ruvector, ruvector);
+
+-- ---------------------------------------------------------------------------
+-- Attention: JIT-compiled per-row scores.
+-- IMMUTABLE: each is a fixed formula of its inputs, summed in one canonical
+-- order, so the JIT on any ISA and the interpreter (ruvector_jit.enabled =
+-- off) return the same bits.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_attention_score(query ruvector, key ruvector,
+                                         attention_type text DEFAULT 'scaled_dot',
+                                         params jsonb DEFAULT '{}')
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_attention_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_attention_score(query real[], key real[],
+                                         attention_type text DEFAULT 'scaled_dot',
+                                         params jsonb DEFAULT '{}')
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_attention_score_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION ruvector_attention_types(
+    OUT name text, OUT complexity text, OUT best_for text, OUT family text,
+    OUT parameters text, OUT score_form text, OUT per_row boolean, OUT paper text, OUT sql_forms text)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'ruvector_attention_types' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION ruvector_hyperbolic_distance(a ruvector, b ruvector, curvature real DEFAULT 1.0)
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_hyperbolic_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The Poincare ball's maps (geoopt's PoincareBall(c), no projection).
+CREATE FUNCTION ruvector_poincare_expmap0(v ruvector, curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_expmap0' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_poincare_logmap0(v ruvector, curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_logmap0' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_poincare_mobius_add(a ruvector, b ruvector, curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_mobius_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The weighted gyromidpoint of points of the ball (geoopt's weighted_midpoint).
+CREATE FUNCTION ruvector_poincare_midpoint(points ruvector[], curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_midpoint' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_poincare_midpoint(points ruvector[], weights real[], curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_weighted_midpoint' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Inspection: these report (or reset) this backend's kernel cache, so
+-- VOLATILE and leader-only. isa NULL means the host.
+CREATE FUNCTION ruvector_jit_explain(mechanism text, dims integer, params jsonb DEFAULT '{}', isa text DEFAULT NULL)
+  RETURNS SETOF text
+  AS 'MODULE_PATHNAME', 'ruvector_jit_explain' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+CREATE FUNCTION ruvector_jit_cache(
+    OUT key text, OUT mechanism text, OUT dims integer, OUT isa text, OUT compiled boolean,
+    OUT hits bigint, OUT object_bytes bigint, OUT compile_ms double precision)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'ruvector_jit_cache' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION ruvector_jit_cache_reset() RETURNS bigint
+  AS 'MODULE_PATHNAME', 'ruvector_jit_cache_reset' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+-- ---------------------------------------------------------------------------
+-- Attention over a set of keys.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_softmax(logits real[]) RETURNS real[]
+  AS 'MODULE_PATHNAME', 'ruvector_softmax' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION ruvector_attention_weights(query ruvector, keys ruvector[],
+                                           attention_type text DEFAULT 'scaled_dot',
+                                           params jsonb DEFAULT '{}')
+  RETURNS real[]
+  AS 'MODULE_PATHNAME', 'ruvector_attention_weights' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- ruvector_attend(query, key, value [, attention_type]): softmax(logits) . V
+-- of one query over the rows of a group, as an aggregate whose state is the
+-- online-softmax state (m, l, O); parallel workers merge exactly.
+CREATE FUNCTION ruvector_attend_transition(internal, ruvector, ruvector, ruvector) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_attend_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_transition(internal, ruvector, ruvector, ruvector, text) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_attend_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_attend_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'ruvector_attend_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_attend_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_attend_final(internal) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_attend_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE ruvector_attend(query ruvector, key ruvector, value ruvector) (
+  SFUNC = ruvector_attend_transition, STYPE = internal, FINALFUNC = ruvector_attend_final,
+  COMBINEFUNC = ruvector_attend_combine, SERIALFUNC = ruvector_attend_serialize,
+  DESERIALFUNC = ruvector_attend_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE ruvector_attend(query ruvector, key ruvector, value ruvector, attention_type text) (
+  SFUNC = ruvector_attend_transition, STYPE = internal, FINALFUNC = ruvector_attend_final,
+  COMBINEFUNC = ruvector_attend_combine, SERIALFUNC = ruvector_attend_serialize,
+  DESERIALFUNC = ruvector_attend_deserialize, PARALLEL = SAFE);
+
+-- ---------------------------------------------------------------------------
+-- Attention over sequences: L queries over S (key, value) rows, with heads
+-- and masks, run by the flash schedule (extra memory O(block)).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_attention(queries ruvector[], keys ruvector[], "values" ruvector[],
+                                   attention_type text DEFAULT 'scaled_dot', params jsonb DEFAULT '{}')
+  RETURNS ruvector[]
+  AS 'MODULE_PATHNAME', 'ruvector_attention' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- nn.MultiheadAttention with learned weights: in_proj (3 x E rows of E:
+-- W_q, W_k, W_v), out_proj (E rows of E), optional biases. NULL biases are
+-- no bias; NULL for any other argument gives NULL, as a STRICT function would.
+CREATE FUNCTION ruvector_multi_head_attention(queries ruvector[], keys ruvector[], "values" ruvector[],
+                                              in_proj ruvector[], out_proj ruvector[], num_heads integer DEFAULT 1,
+                                              in_bias ruvector DEFAULT NULL, out_bias ruvector DEFAULT NULL)
+  RETURNS ruvector[]
+  AS 'MODULE_PATHNAME', 'ruvector_multi_head_attention' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- Additive attention (Bahdanau et al. 2015) with its learned weights:
+-- score(q, k) = v . tanh(W_q q + W_k k); w_query and w_key hold a rows each
+-- (a = the length of v), of the query's and the key's dimension.
+CREATE FUNCTION ruvector_additive_score(query ruvector, key ruvector, w_query ruvector[], w_key ruvector[],
+                                        v ruvector)
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_additive_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- softmax over the keys of those scores, times the values; params: causal, block_size.
+CREATE FUNCTION ruvector_additive_attention(queries ruvector[], keys ruvector[], "values" ruvector[],
+                                            w_query ruvector[], w_key ruvector[], v ruvector,
+                                            params jsonb DEFAULT '{}')
+  RETURNS ruvector[]
+  AS 'MODULE_PATHNAME', 'ruvector_additive_attention' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- ---------------------------------------------------------------------------
+-- Sliding-window attention over an array (0.2.0).
+-- Self-attention within windows of window_size positions that start every
+-- stride positions (1, 1 + stride, ...; the last one clipped at the end; no
+-- window once one has reached the end): one row per window, its 1-based
+-- inclusive bounds and the attended vectors.
+CREATE FUNCTION ruvector_sliding_attention(embeddings ruvector[], window_size integer DEFAULT 256,
+                                           stride integer DEFAULT 128, attention_type text DEFAULT 'scaled_dot',
+                                           params jsonb DEFAULT '{}',
+                                           OUT window_start integer, OUT window_end integer,
+                                           OUT attended ruvector[])
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'ruvector_sliding_attention' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 16;
+COMMENT ON FUNCTION ruvector_sliding_attention(ruvector[], integer, integer, text, jsonb) IS
+  'self-attention within sliding windows: one row per window (window_start, window_end, attended)';

@@ -1,0 +1,19 @@
+// Sequence attention as the SQL functions share it (ruvector_attention,
+// ruvector_sliding_attention). PostgreSQL side: these may ERROR.
+#pragma once
+
+#include "pg/vector_arrays.h"
+
+namespace rvj::pg {
+
+// The sequence mechanism called `type`, or an ERROR listing the valid ones.
+const rvj::ir::SequenceMechanism* sequence_mechanism(const char* type);
+
+// L = q.n queries over k.n (key, value) rows: plans (params in the
+// mechanism's order), checks the working memory against work_mem (naming
+// `function`), and runs the linear or flash schedule in bounded steps.
+// Returns q.n rows of *out_dims floats, palloc'd.
+float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m, const double* params, Rows q,
+                       Rows k, Rows v, int* out_dims);
+
+}  // namespace rvj::pg
