@@ -8,6 +8,7 @@
 #include "codegen/isa.h"
 #include "codegen/schedule.h"
 #include "runtime/codegen_loader.h"
+#include "runtime/native.h"
 #include "ir/errors.h"
 #include "ir/interpreter.h"
 #include "ir/printer.h"
@@ -199,6 +200,9 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
                    " (" + m.family + "), head dims " + std::to_string(dims) + ", value dims " +
                    std::to_string(value_dims));
   rows.push_back("  Score: " + std::string(m.score_form));
+  if (kind == ir::KernelKind::Row && native_kernel(m))
+    rows.push_back("  Per-row calls: the native kernel built with the module (runtime/native.h), the same bits as "
+                   "the code below, with no compile");
   if (!m.params.empty()) {
     std::string p = "  Params:";
     for (size_t i = 0; i < m.params.size(); ++i) {

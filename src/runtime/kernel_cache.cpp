@@ -49,6 +49,7 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
   } else {
     if (found) ++k->hits;
     if (source) *source = Source::Memory;
+    if (found) return *k;  // nothing grew
   }
   evict_except(k);
   return *k;

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -110,7 +109,6 @@ TEST(Cancel, WorkersBlockSignalsAndTheCallerDoesNot) {
   sigset_t none;
   sigemptyset(&none);
   pthread_sigmask(SIG_SETMASK, &none, nullptr);
-  std::set<std::string> seen;
   std::atomic<int> running{0};
   parallel_for_blocks(8, 2, [&](int) {
     ++running;

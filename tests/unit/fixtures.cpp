@@ -7,7 +7,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <type_traits>
 
 namespace rvj::test {
 
@@ -69,43 +68,47 @@ const std::vector<AttendCase>& attend_cases() {
   return cases;
 }
 
+std::vector<std::vector<std::string>> fixture_lines(const std::string& file) {
+  std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/" + file);
+  if (!in) throw std::runtime_error("cannot open tests/fixtures/" + file);
+  std::vector<std::vector<std::string>> out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    for (size_t at = 0;;) {
+      size_t bar = line.find(" | ", at);
+      f.push_back(line.substr(at, bar == std::string::npos ? std::string::npos : bar - at));
+      if (bar == std::string::npos) break;
+      at = bar + 3;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 namespace {
 std::vector<SequenceCase> read_sequence_cases(const std::string& file) {
-    std::vector<SequenceCase> out;
-    std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/" + file);
-    if (!in) throw std::runtime_error("cannot open tests/fixtures/" + file);
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty() || line[0] == '#') continue;
-      // Fields are separated by " | "; params is a flat JSON object of numbers.
-      std::vector<std::string> f;
-      for (size_t at = 0;;) {
-        size_t bar = line.find(" | ", at);
-        f.push_back(line.substr(at, bar == std::string::npos ? std::string::npos : bar - at));
-        if (bar == std::string::npos) break;
-        at = bar + 3;
-      }
-      if (f.size() != 6 && f.size() != 7) throw std::runtime_error("malformed sequence fixture");
-      SequenceCase c;
-      std::istringstream head(f[0]);
-      head >> c.mechanism >> c.L >> c.S >> c.dq >> c.dk >> c.dv;
-      std::string json = f[1];
-      for (char& ch : json)
-        if (ch == '{' || ch == '}' || ch == ',' || ch == ':' || ch == '"') ch = ' ';
-      std::istringstream kv(json);
-      for (std::string key, value; kv >> key >> value;)
-        c.params.emplace_back(key, value == "true" ? 1.0 : value == "false" ? 0.0 : std::stod(value));
-      auto floats = [](const std::string& text, auto& v) {
-        std::istringstream s(text);
-        for (typename std::decay_t<decltype(v)>::value_type x; s >> x;) v.push_back(x);
-      };
-      floats(f[2], c.q);
-      floats(f[3], c.k);
-      floats(f[4], c.v);
-      floats(f[5], c.out);
-      if (f.size() == 7) floats(f[6], c.extra);
-      out.push_back(std::move(c));
-    }
-    return out;
+  std::vector<SequenceCase> out;
+  for (const std::vector<std::string>& f : fixture_lines(file)) {
+    // Fields: head | params (a flat JSON object of numbers) | q | k | v | out [| extra].
+    if (f.size() != 6 && f.size() != 7) throw std::runtime_error("malformed sequence fixture");
+    SequenceCase c;
+    std::istringstream head(f[0]);
+    head >> c.mechanism >> c.L >> c.S >> c.dq >> c.dk >> c.dv;
+    std::string json = f[1];
+    for (char& ch : json)
+      if (ch == '{' || ch == '}' || ch == ',' || ch == ':' || ch == '"') ch = ' ';
+    std::istringstream kv(json);
+    for (std::string key, value; kv >> key >> value;)
+      c.params.emplace_back(key, value == "true" ? 1.0 : value == "false" ? 0.0 : std::stod(value));
+    c.q = numbers<float>(f[2]);
+    c.k = numbers<float>(f[3]);
+    c.v = numbers<float>(f[4]);
+    c.out = numbers<double>(f[5]);
+    if (f.size() == 7) c.extra = numbers<double>(f[6]);
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 }  // namespace
 

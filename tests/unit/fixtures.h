@@ -2,6 +2,7 @@
 // with numpy and geoopt (float64 on float32 inputs).
 #pragma once
 
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,18 @@ struct ScoreCase {
 };
 
 const std::vector<ScoreCase>& score_cases();
+
+// The lines of tests/fixtures/<file> (blank lines and # comments skipped),
+// split into their " | "-separated fields.
+std::vector<std::vector<std::string>> fixture_lines(const std::string& file);
+// The whitespace-separated numbers of a field.
+template <typename T>
+std::vector<T> numbers(const std::string& field) {
+  std::vector<T> v;
+  std::istringstream s(field);
+  for (double x; s >> x;) v.push_back(static_cast<T>(x));
+  return v;
+}
 
 // One query over n (key, value) rows: torch SDPA output and softmax weights.
 struct AttendCase {

@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "fixtures.h"
 #include "ir/errors.h"
 #include "ir/recipes/sequence.h"
 #include "runtime/schedules/flash.h"
@@ -25,19 +25,13 @@ struct WindowCase {
 };
 
 std::vector<WindowCase> window_cases() {
-  std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/sliding.txt");
   std::vector<WindowCase> cases;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> parts;
-    std::istringstream split(line);
-    for (std::string part; std::getline(split, part, '|');) parts.push_back(part);
+  for (const std::vector<std::string>& f : test::fixture_lines("sliding.txt")) {
     WindowCase c;
-    std::istringstream(parts.at(0)) >> c.n >> c.d >> c.window >> c.stride;
-    std::istringstream(parts.at(1)) >> c.start >> c.end;
-    std::istringstream rows(parts.at(2)), out(parts.at(3));
-    for (double x; rows >> x;) c.rows.push_back(static_cast<float>(x));
-    for (double x; out >> x;) c.out.push_back(x);
+    std::istringstream(f.at(0)) >> c.n >> c.d >> c.window >> c.stride;
+    std::istringstream(f.at(1)) >> c.start >> c.end;
+    c.rows = test::numbers<float>(f.at(2));
+    c.out = test::numbers<double>(f.at(3));
     cases.push_back(c);
   }
   return cases;

@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "fixtures.h"
 #include "ir/errors.h"
 #include "ir/interpreter.h"
 #include "ir/recipes/mechanisms.h"
@@ -24,31 +24,15 @@ struct TinyCase {
   double expected;
 };
 
-std::vector<float> floats(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<float> v;
-  for (double x; in >> x;) v.push_back(static_cast<float>(x));
-  return v;
-}
-
 std::vector<TinyCase> tiny_cases() {
-  std::ifstream in(std::string(RVJ_FIXTURE_DIR) + "/tiny.txt");
   std::vector<TinyCase> cases;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> parts;
-    for (size_t at = 0;;) {
-      const size_t bar = line.find('|', at);
-      parts.push_back(line.substr(at, bar == std::string::npos ? std::string::npos : bar - at));
-      if (bar == std::string::npos) break;
-      at = bar + 1;
-    }
+  for (const std::vector<std::string>& f : test::fixture_lines("tiny.txt")) {
     TinyCase c;
-    std::istringstream head(parts.at(0));
+    std::istringstream head(f.at(0));
     head >> c.op >> c.dims;
-    c.a = floats(parts.at(1));
-    c.b = floats(parts.at(2));
-    c.expected = std::stod(parts.at(3));
+    c.a = test::numbers<float>(f.at(1));
+    c.b = test::numbers<float>(f.at(2));
+    c.expected = std::stod(f.at(3));
     cases.push_back(c);
   }
   return cases;

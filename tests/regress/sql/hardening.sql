@@ -42,7 +42,6 @@ SET ruvector_jit.cache_dir = '/tmp';
 SET ruvector_jit.cache_dir_size = '1GB';
 SET ruvector_jit.threads = 64;
 SET ruvector_jit.max_threads = 2;
-SELECT line FROM ruvector_jit_explain('scaled_dot', 8) AS line WHERE false;
 SELECT count(*) FILTER (WHERE line LIKE '%on 2 thread(s)%') AS capped_at_max_threads
   FROM ruvector_jit_explain('causal', 8) AS line;
 RESET ruvector_jit.threads;
@@ -95,6 +94,9 @@ SELECT '[1,2,3]'::ruvector <-> '[4,5,6]' AS l2, '[1,2,3]'::ruvector <#> '[4,5,6]
        ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]') AS score,
        ruvector_attention_score('[1,2,3]'::ruvector, '[4,5,6]', 'cosine') AS cosine;
 SELECT pg_read_file('/proc/' || pg_backend_pid() || '/maps') LIKE '%libLLVM%' AS llvm_mapped;
+-- explain says which kernels per-row calls run natively
+SELECT (SELECT count(*) FROM ruvector_jit_explain('negative_inner_product', 8) l WHERE l LIKE '%native kernel%') AS ip_native,
+       (SELECT count(*) FROM ruvector_jit_explain('poincare', 8) l WHERE l LIKE '%native kernel%') AS poincare_native;
 SELECT ruvector_attention_score('[0.1,0.2,0.3]'::ruvector, '[0.3,0.2,0.1]', 'poincare') < 0 AS compiled;
 SELECT pg_read_file('/proc/' || pg_backend_pid() || '/maps') LIKE '%libLLVM%' AS llvm_mapped;
 
