@@ -9,42 +9,44 @@ namespace {
 // The distances are IR kernels too (src/ir/recipes/distance.cpp), run by
 // their native forms (runtime/native.h): the same bits as the JIT, no
 // compile and no LLVM on this path.
+// Resolved on a backend's first call into a plain static (the engine's
+// lookup runs inside the C++ boundary), then reused.
 struct Native {
   const rvj::ir::Mechanism* mechanism;
   rvj::runtime::NativeFn fn;
 };
 
-// Resolved once per backend (static locals: nothing here may ERROR).
-Native native(const char* kernel) noexcept {
-  const rvj::ir::Mechanism* m = rvj::ir::find_mechanism(kernel);
-  return {m, m ? rvj::runtime::native_kernel(*m) : nullptr};
-}
-
-double run_native(const Native& n, const RuVector* a, const RuVector* b) {
+double run_native(Native& n, const char* kernel, const RuVector* a, const RuVector* b) {
   double result = 0;
-  RVJ_ENGINE(result = rvj::runtime::run_native(*n.mechanism, n.fn, a->x, b ? b->x : a->x, a->dim, nullptr));
+  RVJ_ENGINE({
+    if (!n.fn) {
+      const rvj::ir::Mechanism& m = rvj::runtime::kernel_mechanism(kernel);
+      n = {&m, rvj::runtime::native_kernel(m)};
+    }
+    result = rvj::runtime::run_native(*n.mechanism, n.fn, a->x, b ? b->x : a->x, a->dim, nullptr);
+  });
   return result;
 }
 
-double distance(FunctionCallInfo fcinfo, const Native& n) {
+double distance(FunctionCallInfo fcinfo, Native& n, const char* kernel) {
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
   RuVector* b = PG_GETARG_RUVECTOR_P(1);
   check_same_dims(a, b);
-  return run_native(n, a, b);
+  return run_native(n, kernel, a, b);
 }
 }  // namespace
 
 RVJ_FUNCTION(ruvector_l2_distance) {
-  static const Native n = native("l2_distance");
-  PG_RETURN_FLOAT8(distance(fcinfo, n));
+  static Native n{};
+  PG_RETURN_FLOAT8(distance(fcinfo, n, "l2_distance"));
 }
 RVJ_FUNCTION(ruvector_negative_inner_product) {
-  static const Native n = native("negative_inner_product");
-  PG_RETURN_FLOAT8(distance(fcinfo, n));
+  static Native n{};
+  PG_RETURN_FLOAT8(distance(fcinfo, n, "negative_inner_product"));
 }
 RVJ_FUNCTION(ruvector_cosine_distance) {
-  static const Native n = native("cosine_distance");
-  PG_RETURN_FLOAT8(distance(fcinfo, n));
+  static Native n{};
+  PG_RETURN_FLOAT8(distance(fcinfo, n, "cosine_distance"));
 }
 
 RVJ_FUNCTION(ruvector_dims) {
@@ -53,9 +55,9 @@ RVJ_FUNCTION(ruvector_dims) {
 }
 
 RVJ_FUNCTION(ruvector_norm) {
-  static const Native n = native("norm");
+  static Native n{};
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
-  PG_RETURN_FLOAT8(run_native(n, a, nullptr));
+  PG_RETURN_FLOAT8(run_native(n, "norm", a, nullptr));
 }
 
 namespace {
