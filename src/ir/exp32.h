@@ -15,6 +15,10 @@
 // vscalefps, the same correctly rounded product.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
 namespace rvj::ir::exp_f32 {
 
 inline constexpr float kMin = -87.0f;  // exp(-87) is still a normal float
@@ -23,5 +27,24 @@ inline constexpr float kLn2Hi = 0.693359375f;
 inline constexpr float kLn2Lo = -2.12194440e-4f;
 inline constexpr float kPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
                                    4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
+// The scalar form, for the interpreter and the native loops (compile them
+// with -ffp-contract=off so no other operation fuses).
+inline float exp32(float x) {
+  const float xc = x < kMin ? kMin : x;
+  const float n = std::rint(xc * kLog2e);
+  float r = std::fma(-n, kLn2Hi, xc);
+  r = std::fma(-n, kLn2Lo, r);
+  float p = kPoly[0];
+  for (int i = 1; i < 6; ++i) p = std::fma(p, r, kPoly[i]);
+  const float r2 = r * r;
+  const float y = std::fma(p, r2, r) + 1.0f;
+  float nc = n >= -126.0f ? n : -126.0f;
+  nc = nc <= 0.0f ? nc : 0.0f;
+  const int32_t bits = (static_cast<int32_t>(nc) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return x < kMin ? 0.0f : y * scale;
+}
 
 }  // namespace rvj::ir::exp_f32

@@ -135,23 +135,7 @@ double tanh64(double x) {
   return std::copysign(a < kSmall ? small : big, x);
 }
 
-float exp32(float x) {
-  using namespace rvj::ir::exp_f32;
-  const float xc = x < kMin ? kMin : x;
-  const float n = std::rint(xc * kLog2e);
-  float r = std::fma(-n, kLn2Hi, xc);
-  r = std::fma(-n, kLn2Lo, r);
-  float p = kPoly[0];
-  for (int i = 1; i < 6; ++i) p = std::fma(p, r, kPoly[i]);
-  const float r2 = r * r;
-  const float y = std::fma(p, r2, r) + 1.0f;
-  float nc = n >= -126.0f ? n : -126.0f;
-  nc = nc <= 0.0f ? nc : 0.0f;
-  const int32_t bits = (static_cast<int32_t>(nc) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return x < kMin ? 0.0f : y * scale;
-}
+float exp32(float x) { return rvj::ir::exp_f32::exp32(x); }
 
 void interpret_tile(const Function& fn, const TileShape& shape, const float* qt, const float* const* k,
                     const float* const* v, const int32_t* lo, const int32_t* hi, const uint8_t* vis,

@@ -104,6 +104,14 @@ NativeFn native_kernel(const ir::Mechanism& m) {
   return nullptr;
 }
 
+float canonical_dot64(const float* a, const float* b, int n) {
+  return static_cast<float>(reduce<64, Red::Dot, float>(a, b, n));
+}
+float canonical_dot32(const float* a, const float* b, int n) {
+  return static_cast<float>(reduce<32, Red::Dot, float>(a, b, n));
+}
+float canonical_sq_norm32(const float* a, int n) { return static_cast<float>(reduce<32, Red::SqNorm, float>(a, a, n)); }
+
 double run_native(const ir::Mechanism& m, NativeFn fn, const float* a, const float* b, int dims,
                   const double* params) {
   double out[4];

@@ -24,4 +24,11 @@ NativeFn native_kernel(const ir::Mechanism& m);
 double run_native(const ir::Mechanism& m, NativeFn fn, const float* a, const float* b, int dims,
                   const double* params);
 
+// The canonical reductions the kernels above are built from, for callers
+// that combine them (per-head logits, cosine from a dot block): the dot
+// product with 64 partials and with 32, and the squared norm with 32.
+float canonical_dot64(const float* a, const float* b, int n);
+float canonical_dot32(const float* a, const float* b, int n);
+float canonical_sq_norm32(const float* a, int n);
+
 }  // namespace rvj::runtime

@@ -1,0 +1,54 @@
+-- ruvector_jit 0.2.0 -> 0.3.0
+\echo Use "ALTER EXTENSION ruvector_jit UPDATE TO '0.3.0'" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Attention over tables (0.3.0). Both functions read tables through SPI with
+-- the caller's rights (SECURITY INVOKER: privileges and row-level security
+-- hold), so they are STABLE and PARALLEL RESTRICTED; the scans they run may
+-- use parallel workers.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_mha_scan_transition(internal, bigint, ruvector, ruvector, integer, integer)
+  RETURNS internal AS 'MODULE_PATHNAME', 'ruvector_mha_scan_transition' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_mha_scan_transition(internal, bigint, ruvector, ruvector, integer, integer, float8[])
+  RETURNS internal AS 'MODULE_PATHNAME', 'ruvector_mha_scan_transition' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_mha_scan_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_mha_scan_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_mha_scan_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'ruvector_mha_scan_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_mha_scan_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_mha_scan_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_mha_scan_final(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'ruvector_mha_scan_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ruvector_mha_scan(id bigint, embedding ruvector, query ruvector, num_heads integer, k integer) (
+  SFUNC = ruvector_mha_scan_transition, STYPE = internal, FINALFUNC = ruvector_mha_scan_final,
+  COMBINEFUNC = ruvector_mha_scan_combine, SERIALFUNC = ruvector_mha_scan_serialize,
+  DESERIALFUNC = ruvector_mha_scan_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE ruvector_mha_scan(id bigint, embedding ruvector, query ruvector, num_heads integer, k integer,
+                                   normalisers float8[]) (
+  SFUNC = ruvector_mha_scan_transition, STYPE = internal, FINALFUNC = ruvector_mha_scan_final,
+  COMBINEFUNC = ruvector_mha_scan_combine, SERIALFUNC = ruvector_mha_scan_serialize,
+  DESERIALFUNC = ruvector_mha_scan_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE ruvector_mha_scan(bigint, ruvector, ruvector, integer, integer) IS
+  'internal: the scan of ruvector_mha_search (per-head normalisers and the k best, as bytea)';
+COMMENT ON AGGREGATE ruvector_mha_scan(bigint, ruvector, ruvector, integer, integer, float8[]) IS
+  'internal: the second scan of ruvector_mha_search when the rows outgrow work_mem';
+
+CREATE FUNCTION ruvector_mha_search(table_name regclass, query ruvector, num_heads integer DEFAULT 8,
+                                    k integer DEFAULT 10, column_name text DEFAULT NULL,
+                                    id_column text DEFAULT NULL, params jsonb DEFAULT '{}',
+                                    exact boolean DEFAULT true)
+  RETURNS TABLE(id bigint, score real)
+  AS 'MODULE_PATHNAME', 'ruvector_mha_search' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION ruvector_mha_search(regclass, ruvector, integer, integer, text, text, jsonb, boolean) IS
+  'the k rows with the highest head-averaged attention weight of the query (exact)';
+
+CREATE FUNCTION ruvector_cross_attention(query_table regclass, query_column text, document_table regclass,
+                                         document_column text, attention_type text DEFAULT 'scaled_dot',
+                                         k integer DEFAULT 10, query_id_column text DEFAULT NULL,
+                                         document_id_column text DEFAULT NULL, params jsonb DEFAULT '{}',
+                                         exact boolean DEFAULT true)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'ruvector_cross_attention' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 1000;
+COMMENT ON FUNCTION ruvector_cross_attention(regclass, text, regclass, text, text, integer, text, text, jsonb,
+                                             boolean) IS
+  'for every query row, the k documents with the highest attention weight, and that weight (exact)';

@@ -1,0 +1,348 @@
+// ruvector_cross_attention(query_table, query_column, document_table,
+// document_column, attention_type, k, ...): for every query row, the k
+// documents with the highest attention weight over all documents, and that
+// weight. Queries are read in blocks that fit work_mem; for each block one
+// cursor streams the documents through runtime::CrossScan (blocked logits,
+// a running log-sum-exp and a top-k heap per query).
+#include "pg/errors.h"
+#include "pg/params.h"
+#include "pg/table_source.h"
+#include "pg/vector.h"
+#include "pg/vector_arrays.h"
+#include "runtime/cross_scan.h"
+#include "runtime/dot_block.h"
+
+extern "C" {
+#include "executor/spi.h"
+#include "utils/hsearch.h"
+#include "catalog/pg_type.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+}
+
+using namespace rvj::pg;
+using rvj::runtime::CrossScan;
+using rvj::runtime::TopEntry;
+
+namespace {
+
+constexpr int kFetchQueries = 256;
+
+enum class IdOut { Int2, Int4, Int8, Text };
+
+IdOut id_target(Form_pg_attribute a, int col, const TableSource& src, const char* table_arg) {
+  const Oid t = a->atttypid;
+  if (t == TEXTOID || t == VARCHAROID) return IdOut::Text;
+  if (t == INT2OID || t == INT4OID || t == INT8OID) {
+    if (!src.integer_id)
+      ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                      errmsg("ruvector_cross_attention: column %d (%s) asks for %s, but the ids of %s are of type %s",
+                             col + 1, NameStr(a->attname), format_type_be(t), table_arg, format_type_be(src.id_type)),
+                      errhint("Ask for them as text.")));
+    return t == INT2OID ? IdOut::Int2 : t == INT4OID ? IdOut::Int4 : IdOut::Int8;
+  }
+  ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                  errmsg("ruvector_cross_attention: column %d (%s) is of type %s", col + 1, NameStr(a->attname),
+                         format_type_be(t)),
+                  errhint("Ids come back as smallint, integer, bigint or text, as the column definition list asks, "
+                          "for example AS (query_id int, doc_id int, score float).")));
+}
+
+struct Output {
+  IdOut query, doc;
+  bool score8;
+};
+
+Output check_columns(TupleDesc td, const TableSource& qs, const TableSource& ds) {
+  if (td->natts != 3)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("ruvector_cross_attention returns 3 columns (query id, document id, score), not %d",
+                           td->natts),
+                    errhint("Use a column definition list such as AS (query_id int, doc_id int, score float).")));
+  Output o;
+  o.query = id_target(TupleDescAttr(td, 0), 0, qs, "query_table");
+  o.doc = id_target(TupleDescAttr(td, 1), 1, ds, "document_table");
+  const Oid st = TupleDescAttr(td, 2)->atttypid;
+  if (st != FLOAT4OID && st != FLOAT8OID)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("ruvector_cross_attention: column 3 (%s) is of type %s", NameStr(TupleDescAttr(td, 2)->attname),
+                           format_type_be(st)),
+                    errhint("The score comes back as real or double precision (float).")));
+  o.score8 = st == FLOAT8OID;
+  return o;
+}
+
+Datum id_datum(IdOut out, bool integer, int64 key, const char* text, const char* which) {
+  if (out == IdOut::Text) return CStringGetTextDatum(integer ? psprintf(INT64_FORMAT, key) : text);
+  if ((out == IdOut::Int2 && (key < PG_INT16_MIN || key > PG_INT16_MAX)) ||
+      (out == IdOut::Int4 && (key < PG_INT32_MIN || key > PG_INT32_MAX)))
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                    errmsg("%s id " INT64_FORMAT " is out of range for type %s", which, key,
+                           out == IdOut::Int2 ? "smallint" : "integer"),
+                    errhint("Ask for the ids as bigint.")));
+  return out == IdOut::Int2 ? Int16GetDatum((int16)key) : out == IdOut::Int4 ? Int32GetDatum((int32)key)
+                                                                             : Int64GetDatum(key);
+}
+
+// The C++ scan lives across SPI calls, any of which may ERROR: a reset
+// callback on its memory context deletes it however the call ends.
+struct Held {
+  CrossScan* scan;
+  MemoryContextCallback cb;
+};
+void delete_scan(void* arg) {
+  Held* h = (Held*)arg;
+  delete h->scan;
+  h->scan = nullptr;
+}
+
+// Text ids of documents that entered some query's k best, by key.
+struct TextId {
+  int64 key;
+  char* text;
+};
+HTAB* new_id_table(MemoryContext ctx) {
+  HASHCTL ctl;
+  ctl.keysize = sizeof(int64);
+  ctl.entrysize = sizeof(TextId);
+  ctl.hcxt = ctx;
+  return hash_create("ruvector_cross_attention ids", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+// Reads a fetched row: its id (key, or text) and vector; false if the
+// vector is NULL (such rows take no part).
+bool read_row(HeapTuple tup, TupleDesc desc, bool integer, int64* key, char** label, RuVector** v,
+              const char* which) {
+  bool isnull;
+  Datum vd = SPI_getbinval(tup, desc, 2, &isnull);
+  if (isnull) return false;
+  Datum id = SPI_getbinval(tup, desc, 1, &isnull);
+  if (isnull)
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_cross_attention: a %s id is NULL", which),
+                    errhint("Use an id column without NULLs (the primary key is the default).")));
+  if (integer)
+    *key = DatumGetInt64(id);
+  else
+    *label = TextDatumGetCString(id);
+  *v = DatumGetRuVector(vd);
+  return true;
+}
+
+void check_dims(int expected, int got) {
+  if (expected != got)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different ruvector dimensions %d and %d", expected, got)));
+}
+
+const char* text_arg(FunctionCallInfo fcinfo, int i) {
+  return PG_ARGISNULL(i) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(i));
+}
+
+}  // namespace
+
+// (query_table, query_column, document_table, document_column,
+//  attention_type, k, query_id_column, document_id_column, params, exact)
+RVJ_FUNCTION(ruvector_cross_attention) {
+  static const char* const names[] = {"query_table", nullptr, "document_table", nullptr, "attention_type",
+                                      "k", nullptr, nullptr, "params", "exact"};
+  for (int i = 0; i < 10; i++)
+    if (names[i] && PG_ARGISNULL(i))
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("ruvector_cross_attention: %s must not be null", names[i])));
+  const int k = PG_GETARG_INT32(5);
+  if (k < 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be at least 1, not %d", k)));
+  Jsonb* jb = PG_GETARG_JSONB_P(8);
+  if (JB_ROOT_IS_OBJECT(jb)) {
+    JsonbValue key;
+    key.type = jbvString;
+    key.val.string.val = (char*)"num_heads";
+    key.val.string.len = strlen("num_heads");
+    if (findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &key) != nullptr)
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_cross_attention is single-head: params may not set num_heads"),
+                      errhint("For head-averaged weights over a table use ruvector_mha_search(table_name, query, "
+                              "num_heads, k).")));
+  }
+  char* type = text_to_cstring(PG_GETARG_TEXT_PP(4));
+  const rvj::ir::Mechanism* m = nullptr;
+  RVJ_ENGINE(m = &rvj::runtime::row_score_mechanism(type));
+  double params[rvj::ir::kMaxParams] = {};
+  parse_params(jb, *m, params);
+  RVJ_ENGINE(rvj::ir::check_params(*m, params));
+
+  // The vector type is the extension's, in the schema of this function.
+  const Oid vector_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ruvector"),
+                                          ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
+  const TableSource qs = resolve_table("ruvector_cross_attention", PG_GETARG_OID(0), vector_type, text_arg(fcinfo, 1),
+                                       text_arg(fcinfo, 6), "query_table", "query_column", "query_id_column");
+  const TableSource ds = resolve_table("ruvector_cross_attention", PG_GETARG_OID(2), vector_type, text_arg(fcinfo, 3),
+                                       text_arg(fcinfo, 7), "document_table", "document_column",
+                                       "document_id_column");
+  if (qs.dims > 0 && ds.dims > 0) check_dims(qs.dims, ds.dims);
+
+  InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+  ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
+  const Output out = check_columns(rsinfo->setDesc, qs, ds);
+  const int threads = call_threads();
+  const bool jit = jit_enabled;
+
+  MemoryContext scan_ctx =
+      AllocSetContextCreate(CurrentMemoryContext, "ruvector_cross_attention", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext block_ctx = AllocSetContextCreate(scan_ctx, "query block", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext batch_ctx = AllocSetContextCreate(scan_ctx, "document batch", ALLOCSET_DEFAULT_SIZES);
+  Held* held = (Held*)MemoryContextAllocZero(scan_ctx, sizeof(Held));
+  held->cb.func = delete_scan;
+  held->cb.arg = held;
+  MemoryContextRegisterResetCallback(scan_ctx, &held->cb);
+
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "ruvector_cross_attention: SPI_connect failed");
+  const char* qsql = psprintf("SELECT %s, %s FROM %s", id_select(qs), qs.column, qs.relation);
+  const char* dsql = psprintf("SELECT %s, %s FROM %s", id_select(ds), ds.column, ds.relation);
+  Portal qportal = SPI_cursor_open_with_args(nullptr, qsql, 0, nullptr, nullptr, nullptr, true, 0);
+  int dims = qs.dims > 0 ? qs.dims : ds.dims;
+  const size_t budget = (size_t)work_mem * 1024;
+  const int max_docs = 16 * rvj::runtime::kDotRowPad;
+  bool queries_done = false;
+  while (!queries_done) {
+    // A block of queries, as many as work_mem holds.
+    MemoryContextReset(block_ctx);
+    int capacity = 1, nq = 0;
+    float* qbuf = nullptr;
+    int64* qkeys = nullptr;
+    char** qtexts = nullptr;
+    for (;;) {
+      CHECK_FOR_INTERRUPTS();
+      SPI_cursor_fetch(qportal, true, dims > 0 ? Min(kFetchQueries, capacity - nq) : 1);
+      const uint64 got = SPI_processed;
+      if (got == 0) {
+        queries_done = true;
+        break;
+      }
+      MemoryContextReset(batch_ctx);
+      for (uint64 r = 0; r < got; r++) {
+        MemoryContext caller = MemoryContextSwitchTo(batch_ctx);
+        int64 key = 0;
+        char* text = nullptr;
+        RuVector* v;
+        const bool has = read_row(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, qs.integer_id, &key, &text, &v,
+                                  "query");
+        MemoryContextSwitchTo(caller);
+        if (!has) continue;
+        if (dims <= 0) dims = v->dim;
+        check_dims(dims, v->dim);
+        if (qbuf == nullptr) {
+          // Now that dims are known: the block's size within work_mem.
+          const size_t fixed = CrossScan::memory(0, dims, k, max_docs, threads) + sizeof(float) * max_docs * dims;
+          const size_t per_query = sizeof(float) * (rvj::runtime::dot_stride(dims) + dims) + sizeof(TopEntry) * k +
+                                   64 + sizeof(int64) + sizeof(char*);
+          check_work_mem("ruvector_cross_attention", fixed + per_query * rvj::runtime::kDotRowPad);
+          capacity = (int)Min((budget - fixed) / per_query, (size_t)1 << 20);
+          qbuf = (float*)MemoryContextAllocHuge(block_ctx, sizeof(float) * capacity * dims);
+          qkeys = (int64*)MemoryContextAllocHuge(block_ctx, sizeof(int64) * capacity);
+          qtexts = (char**)MemoryContextAllocHuge(block_ctx, sizeof(char*) * capacity);
+        }
+        memcpy(qbuf + (size_t)nq * dims, v->x, sizeof(float) * dims);
+        qkeys[nq] = key;
+        qtexts[nq] = text ? MemoryContextStrdup(block_ctx, text) : nullptr;
+        nq++;
+      }
+      SPI_freetuptable(SPI_tuptable);
+      if (qbuf && nq >= capacity) break;
+    }
+    if (nq == 0) break;
+
+    // Every document against this block.
+    RVJ_ENGINE({
+      if (held->scan == nullptr) held->scan = new CrossScan(*m, params, dims, k, threads, jit);
+      held->scan->set_queries(qbuf, nq);
+    });
+    int batch = 0;
+    RVJ_ENGINE(batch = CrossScan::block_docs(nq, dims, threads));
+    float* dbuf = (float*)MemoryContextAllocHuge(block_ctx, sizeof(float) * batch * dims);
+    int64* dkeys = (int64*)MemoryContextAlloc(block_ctx, sizeof(int64) * batch);
+    char** dtexts = (char**)MemoryContextAlloc(block_ctx, sizeof(char*) * batch);
+    MemoryContext ids_ctx = AllocSetContextCreate(block_ctx, "document ids", ALLOCSET_DEFAULT_SIZES);
+    HTAB* ids = ds.integer_id ? nullptr : new_id_table(ids_ctx);
+    int64 seq = 0;
+    Portal dportal = SPI_cursor_open_with_args(nullptr, dsql, 0, nullptr, nullptr, nullptr, true, 0);
+    for (;;) {
+      CHECK_FOR_INTERRUPTS();
+      SPI_cursor_fetch(dportal, true, batch);
+      const uint64 got = SPI_processed;
+      if (got == 0) break;
+      MemoryContextReset(batch_ctx);
+      int nd = 0;
+      for (uint64 r = 0; r < got; r++) {
+        MemoryContext caller = MemoryContextSwitchTo(batch_ctx);
+        int64 key = 0;
+        char* text = nullptr;
+        RuVector* v;
+        const bool has = read_row(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, ds.integer_id, &key, &text, &v,
+                                  "document");
+        MemoryContextSwitchTo(caller);
+        if (!has) continue;
+        check_dims(dims, v->dim);
+        memcpy(dbuf + (size_t)nd * dims, v->x, sizeof(float) * dims);
+        dkeys[nd] = ds.integer_id ? key : seq++;
+        dtexts[nd] = text;
+        nd++;
+      }
+      SPI_freetuptable(SPI_tuptable);
+      RVJ_ENGINE(held->scan->add_documents(dbuf, dkeys, nd));
+      if (ids) {
+        const std::vector<uint8_t>& entered = held->scan->entered();
+        for (int j = 0; j < nd; j++) {
+          if (!entered[j]) continue;
+          bool found;
+          TextId* e = (TextId*)hash_search(ids, &dkeys[j], HASH_ENTER, &found);
+          e->text = MemoryContextStrdup(ids_ctx, dtexts[j]);
+        }
+        if (hash_get_num_entries(ids) > 4 * (long)nq * k + 4096) {
+          // Keep only the ids some query still holds.
+          // Every live key is in the table: its size bounds theirs.
+          int64* live = (int64*)MemoryContextAllocHuge(batch_ctx, sizeof(int64) * hash_get_num_entries(ids));
+          size_t n_live = 0;
+          RVJ_ENGINE({
+            const std::vector<int64_t> keys = held->scan->live_keys();
+            n_live = keys.size();
+            std::copy(keys.begin(), keys.end(), live);
+          });
+          MemoryContext fresh_ctx = AllocSetContextCreate(block_ctx, "document ids", ALLOCSET_DEFAULT_SIZES);
+          HTAB* fresh = new_id_table(fresh_ctx);
+          for (size_t i = 0; i < n_live; i++) {
+            TextId* old = (TextId*)hash_search(ids, &live[i], HASH_FIND, nullptr);
+            bool found;
+            TextId* e = (TextId*)hash_search(fresh, &live[i], HASH_ENTER, &found);
+            e->text = MemoryContextStrdup(fresh_ctx, old->text);
+          }
+          MemoryContextDelete(ids_ctx);
+          ids_ctx = fresh_ctx, ids = fresh;
+        }
+      }
+    }
+    SPI_cursor_close(dportal);
+
+    // The block's results, query by query.
+    TopEntry* best = (TopEntry*)MemoryContextAlloc(block_ctx, sizeof(TopEntry) * k);
+    for (int i = 0; i < nq; i++) {
+      int count = 0;
+      RVJ_ENGINE({
+        const std::vector<TopEntry> top = held->scan->top(i);
+        count = (int)top.size();
+        std::copy(top.begin(), top.end(), best);
+      });
+      for (int j = 0; j < count; j++) {
+        const char* doc_text = nullptr;
+        if (ids) doc_text = ((TextId*)hash_search(ids, &best[j].key, HASH_FIND, nullptr))->text;
+        Datum values[3] = {id_datum(out.query, qs.integer_id, qkeys[i], qtexts[i], "query"),
+                           id_datum(out.doc, ds.integer_id, best[j].key, doc_text, "document"),
+                           out.score8 ? Float8GetDatum(best[j].value) : Float4GetDatum((float4)best[j].value)};
+        bool nulls[3] = {false, false, false};
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+      }
+    }
+  }
+  SPI_cursor_close(qportal);
+  SPI_finish();
+  MemoryContextDelete(scan_ctx);  // its callback deletes the scan
+  return (Datum)0;
+}

@@ -1,0 +1,121 @@
+#include "pg/table_source.h"
+
+extern "C" {
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "utils/acl.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/syscache.h"
+}
+
+namespace rvj::pg {
+
+namespace {
+
+bool integer_type(Oid t) { return t == INT2OID || t == INT4OID || t == INT8OID; }
+
+// The column named `name` of rel, or an ERROR naming the relation.
+Form_pg_attribute named_column(Relation rel, const char* name, const char* arg) {
+  TupleDesc td = RelationGetDescr(rel);
+  for (int i = 0; i < td->natts; i++) {
+    Form_pg_attribute a = TupleDescAttr(td, i);
+    if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0) return a;
+  }
+  ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                  errmsg("column \"%s\" of relation \"%s\" does not exist", name, RelationGetRelationName(rel)),
+                  errhint("%s names a column of the relation (case-sensitive, unquoted).", arg)));
+}
+
+Form_pg_attribute vector_column(Relation rel, Oid vector_type, const char* column, const char* column_arg) {
+  TupleDesc td = RelationGetDescr(rel);
+  if (column) {
+    Form_pg_attribute a = named_column(rel, column, column_arg);
+    if (a->atttypid != vector_type)
+      ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                      errmsg("column \"%s\" of relation \"%s\" is of type %s, not ruvector", column,
+                             RelationGetRelationName(rel), format_type_be(a->atttypid)),
+                      errhint("Cast or copy the vectors into a ruvector column.")));
+    return a;
+  }
+  Form_pg_attribute found = nullptr;
+  int count = 0;
+  for (int i = 0; i < td->natts; i++) {
+    Form_pg_attribute a = TupleDescAttr(td, i);
+    if (!a->attisdropped && a->atttypid == vector_type) found = a, count++;
+  }
+  if (count != 1)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("relation \"%s\" has %s ruvector column", RelationGetRelationName(rel),
+                           count == 0 ? "no" : "more than one"),
+                    errhint(count == 0 ? "The vectors must be in a column of type ruvector."
+                                       : "Name the column to search: %s => 'column'.",
+                            column_arg)));
+  return found;
+}
+
+Form_pg_attribute id_column(Relation rel, const char* id, const char* id_arg) {
+  if (id) return named_column(rel, id, id_arg);
+  Oid pk = RelationGetPrimaryKeyIndex(rel);
+  int attnum = 0;
+  if (OidIsValid(pk)) {
+    HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
+    if (HeapTupleIsValid(tup)) {
+      Form_pg_index ix = (Form_pg_index)GETSTRUCT(tup);
+      if (ix->indnkeyatts == 1) attnum = ix->indkey.values[0];
+      ReleaseSysCache(tup);
+    }
+  }
+  if (attnum <= 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("relation \"%s\" has no single-column primary key to use as the id",
+                           RelationGetRelationName(rel)),
+                    errhint("Name the id column: %s => 'column'.", id_arg)));
+  return TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+}
+
+}  // namespace
+
+TableSource resolve_table(const char* function, Oid relid, Oid vector_type, const char* column, const char* id,
+                          const char* table_arg, const char* column_arg, const char* id_arg) {
+  char* name = get_rel_name(relid);
+  if (name == nullptr)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
+  const char relkind = get_rel_relkind(relid);
+  if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE && relkind != RELKIND_VIEW &&
+      relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE)
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("%s: \"%s\" is not a table, view, materialized view or foreign table", function, name),
+                    errhint("%s must name a relation with rows.", table_arg)));
+  // Before anything about its columns shows in a message: the caller must
+  // be able to read the relation (or some of its columns; the query that
+  // reads them then checks exactly which).
+  const Oid user = GetUserId();
+  if (pg_class_aclcheck(relid, user, ACL_SELECT) != ACLCHECK_OK &&
+      pg_attribute_aclcheck_all(relid, user, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+    aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(relkind), name);
+
+  Relation rel = relation_open(relid, AccessShareLock);
+  Form_pg_attribute vec = vector_column(rel, vector_type, column, column_arg);
+  Form_pg_attribute key = id_column(rel, id, id_arg);
+  TableSource t;
+  t.relid = relid;
+  t.relation = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), name);
+  t.column = quote_identifier(pstrdup(NameStr(vec->attname)));
+  t.id = quote_identifier(pstrdup(NameStr(key->attname)));
+  t.id_type = key->atttypid;
+  t.integer_id = integer_type(key->atttypid);
+  t.dims = vec->atttypmod > 0 ? vec->atttypmod : -1;
+  relation_close(rel, NoLock);  // the lock stays until the transaction ends
+  return t;
+}
+
+const char* id_select(const TableSource& t) { return psprintf("%s::%s", t.id, t.integer_id ? "bigint" : "text"); }
+
+const char* own_schema(FunctionCallInfo fcinfo) {
+  return quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+}
+
+}  // namespace rvj::pg

@@ -1,0 +1,203 @@
+#include "runtime/cross_scan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "ir/cancel.h"
+#include "ir/errors.h"
+#include "ir/exp32.h"
+#include "ir/limits.h"
+#include "runtime/dot_block.h"
+#include "runtime/native.h"
+#include "runtime/rescue.h"
+#include "runtime/schedules/parallel.h"
+
+namespace rvj::runtime {
+
+namespace {
+
+#if defined(__x86_64__)
+#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define RVJ_CLONES
+#endif
+
+// sum_j exp(l[j] - m) with the flash tile's exp32 (about 1 ulp of f32),
+// summed in f64 over 8 fixed lanes then halved: the same bits on every ISA.
+RVJ_CLONES double sum_exp(const double* l, int n, double m) {
+  double acc[8] = {};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int t = 0; t < 8; ++t) acc[t] += static_cast<double>(ir::exp_f32::exp32(static_cast<float>(l[j + t] - m)));
+  for (int t = 0; j < n; ++j, ++t) acc[t] += static_cast<double>(ir::exp_f32::exp32(static_cast<float>(l[j] - m)));
+  for (int s = 4; s >= 1; s /= 2)
+    for (int t = 0; t < s; ++t) acc[t] += acc[t + s];
+  return acc[0];
+}
+
+constexpr int kQueryTile = kDotRowPad;  // queries per dot_block call
+
+bool plain_row(const float* x, int dims, bool cosine, float* sq) {
+  if (cosine) *sq = canonical_sq_norm32(x, dims);
+  return tiny_scale(x, dims) == 1 && (!cosine || *sq > 0);
+}
+
+[[noreturn]] void overflowed(const ir::Mechanism& m) {
+  throw Error(ErrorKind::OutOfRange, std::string("the ") + m.name + " score overflowed type real",
+              "A dot product of these vectors exceeds the range of real (about 3.4e38); scale them down.");
+}
+
+}  // namespace
+
+struct CrossScan::Query {
+  double m = -std::numeric_limits<double>::infinity();
+  double s = 0;
+  int size = 0;
+  std::vector<TopEntry> heap;
+};
+
+CrossScan::CrossScan(const ir::Mechanism& m, const double* params, int dims, int k, int threads, bool jit)
+    : m_(m), dims_(dims), stride_(dot_stride(dims)), k_(k), threads_(threads), jit_(jit) {
+  std::copy(params, params + m.params.size(), params_);
+  ir::check_params(m, params_);
+  const NativeFn native = native_kernel(m);
+  form_ = native && std::strcmp(m.name, "scaled_dot") == 0 ? Form::Dot
+          : native && std::strcmp(m.name, "cosine") == 0   ? Form::Cosine
+                                                           : Form::PerRow;
+  if (form_ == Form::PerRow) {
+    bound_ = bind(m, dims, jit);
+    std::copy(params_, params_ + m.params.size(), bound_.params);
+  }
+}
+
+CrossScan::~CrossScan() = default;
+
+size_t CrossScan::memory(int nq, int dims, int k, int docs, int threads) {
+  const size_t stride = dot_stride(dims);
+  return sizeof(float) * stride * (dot_rows(nq) + dot_rows(docs)) + (sizeof(TopEntry) * k + sizeof(Query)) * nq +
+         (sizeof(double) + sizeof(float)) * kQueryTile * (size_t)docs * std::max(threads, 1);
+}
+
+int CrossScan::block_docs(int nq, int dims, int threads) {
+  const int64_t per_doc = (int64_t)std::max(nq, 1) * dot_stride(dims);
+  const int64_t docs = ir::kStepWork * std::max(threads, 1) / per_doc;
+  return (int)dot_rows(std::clamp<int64_t>(docs, kDotRowPad, 16 * kDotRowPad));
+}
+
+void CrossScan::set_queries(const float* q, int nq) {
+  nq_ = nq;
+  q_.assign((size_t)dot_rows(nq) * stride_, 0.0f);
+  qnorm_.assign(nq, 0.0f);
+  qplain_.assign(nq, 0);
+  for (int i = 0; i < nq; ++i) {
+    std::memcpy(&q_[(size_t)i * stride_], q + (size_t)i * dims_, sizeof(float) * dims_);
+    qplain_[i] = plain_row(q + (size_t)i * dims_, dims_, form_ == Form::Cosine, &qnorm_[i]);
+  }
+  states_.assign(nq, Query{});
+  for (Query& s : states_) s.heap.resize(k_);
+}
+
+void CrossScan::score_rows(int q0, int q1, const float* d, int nd, double* logits) const {
+  const int n = q1 - q0;
+  if (form_ == Form::PerRow) {
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < nd; ++j)
+        logits[(size_t)i * nd + j] = run(bound_, &q_[(size_t)(q0 + i) * stride_], d + (size_t)j * stride_);
+    return;
+  }
+  thread_local std::vector<float> dots;
+  dots.resize((size_t)n * nd);
+  dot_block(form_ == Form::Dot ? 64 : 32, &q_[(size_t)q0 * stride_], n, d, nd, stride_, dots.data(), nd);
+  const NativeFn native = native_kernel(m_);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dims_));
+  for (int i = 0; i < n; ++i) {
+    const int qi = q0 + i;
+    for (int j = 0; j < nd; ++j) {
+      const double dot = dots[(size_t)i * nd + j];
+      double l;
+      if (!qplain_[qi] || !dplain_[j]) {
+        l = run_native(m_, native, &q_[(size_t)qi * stride_], d + (size_t)j * stride_, dims_, params_);
+      } else if (form_ == Form::Dot) {
+        l = dot * scale;
+      } else {
+        l = params_[0] * (dot / std::sqrt(static_cast<double>(qnorm_[qi]) * static_cast<double>(dnorm_[j])));
+      }
+      logits[(size_t)i * nd + j] = l;
+    }
+  }
+}
+
+void CrossScan::run_part(int part, const float* d, const int64_t* keys, int nd) {
+  const int q0 = part * kQueryTile, q1 = std::min(nq_, q0 + kQueryTile);
+  std::vector<double> logits((size_t)(q1 - q0) * nd);
+  check_cancel();
+  score_rows(q0, q1, d, nd, logits.data());
+  uint8_t* entered = part_entered_[part].data();
+  for (int qi = q0; qi < q1; ++qi) {
+    const double* l = &logits[(size_t)(qi - q0) * nd];
+    Query& st = states_[qi];
+    double top = -std::numeric_limits<double>::infinity();
+    for (int j = 0; j < nd; ++j) {
+      if (!(std::fabs(l[j]) <= std::numeric_limits<double>::max())) overflowed(m_);
+      top = std::max(top, l[j]);
+    }
+    if (nd == 0) continue;
+    if (top > st.m) {
+      st.s = st.s == 0 ? 0 : st.s * std::exp(st.m - top);
+      st.m = top;
+    }
+    st.s += sum_exp(l, nd, st.m);
+    double floor = top_k_floor(st.heap.data(), st.size, k_);
+    for (int j = 0; j < nd; ++j)
+      if (l[j] >= floor && top_k_offer(st.heap.data(), &st.size, k_, TopEntry{l[j], keys[j]})) {
+        entered[j] = 1;
+        floor = top_k_floor(st.heap.data(), st.size, k_);
+      }
+  }
+}
+
+void CrossScan::add_documents(const float* d, const int64_t* keys, int nd) {
+  d_.assign((size_t)dot_rows(nd) * stride_, 0.0f);
+  dnorm_.assign(nd, 0.0f);
+  dplain_.assign(nd, 0);
+  for (int j = 0; j < nd; ++j) {
+    std::memcpy(&d_[(size_t)j * stride_], d + (size_t)j * dims_, sizeof(float) * dims_);
+    dplain_[j] = plain_row(d + (size_t)j * dims_, dims_, form_ == Form::Cosine, &dnorm_[j]);
+  }
+  if (form_ == Form::PerRow && !still_valid(bound_)) {
+    bound_ = bind(m_, dims_, jit_);
+    std::copy(params_, params_ + m_.params.size(), bound_.params);
+  }
+  const int parts = (nq_ + kQueryTile - 1) / kQueryTile;
+  part_entered_.resize(parts);
+  for (auto& e : part_entered_) e.assign(nd, 0);
+  // The per-row kernels run on this thread alone; the dot blocks split.
+  const int threads = form_ == Form::PerRow ? 1 : threads_;
+  parallel_for_blocks(parts, threads, [&](int p) { run_part(p, d_.data(), keys, nd); });
+  entered_.assign(nd, 0);
+  for (const auto& e : part_entered_)
+    for (int j = 0; j < nd; ++j) entered_[j] |= e[j];
+}
+
+std::vector<int64_t> CrossScan::live_keys() const {
+  std::vector<int64_t> keys;
+  for (const Query& s : states_)
+    for (int i = 0; i < s.size; ++i) keys.push_back(s.heap[i].key);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+std::vector<TopEntry> CrossScan::top(int i) const {
+  const Query& st = states_[i];
+  std::vector<TopEntry> out(st.heap.begin(), st.heap.begin() + st.size);
+  top_k_sort(out.data(), (int)out.size());
+  const double lse = st.m + std::log(st.s);
+  for (TopEntry& e : out) e.value = std::exp(e.value - lse);
+  return out;
+}
+
+}  // namespace rvj::runtime

@@ -1,0 +1,73 @@
+// The engine side of ruvector_cross_attention: every query of a block
+// against a stream of document blocks, keeping per query a running
+// log-sum-exp and its k best logits. For one query the ranking by weight is
+// the ranking by logit, so after the last document the weights
+// exp(logit - lse) of the kept ones are exact, with memory
+// O(queries x (dims + k) + one document block), never queries x documents.
+//
+// scaled_dot and cosine take their logits from dot_block (register-blocked,
+// the canonical order, so each logit has ruvector_attention_score's bits);
+// a pair with a tiny or zero vector, and every other per-row attention
+// type, runs the per-row kernel. Queries split across threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ir/recipes/mechanisms.h"
+#include "runtime/engine.h"
+#include "runtime/top_k.h"
+
+namespace rvj::runtime {
+
+class CrossScan {
+ public:
+  // m: a per-row score (row_score_mechanism); params: its values, checked.
+  CrossScan(const ir::Mechanism& m, const double* params, int dims, int k, int threads, bool jit);
+  ~CrossScan();
+
+  // Bytes a scan of nq queries with blocks of `docs` documents allocates.
+  static size_t memory(int nq, int dims, int k, int docs, int threads);
+  // Documents per add_documents for nq queries: about a step of work.
+  static int block_docs(int nq, int dims, int threads);
+
+  // Starts a block of nq queries (copied; nq x dims floats, row-major).
+  void set_queries(const float* q, int nq);
+  // One step: nd documents (row-major, dims floats each) with their keys.
+  void add_documents(const float* d, const int64_t* keys, int nd);
+  // After add_documents: entered()[j] is 1 when document j is now among
+  // some query's k best (a caller keeping ids beside keys records those).
+  const std::vector<uint8_t>& entered() const { return entered_; }
+  // The keys among some query's k best now, sorted.
+  std::vector<int64_t> live_keys() const;
+
+  int queries() const { return nq_; }
+  // Query i's kept documents, best first: value = the exact weight.
+  std::vector<TopEntry> top(int i) const;
+
+ private:
+  struct Query;
+  enum class Form { Dot, Cosine, PerRow };
+  void score_rows(int q0, int q1, const float* d, int nd, double* logits) const;
+  void run_part(int part, const float* d, const int64_t* keys, int nd);
+
+  const ir::Mechanism& m_;
+  double params_[ir::kMaxParams] = {};
+  int dims_, stride_, k_, threads_;
+  Form form_;
+  Bound bound_;
+  bool jit_;
+  int nq_ = 0;
+  std::vector<float> q_;          // dot_rows(nq) x stride, zero-padded
+  std::vector<float> qnorm_;      // cosine: squared norms (32 partials)
+  std::vector<uint8_t> qplain_;   // fast path allowed for this query
+  std::vector<float> d_;          // the document block, padded likewise
+  std::vector<float> dnorm_;
+  std::vector<uint8_t> dplain_;
+  std::vector<Query> states_;
+  std::vector<std::vector<uint8_t>> part_entered_;
+  std::vector<uint8_t> entered_;
+};
+
+}  // namespace rvj::runtime

@@ -1,0 +1,66 @@
+#include "runtime/head_weights.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "ir/errors.h"
+#include "runtime/native.h"
+
+namespace rvj::runtime {
+
+void check_heads(int dims, int heads) {
+  if (heads < 1 || dims % heads != 0)
+    throw Error(ErrorKind::InvalidArgument,
+                "num_heads " + std::to_string(heads) + " does not divide the " + std::to_string(dims) + " dimensions",
+                "num_heads must be a divisor of the vectors' dimensions (each head takes dims / num_heads of them).");
+}
+
+void head_logits(const float* q, const float* k, int dims, int heads, float* logits) {
+  const int hd = dims / heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  for (int h = 0; h < heads; ++h)
+    logits[h] = static_cast<float>(canonical_dot64(q + h * hd, k + h * hd, hd) * scale);
+}
+
+void lse_init(double* m, double* s, int heads) {
+  for (int h = 0; h < heads; ++h) m[h] = -std::numeric_limits<double>::infinity(), s[h] = 0;
+}
+
+void lse_add(double* m, double* s, const float* logits, int heads) {
+  for (int h = 0; h < heads; ++h) {
+    const double l = logits[h];
+    if (l > m[h]) {
+      s[h] = s[h] * std::exp(m[h] - l) + 1.0;
+      m[h] = l;
+    } else {
+      s[h] += std::exp(l - m[h]);
+    }
+  }
+}
+
+void lse_merge(double* m, double* s, const double* m2, const double* s2, int heads) {
+  for (int h = 0; h < heads; ++h) {
+    if (s2[h] == 0) continue;
+    if (s[h] == 0) {
+      m[h] = m2[h], s[h] = s2[h];
+    } else if (m2[h] > m[h]) {
+      s[h] = s[h] * std::exp(m[h] - m2[h]) + s2[h];
+      m[h] = m2[h];
+    } else {
+      s[h] += s2[h] * std::exp(m2[h] - m[h]);
+    }
+  }
+}
+
+void lse_finish(const double* m, const double* s, int heads, double* lse) {
+  for (int h = 0; h < heads; ++h) lse[h] = s[h] > 0 ? m[h] + std::log(s[h]) : -std::numeric_limits<double>::infinity();
+}
+
+double head_average(const float* logits, const double* lse, int heads) {
+  double sum = 0;
+  for (int h = 0; h < heads; ++h) sum += std::exp(logits[h] - lse[h]);
+  return sum / heads;
+}
+
+}  // namespace rvj::runtime

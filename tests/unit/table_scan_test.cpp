@@ -1,0 +1,177 @@
+// The table scans' engine parts: dot_block against the canonical reduction
+// (every ISA, the same bits), the top-k order, the head weights and the
+// cross scan against a direct softmax in f64.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "ir/errors.h"
+#include "runtime/cross_scan.h"
+#include "runtime/dot_block.h"
+#include "runtime/engine.h"
+#include "runtime/head_weights.h"
+#include "runtime/native.h"
+#include "runtime/top_k.h"
+
+using namespace rvj::runtime;
+
+namespace {
+
+std::vector<float> random_rows(int n, int dims, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> x((size_t)n * dims);
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+
+std::vector<float> padded(const std::vector<float>& x, int n, int dims) {
+  const int stride = dot_stride(dims);
+  std::vector<float> p((size_t)dot_rows(n) * stride, 0.0f);
+  for (int i = 0; i < n; ++i) std::copy(&x[(size_t)i * dims], &x[(size_t)(i + 1) * dims], &p[(size_t)i * stride]);
+  return p;
+}
+
+}  // namespace
+
+TEST(DotBlock, EveryIsaGivesTheCanonicalBits) {
+  for (int dims : {1, 7, 16, 31, 63, 64, 65, 100, 384, 768}) {
+    const int nq = 7, nd = 13;
+    const auto q = random_rows(nq, dims, 1 + dims), d = random_rows(nd, dims, 2 + dims);
+    const auto pq = padded(q, nq, dims), pd = padded(d, nd, dims);
+    for (int P : {32, 64})
+      for (DotIsa isa : {DotIsa::Scalar, DotIsa::Avx2, DotIsa::Avx512}) {
+        if (!dot_isa_available(isa)) continue;
+        std::vector<float> out((size_t)nq * nd, -1.0f);
+        dot_block(P, pq.data(), nq, pd.data(), nd, dot_stride(dims), out.data(), nd, isa);
+        for (int i = 0; i < nq; ++i)
+          for (int j = 0; j < nd; ++j) {
+            const float* a = &q[(size_t)i * dims];
+            const float* b = &d[(size_t)j * dims];
+            const float want = P == 64 ? canonical_dot64(a, b, dims) : canonical_dot32(a, b, dims);
+            ASSERT_EQ(out[(size_t)i * nd + j], want) << "dims " << dims << " P " << P << " isa " << (int)isa;
+          }
+      }
+  }
+}
+
+TEST(TopK, KeepsTheBestAndBreaksTiesByKey) {
+  static const TopEntry offers[] = {{1.0, 5}, {3.0, 9}, {2.0, 4}, {3.0, 2}, {0.5, 1}, {2.0, 3}};
+  std::vector<TopEntry> heap(8);
+  int size = 0;
+  for (const TopEntry& e : offers) top_k_offer(heap.data(), &size, 3, e);
+  top_k_sort(heap.data(), size);
+  ASSERT_EQ(size, 3);
+  EXPECT_EQ(heap[0].key, 2);  // 3.0, smaller key first
+  EXPECT_EQ(heap[1].key, 9);
+  EXPECT_EQ(heap[2].key, 3);  // 2.0: key 3 beats key 4
+}
+
+TEST(HeadWeights, AverageOfPerHeadSoftmaxes) {
+  const int dims = 12, heads = 3, n = 20;
+  const auto q = random_rows(1, dims, 7), k = random_rows(n, dims, 8);
+  std::vector<float> logits((size_t)n * heads);
+  std::vector<double> m(heads), s(heads), lse(heads);
+  // Two halves merged, as two parallel workers would.
+  std::vector<double> m2(heads), s2(heads);
+  lse_init(m.data(), s.data(), heads);
+  lse_init(m2.data(), s2.data(), heads);
+  for (int r = 0; r < n; ++r) {
+    head_logits(q.data(), &k[(size_t)r * dims], dims, heads, &logits[(size_t)r * heads]);
+    if (r < n / 2)
+      lse_add(m.data(), s.data(), &logits[(size_t)r * heads], heads);
+    else
+      lse_add(m2.data(), s2.data(), &logits[(size_t)r * heads], heads);
+  }
+  lse_merge(m.data(), s.data(), m2.data(), s2.data(), heads);
+  lse_finish(m.data(), s.data(), heads, lse.data());
+  double total = 0;
+  for (int r = 0; r < n; ++r) {
+    double want = 0;
+    for (int h = 0; h < heads; ++h) {
+      double z = 0, mine = 0;
+      for (int j = 0; j < n; ++j) {
+        double dot = 0;
+        for (int t = 0; t < dims / heads; ++t)
+          dot += (double)q[h * 4 + t] * k[(size_t)j * dims + h * 4 + t];
+        z += std::exp(dot / 2.0);
+        if (j == r) mine = std::exp(dot / 2.0);
+      }
+      want += mine / z / heads;
+    }
+    const double got = head_average(&logits[(size_t)r * heads], lse.data(), heads);
+    EXPECT_NEAR(got, want, 1e-6 * want);
+    total += got;
+  }
+  EXPECT_NEAR(total, 1.0, 1e-9);
+  EXPECT_THROW(check_heads(12, 5), rvj::Error);
+  EXPECT_THROW(check_heads(12, 0), rvj::Error);
+}
+
+namespace {
+// Weights of every document for every query, f64, straight from the
+// per-row kernel: the reference the blocked scan must match.
+std::vector<std::vector<double>> direct_weights(const char* type, const double* params, const std::vector<float>& q,
+                                                int nq, const std::vector<float>& d, int nd, int dims) {
+  const rvj::ir::Mechanism& m = row_score_mechanism(type);
+  Bound b = bind(m, dims, false);
+  std::copy(params, params + m.params.size(), b.params);
+  std::vector<std::vector<double>> w(nq, std::vector<double>(nd));
+  for (int i = 0; i < nq; ++i) {
+    double mx = -INFINITY;
+    for (int j = 0; j < nd; ++j) {
+      w[i][j] = run(b, &q[(size_t)i * dims], &d[(size_t)j * dims]);
+      mx = std::max(mx, w[i][j]);
+    }
+    double z = 0;
+    for (double& x : w[i]) z += (x = std::exp(x - mx));
+    for (double& x : w[i]) x /= z;
+  }
+  return w;
+}
+}  // namespace
+
+TEST(CrossScan, MatchesTheDirectSoftmaxForEveryFormAndThreadCount) {
+  const int dims = 40, nq = 70, nd = 333, k = 5;
+  auto q = random_rows(nq, dims, 11, 0.1f), d = random_rows(nd, dims, 12, 0.1f);
+  d[3 * dims + 1] = 1e-30f;  // a document row scaled to tiny values takes the per-row path
+  for (int t = 0; t < dims; ++t) d[5 * dims + t] *= 1e-12f;
+  struct Case {
+    const char* type;
+    double params[3];
+  } cases[] = {{"scaled_dot", {}}, {"cosine", {2.0}}, {"poincare", {0.5, 1.5, 0.25}}};
+  for (const Case& c : cases) {
+    const auto want = direct_weights(c.type, c.params, q, nq, d, nd, dims);
+    std::vector<std::vector<TopEntry>> first;
+    for (int threads : {1, 2, 3}) {
+      CrossScan scan(row_score_mechanism(c.type), c.params, dims, k, threads, false);
+      scan.set_queries(q.data(), nq);
+      std::vector<int64_t> keys(nd);
+      for (int j = 0; j < nd; ++j) keys[j] = 1000 + j;
+      // Uneven blocks.
+      for (int j0 = 0; j0 < nd; j0 += 97) {
+        const int n = std::min(97, nd - j0);
+        scan.add_documents(&d[(size_t)j0 * dims], &keys[j0], n);
+      }
+      for (int i = 0; i < nq; ++i) {
+        const auto top = scan.top(i);
+        ASSERT_EQ((int)top.size(), k);
+        std::vector<int> order(nd);
+        for (int j = 0; j < nd; ++j) order[j] = j;
+        std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return want[i][a] > want[i][b]; });
+        for (int r = 0; r < k; ++r) {
+          EXPECT_EQ(top[r].key, 1000 + order[r]) << c.type << " query " << i << " rank " << r;
+          EXPECT_NEAR(top[r].value, want[i][order[r]], 1e-6 * want[i][order[r]]) << c.type;
+        }
+        if (threads == 1) {
+          first.push_back(top);
+        } else {
+          for (int r = 0; r < k; ++r) EXPECT_EQ(top[r].value, first[i][r].value);  // the same bits
+        }
+      }
+    }
+  }
+}
