@@ -200,7 +200,7 @@ RVJ_FUNCTION(ruvector_cross_attention) {
   Portal qportal = SPI_cursor_open_with_args(nullptr, qsql, 0, nullptr, nullptr, nullptr, true, 0);
   int dims = qs.dims > 0 ? qs.dims : ds.dims;
   const size_t budget = (size_t)work_mem * 1024;
-  const int max_docs = 16 * rvj::runtime::kDotRowPad;
+  const int max_docs = CrossScan::kBlockDocs;
   bool queries_done = false;
   while (!queries_done) {
     // A block of queries, as many as work_mem holds.
@@ -255,8 +255,7 @@ RVJ_FUNCTION(ruvector_cross_attention) {
       if (held->scan == nullptr) held->scan = new CrossScan(*m, params, dims, k, threads, jit);
       held->scan->set_queries(qbuf, nq);
     });
-    int batch = 0;
-    RVJ_ENGINE(batch = CrossScan::block_docs(nq, dims, threads));
+    const int batch = CrossScan::kBlockDocs;
     float* dbuf = (float*)MemoryContextAllocHuge(block_ctx, sizeof(float) * batch * dims);
     int64* dkeys = (int64*)MemoryContextAlloc(block_ctx, sizeof(int64) * batch);
     char** dtexts = (char**)MemoryContextAlloc(block_ctx, sizeof(char*) * batch);

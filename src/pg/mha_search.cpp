@@ -320,7 +320,6 @@ RVJ_FUNCTION(ruvector_mha_search) {
                             "per head, which has no parameters.")));
   if (k < 1)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be at least 1, not %d", k)));
-  RVJ_ENGINE(rvj::runtime::check_heads(q->dim, heads));
   check_work_mem("ruvector_mha_search", sizeof(TopEntry) * (size_t)k);
 
   const TableSource t = resolve_table("ruvector_mha_search", relid, get_fn_expr_argtype(fcinfo->flinfo, 1),
@@ -336,6 +335,7 @@ RVJ_FUNCTION(ruvector_mha_search) {
   if (t.dims > 0 && t.dims != q->dim)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("different ruvector dimensions %d and %d", t.dims, q->dim)));
+  RVJ_ENGINE(rvj::runtime::check_heads(q->dim, heads));
 
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;

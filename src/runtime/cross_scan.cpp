@@ -11,6 +11,7 @@
 #include "ir/exp32.h"
 #include "ir/limits.h"
 #include "runtime/dot_block.h"
+#include "runtime/exp_block.h"
 #include "runtime/native.h"
 #include "runtime/rescue.h"
 #include "runtime/schedules/parallel.h"
@@ -19,20 +20,19 @@ namespace rvj::runtime {
 
 namespace {
 
-#if defined(__x86_64__)
-#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define RVJ_CLONES
-#endif
-
 // sum_j exp(l[j] - m) with the flash tile's exp32 (about 1 ulp of f32),
 // summed in f64 over 8 fixed lanes then halved: the same bits on every ISA.
-RVJ_CLONES double sum_exp(const double* l, int n, double m) {
+double sum_exp(const double* l, int n, double m, std::vector<float>& scratch) {
+  scratch.resize(2 * (size_t)n);
+  float* x = scratch.data();
+  float* e = x + n;
+  for (int j = 0; j < n; ++j) x[j] = static_cast<float>(l[j] - m);
+  exp32_block(x, e, n);
   double acc[8] = {};
   int j = 0;
   for (; j + 8 <= n; j += 8)
-    for (int t = 0; t < 8; ++t) acc[t] += static_cast<double>(ir::exp_f32::exp32(static_cast<float>(l[j + t] - m)));
-  for (int t = 0; j < n; ++j, ++t) acc[t] += static_cast<double>(ir::exp_f32::exp32(static_cast<float>(l[j] - m)));
+    for (int t = 0; t < 8; ++t) acc[t] += static_cast<double>(e[j + t]);
+  for (int t = 0; j < n; ++j, ++t) acc[t] += static_cast<double>(e[j]);
   for (int s = 4; s >= 1; s /= 2)
     for (int t = 0; t < s; ++t) acc[t] += acc[t + s];
   return acc[0];
@@ -40,9 +40,16 @@ RVJ_CLONES double sum_exp(const double* l, int n, double m) {
 
 constexpr int kQueryTile = kDotRowPad;  // queries per dot_block call
 
+// Whether a row takes the blocked path: no entry so tiny that the kernel
+// would rescue it (rescue.h's tiny_scale is 1), and for cosine a norm.
 bool plain_row(const float* x, int dims, bool cosine, float* sq) {
   if (cosine) *sq = canonical_sq_norm32(x, dims);
-  return tiny_scale(x, dims) == 1 && (!cosine || *sq > 0);
+  int big = 0, nonzero = 0;
+  for (int i = 0; i < dims; ++i) {
+    big |= std::fabs(x[i]) >= static_cast<float>(ir::kTinyEntry);
+    nonzero |= x[i] != 0.0f;
+  }
+  return (big || !nonzero) && (!cosine || *sq > 0);
 }
 
 [[noreturn]] void overflowed(const ir::Mechanism& m) {
@@ -81,12 +88,6 @@ size_t CrossScan::memory(int nq, int dims, int k, int docs, int threads) {
          (sizeof(double) + sizeof(float)) * kQueryTile * (size_t)docs * std::max(threads, 1);
 }
 
-int CrossScan::block_docs(int nq, int dims, int threads) {
-  const int64_t per_doc = (int64_t)std::max(nq, 1) * dot_stride(dims);
-  const int64_t docs = ir::kStepWork * std::max(threads, 1) / per_doc;
-  return (int)dot_rows(std::clamp<int64_t>(docs, kDotRowPad, 16 * kDotRowPad));
-}
-
 void CrossScan::set_queries(const float* q, int nq) {
   nq_ = nq;
   q_.assign((size_t)dot_rows(nq) * stride_, 0.0f);
@@ -115,18 +116,19 @@ void CrossScan::score_rows(int q0, int q1, const float* d, int nd, double* logit
   const double scale = 1.0 / std::sqrt(static_cast<double>(dims_));
   for (int i = 0; i < n; ++i) {
     const int qi = q0 + i;
-    for (int j = 0; j < nd; ++j) {
-      const double dot = dots[(size_t)i * nd + j];
-      double l;
-      if (!qplain_[qi] || !dplain_[j]) {
-        l = run_native(m_, native, &q_[(size_t)qi * stride_], d + (size_t)j * stride_, dims_, params_);
-      } else if (form_ == Form::Dot) {
-        l = dot * scale;
-      } else {
-        l = params_[0] * (dot / std::sqrt(static_cast<double>(qnorm_[qi]) * static_cast<double>(dnorm_[j])));
-      }
-      logits[(size_t)i * nd + j] = l;
+    const float* dot = &dots[(size_t)i * nd];
+    double* l = &logits[(size_t)i * nd];
+    if (form_ == Form::Dot) {
+      for (int j = 0; j < nd; ++j) l[j] = dot[j] * scale;
+    } else {
+      const double qq = qnorm_[qi];
+      for (int j = 0; j < nd; ++j) l[j] = params_[0] * (dot[j] / std::sqrt(qq * static_cast<double>(dnorm_[j])));
     }
+    // Tiny or zero vectors: the per-row kernel, with its rescue and checks.
+    if (!qplain_[qi] || !all_plain_)
+      for (int j = 0; j < nd; ++j)
+        if (!qplain_[qi] || !dplain_[j])
+          l[j] = run_native(m_, native, &q_[(size_t)qi * stride_], d + (size_t)j * stride_, dims_, params_);
   }
 }
 
@@ -136,20 +138,23 @@ void CrossScan::run_part(int part, const float* d, const int64_t* keys, int nd) 
   check_cancel();
   score_rows(q0, q1, d, nd, logits.data());
   uint8_t* entered = part_entered_[part].data();
+  thread_local std::vector<float> scratch;
   for (int qi = q0; qi < q1; ++qi) {
     const double* l = &logits[(size_t)(qi - q0) * nd];
     Query& st = states_[qi];
     double top = -std::numeric_limits<double>::infinity();
+    bool finite = true;
     for (int j = 0; j < nd; ++j) {
-      if (!(std::fabs(l[j]) <= std::numeric_limits<double>::max())) overflowed(m_);
+      finite &= std::fabs(l[j]) <= std::numeric_limits<double>::max();
       top = std::max(top, l[j]);
     }
+    if (!finite) overflowed(m_);
     if (nd == 0) continue;
     if (top > st.m) {
       st.s = st.s == 0 ? 0 : st.s * std::exp(st.m - top);
       st.m = top;
     }
-    st.s += sum_exp(l, nd, st.m);
+    st.s += sum_exp(l, nd, st.m, scratch);
     double floor = top_k_floor(st.heap.data(), st.size, k_);
     for (int j = 0; j < nd; ++j)
       if (l[j] >= floor && top_k_offer(st.heap.data(), &st.size, k_, TopEntry{l[j], keys[j]})) {
@@ -167,6 +172,7 @@ void CrossScan::add_documents(const float* d, const int64_t* keys, int nd) {
     std::memcpy(&d_[(size_t)j * stride_], d + (size_t)j * dims_, sizeof(float) * dims_);
     dplain_[j] = plain_row(d + (size_t)j * dims_, dims_, form_ == Form::Cosine, &dnorm_[j]);
   }
+  all_plain_ = std::all_of(dplain_.begin(), dplain_.end(), [](uint8_t p) { return p != 0; });
   if (form_ == Form::PerRow && !still_valid(bound_)) {
     bound_ = bind(m_, dims_, jit_);
     std::copy(params_, params_ + m_.params.size(), bound_.params);

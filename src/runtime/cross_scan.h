@@ -29,12 +29,15 @@ class CrossScan {
 
   // Bytes a scan of nq queries with blocks of `docs` documents allocates.
   static size_t memory(int nq, int dims, int k, int docs, int threads);
-  // Documents per add_documents for nq queries: about a step of work.
-  static int block_docs(int nq, int dims, int threads);
+  // Documents per add_documents. Fixed, so that every query's running
+  // sums see the same blocks (and round alike) whatever the query block,
+  // the thread count or work_mem.
+  static constexpr int kBlockDocs = 240;
 
   // Starts a block of nq queries (copied; nq x dims floats, row-major).
   void set_queries(const float* q, int nq);
-  // One step: nd documents (row-major, dims floats each) with their keys.
+  // One step: nd <= kBlockDocs documents (row-major, dims floats each)
+  // with their keys.
   void add_documents(const float* d, const int64_t* keys, int nd);
   // After add_documents: entered()[j] is 1 when document j is now among
   // some query's k best (a caller keeping ids beside keys records those).
@@ -65,6 +68,7 @@ class CrossScan {
   std::vector<float> d_;          // the document block, padded likewise
   std::vector<float> dnorm_;
   std::vector<uint8_t> dplain_;
+  bool all_plain_ = true;
   std::vector<Query> states_;
   std::vector<std::vector<uint8_t>> part_entered_;
   std::vector<uint8_t> entered_;

@@ -1,5 +1,6 @@
 #include "runtime/dot_block.h"
 
+#include <algorithm>
 #include <cmath>
 
 #if defined(__x86_64__)
@@ -9,6 +10,11 @@
 namespace rvj::runtime {
 
 namespace {
+
+// 12 query rows of 384 floats and a block of documents fit a 48 kB L1; a
+// multiple of every register block, and dividing kDotRowPad.
+constexpr int kL1Queries = 12;
+static_assert(kDotRowPad % kL1Queries == 0);
 
 // Partial p of a product is the fma chain over elements c * P + p; with W
 // lanes per vector, lane group g holds partials [g W, g W + W). One group at
@@ -53,13 +59,17 @@ __attribute__((target("avx512f"))) inline float fold16(__m512 z) {
   return w[0] + w[1];
 }
 
+// One lane group of every product of a QB x DB block at a time, its
+// partials in registers; the groups then fold.
 template <int P>
 __attribute__((target("avx512f"))) void block_avx512(const float* q, int nq, const float* d, int nd, int stride,
                                                      float* out, int64_t ld) {
-  constexpr int W = 16, G = P / W, QB = 4, DB = 5;
+  constexpr int W = 16, G = P / W, QB = 4, DB = 6;
+  static_assert(kL1Queries % QB == 0 && kDotRowPad % DB == 0);
   const int chunks = stride / P;
-  for (int i0 = 0; i0 < nq; i0 += QB)
-    for (int j0 = 0; j0 < nd; j0 += DB) {
+  for (int i1 = 0; i1 < nq; i1 += kL1Queries)
+    for (int j0 = 0; j0 < nd; j0 += DB)
+      for (int i0 = i1; i0 < std::min(nq, i1 + kL1Queries); i0 += QB) {
       const float* qa = q + (int64_t)i0 * stride;
       const float* db = d + (int64_t)j0 * stride;
       __m512 grp[G][QB][DB];
@@ -93,8 +103,10 @@ __attribute__((target("avx2,fma"))) void block_avx2(const float* q, int nq, cons
                                                     float* out, int64_t ld) {
   constexpr int W = 8, G = P / W, QB = 3, DB = 4;
   const int chunks = stride / P;
-  for (int i0 = 0; i0 < nq; i0 += QB)
-    for (int j0 = 0; j0 < nd; j0 += DB) {
+  // kL1Queries query rows stay in L1 while the documents stream past them.
+  for (int i1 = 0; i1 < nq; i1 += kL1Queries)
+    for (int j0 = 0; j0 < nd; j0 += DB)
+      for (int i0 = i1; i0 < std::min(nq, i1 + kL1Queries); i0 += QB) {
       const float* qa = q + (int64_t)i0 * stride;
       const float* db = d + (int64_t)j0 * stride;
       __m256 grp[G][QB][DB];

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "runtime/cross_scan.h"
 #include "runtime/dot_block.h"
 #include "runtime/engine.h"
+#include "runtime/exp_block.h"
+#include "ir/exp32.h"
 #include "runtime/head_weights.h"
 #include "runtime/native.h"
 #include "runtime/top_k.h"
@@ -55,6 +58,24 @@ TEST(DotBlock, EveryIsaGivesTheCanonicalBits) {
             ASSERT_EQ(out[(size_t)i * nd + j], want) << "dims " << dims << " P " << P << " isa " << (int)isa;
           }
       }
+  }
+}
+
+TEST(ExpBlock, EveryIsaGivesExp32sBits) {
+  std::vector<float> x;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-100.0f, 0.0f);
+  for (int i = 0; i < 10000; ++i) x.push_back(u(rng));
+  for (float v : {0.0f, -0.0f, -87.0f, -87.00001f, -1e-30f, -INFINITY, -86.99f, -0.5f, -126.0f}) x.push_back(v);
+  for (ExpIsa isa : {ExpIsa::Scalar, ExpIsa::Avx2, ExpIsa::Avx512}) {
+    if (!exp_isa_available(isa)) continue;
+    std::vector<float> out(x.size());
+    exp32_block(x.data(), out.data(), (int)x.size(), isa);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float want = rvj::ir::exp_f32::exp32(x[i]);
+      ASSERT_EQ(std::memcmp(&out[i], &want, sizeof want), 0) << "x " << x[i] << " isa " << (int)isa;
+    }
+    EXPECT_NEAR(out[100], std::exp((double)x[100]), 2e-7 * std::exp((double)x[100]));
   }
 }
 
