@@ -232,9 +232,9 @@ RVJ_FUNCTION(ruvector_cross_attention) {
         if (qbuf == nullptr) {
           // Now that dims are known: the block's size within work_mem.
           const size_t fixed = CrossScan::memory(0, dims, k, max_docs, threads) + sizeof(float) * max_docs * dims;
-          const size_t per_query = sizeof(float) * (rvj::runtime::dot_stride(dims) + dims) + sizeof(TopEntry) * k +
+          const size_t per_query = sizeof(float) * 2 * dims + sizeof(TopEntry) * k +
                                    64 + sizeof(int64) + sizeof(char*);
-          check_work_mem("ruvector_cross_attention", fixed + per_query * rvj::runtime::kDotRowPad);
+          check_work_mem("ruvector_cross_attention", fixed + per_query * rvj::runtime::kQueryRows);
           capacity = (int)Min((budget - fixed) / per_query, (size_t)1 << 20);
           qbuf = (float*)MemoryContextAllocHuge(block_ctx, sizeof(float) * capacity * dims);
           qkeys = (int64*)MemoryContextAllocHuge(block_ctx, sizeof(int64) * capacity);

@@ -20,25 +20,53 @@ namespace rvj::runtime {
 
 namespace {
 
+#if defined(__x86_64__)
+#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define RVJ_CLONES
+#endif
+
+// The largest of n logits, and whether all are finite (8 fixed lanes: the
+// loop vectorises on every clone).
+RVJ_CLONES double row_max(const double* l, int n, bool* finite) {
+  double mx[8];
+  int bad[8] = {};
+  for (int t = 0; t < 8; ++t) mx[t] = -std::numeric_limits<double>::infinity();
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int t = 0; t < 8; ++t) {
+      const double x = l[j + t];
+      mx[t] = x > mx[t] ? x : mx[t];
+      bad[t] |= !(std::fabs(x) <= std::numeric_limits<double>::max());
+    }
+  for (int t = 0; j < n; ++j, ++t) {
+    mx[t] = l[j] > mx[t] ? l[j] : mx[t];
+    bad[t] |= !(std::fabs(l[j]) <= std::numeric_limits<double>::max());
+  }
+  double top = mx[0];
+  int any_bad = bad[0];
+  for (int t = 1; t < 8; ++t) top = mx[t] > top ? mx[t] : top, any_bad |= bad[t];
+  *finite = !any_bad;
+  return top;
+}
+
 // sum_j exp(l[j] - m) with the flash tile's exp32 (about 1 ulp of f32),
 // summed in f64 over 8 fixed lanes then halved: the same bits on every ISA.
-double sum_exp(const double* l, int n, double m, std::vector<float>& scratch) {
-  scratch.resize(2 * (size_t)n);
-  float* x = scratch.data();
-  float* e = x + n;
+RVJ_CLONES double sum_exp(const double* l, int n, double m, float* x) {
   for (int j = 0; j < n; ++j) x[j] = static_cast<float>(l[j] - m);
-  exp32_block(x, e, n);
+  exp32_block(x, x, n);
   double acc[8] = {};
   int j = 0;
   for (; j + 8 <= n; j += 8)
-    for (int t = 0; t < 8; ++t) acc[t] += static_cast<double>(e[j + t]);
-  for (int t = 0; j < n; ++j, ++t) acc[t] += static_cast<double>(e[j]);
+    for (int t = 0; t < 8; ++t) acc[t] += static_cast<double>(x[j + t]);
+  for (int t = 0; j < n; ++j, ++t) acc[t] += static_cast<double>(x[j]);
   for (int s = 4; s >= 1; s /= 2)
     for (int t = 0; t < s; ++t) acc[t] += acc[t + s];
   return acc[0];
 }
 
-constexpr int kQueryTile = kDotRowPad;  // queries per dot_block call
+constexpr int kQueryTile = 60;  // queries per part (a multiple of kQueryRows)
+static_assert(kQueryTile % kQueryRows == 0);
 
 // Whether a row takes the blocked path: no entry so tiny that the kernel
 // would rescue it (rescue.h's tiny_scale is 1), and for cosine a norm.
@@ -67,7 +95,7 @@ struct CrossScan::Query {
 };
 
 CrossScan::CrossScan(const ir::Mechanism& m, const double* params, int dims, int k, int threads, bool jit)
-    : m_(m), dims_(dims), stride_(dot_stride(dims)), k_(k), threads_(threads), jit_(jit) {
+    : m_(m), dims_(dims), k_(k), threads_(threads), jit_(jit) {
   std::copy(params, params + m.params.size(), params_);
   ir::check_params(m, params_);
   const NativeFn native = native_kernel(m);
@@ -83,18 +111,17 @@ CrossScan::CrossScan(const ir::Mechanism& m, const double* params, int dims, int
 CrossScan::~CrossScan() = default;
 
 size_t CrossScan::memory(int nq, int dims, int k, int docs, int threads) {
-  const size_t stride = dot_stride(dims);
-  return sizeof(float) * stride * (dot_rows(nq) + dot_rows(docs)) + (sizeof(TopEntry) * k + sizeof(Query)) * nq +
-         (sizeof(double) + sizeof(float)) * kQueryTile * (size_t)docs * std::max(threads, 1);
+  return sizeof(float) * dims * (query_rows(nq) + panel_docs(docs)) + (sizeof(TopEntry) * k + sizeof(Query)) * nq +
+         (sizeof(double) + 3 * sizeof(float)) * kQueryTile * (size_t)panel_docs(docs) * std::max(threads, 1);
 }
 
 void CrossScan::set_queries(const float* q, int nq) {
   nq_ = nq;
-  q_.assign((size_t)dot_rows(nq) * stride_, 0.0f);
+  q_.assign((size_t)query_rows(nq) * dims_, 0.0f);
   qnorm_.assign(nq, 0.0f);
   qplain_.assign(nq, 0);
   for (int i = 0; i < nq; ++i) {
-    std::memcpy(&q_[(size_t)i * stride_], q + (size_t)i * dims_, sizeof(float) * dims_);
+    std::memcpy(&q_[(size_t)i * dims_], q + (size_t)i * dims_, sizeof(float) * dims_);
     qplain_[i] = plain_row(q + (size_t)i * dims_, dims_, form_ == Form::Cosine, &qnorm_[i]);
   }
   states_.assign(nq, Query{});
@@ -106,17 +133,18 @@ void CrossScan::score_rows(int q0, int q1, const float* d, int nd, double* logit
   if (form_ == Form::PerRow) {
     for (int i = 0; i < n; ++i)
       for (int j = 0; j < nd; ++j)
-        logits[(size_t)i * nd + j] = run(bound_, &q_[(size_t)(q0 + i) * stride_], d + (size_t)j * stride_);
+        logits[(size_t)i * nd + j] = run(bound_, &q_[(size_t)(q0 + i) * dims_], d + (size_t)j * dims_);
     return;
   }
   thread_local std::vector<float> dots;
-  dots.resize((size_t)n * nd);
-  dot_block(form_ == Form::Dot ? 64 : 32, &q_[(size_t)q0 * stride_], n, d, nd, stride_, dots.data(), nd);
+  const int64_t width = panel_docs(nd);
+  dots.resize((size_t)query_rows(n) * width);
+  dot_panels(&q_[(size_t)q0 * dims_], n, dims_, panels_.data(), nd, dots.data(), width);
   const NativeFn native = native_kernel(m_);
   const double scale = 1.0 / std::sqrt(static_cast<double>(dims_));
   for (int i = 0; i < n; ++i) {
     const int qi = q0 + i;
-    const float* dot = &dots[(size_t)i * nd];
+    const float* dot = &dots[(size_t)i * width];
     double* l = &logits[(size_t)i * nd];
     if (form_ == Form::Dot) {
       for (int j = 0; j < nd; ++j) l[j] = dot[j] * scale;
@@ -128,7 +156,7 @@ void CrossScan::score_rows(int q0, int q1, const float* d, int nd, double* logit
     if (!qplain_[qi] || !all_plain_)
       for (int j = 0; j < nd; ++j)
         if (!qplain_[qi] || !dplain_[j])
-          l[j] = run_native(m_, native, &q_[(size_t)qi * stride_], d + (size_t)j * stride_, dims_, params_);
+          l[j] = run_native(m_, native, &q_[(size_t)qi * dims_], d + (size_t)j * dims_, dims_, params_);
   }
 }
 
@@ -139,22 +167,19 @@ void CrossScan::run_part(int part, const float* d, const int64_t* keys, int nd) 
   score_rows(q0, q1, d, nd, logits.data());
   uint8_t* entered = part_entered_[part].data();
   thread_local std::vector<float> scratch;
+  scratch.resize(nd);
   for (int qi = q0; qi < q1; ++qi) {
     const double* l = &logits[(size_t)(qi - q0) * nd];
     Query& st = states_[qi];
-    double top = -std::numeric_limits<double>::infinity();
-    bool finite = true;
-    for (int j = 0; j < nd; ++j) {
-      finite &= std::fabs(l[j]) <= std::numeric_limits<double>::max();
-      top = std::max(top, l[j]);
-    }
+    bool finite;
+    const double top = row_max(l, nd, &finite);
     if (!finite) overflowed(m_);
     if (nd == 0) continue;
     if (top > st.m) {
       st.s = st.s == 0 ? 0 : st.s * std::exp(st.m - top);
       st.m = top;
     }
-    st.s += sum_exp(l, nd, st.m, scratch);
+    st.s += sum_exp(l, nd, st.m, scratch.data());
     double floor = top_k_floor(st.heap.data(), st.size, k_);
     for (int j = 0; j < nd; ++j)
       if (l[j] >= floor && top_k_offer(st.heap.data(), &st.size, k_, TopEntry{l[j], keys[j]})) {
@@ -165,14 +190,15 @@ void CrossScan::run_part(int part, const float* d, const int64_t* keys, int nd) 
 }
 
 void CrossScan::add_documents(const float* d, const int64_t* keys, int nd) {
-  d_.assign((size_t)dot_rows(nd) * stride_, 0.0f);
   dnorm_.assign(nd, 0.0f);
   dplain_.assign(nd, 0);
-  for (int j = 0; j < nd; ++j) {
-    std::memcpy(&d_[(size_t)j * stride_], d + (size_t)j * dims_, sizeof(float) * dims_);
+  for (int j = 0; j < nd; ++j)
     dplain_[j] = plain_row(d + (size_t)j * dims_, dims_, form_ == Form::Cosine, &dnorm_[j]);
-  }
   all_plain_ = std::all_of(dplain_.begin(), dplain_.end(), [](uint8_t p) { return p != 0; });
+  if (form_ != Form::PerRow) {
+    panels_.resize((size_t)panel_docs(nd) * dims_);
+    pack_panels(d, nd, dims_, panels_.data());
+  }
   if (form_ == Form::PerRow && !still_valid(bound_)) {
     bound_ = bind(m_, dims_, jit_);
     std::copy(params_, params_ + m_.params.size(), bound_.params);
@@ -182,7 +208,7 @@ void CrossScan::add_documents(const float* d, const int64_t* keys, int nd) {
   for (auto& e : part_entered_) e.assign(nd, 0);
   // The per-row kernels run on this thread alone; the dot blocks split.
   const int threads = form_ == Form::PerRow ? 1 : threads_;
-  parallel_for_blocks(parts, threads, [&](int p) { run_part(p, d_.data(), keys, nd); });
+  parallel_for_blocks(parts, threads, [&](int p) { run_part(p, d, keys, nd); });
   entered_.assign(nd, 0);
   for (const auto& e : part_entered_)
     for (int j = 0; j < nd; ++j) entered_[j] |= e[j];

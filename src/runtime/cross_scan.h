@@ -5,8 +5,9 @@
 // exp(logit - lse) of the kept ones are exact, with memory
 // O(queries x (dims + k) + one document block), never queries x documents.
 //
-// scaled_dot and cosine take their logits from dot_block (register-blocked,
-// the canonical order, so each logit has ruvector_attention_score's bits);
+// scaled_dot and cosine take their dot products from dot_panels (a
+// register-blocked matrix product, one fma chain per product: the same bits
+// on every ISA, within float rounding of ruvector_attention_score's);
 // a pair with a tiny or zero vector, and every other per-row attention
 // type, runs the per-row kernel. Queries split across threads.
 #pragma once
@@ -57,15 +58,15 @@ class CrossScan {
 
   const ir::Mechanism& m_;
   double params_[ir::kMaxParams] = {};
-  int dims_, stride_, k_, threads_;
+  int dims_, k_, threads_;
   Form form_;
   Bound bound_;
   bool jit_;
   int nq_ = 0;
-  std::vector<float> q_;          // dot_rows(nq) x stride, zero-padded
+  std::vector<float> q_;          // query_rows(nq) x dims, zero-padded
   std::vector<float> qnorm_;      // cosine: squared norms (32 partials)
   std::vector<uint8_t> qplain_;   // fast path allowed for this query
-  std::vector<float> d_;          // the document block, padded likewise
+  std::vector<float> panels_;     // the document block, packed (dot_block.h)
   std::vector<float> dnorm_;
   std::vector<uint8_t> dplain_;
   bool all_plain_ = true;

@@ -1,30 +1,41 @@
-// Dot products of a block of query rows with a block of document rows, each
-// in the canonical order of P partials (ir.h: element i feeds partial
-// i mod P by a fused multiply-add, then the partials fold by halving), so
-// each product has exactly the bits of the native and generated per-row
-// kernels, on every ISA. Register-blocked: the table scans of
-// ruvector_cross_attention run here at matrix-multiply speed.
+// Dot products of a block of query rows with a block of document rows, as a
+// register-blocked matrix product: the documents are packed in panels of 16
+// (element-major), each product is one fused multiply-add chain over the
+// elements in order, and a register block holds 4 queries x 80 documents.
+// One chain per product, in element order, is the same on every ISA (AVX-512,
+// AVX2, scalar), so the products have the same bits everywhere; it is a
+// different order from the per-row kernels' canonical tree (ir.h), so they
+// may differ from ruvector_attention_score's in the last bits. The table
+// scans of ruvector_cross_attention run here at matrix-multiply speed.
 #pragma once
 
 #include <cstdint>
 
 namespace rvj::runtime {
 
-// Rows are padded: `stride` floats apart, a multiple of kDotStride, zero
-// past the vector's dims; a buffer of n rows holds dot_rows(n) of them, the
-// extra ones zero. Zeros add +0 to a partial, which changes no bits.
-inline constexpr int kDotStride = 64;
-inline constexpr int kDotRowPad = 60;  // every ISA's register block divides it
-inline int dot_stride(int dims) { return (dims + kDotStride - 1) / kDotStride * kDotStride; }
-inline int64_t dot_rows(int64_t n) { return (n + kDotRowPad - 1) / kDotRowPad * kDotRowPad; }
+inline constexpr int kPanel = 16;             // documents per panel
+inline constexpr int kPanelsPerBlock = 5;     // panels per register block
+inline constexpr int kQueryRows = 4;          // queries per register block
+inline constexpr int kBlockWidth = kPanel * kPanelsPerBlock;
+
+// Documents a packed block of nd holds (the extra ones zero).
+inline int64_t panel_docs(int64_t nd) { return (nd + kBlockWidth - 1) / kBlockWidth * kBlockWidth; }
+// Query rows a buffer of nq must hold (the extra ones zero).
+inline int64_t query_rows(int64_t nq) { return (nq + kQueryRows - 1) / kQueryRows * kQueryRows; }
+
+// Packs nd documents (row-major, dims floats each) into panels:
+// panels[(j / 16) * dims * 16 + t * 16 + j % 16] = d[j][t], zero past nd
+// up to panel_docs(nd).
+void pack_panels(const float* d, int nd, int dims, float* panels);
 
 enum class DotIsa { Best, Avx512, Avx2, Scalar };
 
-// out[i * ld + j] = dot(q row i, d row j) for i < nq, j < nd; P is 32 or
-// 64 (ir::reduction_partials). `isa` picks a version for the tests; every
-// version gives the same bits.
-void dot_block(int P, const float* q, int nq, const float* d, int nd, int stride, float* out, int64_t ld,
-               DotIsa isa = DotIsa::Best);
+// out[i * ld + j] = sum over t of q[i * dims + t] * d_j[t] (one fma chain,
+// t ascending) for i < nq, j < panel_docs(nd); q and out hold
+// query_rows(nq) rows (the extra ones of out are scratch).
+// `isa` picks a version for the tests; every version gives the same bits.
+void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
+                DotIsa isa = DotIsa::Best);
 
 // Whether this CPU runs `isa` (Best and Scalar: always).
 bool dot_isa_available(DotIsa isa);

@@ -31,33 +31,30 @@ std::vector<float> random_rows(int n, int dims, uint32_t seed, float scale = 1.0
   return x;
 }
 
-std::vector<float> padded(const std::vector<float>& x, int n, int dims) {
-  const int stride = dot_stride(dims);
-  std::vector<float> p((size_t)dot_rows(n) * stride, 0.0f);
-  for (int i = 0; i < n; ++i) std::copy(&x[(size_t)i * dims], &x[(size_t)(i + 1) * dims], &p[(size_t)i * stride]);
-  return p;
-}
-
 }  // namespace
 
-TEST(DotBlock, EveryIsaGivesTheCanonicalBits) {
-  for (int dims : {1, 7, 16, 31, 63, 64, 65, 100, 384, 768}) {
-    const int nq = 7, nd = 13;
-    const auto q = random_rows(nq, dims, 1 + dims), d = random_rows(nd, dims, 2 + dims);
-    const auto pq = padded(q, nq, dims), pd = padded(d, nd, dims);
-    for (int P : {32, 64})
+TEST(DotPanels, EveryIsaGivesOneFmaChainPerProduct) {
+  for (int dims : {1, 7, 16, 31, 95, 96, 97, 100, 384, 768}) {
+    for (int nd : {1, 13, 80, 81, 240}) {
+      const int nq = 7;
+      auto q = random_rows(nq, dims, 1 + dims);
+      q.resize((size_t)query_rows(nq) * dims, 0.0f);
+      const auto d = random_rows(nd, dims, 2 + dims + nd);
+      std::vector<float> panels((size_t)panel_docs(nd) * dims, -1.0f);
+      pack_panels(d.data(), nd, dims, panels.data());
       for (DotIsa isa : {DotIsa::Scalar, DotIsa::Avx2, DotIsa::Avx512}) {
         if (!dot_isa_available(isa)) continue;
-        std::vector<float> out((size_t)nq * nd, -1.0f);
-        dot_block(P, pq.data(), nq, pd.data(), nd, dot_stride(dims), out.data(), nd, isa);
+        const int64_t ld = panel_docs(nd);
+        std::vector<float> out((size_t)query_rows(nq) * ld, -1.0f);
+        dot_panels(q.data(), nq, dims, panels.data(), nd, out.data(), ld, isa);
         for (int i = 0; i < nq; ++i)
           for (int j = 0; j < nd; ++j) {
-            const float* a = &q[(size_t)i * dims];
-            const float* b = &d[(size_t)j * dims];
-            const float want = P == 64 ? canonical_dot64(a, b, dims) : canonical_dot32(a, b, dims);
-            ASSERT_EQ(out[(size_t)i * nd + j], want) << "dims " << dims << " P " << P << " isa " << (int)isa;
+            float want = 0;  // the documented order: one fma chain, t ascending
+            for (int t = 0; t < dims; ++t) want = std::fma(q[(size_t)i * dims + t], d[(size_t)j * dims + t], want);
+            ASSERT_EQ(out[(size_t)i * ld + j], want) << "dims " << dims << " nd " << nd << " isa " << (int)isa;
           }
       }
+    }
   }
 }
 
