@@ -270,10 +270,13 @@ COMMENT ON FUNCTION ruvector_sliding_attention(ruvector[], integer, integer, tex
 -- hold), so they are STABLE and PARALLEL RESTRICTED; the scans they run may
 -- use parallel workers.
 -- ---------------------------------------------------------------------------
+-- COST: a row's H logits (a dot product over the vector) cost about what 50
+-- simple operators do; with the default of 1 the planner would never give
+-- the scan parallel workers.
 CREATE FUNCTION ruvector_mha_scan_transition(internal, bigint, ruvector, ruvector, integer, integer)
-  RETURNS internal AS 'MODULE_PATHNAME', 'ruvector_mha_scan_transition' LANGUAGE C STABLE PARALLEL SAFE;
+  RETURNS internal AS 'MODULE_PATHNAME', 'ruvector_mha_scan_transition' LANGUAGE C STABLE PARALLEL SAFE COST 50;
 CREATE FUNCTION ruvector_mha_scan_transition(internal, bigint, ruvector, ruvector, integer, integer, float8[])
-  RETURNS internal AS 'MODULE_PATHNAME', 'ruvector_mha_scan_transition' LANGUAGE C STABLE PARALLEL SAFE;
+  RETURNS internal AS 'MODULE_PATHNAME', 'ruvector_mha_scan_transition' LANGUAGE C STABLE PARALLEL SAFE COST 50;
 CREATE FUNCTION ruvector_mha_scan_combine(internal, internal) RETURNS internal
   AS 'MODULE_PATHNAME', 'ruvector_mha_scan_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION ruvector_mha_scan_serialize(internal) RETURNS bytea

@@ -188,7 +188,8 @@ RVJ_FUNCTION(ruvector_cross_attention) {
   MemoryContext scan_ctx =
       AllocSetContextCreate(CurrentMemoryContext, "ruvector_cross_attention", ALLOCSET_DEFAULT_SIZES);
   MemoryContext block_ctx = AllocSetContextCreate(scan_ctx, "query block", ALLOCSET_DEFAULT_SIZES);
-  MemoryContext batch_ctx = AllocSetContextCreate(scan_ctx, "document batch", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext batch_ctx[2] = {AllocSetContextCreate(scan_ctx, "document batch", ALLOCSET_DEFAULT_SIZES),
+                                AllocSetContextCreate(scan_ctx, "document batch", ALLOCSET_DEFAULT_SIZES)};
   Held* held = (Held*)MemoryContextAllocZero(scan_ctx, sizeof(Held));
   held->cb.func = delete_scan;
   held->cb.arg = held;
@@ -217,9 +218,9 @@ RVJ_FUNCTION(ruvector_cross_attention) {
         queries_done = true;
         break;
       }
-      MemoryContextReset(batch_ctx);
+      MemoryContextReset(batch_ctx[0]);
       for (uint64 r = 0; r < got; r++) {
-        MemoryContext caller = MemoryContextSwitchTo(batch_ctx);
+        MemoryContext caller = MemoryContextSwitchTo(batch_ctx[0]);
         int64 key = 0;
         char* text = nullptr;
         RuVector* v;
@@ -231,7 +232,7 @@ RVJ_FUNCTION(ruvector_cross_attention) {
         check_dims(dims, v->dim);
         if (qbuf == nullptr) {
           // Now that dims are known: the block's size within work_mem.
-          const size_t fixed = CrossScan::memory(0, dims, k, max_docs, threads) + sizeof(float) * max_docs * dims;
+          const size_t fixed = CrossScan::memory(0, dims, k, max_docs, threads);
           const size_t per_query = sizeof(float) * 2 * dims + sizeof(TopEntry) * k +
                                    64 + sizeof(int64) + sizeof(char*);
           check_work_mem("ruvector_cross_attention", fixed + per_query * rvj::runtime::kQueryRows);
@@ -255,67 +256,86 @@ RVJ_FUNCTION(ruvector_cross_attention) {
       if (held->scan == nullptr) held->scan = new CrossScan(*m, params, dims, k, threads, jit);
       held->scan->set_queries(qbuf, nq);
     });
+    // Documents in two alternating slots: the next batch is fetched (here,
+    // through SPI) while the scan's threads score the last one.
     const int batch = CrossScan::kBlockDocs;
-    float* dbuf = (float*)MemoryContextAllocHuge(block_ctx, sizeof(float) * batch * dims);
-    int64* dkeys = (int64*)MemoryContextAlloc(block_ctx, sizeof(int64) * batch);
-    char** dtexts = (char**)MemoryContextAlloc(block_ctx, sizeof(char*) * batch);
+    char** dtexts[2] = {(char**)MemoryContextAlloc(block_ctx, sizeof(char*) * batch),
+                        (char**)MemoryContextAlloc(block_ctx, sizeof(char*) * batch)};
     MemoryContext ids_ctx = AllocSetContextCreate(block_ctx, "document ids", ALLOCSET_DEFAULT_SIZES);
     HTAB* ids = ds.integer_id ? nullptr : new_id_table(ids_ctx);
     int64 seq = 0;
+    int slot = 0, pending_nd = 0;
+    bool pending = false;
     Portal dportal = SPI_cursor_open_with_args(nullptr, dsql, 0, nullptr, nullptr, nullptr, true, 0);
     for (;;) {
       CHECK_FOR_INTERRUPTS();
       SPI_cursor_fetch(dportal, true, batch);
       const uint64 got = SPI_processed;
-      if (got == 0) break;
-      MemoryContextReset(batch_ctx);
       int nd = 0;
-      for (uint64 r = 0; r < got; r++) {
-        MemoryContext caller = MemoryContextSwitchTo(batch_ctx);
-        int64 key = 0;
-        char* text = nullptr;
-        RuVector* v;
-        const bool has = read_row(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, ds.integer_id, &key, &text, &v,
-                                  "document");
-        MemoryContextSwitchTo(caller);
-        if (!has) continue;
-        check_dims(dims, v->dim);
-        memcpy(dbuf + (size_t)nd * dims, v->x, sizeof(float) * dims);
-        dkeys[nd] = ds.integer_id ? key : seq++;
-        dtexts[nd] = text;
-        nd++;
+      if (got > 0) {
+        MemoryContextReset(batch_ctx[slot]);
+        float* dbuf = held->scan->staging(slot);
+        int64* dkeys = held->scan->staging_keys(slot);
+        for (uint64 r = 0; r < got; r++) {
+          MemoryContext caller = MemoryContextSwitchTo(batch_ctx[slot]);
+          int64 key = 0;
+          char* text = nullptr;
+          RuVector* v;
+          const bool has = read_row(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, ds.integer_id, &key, &text, &v,
+                                    "document");
+          MemoryContextSwitchTo(caller);
+          if (!has) continue;
+          check_dims(dims, v->dim);
+          memcpy(dbuf + (size_t)nd * dims, v->x, sizeof(float) * dims);
+          dkeys[nd] = ds.integer_id ? key : seq++;
+          dtexts[slot][nd] = text;
+          nd++;
+        }
       }
       SPI_freetuptable(SPI_tuptable);
-      RVJ_ENGINE(held->scan->add_documents(dbuf, dkeys, nd));
-      if (ids) {
-        const std::vector<uint8_t>& entered = held->scan->entered();
-        for (int j = 0; j < nd; j++) {
-          if (!entered[j]) continue;
-          bool found;
-          TextId* e = (TextId*)hash_search(ids, &dkeys[j], HASH_ENTER, &found);
-          e->text = MemoryContextStrdup(ids_ctx, dtexts[j]);
-        }
-        if (hash_get_num_entries(ids) > 4 * (long)nq * k + 4096) {
-          // Keep only the ids some query still holds.
-          // Every live key is in the table: its size bounds theirs.
-          int64* live = (int64*)MemoryContextAllocHuge(batch_ctx, sizeof(int64) * hash_get_num_entries(ids));
-          size_t n_live = 0;
-          RVJ_ENGINE({
-            const std::vector<int64_t> keys = held->scan->live_keys();
-            n_live = keys.size();
-            std::copy(keys.begin(), keys.end(), live);
-          });
-          MemoryContext fresh_ctx = AllocSetContextCreate(block_ctx, "document ids", ALLOCSET_DEFAULT_SIZES);
-          HTAB* fresh = new_id_table(fresh_ctx);
-          for (size_t i = 0; i < n_live; i++) {
-            TextId* old = (TextId*)hash_search(ids, &live[i], HASH_FIND, nullptr);
+      if (pending) {
+        RVJ_ENGINE(held->scan->finish_documents());
+        pending = false;
+        const int done = slot ^ 1;
+        if (ids) {
+          const std::vector<uint8_t>& entered = held->scan->entered();
+          const int64* keys = held->scan->staging_keys(done);
+          for (int j = 0; j < pending_nd; j++) {
+            if (!entered[j]) continue;
             bool found;
-            TextId* e = (TextId*)hash_search(fresh, &live[i], HASH_ENTER, &found);
-            e->text = MemoryContextStrdup(fresh_ctx, old->text);
+            TextId* e = (TextId*)hash_search(ids, &keys[j], HASH_ENTER, &found);
+            e->text = MemoryContextStrdup(ids_ctx, dtexts[done][j]);
           }
-          MemoryContextDelete(ids_ctx);
-          ids_ctx = fresh_ctx, ids = fresh;
+          if (hash_get_num_entries(ids) > 4 * (long)nq * k + 4096) {
+            // Keep only the ids some query still holds. Every live key is
+            // in the table: its size bounds theirs.
+            int64* live = (int64*)MemoryContextAllocHuge(block_ctx, sizeof(int64) * hash_get_num_entries(ids));
+            size_t n_live = 0;
+            RVJ_ENGINE({
+              const std::vector<int64_t> keys_now = held->scan->live_keys();
+              n_live = keys_now.size();
+              std::copy(keys_now.begin(), keys_now.end(), live);
+            });
+            MemoryContext fresh_ctx = AllocSetContextCreate(block_ctx, "document ids", ALLOCSET_DEFAULT_SIZES);
+            HTAB* fresh = new_id_table(fresh_ctx);
+            for (size_t i = 0; i < n_live; i++) {
+              TextId* old = (TextId*)hash_search(ids, &live[i], HASH_FIND, nullptr);
+              bool found;
+              TextId* e = (TextId*)hash_search(fresh, &live[i], HASH_ENTER, &found);
+              e->text = MemoryContextStrdup(fresh_ctx, old->text);
+            }
+            MemoryContextDelete(ids_ctx);
+            pfree(live);
+            ids_ctx = fresh_ctx, ids = fresh;
+          }
         }
+      }
+      if (got == 0) break;
+      if (nd > 0) {
+        RVJ_ENGINE(held->scan->start_documents(slot, nd));
+        pending = true;
+        pending_nd = nd;
+        slot ^= 1;
       }
     }
     SPI_cursor_close(dportal);

@@ -106,12 +106,17 @@ CrossScan::CrossScan(const ir::Mechanism& m, const double* params, int dims, int
     bound_ = bind(m, dims, jit);
     std::copy(params_, params_ + m.params.size(), bound_.params);
   }
+  for (int slot = 0; slot < 2; ++slot) {
+    staging_[slot].resize((size_t)kBlockDocs * dims);
+    staging_keys_[slot].resize(kBlockDocs);
+  }
 }
 
-CrossScan::~CrossScan() = default;
+CrossScan::~CrossScan() = default;  // background_ goes first and waits
 
 size_t CrossScan::memory(int nq, int dims, int k, int docs, int threads) {
-  return sizeof(float) * dims * (query_rows(nq) + panel_docs(docs)) + (sizeof(TopEntry) * k + sizeof(Query)) * nq +
+  return sizeof(float) * dims * (query_rows(nq) + panel_docs(docs) + 2 * kBlockDocs) +
+         (sizeof(TopEntry) * k + sizeof(Query)) * nq +
          (sizeof(double) + 3 * sizeof(float)) * kQueryTile * (size_t)panel_docs(docs) * std::max(threads, 1);
 }
 
@@ -190,6 +195,15 @@ void CrossScan::run_part(int part, const float* d, const int64_t* keys, int nd) 
 }
 
 void CrossScan::add_documents(const float* d, const int64_t* keys, int nd) {
+  std::copy(d, d + (size_t)nd * dims_, staging(0));
+  std::copy(keys, keys + nd, staging_keys(0));
+  start_documents(0, nd);
+  finish_documents();
+}
+
+void CrossScan::start_documents(int slot, int nd) {
+  const float* d = staging(slot);
+  const int64_t* keys = staging_keys(slot);
   dnorm_.assign(nd, 0.0f);
   dplain_.assign(nd, 0);
   for (int j = 0; j < nd; ++j)
@@ -206,9 +220,18 @@ void CrossScan::add_documents(const float* d, const int64_t* keys, int nd) {
   const int parts = (nq_ + kQueryTile - 1) / kQueryTile;
   part_entered_.resize(parts);
   for (auto& e : part_entered_) e.assign(nd, 0);
-  // The per-row kernels run on this thread alone; the dot blocks split.
-  const int threads = form_ == Form::PerRow ? 1 : threads_;
-  parallel_for_blocks(parts, threads, [&](int p) { run_part(p, d, keys, nd); });
+  started_docs_ = nd;
+  auto work = [this, d, keys, nd](int p) { run_part(p, d, keys, nd); };
+  // The per-row kernels run on this thread alone; one thread scores here.
+  if (form_ == Form::PerRow || threads_ <= 1)
+    for (int p = 0; p < parts; ++p) work(p);
+  else
+    background_.start(parts, threads_, work);
+}
+
+void CrossScan::finish_documents() {
+  background_.wait();
+  const int nd = started_docs_;
   entered_.assign(nd, 0);
   for (const auto& e : part_entered_)
     for (int j = 0; j < nd; ++j) entered_[j] |= e[j];

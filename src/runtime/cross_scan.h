@@ -18,6 +18,7 @@
 
 #include "ir/recipes/mechanisms.h"
 #include "runtime/engine.h"
+#include "runtime/schedules/parallel.h"
 #include "runtime/top_k.h"
 
 namespace rvj::runtime {
@@ -40,7 +41,16 @@ class CrossScan {
   // One step: nd <= kBlockDocs documents (row-major, dims floats each)
   // with their keys.
   void add_documents(const float* d, const int64_t* keys, int nd);
-  // After add_documents: entered()[j] is 1 when document j is now among
+  // The same in two halves, so the caller can fetch the next block while
+  // this one is scored: fill staging(slot) and staging_keys(slot) (kBlockDocs
+  // rows), start_documents(slot, nd), fetch into the other slot, then
+  // finish_documents() (which rethrows what the scoring threw). On one
+  // thread (or for per-row types) start_documents does all the work.
+  float* staging(int slot) { return staging_[slot].data(); }
+  int64_t* staging_keys(int slot) { return staging_keys_[slot].data(); }
+  void start_documents(int slot, int nd);
+  void finish_documents();
+  // After finish_documents: entered()[j] is 1 when document j is now among
   // some query's k best (a caller keeping ids beside keys records those).
   const std::vector<uint8_t>& entered() const { return entered_; }
   // The keys among some query's k best now, sorted.
@@ -73,6 +83,10 @@ class CrossScan {
   std::vector<Query> states_;
   std::vector<std::vector<uint8_t>> part_entered_;
   std::vector<uint8_t> entered_;
+  std::vector<float> staging_[2];
+  std::vector<int64_t> staging_keys_[2];
+  int started_docs_ = 0;
+  BackgroundBlocks background_;  // last: destroyed (waited for) first
 };
 
 }  // namespace rvj::runtime

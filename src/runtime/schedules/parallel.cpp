@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_scheduler_observer.h>
 
@@ -89,6 +90,58 @@ void parallel_for_blocks(int n, int threads, const std::function<void(int)>& wor
     });
   });
   if (failure) std::rethrow_exception(failure);
+}
+
+struct BackgroundBlocks::State {
+  tbb::task_arena* arena = nullptr;
+  tbb::task_group group;
+  std::function<void(int)> work;
+  std::exception_ptr failure;
+  std::atomic<bool> failed{false}, running{false};
+};
+
+BackgroundBlocks::BackgroundBlocks() : state_(std::make_unique<State>()) {}
+
+BackgroundBlocks::~BackgroundBlocks() {
+  if (!state_->running) return;
+  state_->failed = true;  // blocks not yet started are skipped
+  try {
+    wait();
+  } catch (...) {
+  }
+}
+
+void BackgroundBlocks::start(int n, int threads, std::function<void(int)> work) {
+  State& s = *state_;
+  s.work = std::move(work);
+  s.failure = nullptr;
+  s.failed = false;
+  s.running = true;
+  s.arena = &arena(std::max(threads, 2));
+  s.arena->execute([&s, n] {
+    s.group.run([&s, n] {
+      tbb::parallel_for(0, n, [&s](int i) {
+        if (s.failed.load(std::memory_order_relaxed)) return;
+        try {
+          s.work(i);
+        } catch (...) {
+          if (!s.failed.exchange(true)) s.failure = std::current_exception();
+        }
+      });
+    });
+  });
+}
+
+void BackgroundBlocks::wait() {
+  State& s = *state_;
+  if (!s.running) return;
+  s.arena->execute([&s] { s.group.wait(); });
+  s.running = false;
+  if (s.failure) {
+    std::exception_ptr f = s.failure;
+    s.failure = nullptr;
+    std::rethrow_exception(f);
+  }
 }
 
 }  // namespace rvj::runtime

@@ -21,11 +21,13 @@ SELECT embedding AS query_embedding FROM queries WHERE id = 1 \gset
 SELECT id, content, ruvector_attention_score(embedding, :'query_embedding', 'scaled_dot') AS score
 FROM documents ORDER BY score DESC LIMIT 3;
 SELECT * FROM ruvector_mha_search(table_name := 'documents', query := :'query_embedding', num_heads := 8, k := 10);
+SET extra_float_digits = -5;  -- float8 to 10 digits: well above the rounding of the sums
 SELECT query_id, doc_id, score FROM ruvector_cross_attention(
   query_table := 'queries', query_column := 'embedding',
   document_table := 'documents', document_column := 'embedding',
   attention_type := 'scaled_dot') AS (query_id int, doc_id int, score float)
 ORDER BY query_id, score DESC LIMIT 12;
+SET extra_float_digits = 0;
 
 -- Exact: head-averaged weights against torch.nn.MultiheadAttention (every
 -- expected row found, relative error below 1e-5).
