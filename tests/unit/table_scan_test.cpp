@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -192,4 +193,20 @@ TEST(CrossScan, MatchesTheDirectSoftmaxForEveryFormAndThreadCount) {
       }
     }
   }
+}
+
+TEST(CrossScan, DestroyedWhileScoringWaitsForItsThreads) {
+  // What an ERROR during a fetch does (the memory context callback deletes
+  // the scan with a block in flight): no thread may outlive the buffers.
+  const int dims = 64, nq = 500, k = 3;
+  const auto q = random_rows(nq, dims, 21), d = random_rows(CrossScan::kBlockDocs, dims, 22);
+  for (int round = 0; round < 5; ++round) {
+    auto scan = std::make_unique<CrossScan>(row_score_mechanism("scaled_dot"), nullptr, dims, k, 2, false);
+    scan->set_queries(q.data(), nq);
+    std::copy(d.begin(), d.end(), scan->staging(round % 2));
+    for (int j = 0; j < CrossScan::kBlockDocs; ++j) scan->staging_keys(round % 2)[j] = j;
+    scan->start_documents(round % 2, CrossScan::kBlockDocs);
+    scan.reset();
+  }
+  SUCCEED();
 }
