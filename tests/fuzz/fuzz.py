@@ -334,7 +334,7 @@ class Gen:
                  (self.g_cache, 2), (self.g_softmax, 3), (self.g_types, 1), (self.g_ops, 7), (self.g_casts, 6),
                  (self.g_text_in, 5), (self.g_typmod, 3), (self.g_support, 2), (self.g_copy, 2), (self.g_guc, 2),
                  (self.g_btree, 2), (self.g_cache_race, 2), (self.g_maxdims, 1), (self.g_stored, 5),
-                 (self.g_sliding, 5)]
+                 (self.g_sliding, 5), (self.g_tables, 6)]
         tot = sum(w for _, w in kinds)
         x = self.r.uniform(0, tot)
         for f, w in kinds:
@@ -591,6 +591,40 @@ class Gen:
                    "embeddings => %s, window_size => %s, stride => %s, attention_type => %s, params => %s)"
                    % (X, window, stride, sq(m), jp))
         return Stmt(0, sql, "ruvector_sliding_attention", m, pairs, "")
+
+    def g_tables(self):
+        """ruvector_mha_search and ruvector_cross_attention over fuzz_rows and fuzz_q (its first 50 rows):
+        each argument sensible with probability 0.85, hostile otherwise."""
+        def h(good, bad):
+            return self.pick(good) if not self.chance(0.15) else self.pick(bad)
+        bad_rel = ["'pg_class'", "'fuzz_missing'", "NULL::regclass", "0::regclass", "'fuzz_idx'", "'fuzz_rows'"]
+        bad_col = ["'kmix'", "'kbig'", "'v4'", "'id'", "NULL", "'bogus'", "'k8; DROP TABLE fuzz_rows'", "''"]
+        bad_id = ["NULL", "'k8'", "'bogus'", "'id\"'"]
+        heads = h(["1", "2", "4", "8"], ["3", "0", "-1", "2147483647", "NULL::int"])
+        k = h(["1", "5", "10"], ["0", "-3", "2147483647", "100000", "NULL::int"])
+        exact = h(["true", "false"], ["NULL::boolean"])
+        if self.chance(0.45):
+            q = h(["(SELECT k8 FROM fuzz_rows WHERE id = 3)", "'[1,2,3,4,5,6,7,8]'", "'[0,0,0,0,0,0,0,1e-30]'"],
+                  ["'[1,2,3,4]'", "'[1e30,1e30,1e30,1e30,1e30,1e30,1e30,1e30]'", "NULL::ruvector",
+                   "'[0,0,0,0,0,0,0,0]'"])
+            params = h(["'{}'"], ["'{\"tau\": 1}'", "'[]'", "NULL::jsonb"])
+            col = h(["'k8'", "'knull'", "'kball'"], bad_col)
+            sql = ("SELECT count(*), sum(score) FROM ruvector_mha_search(table_name => %s, query => %s, "
+                   "num_heads => %s, k => %s, column_name => %s, id_column => %s, params => %s, exact => %s)"
+                   % (h(["'fuzz_q'", "'fuzz_rows'"], bad_rel), q, heads, k, col, h(["'id'"], bad_id), params, exact))
+            return Stmt(0, sql, "ruvector_mha_search", None, (), "")
+        m = self.mech_name(self.score_mechs)
+        info = self.mechs.get(m)
+        jp, pairs = self.params(m, info["params"] if info else {}, max_keys=2, hostile=0.1)
+        if self.chance(0.03):
+            jp = "'{\"num_heads\": 2}'::jsonb"
+        cols = h(["(q int, d int, s float)", "(q bigint, d text, s real)", "(q text, d smallint, s float8)"],
+                 ["(q int, d int)", "(q int, d int, s numeric)", "(q uuid, d int, s real)"])
+        dcol = "'kball'" if m in ("poincare", "lorentz") and self.chance(0.7) else h(["'k8'", "'knull'"], bad_col)
+        sql = ("SELECT count(*), sum(s) FROM ruvector_cross_attention(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) AS r%s"
+               % (h(["'fuzz_q'"], bad_rel), h(["'k8'", "'kball'"], bad_col), h(["'fuzz_rows'", "'fuzz_q'"], bad_rel),
+                  dcol, sq(m), k, h(["'id'"], bad_id), h(["'id'"], bad_id), jp, exact, cols))
+        return Stmt(0, sql, "ruvector_cross_attention", m, pairs, "")
 
     def g_mha(self):
         E = self.pick([1, 2, 3, 4, 6, 8, 16, 32])
@@ -1133,6 +1167,9 @@ class Runner:
             rc, _, err = self.psql_c(sql, timeout=300)
             if rc != 0:
                 sys.exit("fuzz: creating fuzz_rows failed: %s" % err.strip())
+        # the table functions' small query table, and an index name that is not a table
+        self.psql_c("CREATE OR REPLACE VIEW fuzz_q AS SELECT * FROM fuzz_rows WHERE id <= 50; "
+                    "CREATE INDEX IF NOT EXISTS fuzz_idx ON fuzz_rows (id)")
         # the aggregate's support functions in a moving-aggregate frame, with the transition as its inverse
         self.psql_c("CREATE OR REPLACE AGGREGATE fuzz_attend_moving(ruvector, ruvector, ruvector) ("
                     "SFUNC = ruvector_attend_transition, STYPE = internal, FINALFUNC = ruvector_attend_final, "
