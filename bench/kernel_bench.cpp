@@ -25,6 +25,7 @@
 #include "runtime/online_softmax.h"
 #include "runtime/schedules/flash.h"
 #include "runtime/schedules/parallel.h"
+#include "runtime/linear_table.h"
 #include "ir/recipes/mechanisms.h"
 
 namespace {
@@ -408,5 +409,28 @@ BENCHMARK(BM_FirstCallCompilePoincare)->Arg(384)->Unit(benchmark::kMillisecond)-
 BENCHMARK(BM_LoadFromDiskCache)->Arg(384)->Unit(benchmark::kMillisecond)->Iterations(50);
 // Linked in here (the extension loads it as a module).
 const bool codegen_registered = (rvj::runtime::register_codegen(&rvj::codegen::provider()), true);
+
+// ruvector_linear_attend's kernel: one query of 512 dims (8 heads x 64)
+// against a linear state over 512-dim values, built beforehand.
+void BM_LinearAttend(benchmark::State& st) {
+  const rvj::ir::SequenceMechanism& m = *rvj::ir::find_sequence_mechanism("linear");
+  std::vector<double> params(m.params.size());
+  rvj::ir::default_params(m.params, params.data());
+  params[0] = 8;  // num_heads
+  const int d = 512;
+  const rvj::runtime::SequencePlan p = rvj::runtime::linear_table_plan(m, params.data(), d, d);
+  std::vector<double> state(rvj::runtime::linear_state_size(p), 0.0);
+  for (int j = 0; j < 64; ++j) {
+    const auto k = random_vec(d, 100 + j), v = random_vec(d, 300 + j);
+    rvj::runtime::linear_table_add(p, k.data(), v.data(), state.data());
+  }
+  const auto q = random_vec(d, 7);
+  std::vector<float> out(p.out_dims());
+  for (auto _ : st) {
+    rvj::runtime::linear_table_attend(p, state.data(), q.data(), out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_LinearAttend)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -318,3 +318,68 @@ CREATE FUNCTION ruvector_cross_attention(query_table regclass, query_column text
 COMMENT ON FUNCTION ruvector_cross_attention(regclass, text, regclass, text, text, integer, text, text, jsonb,
                                              boolean) IS
   'for every query row, the k documents with the highest attention weight, and that weight (exact)';
+
+-- ---------------------------------------------------------------------------
+-- Linear attention over a table, as a state and queries (0.3.0). The
+-- aggregate ruvector_linear_state(key, value [, attention_type [, params]])
+-- folds every row into the per-head state of linear attention
+-- (sum phi(k) v^T and sum phi(k)); ruvector_linear_attend(query, state)
+-- answers one query against it, equal to ruvector_attention over the same
+-- rows. Only linear and performer (without causal) have a table form.
+-- ---------------------------------------------------------------------------
+CREATE TYPE ruvector_linear_state;
+CREATE FUNCTION ruvector_linear_state_in(cstring) RETURNS ruvector_linear_state
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_out(ruvector_linear_state) RETURNS cstring
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_recv(internal) RETURNS ruvector_linear_state
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_send(ruvector_linear_state) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE ruvector_linear_state (
+  INPUT = ruvector_linear_state_in, OUTPUT = ruvector_linear_state_out,
+  RECEIVE = ruvector_linear_state_recv, SEND = ruvector_linear_state_send,
+  INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = external);
+COMMENT ON TYPE ruvector_linear_state IS
+  'the per-head state of linear attention over a set of (key, value) rows';
+
+CREATE FUNCTION ruvector_linear_state_transition(internal, ruvector, ruvector) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_transition(internal, ruvector, ruvector, text) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_transition(internal, ruvector, ruvector, text, jsonb) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_transition' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_linear_state_final(internal) RETURNS ruvector_linear_state
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ruvector_linear_state(key ruvector, value ruvector) (
+  SFUNC = ruvector_linear_state_transition, STYPE = internal, FINALFUNC = ruvector_linear_state_final,
+  COMBINEFUNC = ruvector_linear_state_combine, SERIALFUNC = ruvector_linear_state_serialize,
+  DESERIALFUNC = ruvector_linear_state_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE ruvector_linear_state(key ruvector, value ruvector, attention_type text) (
+  SFUNC = ruvector_linear_state_transition, STYPE = internal, FINALFUNC = ruvector_linear_state_final,
+  COMBINEFUNC = ruvector_linear_state_combine, SERIALFUNC = ruvector_linear_state_serialize,
+  DESERIALFUNC = ruvector_linear_state_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE ruvector_linear_state(key ruvector, value ruvector, attention_type text, params jsonb) (
+  SFUNC = ruvector_linear_state_transition, STYPE = internal, FINALFUNC = ruvector_linear_state_final,
+  COMBINEFUNC = ruvector_linear_state_combine, SERIALFUNC = ruvector_linear_state_serialize,
+  DESERIALFUNC = ruvector_linear_state_deserialize, PARALLEL = SAFE);
+
+CREATE FUNCTION ruvector_linear_attend(query ruvector, state ruvector_linear_state) RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_linear_attend' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ruvector_linear_attend(ruvector, ruvector_linear_state) IS
+  'linear attention of one query over the rows a state was built from';
+CREATE FUNCTION ruvector_linear_state_merge(a ruvector_linear_state, b ruvector_linear_state)
+  RETURNS ruvector_linear_state
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_merge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ruvector_linear_state_merge(ruvector_linear_state, ruvector_linear_state) IS
+  'the state of the rows of both (same attention type, params and dimensions)';
+CREATE FUNCTION ruvector_linear_state_info(state ruvector_linear_state) RETURNS jsonb
+  AS 'MODULE_PATHNAME', 'ruvector_linear_state_info' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ruvector_linear_state_info(ruvector_linear_state) IS
+  'a state''s attention type, params, dimensions, heads, features, rows and size';
