@@ -148,6 +148,40 @@ StateValue* copy_value(const StateValue* v, MemoryContext ctx) {
   return c;
 }
 
+// The aggregate's state: the value being built, and up to kPending rows
+// not folded in yet (folded in blocks: runtime/schedules/linear.cpp reads
+// and writes the state once per block, not once per row).
+constexpr int kPending = 64;
+struct LinearAgg {
+  StateValue* value;
+  int pending;
+  float* keys;    // kPending x dims
+  float* values;  // kPending x value_dims
+};
+
+LinearAgg* new_agg_state(MemoryContext ctx, StateValue* value) {
+  LinearAgg* a = (LinearAgg*)MemoryContextAllocZero(ctx, sizeof(LinearAgg));
+  a->value = value;
+  a->keys = (float*)MemoryContextAlloc(ctx, sizeof(float) * kPending * value->dims);
+  a->values = (float*)MemoryContextAlloc(ctx, sizeof(float) * kPending * value->value_dims);
+  return a;
+}
+
+// Folds the pending rows in, with s's plan (made current for the value).
+void flush(FunctionCallInfo fcinfo, Site* s, LinearAgg* a) {
+  if (a->pending == 0) return;
+  StateValue* v = a->value;
+  if (!s->ready || s->dims != v->dims || s->value_dims != v->value_dims || strcmp(s->name, v->name) != 0 ||
+      memcmp(s->params, v->params, sizeof s->params) != 0)
+    prepare_value(fcinfo, s, v, VARSIZE(v), ERRCODE_DATA_CORRUPTED);
+  const float* k[kPending];
+  const float* val[kPending];
+  for (int i = 0; i < a->pending; i++)
+    k[i] = a->keys + (size_t)i * v->dims, val[i] = a->values + (size_t)i * v->value_dims;
+  RVJ_ENGINE(rvj::runtime::linear_add_keys(s->plan, k, val, 0, a->pending, data_of(v)));
+  a->pending = 0;
+}
+
 }  // namespace
 
 // ---- the aggregate --------------------------------------------------------
@@ -155,10 +189,10 @@ StateValue* copy_value(const StateValue* v, MemoryContext ctx) {
 // (state, key, value [, attention_type [, params]])
 RVJ_FUNCTION(ruvector_linear_state_transition) {
   MemoryContext ctx = aggregate_context(fcinfo);
-  StateValue* st = PG_ARGISNULL(0) ? nullptr : (StateValue*)PG_GETARG_POINTER(0);
+  LinearAgg* agg = PG_ARGISNULL(0) ? nullptr : (LinearAgg*)PG_GETARG_POINTER(0);
   // Rows without a key or a value take no part, as NULLs in sum().
   if (PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
-    if (st) PG_RETURN_POINTER(st);
+    if (agg) PG_RETURN_POINTER(agg);
     PG_RETURN_NULL();
   }
   if ((PG_NARGS() > 3 && PG_ARGISNULL(3)) || (PG_NARGS() > 4 && PG_ARGISNULL(4)))
@@ -190,17 +224,19 @@ RVJ_FUNCTION(ruvector_linear_state_transition) {
     if (jb) memcpy(s->params_raw, jb, s->params_len);
     s->parsed_m = m;
   }
-  if (st == nullptr) {
+  if (agg == nullptr) {
     prepare(fcinfo, s, s->parsed_m, s->parsed, key->dim, value->dim);
     const size_t size = data_offset() + sizeof(double) * rvj::runtime::linear_state_size(s->plan);
-    st = (StateValue*)MemoryContextAllocExtended(ctx, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+    StateValue* st = (StateValue*)MemoryContextAllocExtended(ctx, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
     SET_VARSIZE(st, size);
     st->version = kVersion;
     st->dims = key->dim, st->value_dims = value->dim;
     st->name_len = (int32)strlen(s->parsed_m->name);
     memcpy(st->name, s->parsed_m->name, st->name_len);
     memcpy(st->params, s->parsed, sizeof st->params);
+    agg = new_agg_state(ctx, st);
   } else {
+    StateValue* st = agg->value;
     if (key->dim != st->dims || value->dim != st->value_dims)
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                       errmsg("ruvector_linear_state: every row needs keys of %d and values of %d dimensions, not %d "
@@ -209,46 +245,57 @@ RVJ_FUNCTION(ruvector_linear_state_transition) {
     if (strcmp(st->name, s->parsed_m->name) != 0 || memcmp(st->params, s->parsed, sizeof st->params) != 0)
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                       errmsg("ruvector_linear_state needs the same attention type and params for every row")));
-    prepare(fcinfo, s, s->parsed_m, st->params, st->dims, st->value_dims);
   }
-  RVJ_ENGINE(rvj::runtime::linear_table_add(s->plan, key->x, value->x, data_of(st)));
+  StateValue* st = agg->value;
+  memcpy(agg->keys + (size_t)agg->pending * st->dims, key->x, sizeof(float) * st->dims);
+  memcpy(agg->values + (size_t)agg->pending * st->value_dims, value->x, sizeof(float) * st->value_dims);
+  agg->pending++;
   st->rows++;
-  PG_RETURN_POINTER(st);
+  if (agg->pending == kPending) flush(fcinfo, s, agg);
+  PG_RETURN_POINTER(agg);
 }
 
 RVJ_FUNCTION(ruvector_linear_state_combine) {
   MemoryContext ctx = aggregate_context(fcinfo);
-  StateValue* a = PG_ARGISNULL(0) ? nullptr : (StateValue*)PG_GETARG_POINTER(0);
-  StateValue* b = PG_ARGISNULL(1) ? nullptr : (StateValue*)PG_GETARG_POINTER(1);
+  LinearAgg* a = PG_ARGISNULL(0) ? nullptr : (LinearAgg*)PG_GETARG_POINTER(0);
+  LinearAgg* b = PG_ARGISNULL(1) ? nullptr : (LinearAgg*)PG_GETARG_POINTER(1);
   if (b == nullptr) {
     if (a) PG_RETURN_POINTER(a);
     PG_RETURN_NULL();
   }
-  if (a == nullptr) PG_RETURN_POINTER(copy_value(b, ctx));
-  if (!same_form(a, b)) different_forms("ruvector_linear_state");
-  rvj::runtime::linear_table_merge(data_of(a), data_of(b), data_count(a));
-  a->rows += b->rows;
+  Site* s = site_of(fcinfo);
+  flush(fcinfo, s, b);
+  if (a == nullptr) PG_RETURN_POINTER(new_agg_state(ctx, copy_value(b->value, ctx)));
+  if (!same_form(a->value, b->value)) different_forms("ruvector_linear_state");
+  flush(fcinfo, s, a);
+  rvj::runtime::linear_table_merge(data_of(a->value), data_of(b->value), data_count(a->value));
+  a->value->rows += b->value->rows;
   PG_RETURN_POINTER(a);
 }
 
 RVJ_FUNCTION(ruvector_linear_state_serialize) {
-  StateValue* st = (StateValue*)PG_GETARG_POINTER(0);
-  PG_RETURN_BYTEA_P((bytea*)copy_value(st, CurrentMemoryContext));
+  LinearAgg* a = (LinearAgg*)PG_GETARG_POINTER(0);
+  flush(fcinfo, site_of(fcinfo), a);
+  PG_RETURN_BYTEA_P((bytea*)copy_value(a->value, CurrentMemoryContext));
 }
 
 RVJ_FUNCTION(ruvector_linear_state_deserialize) {
+  MemoryContext ctx = aggregate_context(fcinfo);
   bytea* in = PG_GETARG_BYTEA_PP(0);
   const size_t size = VARSIZE_ANY_EXHDR(in) + VARHDRSZ;
-  StateValue* st = (StateValue*)palloc_extended(Max(size, data_offset()), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+  StateValue* st = (StateValue*)MemoryContextAllocExtended(ctx, Max(size, data_offset()),
+                                                           MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
   memcpy((char*)st + VARHDRSZ, VARDATA_ANY(in), size - VARHDRSZ);
   SET_VARSIZE(st, size);
   prepare_value(fcinfo, site_of(fcinfo), st, size, ERRCODE_DATA_CORRUPTED);
-  PG_RETURN_POINTER(st);
+  PG_RETURN_POINTER(new_agg_state(ctx, st));
 }
 
 RVJ_FUNCTION(ruvector_linear_state_final) {
   if (PG_ARGISNULL(0)) PG_RETURN_NULL();
-  PG_RETURN_POINTER(copy_value((StateValue*)PG_GETARG_POINTER(0), CurrentMemoryContext));
+  LinearAgg* a = (LinearAgg*)PG_GETARG_POINTER(0);
+  flush(fcinfo, site_of(fcinfo), a);
+  PG_RETURN_POINTER(copy_value(a->value, CurrentMemoryContext));
 }
 
 // ---- the type's input and output -----------------------------------------

@@ -1,9 +1,8 @@
 #include "runtime/schedules/linear.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "ir/cancel.h"
 #include "ir/feature_map.h"
@@ -11,8 +10,58 @@
 namespace rvj::runtime {
 
 namespace {
-using Mat = Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-using Vec = Eigen::Map<Eigen::VectorXd>;
+
+#if defined(__x86_64__)
+#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define RVJ_CLONES
+#endif
+
+// The state's f64 arithmetic as fused multiply-add chains in a fixed
+// order, vectorised along d_v: every clone gives the same bits.
+// The rank-1 updates of n keys (phiT: F rows of the n keys' features,
+// value rows v[b]), in key order: S[f][c] = fma(phiT[f][b], v[b][c],
+// S[f][c]) for b ascending, z[f] += phiT[f][b]. A row of S stays in L1
+// while the block's keys pass, so S is read from memory once per block.
+RVJ_CLONES void rank_updates(const double* phiT, const float* const* v, int n, int F, int dv, double* S, double* z) {
+  for (int f = 0; f < F; ++f) {
+    double* row = S + (size_t)f * dv;
+    const double* x = phiT + (size_t)f * n;
+    for (int b = 0; b < n; ++b) {
+      const float* vb = v[b];
+      const double a = x[b];
+      for (int c = 0; c < dv; ++c) row[c] = std::fma(a, static_cast<double>(vb[c]), row[c]);
+      z[f] += a;
+    }
+  }
+}
+
+// acc[c] = sum over f ascending of phi[f] S[f][c] (one chain per output;
+// blocks of 32 outputs stay in registers while the rows of S stream past).
+RVJ_CLONES void state_product(const double* phi, const double* S, int F, int dv, double* acc) {
+  constexpr int B = 32;
+  int c0 = 0;
+  for (; c0 + B <= dv; c0 += B) {
+    double a[B] = {};
+    for (int f = 0; f < F; ++f) {
+      const double x = phi[f];
+      const double* row = S + (size_t)f * dv + c0;
+      for (int b = 0; b < B; ++b) a[b] = std::fma(x, row[b], a[b]);
+    }
+    for (int b = 0; b < B; ++b) acc[c0 + b] = a[b];
+  }
+  for (int c = c0; c < dv; ++c) {
+    double a = 0;
+    for (int f = 0; f < F; ++f) a = std::fma(phi[f], S[(size_t)f * dv + c], a);
+    acc[c] = a;
+  }
+}
+
+RVJ_CLONES double dot_chain(const double* phi, const double* z, int F) {
+  double a = 0;
+  for (int f = 0; f < F; ++f) a = std::fma(phi[f], z[f], a);
+  return a;
+}
 
 size_t head_state(const SequencePlan& p) {
   const size_t F = p.feature_dim();
@@ -20,9 +69,9 @@ size_t head_state(const SequencePlan& p) {
 }
 
 // phi of row `pos` of x, head h. cosFormer's M is max(L, S).
-void phi(const SequencePlan& p, const float* row, int h, int pos, Eigen::VectorXd& out) {
+void phi(const SequencePlan& p, const float* row, int h, int pos, double* out) {
   ir::feature_map(p.features, row + static_cast<size_t>(h) * p.head_dim, p.head_dim, pos, std::max(p.L, p.S),
-                  p.favor_w, p.params.num_features, out.data());
+                  p.favor_w, p.params.num_features, out);
 }
 }  // namespace
 
@@ -42,18 +91,25 @@ void favor_weights(const SequencePlan& p, double* W) {
 
 void linear_add_keys(const SequencePlan& p, const float* const* k, const float* const* v, int j0, int j1,
                      double* state) {
+  // Keys in blocks: the features of a block, then its updates per head.
+  constexpr int kBlock = 64;
   const int F = p.feature_dim();
-  Eigen::VectorXd fk(F);
-  for (int j = j0; j < j1; ++j) {
+  thread_local std::vector<double> fk, fkT;
+  thread_local std::vector<const float*> vh;
+  fk.resize(F);
+  fkT.resize((size_t)kBlock * F);
+  vh.resize(kBlock);
+  for (int b0 = j0; b0 < j1; b0 += kBlock) {
     check_cancel();
+    const int n = std::min(kBlock, j1 - b0);
     for (int h = 0; h < p.heads; ++h) {
       double* st = state + head_state(p) * h;
-      Mat S(st, F, p.value_dim);
-      Vec z(st + static_cast<size_t>(F) * p.value_dim, F);
-      phi(p, k[j], h, j, fk);
-      Eigen::Map<const Eigen::VectorXf> vj(v[j] + static_cast<size_t>(h) * p.value_dim, p.value_dim);
-      S.noalias() += fk * vj.cast<double>().transpose();  // the rank-1 state update
-      z += fk;
+      for (int b = 0; b < n; ++b) {
+        phi(p, k[b0 + b], h, b0 + b, fk.data());
+        for (int f = 0; f < F; ++f) fkT[(size_t)f * n + b] = fk[f];
+        vh[b] = v[b0 + b] + static_cast<size_t>(h) * p.value_dim;
+      }
+      rank_updates(fkT.data(), vh.data(), n, F, p.value_dim, st, st + static_cast<size_t>(F) * p.value_dim);
     }
   }
 }
@@ -61,20 +117,19 @@ void linear_add_keys(const SequencePlan& p, const float* const* k, const float* 
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
                 const float* const* v, int q0, int q1, double* state, float* out) {
   const int F = p.feature_dim();
-  Eigen::VectorXd fq(F);
+  thread_local std::vector<double> fq, acc;
+  fq.resize(F);
+  acc.resize(p.value_dim);
   for (int i = q0; i < q1; ++i) {
     check_cancel();
     if (p.causal && i < p.S) linear_add_keys(p, k, v, i, i + 1, state);
     for (int h = 0; h < p.heads; ++h) {
-      double* st = state + head_state(p) * h;
-      Mat S(st, F, p.value_dim);
-      Vec z(st + static_cast<size_t>(F) * p.value_dim, F);
-      phi(p, q[i], h, i, fq);
-      const double denom = fq.dot(z) + eps;
-      Eigen::Map<Eigen::VectorXf> o(out + static_cast<size_t>(i - q0) * p.out_dims() +
-                                        static_cast<size_t>(h) * p.value_dim,
-                                    p.value_dim);
-      o = ((S.transpose() * fq) / denom).cast<float>();
+      const double* st = state + head_state(p) * h;
+      phi(p, q[i], h, i, fq.data());
+      const double denom = dot_chain(fq.data(), st + static_cast<size_t>(F) * p.value_dim, F) + eps;
+      state_product(fq.data(), st, F, p.value_dim, acc.data());
+      float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * p.value_dim;
+      for (int c = 0; c < p.value_dim; ++c) o[c] = static_cast<float>(acc[c] / denom);
     }
   }
 }
