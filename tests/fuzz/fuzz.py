@@ -1144,7 +1144,7 @@ class Runner:
         rc, have, _ = self.psql_c("SELECT sha FROM fuzz_script")
         sql = "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS ruvector_jit;"
         if rc != 0 or have.strip() != sha:
-            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows; "
+            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows CASCADE; "
                    "DROP EXTENSION IF EXISTS ruvector_jit CASCADE; CREATE EXTENSION ruvector_jit; "
                    "DROP TABLE IF EXISTS fuzz_script; CREATE TABLE fuzz_script AS SELECT %s::text AS sha;" % sq(sha))
         rc, _, err = self.psql_c(sql, timeout=120)
@@ -1154,7 +1154,7 @@ class Runner:
         if rc != 0 or out.strip() != "20000":
             vec = lambda d, a, s: ("(SELECT array_agg((sin(i*%s+j*0.37)*%s)::real ORDER BY i)::ruvector "
                                    "FROM generate_series(1,%d) i)" % (a, s, d))
-            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows; "
+            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows CASCADE; "
                    "CREATE TABLE fuzz_rows AS SELECT j AS id, %s AS k8, %s AS v4, "
                    "CASE WHEN j %% 997 = 0 THEN %s ELSE %s END AS kmix, %s AS kbig, %s AS kball, "
                    "CASE WHEN j %% 10 = 0 THEN NULL ELSE %s END AS knull, "
