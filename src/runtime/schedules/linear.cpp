@@ -36,11 +36,11 @@ RVJ_CLONES void rank_updates(const double* phiT, const float* const* v, int n, i
   }
 }
 
-// acc[c] = sum over f ascending of phi[f] S[f][c] (one chain per output;
-// blocks of 32 outputs stay in registers while the rows of S stream past).
-RVJ_CLONES void state_product(const double* phi, const double* S, int F, int dv, double* acc) {
-  constexpr int B = 32;
-  int c0 = 0;
+// acc[c] = sum over f ascending of phi[f] S[f][c] (one chain per output).
+// Blocks of B outputs stay in registers while the rows of S stream past;
+// the block size changes no chain.
+template <int B>
+__attribute__((always_inline)) inline int product_blocks(const double* phi, const double* S, int F, int dv, int c0, double* acc) {
   for (; c0 + B <= dv; c0 += B) {
     double a[B] = {};
     for (int f = 0; f < F; ++f) {
@@ -50,6 +50,12 @@ RVJ_CLONES void state_product(const double* phi, const double* S, int F, int dv,
     }
     for (int b = 0; b < B; ++b) acc[c0 + b] = a[b];
   }
+  return c0;
+}
+
+RVJ_CLONES void state_product(const double* phi, const double* S, int F, int dv, double* acc) {
+  int c0 = product_blocks<64>(phi, S, F, dv, 0, acc);
+  c0 = product_blocks<16>(phi, S, F, dv, c0, acc);
   for (int c = c0; c < dv; ++c) {
     double a = 0;
     for (int f = 0; f < F; ++f) a = std::fma(phi[f], S[(size_t)f * dv + c], a);
@@ -57,10 +63,12 @@ RVJ_CLONES void state_product(const double* phi, const double* S, int F, int dv,
   }
 }
 
-RVJ_CLONES double dot_chain(const double* phi, const double* z, int F) {
-  double a = 0;
-  for (int f = 0; f < F; ++f) a = std::fma(phi[f], z[f], a);
-  return a;
+// d[h] = sum over f ascending of phi[h][f] z_h[f], the heads' chains
+// interleaved (z_h at stride `step` in the state).
+RVJ_CLONES void denominators(const double* phi, const double* z, size_t step, int heads, int F, double* d) {
+  for (int h = 0; h < heads; ++h) d[h] = 0;
+  for (int f = 0; f < F; ++f)
+    for (int h = 0; h < heads; ++h) d[h] = std::fma(phi[(size_t)h * F + f], z[h * step + f], d[h]);
 }
 
 size_t head_state(const SequencePlan& p) {
@@ -117,19 +125,21 @@ void linear_add_keys(const SequencePlan& p, const float* const* k, const float* 
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
                 const float* const* v, int q0, int q1, double* state, float* out) {
   const int F = p.feature_dim();
-  thread_local std::vector<double> fq, acc;
-  fq.resize(F);
+  thread_local std::vector<double> fq, acc, denom;
+  fq.resize((size_t)p.heads * F);
   acc.resize(p.value_dim);
+  denom.resize(p.heads);
+  const size_t step = head_state(p);
   for (int i = q0; i < q1; ++i) {
     check_cancel();
     if (p.causal && i < p.S) linear_add_keys(p, k, v, i, i + 1, state);
+    for (int h = 0; h < p.heads; ++h) phi(p, q[i], h, i, &fq[(size_t)h * F]);
+    denominators(fq.data(), state + static_cast<size_t>(F) * p.value_dim, step, p.heads, F, denom.data());
     for (int h = 0; h < p.heads; ++h) {
-      const double* st = state + head_state(p) * h;
-      phi(p, q[i], h, i, fq.data());
-      const double denom = dot_chain(fq.data(), st + static_cast<size_t>(F) * p.value_dim, F) + eps;
-      state_product(fq.data(), st, F, p.value_dim, acc.data());
+      state_product(&fq[(size_t)h * F], state + step * h, F, p.value_dim, acc.data());
       float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * p.value_dim;
-      for (int c = 0; c < p.value_dim; ++c) o[c] = static_cast<float>(acc[c] / denom);
+      const double d = denom[h] + eps;
+      for (int c = 0; c < p.value_dim; ++c) o[c] = static_cast<float>(acc[c] / d);
     }
   }
 }
