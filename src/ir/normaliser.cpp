@@ -27,18 +27,29 @@ void softmax(const double* z, int n, double* w) {
   for (int j = 0; j < n; ++j) w[j] /= sum;
 }
 
+// Both thresholds lie at or above -1 in their shifted logits (the largest,
+// at 0, would weigh more than 1 below it), so a shifted logit below -1 is
+// never in the support and never passes the support test: only the
+// candidates above -2 (a margin no rounding crosses) need sorting. They are
+// the sorted order's first entries, so every prefix sum below is the one a
+// full sort gives, bit for bit.
+constexpr double kCandidate = -2;
+
 // entmax's _sparsemax_threshold_and_support on x = z - max.
 void sparsemax(const double* z, int n, double* w) {
   const double m = *std::max_element(z, z + n);
-  std::vector<double> s(n);
-  for (int j = 0; j < n; ++j) s[j] = z[j] - m;
+  std::vector<double> s;
+  s.reserve(n);
+  for (int j = 0; j < n; ++j)
+    if (z[j] - m > kCandidate) s.push_back(z[j] - m);
   std::sort(s.begin(), s.end(), std::greater<double>());
   // As the package does: the support size is the number of k with
   // k s_k > cumsum_k - 1, and tau comes from that position.
-  std::vector<double> cum(n);
+  const int c = static_cast<int>(s.size());
+  std::vector<double> cum(c);
   double cumsum = 0;
   int support = 0;
-  for (int k = 1; k <= n; ++k) {
+  for (int k = 1; k <= c; ++k) {
     cumsum += s[k - 1];
     cum[k - 1] = cumsum - 1;
     support += k * s[k - 1] > cum[k - 1];
@@ -50,16 +61,20 @@ void sparsemax(const double* z, int n, double* w) {
 // entmax's _entmax15_threshold_and_support on x = (z - max) / 2.
 void entmax15(const double* z, int n, double* w) {
   const double m = *std::max_element(z, z + n);
-  std::vector<double> x(n), s(n);
-  for (int j = 0; j < n; ++j) x[j] = (z[j] - m) / 2;
-  s = x;
+  std::vector<double> x(n), s;
+  s.reserve(n);
+  for (int j = 0; j < n; ++j) {
+    x[j] = (z[j] - m) / 2;
+    if (x[j] > kCandidate) s.push_back(x[j]);
+  }
   std::sort(s.begin(), s.end(), std::greater<double>());
   // As the package does: tau_k from running means, the support size is the
   // number of k with tau_k <= s_k, and tau comes from that position.
-  std::vector<double> tau(n);
+  const int c = static_cast<int>(s.size());
+  std::vector<double> tau(c);
   double sum = 0, sum_sq = 0;
   int support = 0;
-  for (int k = 1; k <= n; ++k) {
+  for (int k = 1; k <= c; ++k) {
     sum += s[k - 1];
     sum_sq += s[k - 1] * s[k - 1];
     const double mean = sum / k, mean_sq = sum_sq / k;
@@ -77,9 +92,12 @@ void entmax15(const double* z, int n, double* w) {
 
 void top_k_softmax(const double* z, int n, double* w, int k) {
   if (k >= n) return softmax(z, n, w);
+  // The k largest, ties to the lower index: the order a stable sort gives,
+  // without sorting the rest.
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return z[a] > z[b]; });
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int a, int b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
   std::vector<double> top(k), wk(k);
   for (int t = 0; t < k; ++t) top[t] = z[order[t]];
   softmax(top.data(), k, wk.data());

@@ -3,13 +3,16 @@
 // than the softmax, which need a query's whole row of logits.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "ir/cancel.h"
 #include "ir/errors.h"
 #include "ir/midpoint.h"
+#include "runtime/dot_block.h"
 #include "runtime/online_softmax.h"
+#include "runtime/rescue.h"
 #include "runtime/schedules/steps.h"
 
 namespace rvj::runtime::flash {
@@ -70,42 +73,115 @@ void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, 
   }
 }
 
+namespace {
+
+#if defined(__x86_64__)
+#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define RVJ_CLONES
+#endif
+
+// acc += w v (f64; a multiply, then an add, per element in every clone).
+RVJ_CLONES void add_weighted(double w, const float* v, int n, double* acc) {
+  for (int c = 0; c < n; ++c) acc[c] += w * static_cast<double>(v[c]);
+}
+
+// Whether a row takes the blocked path: no entry so small that the per-row
+// kernel would rescue it (rescue.h).
+bool plain_row(const float* x, int n) { return tiny_scale(x, n) == 1; }
+
+// The logits of queries [q0, q1) for head h, all S keys, for scores that are
+// plain scaled dot products (scaled_dot, no ALiBi): packed-panel products
+// (dot_block.h: one fma chain per product, the same bits on every ISA) times
+// 1/sqrt(head_dim); a pair with a tiny row takes the per-row kernel. Row i of
+// `logits` starts at (i - q0) * ld.
+void blocked_logits(const SequencePlan& p, const Bound& score, double* prm, const float* const* q,
+                    const float* const* k, int q0, int q1, int h, std::vector<float>& scratch, double* logits,
+                    int64_t ld) {
+  const int hd = p.head_dim, n = q1 - q0, S = p.S, group = p.heads / p.kv_heads;
+  const size_t kv_off = static_cast<size_t>(h / group) * hd, q_off = static_cast<size_t>(h) * hd;
+  const int64_t width = panel_docs(S), rows = query_rows(n);
+  scratch.resize((size_t)width * hd + (size_t)S * hd + (size_t)rows * hd + (size_t)rows * width);
+  float* panels = scratch.data();
+  float* keys = panels + (size_t)width * hd;
+  float* qs = keys + (size_t)S * hd;
+  float* dots = qs + (size_t)rows * hd;
+  std::vector<uint8_t> key_plain(S), query_plain(n);
+  for (int j = 0; j < S; ++j) {
+    std::copy(k[j] + kv_off, k[j] + kv_off + hd, keys + (size_t)j * hd);
+    key_plain[j] = plain_row(k[j] + kv_off, hd);
+  }
+  pack_panels(keys, S, hd, panels);
+  std::fill(qs, qs + (size_t)rows * hd, 0.0f);
+  for (int i = 0; i < n; ++i) {
+    std::copy(q[q0 + i] + q_off, q[q0 + i] + q_off + hd, qs + (size_t)i * hd);
+    query_plain[i] = plain_row(q[q0 + i] + q_off, hd);
+  }
+  check_cancel();
+  dot_panels(qs, n, hd, panels, S, dots, width);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  for (int i = 0; i < n; ++i) {
+    double* l = logits + (size_t)i * ld;
+    const float* d = dots + (size_t)i * width;
+    for (int j = 0; j < S; ++j)
+      l[j] = query_plain[i] && key_plain[j]
+                 ? d[j] * scale
+                 : run_with_params(score, prm, q[q0 + i] + q_off, k[j] + kv_off, p.score_vector);
+  }
+}
+
+}  // namespace
+
 // Normalisers other than the softmax need the whole row of a query's
 // logits: per (query, head) the visible logits, their weights, then sum w v.
+// Plain scaled dot products come from blocked_logits, a block of queries at
+// a time; other scores from the per-row kernel, pair by pair.
 void run_normalised(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,
                     const float* const* v, int q0, int q1, float* out) {
   const int group = p.heads / p.kv_heads, dvh = p.value_dim;
   HeadParams params(p, score);
+  const bool blocked = std::strcmp(score.kernel->mechanism->name, "scaled_dot") == 0 && params.slope < 0 &&
+                       p.score_vector == nullptr;
+  // Queries per block of logits: about 2^22 logits at a time.
+  const int block_rows = blocked ? std::max(1, std::min(q1 - q0, (1 << 22) / std::max(p.S, 1))) : 1;
   std::vector<int> blocks, keys(p.S);
-  std::vector<double> logits(p.S), w(p.S), acc(dvh);
-  for (int i = q0; i < q1; ++i) {
-    p.mask.key_blocks(i, i + 1, p.block, blocks);
+  std::vector<double> logits(p.S), w(p.S), acc(dvh), block_logits(blocked ? (size_t)block_rows * p.S : 0);
+  std::vector<float> scratch;
+  for (int b0 = q0; b0 < q1; b0 += block_rows) {
+    const int b1 = std::min(q1, b0 + block_rows);
     for (int h = 0; h < p.heads; ++h) {
       double* prm = params.for_head(p, h);
-      const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;
-      int n = 0;
-      for (int k0 : blocks)
-        for (int j = std::max(k0, p.first_key(i)); j < std::min(k0 + p.block, p.last_key(i) + 1); ++j)
-          if (p.mask.visible(i, j)) {
-            if ((n & 4095) == 0) check_cancel();
-            prm[score.kernel->mechanism->params.size()] = j - i;
-            keys[n] = j;
-            logits[n++] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim,
-                                          p.score_vector);
+      if (blocked) blocked_logits(p, score, prm, q, k, b0, b1, h, scratch, block_logits.data(), p.S);
+      for (int i = b0; i < b1; ++i) {
+        p.mask.key_blocks(i, i + 1, p.block, blocks);
+        const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;
+        int n = 0;
+        for (int k0 : blocks)
+          for (int j = std::max(k0, p.first_key(i)); j < std::min(k0 + p.block, p.last_key(i) + 1); ++j)
+            if (p.mask.visible(i, j)) {
+              if ((n & 4095) == 0) check_cancel();
+              keys[n] = j;
+              if (blocked) {
+                logits[n++] = block_logits[(size_t)(i - b0) * p.S + j];
+              } else {
+                prm[score.kernel->mechanism->params.size()] = j - i;
+                logits[n++] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim,
+                                              p.score_vector);
+              }
+            }
+        std::fill(acc.begin(), acc.end(), 0.0);
+        if (n > 0 && std::all_of(logits.begin(), logits.begin() + n, [](double x) { return x == -INFINITY; }))
+          logits_overflowed(i);  // n > 0: the query sees keys
+        if (n > 0) {
+          ir::normalise(p.normaliser, logits.data(), n, w.data(), p.sigmoid_bias, p.params.top_k);
+          for (int t = 0; t < n; ++t) {
+            if (w[t] == 0) continue;  // sparse normalisers: most keys weigh nothing
+            add_weighted(w[t], v[keys[t]] + static_cast<size_t>(h / group) * dvh, dvh, acc.data());
           }
-      std::fill(acc.begin(), acc.end(), 0.0);
-      if (n > 0 && std::all_of(logits.begin(), logits.begin() + n, [](double x) { return x == -INFINITY; }))
-        logits_overflowed(i);  // n > 0: the query sees keys
-      if (n > 0) {
-        ir::normalise(p.normaliser, logits.data(), n, w.data(), p.sigmoid_bias, p.params.top_k);
-        for (int t = 0; t < n; ++t) {
-          if (w[t] == 0) continue;  // sparse normalisers: most keys weigh nothing
-          const float* vj = v[keys[t]] + static_cast<size_t>(h / group) * dvh;
-          for (int c = 0; c < dvh; ++c) acc[c] += w[t] * vj[c];
         }
+        float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
+        for (int c = 0; c < dvh; ++c) o[c] = static_cast<float>(acc[c]);
       }
-      float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * dvh;
-      for (int c = 0; c < dvh; ++c) o[c] = static_cast<float>(acc[c]);
     }
   }
 }
