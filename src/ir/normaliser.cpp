@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -35,6 +36,10 @@ void softmax(const double* z, int n, double* w) {
 // full sort gives, bit for bit.
 constexpr double kCandidate = -2;
 
+// Logits that are not finite (an overflowed score) leave the weights
+// undefined: NaN, which the callers report as an overflow.
+void undefined(double* w, int n) { std::fill(w, w + n, std::numeric_limits<double>::quiet_NaN()); }
+
 // entmax's _sparsemax_threshold_and_support on x = z - max.
 void sparsemax(const double* z, int n, double* w) {
   const double m = *std::max_element(z, z + n);
@@ -46,6 +51,7 @@ void sparsemax(const double* z, int n, double* w) {
   // As the package does: the support size is the number of k with
   // k s_k > cumsum_k - 1, and tau comes from that position.
   const int c = static_cast<int>(s.size());
+  if (c == 0 || !std::isfinite(m)) return undefined(w, n);
   std::vector<double> cum(c);
   double cumsum = 0;
   int support = 0;
@@ -54,6 +60,7 @@ void sparsemax(const double* z, int n, double* w) {
     cum[k - 1] = cumsum - 1;
     support += k * s[k - 1] > cum[k - 1];
   }
+  if (support == 0) return undefined(w, n);
   const double tau = cum[support - 1] / support;
   for (int j = 0; j < n; ++j) w[j] = std::max(z[j] - m - tau, 0.0);
 }
@@ -71,6 +78,7 @@ void entmax15(const double* z, int n, double* w) {
   // As the package does: tau_k from running means, the support size is the
   // number of k with tau_k <= s_k, and tau comes from that position.
   const int c = static_cast<int>(s.size());
+  if (c == 0 || !std::isfinite(m)) return undefined(w, n);
   std::vector<double> tau(c);
   double sum = 0, sum_sq = 0;
   int support = 0;
@@ -83,6 +91,7 @@ void entmax15(const double* z, int n, double* w) {
     tau[k - 1] = mean - std::sqrt(delta);
     support += tau[k - 1] <= s[k - 1];
   }
+  if (support == 0) return undefined(w, n);
   const double tau_star = tau[support - 1];
   for (int j = 0; j < n; ++j) {
     const double t = std::max(x[j] - tau_star, 0.0);

@@ -76,3 +76,14 @@ SET ruvector_jit.enabled = off;
 SELECT bool_and(o = ruvector_attention(x, x, x, t, p::jsonb)) AS interpreter_agrees, count(*) FROM jit, a;
 RESET ruvector_jit.enabled;
 DROP FUNCTION rounded(ruvector), close(ruvector[], ruvector[]);
+
+-- The sparse normalisers with overflowed logits: an error, never a crash
+-- (the logits' candidates for the support would be empty).
+SELECT ruvector_attention_weights('[2.64697264e+38]'::ruvector,
+  ARRAY['[3e38]', '[-3e38]', '[1]']::ruvector[], 'sparsemax');
+SELECT ruvector_attention_weights('[2.64697264e+38]'::ruvector,
+  ARRAY['[3e38]', '[-3e38]', '[1]']::ruvector[], 'entmax15');
+SELECT ruvector_attention(ARRAY['[3e38,3e38]'::ruvector, '[1,2]'], ARRAY['[3e38,3e38]'::ruvector, '[1,1]'],
+  ARRAY['[1,2]'::ruvector, '[3,4]'], 'sparsemax');
+SELECT ruvector_attention(ARRAY['[3e38,3e38]'::ruvector, '[1,2]'], ARRAY['[-3e38,-3e38]'::ruvector, '[1,1]'],
+  ARRAY['[1,2]'::ruvector, '[3,4]'], 'entmax15');
