@@ -109,13 +109,18 @@ HTAB* new_id_table(MemoryContext ctx) {
   return hash_create("ruvector_cross_attention ids", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-// Reads a fetched row: its id (key, or text) and vector; false if the
-// vector is NULL (such rows take no part).
-bool read_row(HeapTuple tup, TupleDesc desc, bool integer, int64* key, char** label, RuVector** v,
-              const char* which) {
+// Reads row r of the last fetch, in ctx: its id (key, or text) and vector;
+// false if the vector is NULL (such rows take no part).
+bool read_row(MemoryContext ctx, uint64 r, bool integer, int64* key, char** label, RuVector** v, const char* which) {
+  HeapTuple tup = SPI_tuptable->vals[r];
+  TupleDesc desc = SPI_tuptable->tupdesc;
+  MemoryContext caller = MemoryContextSwitchTo(ctx);
   bool isnull;
   Datum vd = SPI_getbinval(tup, desc, 2, &isnull);
-  if (isnull) return false;
+  if (isnull) {
+    MemoryContextSwitchTo(caller);
+    return false;
+  }
   Datum id = SPI_getbinval(tup, desc, 1, &isnull);
   if (isnull)
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_cross_attention: a %s id is NULL", which),
@@ -125,6 +130,7 @@ bool read_row(HeapTuple tup, TupleDesc desc, bool integer, int64* key, char** la
   else
     *label = TextDatumGetCString(id);
   *v = DatumGetRuVector(vd);
+  MemoryContextSwitchTo(caller);
   return true;
 }
 
@@ -220,14 +226,10 @@ RVJ_FUNCTION(ruvector_cross_attention) {
       }
       MemoryContextReset(batch_ctx[0]);
       for (uint64 r = 0; r < got; r++) {
-        MemoryContext caller = MemoryContextSwitchTo(batch_ctx[0]);
         int64 key = 0;
         char* text = nullptr;
         RuVector* v;
-        const bool has = read_row(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, qs.integer_id, &key, &text, &v,
-                                  "query");
-        MemoryContextSwitchTo(caller);
-        if (!has) continue;
+        if (!read_row(batch_ctx[0], r, qs.integer_id, &key, &text, &v, "query")) continue;
         if (dims <= 0) dims = v->dim;
         check_dims(dims, v->dim);
         if (qbuf == nullptr) {
@@ -277,14 +279,10 @@ RVJ_FUNCTION(ruvector_cross_attention) {
         float* dbuf = held->scan->staging(slot);
         int64* dkeys = held->scan->staging_keys(slot);
         for (uint64 r = 0; r < got; r++) {
-          MemoryContext caller = MemoryContextSwitchTo(batch_ctx[slot]);
           int64 key = 0;
           char* text = nullptr;
           RuVector* v;
-          const bool has = read_row(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, ds.integer_id, &key, &text, &v,
-                                    "document");
-          MemoryContextSwitchTo(caller);
-          if (!has) continue;
+          if (!read_row(batch_ctx[slot], r, ds.integer_id, &key, &text, &v, "document")) continue;
           check_dims(dims, v->dim);
           memcpy(dbuf + (size_t)nd * dims, v->x, sizeof(float) * dims);
           dkeys[nd] = ds.integer_id ? key : seq++;

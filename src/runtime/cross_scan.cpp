@@ -15,16 +15,11 @@
 #include "runtime/native.h"
 #include "runtime/rescue.h"
 #include "runtime/schedules/parallel.h"
+#include "runtime/simd.h"
 
 namespace rvj::runtime {
 
 namespace {
-
-#if defined(__x86_64__)
-#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define RVJ_CLONES
-#endif
 
 // The largest of n logits, and whether all are finite (8 fixed lanes: the
 // loop vectorises on every clone).

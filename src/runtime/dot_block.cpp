@@ -95,17 +95,6 @@ __attribute__((target("avx2,fma"))) void panels_avx2(const float* q, int nq, int
 }
 #endif
 
-DotIsa best_isa() {
-#if defined(__x86_64__)
-  static const DotIsa isa = __builtin_cpu_supports("avx512f")                                   ? DotIsa::Avx512
-                            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? DotIsa::Avx2
-                                                                                              : DotIsa::Scalar;
-  return isa;
-#else
-  return DotIsa::Scalar;
-#endif
-}
-
 }  // namespace
 
 void pack_panels(const float* d, int nd, int dims, float* panels) {
@@ -120,22 +109,12 @@ void pack_panels(const float* d, int nd, int dims, float* panels) {
   }
 }
 
-bool dot_isa_available(DotIsa isa) {
-  switch (isa) {
-    case DotIsa::Best:
-    case DotIsa::Scalar: return true;
-    case DotIsa::Avx512: return best_isa() == DotIsa::Avx512;
-    case DotIsa::Avx2: return best_isa() != DotIsa::Scalar;
-  }
-  return false;
-}
-
 void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
-                DotIsa isa) {
-  if (isa == DotIsa::Best) isa = best_isa();
+                SimdIsa isa) {
+  isa = simd_resolve(isa);
 #if defined(__x86_64__)
-  if (isa == DotIsa::Avx512) return panels_avx512(q, nq, dims, panels, nd, out, ld);
-  if (isa == DotIsa::Avx2) return panels_avx2(q, nq, dims, panels, nd, out, ld);
+  if (isa == SimdIsa::Avx512) return panels_avx512(q, nq, dims, panels, nd, out, ld);
+  if (isa == SimdIsa::Avx2) return panels_avx2(q, nq, dims, panels, nd, out, ld);
 #endif
   panels_scalar(q, nq, dims, panels, nd, out, ld);
 }

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "runtime/simd.h"
+
 namespace rvj::runtime {
 
 inline constexpr int kPanel = 16;             // documents per panel
@@ -28,16 +30,11 @@ inline int64_t query_rows(int64_t nq) { return (nq + kQueryRows - 1) / kQueryRow
 // up to panel_docs(nd).
 void pack_panels(const float* d, int nd, int dims, float* panels);
 
-enum class DotIsa { Best, Avx512, Avx2, Scalar };
-
 // out[i * ld + j] = sum over t of q[i * dims + t] * d_j[t] (one fma chain,
 // t ascending) for i < nq, j < panel_docs(nd); q and out hold
 // query_rows(nq) rows (the extra ones of out are scratch).
 // `isa` picks a version for the tests; every version gives the same bits.
 void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
-                DotIsa isa = DotIsa::Best);
-
-// Whether this CPU runs `isa` (Best and Scalar: always).
-bool dot_isa_available(DotIsa isa);
+                SimdIsa isa = SimdIsa::Best);
 
 }  // namespace rvj::runtime

@@ -60,34 +60,13 @@ __attribute__((target("avx2,fma"))) void block_avx2(const float* x, float* out, 
 }
 #endif
 
-ExpIsa best_isa() {
-#if defined(__x86_64__)
-  static const ExpIsa isa = __builtin_cpu_supports("avx512f")                                   ? ExpIsa::Avx512
-                            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? ExpIsa::Avx2
-                                                                                              : ExpIsa::Scalar;
-  return isa;
-#else
-  return ExpIsa::Scalar;
-#endif
-}
-
 }  // namespace
 
-bool exp_isa_available(ExpIsa isa) {
-  switch (isa) {
-    case ExpIsa::Best:
-    case ExpIsa::Scalar: return true;
-    case ExpIsa::Avx512: return best_isa() == ExpIsa::Avx512;
-    case ExpIsa::Avx2: return best_isa() != ExpIsa::Scalar;
-  }
-  return false;
-}
-
-void exp32_block(const float* x, float* out, int n, ExpIsa isa) {
-  if (isa == ExpIsa::Best) isa = best_isa();
+void exp32_block(const float* x, float* out, int n, SimdIsa isa) {
+  isa = simd_resolve(isa);
 #if defined(__x86_64__)
-  if (isa == ExpIsa::Avx512) return block_avx512(x, out, n);
-  if (isa == ExpIsa::Avx2) return block_avx2(x, out, n);
+  if (isa == SimdIsa::Avx512) return block_avx512(x, out, n);
+  if (isa == SimdIsa::Avx2) return block_avx2(x, out, n);
 #endif
   for (int j = 0; j < n; ++j) out[j] = exp32(x[j]);
 }

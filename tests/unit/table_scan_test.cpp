@@ -43,8 +43,8 @@ TEST(DotPanels, EveryIsaGivesOneFmaChainPerProduct) {
       const auto d = random_rows(nd, dims, 2 + dims + nd);
       std::vector<float> panels((size_t)panel_docs(nd) * dims, -1.0f);
       pack_panels(d.data(), nd, dims, panels.data());
-      for (DotIsa isa : {DotIsa::Scalar, DotIsa::Avx2, DotIsa::Avx512}) {
-        if (!dot_isa_available(isa)) continue;
+      for (SimdIsa isa : {SimdIsa::Scalar, SimdIsa::Avx2, SimdIsa::Avx512}) {
+        if (!simd_available(isa)) continue;
         const int64_t ld = panel_docs(nd);
         std::vector<float> out((size_t)query_rows(nq) * ld, -1.0f);
         dot_panels(q.data(), nq, dims, panels.data(), nd, out.data(), ld, isa);
@@ -65,8 +65,8 @@ TEST(ExpBlock, EveryIsaGivesExp32sBits) {
   std::uniform_real_distribution<float> u(-100.0f, 0.0f);
   for (int i = 0; i < 10000; ++i) x.push_back(u(rng));
   for (float v : {0.0f, -0.0f, -87.0f, -87.00001f, -1e-30f, -INFINITY, -86.99f, -0.5f, -126.0f}) x.push_back(v);
-  for (ExpIsa isa : {ExpIsa::Scalar, ExpIsa::Avx2, ExpIsa::Avx512}) {
-    if (!exp_isa_available(isa)) continue;
+  for (SimdIsa isa : {SimdIsa::Scalar, SimdIsa::Avx2, SimdIsa::Avx512}) {
+    if (!simd_available(isa)) continue;
     std::vector<float> out(x.size());
     exp32_block(x.data(), out.data(), (int)x.size(), isa);
     for (size_t i = 0; i < x.size(); ++i) {

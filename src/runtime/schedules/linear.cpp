@@ -6,16 +6,11 @@
 
 #include "ir/cancel.h"
 #include "ir/feature_map.h"
+#include "runtime/simd.h"
 
 namespace rvj::runtime {
 
 namespace {
-
-#if defined(__x86_64__)
-#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define RVJ_CLONES
-#endif
 
 // The state's f64 arithmetic as fused multiply-add chains in a fixed
 // order, vectorised along d_v: every clone gives the same bits.

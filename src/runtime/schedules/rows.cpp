@@ -14,6 +14,7 @@
 #include "runtime/online_softmax.h"
 #include "runtime/rescue.h"
 #include "runtime/schedules/steps.h"
+#include "runtime/simd.h"
 
 namespace rvj::runtime::flash {
 
@@ -74,12 +75,6 @@ void run_rows(const SequencePlan& p, const Bound& score, const float* const* q, 
 }
 
 namespace {
-
-#if defined(__x86_64__)
-#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define RVJ_CLONES
-#endif
 
 // acc += w v (f64; a multiply, then an add, per element in every clone).
 RVJ_CLONES void add_weighted(double w, const float* v, int n, double* acc) {

@@ -1,0 +1,26 @@
+// The runtime's own vector code (the kernels it compiles ahead, beside the
+// JIT's): loops written once and cloned per x86 ISA with RVJ_CLONES, and
+// hand-written intrinsics picked by simd_isa(). Every version computes the
+// same operations in the same order (files that use these are built with
+// -ffp-contract=off), so every ISA gives the same bits.
+#pragma once
+
+#if defined(__x86_64__)
+#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define RVJ_CLONES
+#endif
+
+namespace rvj::runtime {
+
+// Best: the widest this CPU runs. The others exist for the tests.
+enum class SimdIsa { Best, Avx512, Avx2, Scalar };
+
+// The widest version this CPU runs (never Best).
+SimdIsa simd_isa();
+// Whether this CPU runs `isa` (Best and Scalar: always).
+bool simd_available(SimdIsa isa);
+// isa, with Best resolved.
+inline SimdIsa simd_resolve(SimdIsa isa) { return isa == SimdIsa::Best ? simd_isa() : isa; }
+
+}  // namespace rvj::runtime
