@@ -3,6 +3,7 @@
 #include "pg/errors.h"
 #include "pg/vector.h"
 #include "ir/recipes/sequence.h"
+#include "runtime/linear_table.h"
 
 #include <cmath>
 
@@ -64,7 +65,7 @@ RVJ_FUNCTION(ruvector_attention_types) {
     if (m.own_functions)  // its learned weights are arguments of its own functions
       appendStringInfo(&forms, "%s (the sequence form adds %s)", m.own_functions, added.data);
     else
-      appendStringInfo(&forms, "score, weights, aggregate, sequence (adds %s)", added.data);
+      appendStringInfo(&forms, "score, weights, aggregate, sequence (adds %s), cross_attention", added.data);
     put(m.name, m.complexity, m.best_for, m.family, params.data, m.score_form, true, m.paper, forms.data);
   }
   for (size_t i = 0; i < seqs->size(); i++) {
@@ -98,7 +99,9 @@ RVJ_FUNCTION(ruvector_attention_types) {
                                                            : "");
     // The sparse normalisers also weigh a set (ruvector_attention_weights).
     put(m.name, m.complexity, m.best_for, m.family, params.data, form.data, false, m.paper,
-        m.normaliser == rvj::ir::Normaliser::Softmax ? "sequence" : "weights, sequence");
+        m.normaliser != rvj::ir::Normaliser::Softmax ? "weights, sequence"
+        : rvj::runtime::linear_table_form(m)         ? "sequence, table state (ruvector_linear_state)"
+                                                     : "sequence");
   }
   return (Datum)0;
 }

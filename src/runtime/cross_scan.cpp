@@ -63,16 +63,11 @@ RVJ_CLONES double sum_exp(const double* l, int n, double m, float* x) {
 constexpr int kQueryTile = 60;  // queries per part (a multiple of kQueryRows)
 static_assert(kQueryTile % kQueryRows == 0);
 
-// Whether a row takes the blocked path: no entry so tiny that the kernel
-// would rescue it (rescue.h's tiny_scale is 1), and for cosine a norm.
+// Whether a row takes the blocked path: no rescue (rescue.h), and for
+// cosine a norm (the per-row kernel reports a zero vector).
 bool plain_row(const float* x, int dims, bool cosine, float* sq) {
   if (cosine) *sq = canonical_sq_norm32(x, dims);
-  int big = 0, nonzero = 0;
-  for (int i = 0; i < dims; ++i) {
-    big |= std::fabs(x[i]) >= static_cast<float>(ir::kTinyEntry);
-    nonzero |= x[i] != 0.0f;
-  }
-  return (big || !nonzero) && (!cosine || *sq > 0);
+  return rescue_free(x, dims) && (!cosine || *sq > 0);
 }
 
 [[noreturn]] void overflowed(const ir::Mechanism& m) {

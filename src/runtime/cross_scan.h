@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "ir/recipes/mechanisms.h"
@@ -56,7 +55,6 @@ class CrossScan {
   // The keys among some query's k best now, sorted.
   std::vector<int64_t> live_keys() const;
 
-  int queries() const { return nq_; }
   // Query i's kept documents, best first: value = the exact weight.
   std::vector<TopEntry> top(int i) const;
 

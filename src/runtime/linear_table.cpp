@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstring>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "ir/errors.h"
@@ -11,13 +10,18 @@
 
 namespace rvj::runtime {
 
+bool linear_table_form(const ir::SequenceMechanism& m) {
+  return m.schedule == ir::Schedule::Linear && m.features != ir::FeatureMap::CosFormer &&
+         m.mask != ir::MaskKind::Causal;
+}
+
 SequencePlan linear_table_plan(const ir::SequenceMechanism& m, const double* values, int dims, int value_dims) {
-  const bool table_form = m.schedule == ir::Schedule::Linear;
+  const bool table_form = linear_table_form(m);
   SequencePlan p;
   if (table_form) p = plan_sequence(m, values, 1, 1, dims, dims, value_dims);
   bool causal_param = false;
-  for (const auto& spec : m.params) causal_param |= std::string_view(spec.name) == "causal";
-  if (!table_form || p.causal || p.features == ir::FeatureMap::CosFormer)
+  for (const auto& spec : m.params) causal_param |= spec.field == ir::Field::Causal;
+  if (!table_form || p.causal)
     throw Error(ErrorKind::InvalidArgument,
                 std::string("attention type \"") + m.name + "\"" +
                     (table_form && p.causal && causal_param ? " with causal: true" : "") + " has no table state",

@@ -13,6 +13,11 @@
 
 namespace rvj::runtime {
 
+// Whether m has a table form: the linear schedule with a feature map that
+// ignores positions and no causal mask of its own (a `causal` param, when
+// set, is refused by linear_table_plan). ruvector_attention_types() lists it.
+bool linear_table_form(const ir::SequenceMechanism& m);
+
 // The plan of a table state for `m` with params `values` (m's order),
 // keys and queries of `dims`, values of `value_dims`. Throws rvj::Error for
 // a mechanism without a table form (naming the ones with one) and for

@@ -81,10 +81,6 @@ RVJ_CLONES void add_weighted(double w, const float* v, int n, double* acc) {
   for (int c = 0; c < n; ++c) acc[c] += w * static_cast<double>(v[c]);
 }
 
-// Whether a row takes the blocked path: no entry so small that the per-row
-// kernel would rescue it (rescue.h).
-bool plain_row(const float* x, int n) { return tiny_scale(x, n) == 1; }
-
 // The logits of queries [q0, q1) for head h, all S keys, for scores that are
 // plain scaled dot products (scaled_dot, no ALiBi): packed-panel products
 // (dot_block.h: one fma chain per product, the same bits on every ISA) times
@@ -104,13 +100,13 @@ void blocked_logits(const SequencePlan& p, const Bound& score, double* prm, cons
   std::vector<uint8_t> key_plain(S), query_plain(n);
   for (int j = 0; j < S; ++j) {
     std::copy(k[j] + kv_off, k[j] + kv_off + hd, keys + (size_t)j * hd);
-    key_plain[j] = plain_row(k[j] + kv_off, hd);
+    key_plain[j] = rescue_free(k[j] + kv_off, hd);
   }
   pack_panels(keys, S, hd, panels);
   std::fill(qs, qs + (size_t)rows * hd, 0.0f);
   for (int i = 0; i < n; ++i) {
     std::copy(q[q0 + i] + q_off, q[q0 + i] + q_off + hd, qs + (size_t)i * hd);
-    query_plain[i] = plain_row(q[q0 + i] + q_off, hd);
+    query_plain[i] = rescue_free(q[q0 + i] + q_off, hd);
   }
   check_cancel();
   dot_panels(qs, n, hd, panels, S, dots, width);
