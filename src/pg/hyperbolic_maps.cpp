@@ -50,8 +50,26 @@ Datum midpoint(FunctionCallInfo fcinfo, bool weighted) {
   RVJ_ENGINE(rvj::runtime::poincare_midpoint(points.x, w, points.n, points.dim, c, result->x));
   PG_RETURN_RUVECTOR_P(result);
 }
+// Between the ball and the hyperboloid (runtime/hyperbolic.h): one more
+// dimension (x0) on the hyperboloid.
+Datum change_model(FunctionCallInfo fcinfo, bool to_lorentz) {
+  RuVector* a = PG_GETARG_RUVECTOR_P(0);
+  const double c = PG_GETARG_FLOAT4(1);
+  const int dims = to_lorentz ? a->dim + 1 : a->dim - 1;
+  if (dims > RUVECTOR_MAX_DIM)
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("the mapped point would have %d dimensions", dims),
+                    errhint("A ruvector has 1 to %d dimensions.", RUVECTOR_MAX_DIM)));
+  // (a 1-d "hyperboloid point" gets the runtime's error, which says why)
+  RuVector* result = new_vector(dims < 1 ? 1 : dims);  // palloc may ERROR: before the engine
+  RVJ_ENGINE(to_lorentz ? rvj::runtime::poincare_to_lorentz(a->x, a->dim, c, result->x)
+                        : rvj::runtime::lorentz_to_poincare(a->x, a->dim, c, result->x));
+  PG_RETURN_RUVECTOR_P(result);
+}
 }  // namespace
 
+RVJ_FUNCTION(ruvector_poincare_to_lorentz) { return change_model(fcinfo, true); }
+RVJ_FUNCTION(ruvector_lorentz_to_poincare) { return change_model(fcinfo, false); }
 RVJ_FUNCTION(ruvector_poincare_midpoint) { return midpoint(fcinfo, false); }
 RVJ_FUNCTION(ruvector_poincare_weighted_midpoint) { return midpoint(fcinfo, true); }
 RVJ_FUNCTION(ruvector_poincare_expmap0) { return poincare_map(fcinfo, "poincare_expmap0", 1); }

@@ -1,18 +1,39 @@
 #include "runtime/hyperbolic.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "ir/errors.h"
 #include "ir/midpoint.h"
+#include "ir/recipes/mechanisms.h"
 
 namespace rvj::runtime {
 
-void poincare_midpoint(const float* const* points, const float* weights, int n, int dims, double c, float* out) {
+namespace {
+void check_curvature(double c) {
   if (!(std::isfinite(c) && c > 0))
     throw Error(ErrorKind::InvalidArgument, "curvature must be a finite number greater than 0",
-                "The ball has curvature -c; geoopt's PoincareBall(c) needs c > 0.");
+                "The models have curvature -c; geoopt's PoincareBall(c) and Lorentz(k = 1/c) need c > 0.");
+}
+
+std::string g3(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", v);
+  return b;
+}
+
+void store(const double* v, int n, float* out) {
+  for (int d = 0; d < n; ++d) {
+    out[d] = static_cast<float>(v[d]);
+    if (!std::isfinite(out[d])) throw Error(ErrorKind::DataException, "the mapped point is out of range for type real");
+  }
+}
+}  // namespace
+
+void poincare_midpoint(const float* const* points, const float* weights, int n, int dims, double c, float* out) {
+  check_curvature(c);
   std::vector<double> sum(dims + 1, 0.0), terms(dims + 1), mid(dims);
   bool any = false;
   for (int i = 0; i < n; ++i) {
@@ -27,10 +48,43 @@ void poincare_midpoint(const float* const* points, const float* weights, int n, 
   }
   if (!any) throw Error(ErrorKind::DataException, "the weights must not all be zero");
   ir::poincare_midpoint_finish(sum.data(), dims, c, mid.data());
-  for (int d = 0; d < dims; ++d) {
-    out[d] = static_cast<float>(mid[d]);
-    if (!std::isfinite(out[d])) throw Error(ErrorKind::DataException, "the midpoint is out of range for type real");
-  }
+  store(mid.data(), dims, out);
+}
+
+void poincare_to_lorentz(const float* p, int dims, double c, float* out) {
+  check_curvature(c);
+  double pp = 0;
+  for (int d = 0; d < dims; ++d) pp += static_cast<double>(p[d]) * p[d];
+  const double cpp = c * pp;
+  if (!(cpp < 1))
+    throw Error(ErrorKind::DataException, "the point is not inside the Poincare ball: c*||p||^2 = " + g3(cpp),
+                "Points of the ball of curvature -c have c |p|^2 < 1.");
+  std::vector<double> x(dims + 1);
+  const double g = 1 - cpp;
+  x[0] = (1 + cpp) / (g * std::sqrt(c));
+  for (int d = 0; d < dims; ++d) x[d + 1] = 2 * static_cast<double>(p[d]) / g;
+  store(x.data(), dims + 1, out);
+}
+
+void lorentz_to_poincare(const float* x, int dims, double c, float* out) {
+  check_curvature(c);
+  if (dims < 2)
+    throw Error(ErrorKind::DataException, "a point of the hyperboloid needs at least 2 dimensions, x0 and one more",
+                "ruvector_poincare_to_lorentz maps a ball point of n dimensions to n + 1.");
+  const double k = 1 / c;
+  double xx = 0;
+  for (int d = 0; d < dims; ++d) xx += static_cast<double>(x[d]) * x[d];
+  const double x0 = x[0], dev = (xx - 2 * x0 * x0 + k) / (xx + k);
+  if (!(std::fabs(dev) <= ir::kHyperboloidTolerance) || !(x0 > 0))
+    throw Error(ErrorKind::DataException,
+                x0 > 0 ? "the point is not on the hyperboloid <x,x>_L = -1/c (relative deviation " + g3(dev) + ")"
+                       : std::string("a point with x0 <= 0 is on the lower sheet, not the hyperboloid model"),
+                "Points of the hyperboloid of curvature -c satisfy -x0^2 + x1^2 + ... = -1/c with x0 > 0, to float32 "
+                "precision (relative deviation at most 1e-5).");
+  std::vector<double> p(dims - 1);
+  const double s = 1 + std::sqrt(c) * x0;
+  for (int d = 1; d < dims; ++d) p[d - 1] = x[d] / s;
+  store(p.data(), dims - 1, out);
 }
 
 }  // namespace rvj::runtime

@@ -1,6 +1,7 @@
 // Hyperbolic family (geoopt's PoincareBall convention: curvature -c).
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "ir/errors.h"
 #include "ir/recipes/mechanisms.h"
@@ -174,39 +175,79 @@ void check_poincare_points(const Mechanism& m, const double* out, const double*)
   check_in_ball(m, out, static_cast<int>(m.input_names.size()));
 }
 
-// lorentz (geoopt's Lorentz(k), curvature -1/k): points of the hyperboloid
-// <x,x>_L = -k with x0 > 0, where <x,y>_L = -x0 y0 + sum_{i>=1} x_i y_i =
-// x.y - 2 x0 y0 (f64). d = sqrt(k) arcosh(-<x,y>_L / k), with
-// arcosh(z) = log1p((z - 1) + sqrt((z - 1)(z + 1))) and z - 1 = (-<x,y>_L - k) / k
-// floored at 0 (rounding may put near points a hair below 1). The logit is
-// -beta d - gamma. out[1], out[2]: (<x,x>_L + k) / (x.x + k), the relative
-// distance of each point from the hyperboloid; out[3]: min(x0, y0).
+// The hyperboloid <x,x>_L = -k with x0 > 0 (geoopt's Lorentz(k), curvature
+// -1/k), where <x,y>_L = -x0 y0 + sum_{i>=1} x_i y_i = x.y - 2 x0 y0 (f64).
+// d = sqrt(k) arcosh(-<x,y>_L / k), with arcosh(z) = log1p((z - 1) +
+// sqrt((z - 1)(z + 1))) and z - 1 = (-<x,y>_L - k) / k floored at 0
+// (rounding may put near points a hair below 1).
+namespace {
+struct LorentzPair {
+  int two, xx, yy, x0, y0;
+};
+
+int minkowski(Builder& b, const LorentzPair& p, int dot, int u0, int v0) {
+  return b.sub(dot, b.mul(p.two, b.mul(u0, v0)));
+}
+
+int lorentz_distance(Builder& b, int x, int y, int k, LorentzPair* p) {
+  p->two = b.constant(2);
+  int zero = b.constant(0);
+  int xy = b.dot(x, y, Precision::F64);
+  p->xx = b.sq_norm(x, Precision::F64);
+  p->yy = b.sq_norm(y, Precision::F64);
+  p->x0 = b.element(x, 0);
+  p->y0 = b.element(y, 0);
+  int zm1 = b.max(zero, b.div(b.sub(b.neg(minkowski(b, *p, xy, p->x0, p->y0)), k), k));
+  int arcosh = b.log1p(b.add(zm1, b.sqrt(b.mul(zm1, b.add(zm1, p->two)))));
+  return b.mul(b.sqrt(k), arcosh);
+}
+
+// Outputs for check_lorentz: (<x,x>_L + k) / (x.x + k) and the same for y
+// (each point's relative distance from the hyperboloid), then min(x0, y0).
+void lorentz_check_outputs(Builder& b, const LorentzPair& p, int k) {
+  b.output(b.div(b.add(minkowski(b, p, p.xx, p.x0, p.x0), k), b.add(p.xx, k)));
+  b.output(b.div(b.add(minkowski(b, p, p.yy, p.y0, p.y0), k), b.add(p.yy, k)));
+  b.output(b.min(p.x0, p.y0));
+}
+}  // namespace
+
+// lorentz attention score: -beta d - gamma on Lorentz(k).
 Function build_lorentz(int dims) {
   Builder b("lorentz", dims);
   int x = b.input(), y = b.input(), k = b.param(), beta = b.param(), gamma = b.param();
-  int two = b.constant(2), zero = b.constant(0);
-  int xy = b.dot(x, y, Precision::F64), xx = b.sq_norm(x, Precision::F64), yy = b.sq_norm(y, Precision::F64);
-  int x0 = b.element(x, 0), y0 = b.element(y, 0);
-  auto minkowski = [&](int dot, int u0, int v0) { return b.sub(dot, b.mul(two, b.mul(u0, v0))); };
-  int zm1 = b.max(zero, b.div(b.sub(b.neg(minkowski(xy, x0, y0)), k), k));
-  int arcosh = b.log1p(b.add(zm1, b.sqrt(b.mul(zm1, b.add(zm1, two)))));
-  int dist = b.mul(b.sqrt(k), arcosh);
+  LorentzPair p;
+  int dist = lorentz_distance(b, x, y, k, &p);
   b.output(b.sub(b.neg(b.mul(beta, dist)), gamma));
-  b.output(b.div(b.add(minkowski(xx, x0, x0), k), b.add(xx, k)));
-  b.output(b.div(b.add(minkowski(yy, y0, y0), k), b.add(yy, k)));
-  b.output(b.min(x0, y0));
+  lorentz_check_outputs(b, p, k);
+  return b.finish();
+}
+
+// ruvector_lorentz_distance(a, b, curvature): the same distance with the
+// curvature -c of the other hyperbolic functions, so k = 1/c.
+Function build_lorentz_distance(int dims) {
+  Builder b("lorentz_distance", dims);
+  int x = b.input(), y = b.input(), c = b.param();
+  int k = b.div(b.constant(1), c);
+  LorentzPair p;
+  b.output(lorentz_distance(b, x, y, k, &p));
+  lorentz_check_outputs(b, p, k);
   return b.finish();
 }
 
 void check_lorentz(const Mechanism& m, const double* out, const double*) {
+  // The score names the hyperboloid by k, the distance by the curvature -c.
+  const bool by_k = std::strcmp(m.name, "lorentz_distance") != 0;
   for (int i = 0; i < 2; ++i)
-    if (!(std::fabs(out[1 + i]) <= 1e-5)) {
+    if (!(std::fabs(out[1 + i]) <= kHyperboloidTolerance)) {
       char msg[256];
-      std::snprintf(msg, sizeof msg, "%s is not on the hyperboloid <x,x>_L = -k (relative deviation %.3g)",
-                    m.input_names[i], out[1 + i]);
+      std::snprintf(msg, sizeof msg, "%s is not on the hyperboloid <x,x>_L = %s (relative deviation %.3g)",
+                    m.input_names[i], by_k ? "-k" : "-1/c", out[1 + i]);
       throw Error(ErrorKind::DataException, msg,
-                  "Points of geoopt's Lorentz(k) satisfy -x0^2 + x1^2 + ... = -k with x0 > 0, to float32 "
-                  "precision (relative deviation at most 1e-5).");
+                  by_k ? "Points of geoopt's Lorentz(k) satisfy -x0^2 + x1^2 + ... = -k with x0 > 0, to float32 "
+                         "precision (relative deviation at most 1e-5)."
+                       : "Points of the hyperboloid of curvature -c satisfy -x0^2 + x1^2 + ... = -1/c with x0 > 0, "
+                         "to float32 precision (relative deviation at most 1e-5); ruvector_poincare_to_lorentz "
+                         "maps points of the ball there.");
     }
   if (!(out[3] > 0))
     throw Error(ErrorKind::DataException, "a point with x0 <= 0 is on the lower sheet, not the hyperboloid model",

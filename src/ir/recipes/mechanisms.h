@@ -49,6 +49,10 @@ struct Mechanism {
   bool (*underflowed)(const double* out) = nullptr;
 };
 
+// How far (relative) a point may lie from the hyperboloid <x,x>_L = -k and
+// still count as on it: float32 rounding of a point computed in f64.
+inline constexpr double kHyperboloidTolerance = 1e-5;
+
 // Entries of magnitude below this are rescaled before a rescue (2^-20).
 inline constexpr double kTinyEntry = 9.5367431640625e-07;
 
@@ -89,6 +93,7 @@ Function build_cosine(int dims);
 Function build_poincare(int dims);
 Function build_lorentz(int dims);
 void check_lorentz(const Mechanism& m, const double* out, const double* params);
+Function build_lorentz_distance(int dims);
 Function build_poincare_distance(int dims);
 Function build_l2_distance(int dims);
 Function build_negative_inner_product(int dims);

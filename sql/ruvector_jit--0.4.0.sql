@@ -1,4 +1,4 @@
--- ruvector_jit 0.3.0
+-- ruvector_jit 0.4.0
 \echo Use "CREATE EXTENSION ruvector_jit" to load this file. \quit
 
 -- ---------------------------------------------------------------------------
@@ -157,6 +157,21 @@ CREATE FUNCTION ruvector_poincare_logmap0(v ruvector, curvature real DEFAULT 1.0
 CREATE FUNCTION ruvector_poincare_mobius_add(a ruvector, b ruvector, curvature real DEFAULT 1.0)
   RETURNS ruvector
   AS 'MODULE_PATHNAME', 'ruvector_poincare_mobius_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- ---------------------------------------------------------------------------
+-- The hyperboloid beside the ball (0.4.0). Curvature -c everywhere, c > 0:
+-- the hyperboloid is <x,x>_L = -1/c, x0 > 0 (geoopt's Lorentz(k) with
+-- k = 1/c), and the maps between the models are isometries.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_lorentz_distance(a ruvector, b ruvector, curvature real DEFAULT 1.0)
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_lorentz_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_poincare_to_lorentz(p ruvector, curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_poincare_to_lorentz' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_lorentz_to_poincare(x ruvector, curvature real DEFAULT 1.0)
+  RETURNS ruvector
+  AS 'MODULE_PATHNAME', 'ruvector_lorentz_to_poincare' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- The weighted gyromidpoint of points of the ball (geoopt's weighted_midpoint).
 CREATE FUNCTION ruvector_poincare_midpoint(points ruvector[], curvature real DEFAULT 1.0)
