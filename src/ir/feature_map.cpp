@@ -1,5 +1,7 @@
 #include "ir/feature_map.h"
 
+#include "ir/random.h"
+
 #include <cmath>
 #include <vector>
 
@@ -52,31 +54,6 @@ void feature_map(FeatureMap f, const float* x, int d, int pos, int M, const doub
   }
 }
 
-namespace {
-struct Normals {
-  uint64_t state;
-  double spare = 0;
-  bool has_spare = false;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double operator()() {
-    if (has_spare) {
-      has_spare = false;
-      return spare;
-    }
-    const double u1 = (static_cast<double>(next() >> 11) + 1) * 0x1.0p-53;  // (0, 1]
-    const double u2 = static_cast<double>(next() >> 11) * 0x1.0p-53;        // [0, 1)
-    const double r = std::sqrt(-2 * std::log(u1));
-    spare = r * std::sin(2 * M_PI * u2);
-    has_spare = true;
-    return r * std::cos(2 * M_PI * u2);
-  }
-};
-}  // namespace
 
 void favor_weights(int m, int d, uint64_t seed, double* W) {
   Normals normal{seed};

@@ -3,18 +3,11 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "ir/random.h"
+
 namespace rvj::ir {
 
 namespace {
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
-
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += kGolden);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // b divides a, for any sign of a.
 bool divides(int b, int a) { return a % b == 0; }
 }  // namespace

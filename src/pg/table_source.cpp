@@ -99,14 +99,14 @@ TableSource resolve_table(const char* function, Oid relid, Oid vector_type, cons
 
   Relation rel = relation_open(relid, AccessShareLock);
   Form_pg_attribute vec = vector_column(rel, vector_type, column, column_arg);
-  Form_pg_attribute key = id_column(rel, id, id_arg);
+  Form_pg_attribute key = id_arg ? id_column(rel, id, id_arg) : nullptr;
   TableSource t;
   t.relid = relid;
   t.relation = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), name);
   t.column = quote_identifier(pstrdup(NameStr(vec->attname)));
-  t.id = quote_identifier(pstrdup(NameStr(key->attname)));
-  t.id_type = key->atttypid;
-  t.integer_id = integer_type(key->atttypid);
+  t.id = key ? quote_identifier(pstrdup(NameStr(key->attname))) : nullptr;
+  t.id_type = key ? key->atttypid : InvalidOid;
+  t.integer_id = key && integer_type(key->atttypid);
   t.dims = vec->atttypmod > 0 ? vec->atttypmod : -1;
   relation_close(rel, NoLock);  // the lock stays until the transaction ends
   return t;

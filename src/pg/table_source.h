@@ -22,7 +22,8 @@ struct TableSource {
 // Resolves `column` (NULL: the relation's single column of type vector_type)
 // and `id` (NULL: its single-column primary key) of `relid` for `function`,
 // after checking the caller may SELECT from it. The argument names
-// (table_arg, column_arg, id_arg) appear in the messages.
+// (table_arg, column_arg, id_arg) appear in the messages; id_arg null means
+// no id is needed (t.id null).
 TableSource resolve_table(const char* function, Oid relid, Oid vector_type, const char* column, const char* id,
                           const char* table_arg, const char* column_arg, const char* id_arg);
 

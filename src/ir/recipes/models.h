@@ -1,0 +1,47 @@
+// Kinds of learned models (ruvector_models): the tensors each kind holds and
+// their shapes, named by symbols that must agree across tensors. Loading
+// checks a model here, so a mismatch names the expected shape.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace rvj::ir {
+
+struct TensorSpec {
+  const char* name;
+  std::vector<const char*> dims;  // symbols, e.g. {"num_experts", "dims"}
+  bool optional;
+  const char* doc;
+};
+
+struct ModelKind {
+  const char* name;
+  const char* doc;
+  std::vector<TensorSpec> tensors;
+};
+
+const std::vector<ModelKind>& model_kinds();
+const ModelKind* find_model_kind(std::string_view name);  // nullptr if unknown
+std::string model_kind_names();                         // "moe_gate, ..."
+
+struct GivenTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+// The symbols' values, in the order they first appear in the kind's specs.
+using Bindings = std::vector<std::pair<std::string, int64_t>>;
+
+// Checks the tensors against the kind: every required one present, no
+// unknown or repeated names, every shape of the right rank, each symbol one
+// value. Throws rvj::Error(DataException) naming the expected shape.
+Bindings check_model(const ModelKind& kind, const std::vector<GivenTensor>& given);
+
+// The value bound to `symbol` (0 if not bound).
+int64_t binding(const Bindings& b, std::string_view symbol);
+
+}  // namespace rvj::ir

@@ -1,0 +1,271 @@
+// ruvector_model_load(name, kind, tensors, replace), ruvector_model_drop(name)
+// and the reader the model-taking functions share. Loading checks every
+// shape against the kind (ir/recipes/models.h). Ownership is the tables'
+// row-level security: a role reads a model unless its owner set readers,
+// and only the owner (or a superuser) replaces or drops it.
+#include "pg/models.h"
+
+#include "pg/errors.h"
+#include "pg/table_source.h"
+
+extern "C" {
+#include "executor/spi.h"
+#include "utils/typcache.h"
+}
+
+using namespace rvj::pg;
+
+namespace {
+
+struct Given {
+  const char* name;
+  int ndim;
+  int shape[MAXDIM];
+  const float* data;
+  int64_t size;
+};
+
+void check_values(const Given& g) {
+  for (int64_t j = 0; j < g.size; ++j)
+    if (!std::isfinite(g.data[j]))
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("tensor \"%s\" has a value that is not finite at position %lld", g.name, (long long)j + 1)));
+}
+
+// Checks names and shapes by the kind's rules (ir::check_model) and fills
+// m's symbols; returns them as jsonb text, the model's config.
+const char* check_shapes(const rvj::ir::ModelKind& kind, const Given* given, int n, Model* m) {
+  char* config = (char*)palloc(1024);
+  RVJ_ENGINE({
+    std::vector<rvj::ir::GivenTensor> ts;
+    for (int i = 0; i < n; ++i)
+      ts.push_back({given[i].name, std::vector<int64_t>(given[i].shape, given[i].shape + given[i].ndim)});
+    rvj::ir::Bindings b = rvj::ir::check_model(kind, ts);
+    std::string s = "{";
+    m->nsymbols = 0;
+    for (size_t i = 0; i < b.size() && i < 8; ++i) {
+      s += (i ? ", \"" : "\"") + b[i].first + "\": " + std::to_string(b[i].second);
+      for (const rvj::ir::TensorSpec& t : kind.tensors)
+        for (const char* sym : t.dims)
+          if (b[i].first == sym) m->symbol_name[i] = sym;
+      m->symbol[i] = b[i].second;
+      m->nsymbols = (int)i + 1;
+    }
+    snprintf(config, 1024, "%s}", s.c_str());
+  });
+  return config;
+}
+
+const rvj::ir::ModelKind* kind_named(const char* kind) {
+  const rvj::ir::ModelKind* k = rvj::ir::find_model_kind(kind);
+  if (!k) {
+    char* names = (char*)palloc(1024);
+    RVJ_ENGINE(snprintf(names, 1024, "%s", rvj::ir::model_kind_names().c_str()));
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown model kind \"%s\"", kind),
+                    errhint("Model kinds are: %s.", names)));
+  }
+  return k;
+}
+
+// The owner of model `name` as the caller sees it, or NULL when there is
+// none (or the caller may not read it).
+const char* visible_owner(const char* schema, const char* name) {
+  Oid types[1] = {TEXTOID};
+  Datum values[1] = {CStringGetTextDatum(name)};
+  const char* sql = psprintf("SELECT owner::text FROM %s.ruvector_models WHERE name = $1", schema);
+  if (SPI_execute_with_args(sql, 1, types, values, nullptr, false, 0) != SPI_OK_SELECT)
+    elog(ERROR, "reading ruvector_models failed");
+  return SPI_processed ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : nullptr;
+}
+
+// Only the owner or a superuser may replace or drop a model (row-level
+// security would skip the row silently; this says why).
+void check_owner(const char* name, const char* owner) {
+  if (!superuser() && strcmp(owner, GetUserNameFromId(GetUserId(), false)) != 0)
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("must be owner of model \"%s\"", name),
+                    errdetail("Model \"%s\" belongs to role \"%s\".", name, owner)));
+}
+
+void execute(const char* sql, int n, Oid* types, Datum* values, int expect) {
+  const int rc = SPI_execute_with_args(sql, n, types, values, nullptr, false, 0);
+  if (rc != expect) elog(ERROR, "ruvector model update failed: %s", SPI_result_code_string(rc));
+}
+}  // namespace
+
+RVJ_FUNCTION(ruvector_model_load) {
+  const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  const char* kind_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  ArrayType* arr = PG_GETARG_ARRAYTYPE_P(2);
+  const bool replace = PG_GETARG_BOOL(3);
+  if (!*name) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("a model needs a non-empty name")));
+  const rvj::ir::ModelKind* kind = kind_named(kind_name);
+
+  // The tensors: an array of ruvector_tensor (name text, data real[]).
+  Datum* elems;
+  bool* nulls;
+  int n;
+  Oid elem_type = ARR_ELEMTYPE(arr);
+  int16 typlen;
+  bool typbyval;
+  char typalign;
+  get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
+  deconstruct_array(arr, elem_type, typlen, typbyval, typalign, &elems, &nulls, &n);
+  if (ARR_NDIM(arr) > 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("tensors must be a 1-D array")));
+  Given* given = (Given*)palloc0(sizeof(Given) * (n + 1));
+  ArrayType** arrays = (ArrayType**)palloc0(sizeof(ArrayType*) * (n + 1));
+  for (int i = 0; i < n; ++i) {
+    if (nulls[i]) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor %d is null", i + 1)));
+    HeapTupleHeader t = DatumGetHeapTupleHeader(elems[i]);
+    bool isnull;
+    Datum nm = GetAttributeByNum(t, 1, &isnull);
+    if (isnull) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor %d has no name", i + 1)));
+    given[i].name = TextDatumGetCString(nm);
+    Datum data = GetAttributeByNum(t, 2, &isnull);
+    if (isnull)
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor \"%s\" has no data", given[i].name)));
+    arrays[i] = DatumGetArrayTypeP(data);
+    if (ARR_HASNULL(arrays[i]) || ARR_NDIM(arrays[i]) == 0)
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("tensor \"%s\" must be a non-empty real array without nulls", given[i].name)));
+    given[i].ndim = ARR_NDIM(arrays[i]);
+    memcpy(given[i].shape, ARR_DIMS(arrays[i]), sizeof(int) * given[i].ndim);
+    given[i].data = (const float*)ARR_DATA_PTR(arrays[i]);
+    given[i].size = ArrayGetNItems(ARR_NDIM(arrays[i]), ARR_DIMS(arrays[i]));
+    check_values(given[i]);
+  }
+  Model checked{};
+  const char* config = check_shapes(*kind, given, n, &checked);
+
+  const char* schema = own_schema(fcinfo);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "ruvector_model_load: SPI_connect failed");
+  if (const char* owner = visible_owner(schema, name)) {
+    if (!replace)
+      ereport(ERROR, (errcode(ERRCODE_DUPLICATE_OBJECT), errmsg("model \"%s\" already exists", name),
+                      errhint("Pass replace => true to replace it, or drop it with ruvector_model_drop('%s').", name)));
+    check_owner(name, owner);
+    Oid t1[1] = {TEXTOID};
+    Datum v1[1] = {CStringGetTextDatum(name)};
+    execute(psprintf("DELETE FROM %s.ruvector_models WHERE name = $1", schema), 1, t1, v1, SPI_OK_DELETE);
+  }
+  Oid mt[3] = {TEXTOID, TEXTOID, JSONBOID};
+  Datum mv[3] = {CStringGetTextDatum(name), CStringGetTextDatum(kind_name),
+                 DirectFunctionCall1(jsonb_in, CStringGetDatum(config))};
+  execute(psprintf("INSERT INTO %s.ruvector_models (name, kind, config) VALUES ($1, $2, $3)", schema), 3, mt, mv,
+          SPI_OK_INSERT);
+  const char* tsql = psprintf("INSERT INTO %s.ruvector_model_tensors (model, name, shape, data) VALUES ($1, $2, $3, $4)",
+                              schema);
+  for (int i = 0; i < n; ++i) {
+    ArrayType* a = arrays[i];
+    Datum dims[MAXDIM];
+    for (int d = 0; d < ARR_NDIM(a); ++d) dims[d] = Int32GetDatum(ARR_DIMS(a)[d]);
+    Oid tt[4] = {TEXTOID, TEXTOID, INT4ARRAYOID, FLOAT4ARRAYOID};
+    Datum tv[4] = {CStringGetTextDatum(name), CStringGetTextDatum(given[i].name),
+                   PointerGetDatum(construct_array(dims, ARR_NDIM(a), INT4OID, 4, true, TYPALIGN_INT)),
+                   PointerGetDatum(a)};
+    execute(tsql, 4, tt, tv, SPI_OK_INSERT);
+  }
+  SPI_finish();
+  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(config)));
+}
+
+RVJ_FUNCTION(ruvector_model_drop) {
+  const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  const char* schema = own_schema(fcinfo);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "ruvector_model_drop: SPI_connect failed");
+  const char* owner = visible_owner(schema, name);
+  if (!owner)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("model \"%s\" does not exist", name),
+                    errhint("SELECT name FROM ruvector_models lists the models you may read.")));
+  check_owner(name, owner);
+  Oid t1[1] = {TEXTOID};
+  Datum v1[1] = {CStringGetTextDatum(name)};
+  execute(psprintf("DELETE FROM %s.ruvector_models WHERE name = $1", schema), 1, t1, v1, SPI_OK_DELETE);
+  SPI_finish();
+  PG_RETURN_VOID();
+}
+
+namespace rvj::pg {
+
+Model read_model(FunctionCallInfo fcinfo, const char* function, const char* name, const char* kind) {
+  const char* schema = own_schema(fcinfo);
+  MemoryContext caller = CurrentMemoryContext;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "%s: SPI_connect failed", function);
+  Oid types[1] = {TEXTOID};
+  Datum values[1] = {CStringGetTextDatum(name)};
+  const char* sql = psprintf(
+      "SELECT m.kind, t.name, t.shape, t.data FROM %s.ruvector_models m "
+      "LEFT JOIN %s.ruvector_model_tensors t ON t.model = m.name WHERE m.name = $1 ORDER BY t.name",
+      schema, schema);
+  if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+    elog(ERROR, "%s: reading model \"%s\" failed", function, name);
+  if (SPI_processed == 0)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("model \"%s\" does not exist", name),
+                    errdetail("Or its owner has not made it readable to you."),
+                    errhint("SELECT name, kind FROM ruvector_models lists the models you may read.")));
+  SPITupleTable* tt = SPI_tuptable;
+  const char* got_kind = SPI_getvalue(tt->vals[0], tt->tupdesc, 1);
+  if (strcmp(got_kind, kind) != 0)
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("%s needs a model of kind %s; \"%s\" is a %s model", function, kind, name, got_kind)));
+  Model m{};
+  m.kind = kind_named(kind);
+  MemoryContext spi = MemoryContextSwitchTo(caller);
+  m.name = pstrdup(name);
+  Given* given = (Given*)palloc0(sizeof(Given) * (SPI_processed + 1));
+  int n = 0;
+  for (uint64 r = 0; r < SPI_processed; ++r) {
+    bool isnull, shape_null, data_null;
+    Datum nm = SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull);
+    if (isnull) continue;  // a model without tensors
+    Datum shape = SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &shape_null);
+    Datum data = SPI_getbinval(tt->vals[r], tt->tupdesc, 4, &data_null);
+    Given& g = given[n++];
+    g.name = TextDatumGetCString(nm);
+    ArrayType* sa = shape_null ? nullptr : DatumGetArrayTypePCopy(shape);
+    ArrayType* da = data_null ? nullptr : DatumGetArrayTypePCopy(data);
+    // Rows may have been written directly: check them as load does. The
+    // stored shape is the tensor's (the data may have been flattened).
+    g.ndim = sa ? ArrayGetNItems(ARR_NDIM(sa), ARR_DIMS(sa)) : 0;
+    if (!sa || !da || ARR_HASNULL(sa) || g.ndim < 1 || g.ndim > MAXDIM || ARR_HASNULL(da))
+      ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("model \"%s\": tensor \"%s\" is malformed", name, g.name),
+                      errhint("Load it again with ruvector_model_load.")));
+    int64_t size = 1;
+    for (int d = 0; d < g.ndim; ++d) size *= (g.shape[d] = ((int32*)ARR_DATA_PTR(sa))[d]);
+    g.size = ArrayGetNItems(ARR_NDIM(da), ARR_DIMS(da));
+    if (size != g.size)
+      ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                      errmsg("model \"%s\": tensor \"%s\" holds %lld values; its shape says %lld", name, g.name,
+                             (long long)g.size, (long long)size),
+                      errhint("Load it again with ruvector_model_load.")));
+    g.data = (const float*)ARR_DATA_PTR(da);
+    check_values(g);
+  }
+  MemoryContextSwitchTo(spi);
+  SPI_finish();
+  check_shapes(*m.kind, given, n, &m);
+  ModelTensor* ts = (ModelTensor*)palloc0(sizeof(ModelTensor) * (n + 1));
+  for (int i = 0; i < n; ++i) {
+    ts[i].name = given[i].name;
+    ts[i].ndim = given[i].ndim;
+    memcpy(ts[i].shape, given[i].shape, sizeof(given[i].shape));
+    ts[i].size = given[i].size;
+    ts[i].data = given[i].data;
+  }
+  m.ntensors = n;
+  m.tensors = ts;
+  return m;
+}
+
+const ModelTensor* model_tensor(const Model& m, const char* name) {
+  for (int i = 0; i < m.ntensors; ++i)
+    if (strcmp(m.tensors[i].name, name) == 0) return &m.tensors[i];
+  return nullptr;
+}
+
+int64_t model_symbol(const Model& m, const char* symbol) {
+  for (int i = 0; i < m.nsymbols; ++i)
+    if (strcmp(m.symbol_name[i], symbol) == 0) return m.symbol[i];
+  return 0;
+}
+
+}  // namespace rvj::pg
