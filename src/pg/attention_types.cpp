@@ -2,6 +2,7 @@
 // read from the recipe registries (per-row and sequence).
 #include "pg/errors.h"
 #include "pg/vector.h"
+#include "ir/recipes/routing.h"
 #include "ir/recipes/sequence.h"
 #include "runtime/linear_table.h"
 
@@ -103,5 +104,8 @@ RVJ_FUNCTION(ruvector_attention_types) {
         : rvj::runtime::linear_table_form(m)         ? "sequence, table state (ruvector_linear_state)"
                                                      : "sequence");
   }
+  // The routers: per vector (ruvector_moe_route) or over a set.
+  for (const rvj::ir::RoutingMechanism& r : rvj::ir::routing_mechanisms())
+    put(r.name, r.complexity, r.best_for, "routing", r.params, r.form, false, r.paper, r.sql);
   return (Datum)0;
 }

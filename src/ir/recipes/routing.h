@@ -21,6 +21,7 @@ struct RoutingMechanism {
   Router kind;
   const char* complexity;
   const char* best_for;
+  const char* params;  // the SQL arguments that shape it, with defaults
   const char* form;
   const char* paper;
   const char* sql;  // the SQL that runs it
