@@ -473,3 +473,16 @@ CREATE FUNCTION ruvector_moe_fit(table_name regclass, column_name text, num_expe
                                  max_iterations integer DEFAULT 50, seed bigint DEFAULT 0, replace boolean DEFAULT false)
   RETURNS jsonb
   AS 'MODULE_PATHNAME', 'ruvector_moe_fit' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- ---------------------------------------------------------------------------
+-- Graph attention over node and edge tables (0.4.0). Reads the tables (and
+-- a model) through SPI with the caller's rights: STABLE, PARALLEL
+-- RESTRICTED.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_gat_search(node_table regclass, edge_table regclass, query_node_id bigint,
+                                    num_heads integer DEFAULT 4, k integer DEFAULT 10, model text DEFAULT NULL,
+                                    hops integer DEFAULT 1, node_id_column text DEFAULT NULL,
+                                    feature_column text DEFAULT NULL, source_column text DEFAULT NULL,
+                                    target_column text DEFAULT NULL)
+  RETURNS TABLE (node_id bigint, attention_score real)
+  AS 'MODULE_PATHNAME', 'ruvector_gat_search' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;

@@ -139,9 +139,6 @@ void check_dims(int expected, int got) {
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different ruvector dimensions %d and %d", expected, got)));
 }
 
-const char* text_arg(FunctionCallInfo fcinfo, int i) {
-  return PG_ARGISNULL(i) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(i));
-}
 
 }  // namespace
 

@@ -297,9 +297,6 @@ MhaResult* scan(const char* sql, int nargs, Oid* types, Datum* values) {
   return r;
 }
 
-const char* text_arg(FunctionCallInfo fcinfo, int i) {
-  return PG_ARGISNULL(i) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(i));
-}
 
 }  // namespace
 

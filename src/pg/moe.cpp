@@ -135,10 +135,6 @@ Datum routed_jsonb(const rvj::runtime::Routed* r, int k) {
   return DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data));
 }
 
-Oid own_vector_type(FunctionCallInfo fcinfo) {
-  const Oid nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
-  return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ruvector"), ObjectIdGetDatum(nsp));
-}
 }  // namespace
 
 RVJ_FUNCTION(ruvector_moe_route) {

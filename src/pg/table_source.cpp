@@ -78,8 +78,11 @@ Form_pg_attribute id_column(Relation rel, const char* id, const char* id_arg) {
 
 }  // namespace
 
-TableSource resolve_table(const char* function, Oid relid, Oid vector_type, const char* column, const char* id,
-                          const char* table_arg, const char* column_arg, const char* id_arg) {
+namespace {
+// The relation's name, after checking it has rows and the caller may read
+// it (or some of its columns; the query that reads them then checks exactly
+// which). Before anything about its columns shows in a message.
+char* readable_relation(const char* function, Oid relid, const char* table_arg) {
   char* name = get_rel_name(relid);
   if (name == nullptr)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
@@ -89,14 +92,75 @@ TableSource resolve_table(const char* function, Oid relid, Oid vector_type, cons
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                     errmsg("%s: \"%s\" is not a table, view, materialized view or foreign table", function, name),
                     errhint("%s must name a relation with rows.", table_arg)));
-  // Before anything about its columns shows in a message: the caller must
-  // be able to read the relation (or some of its columns; the query that
-  // reads them then checks exactly which).
   const Oid user = GetUserId();
   if (pg_class_aclcheck(relid, user, ACL_SELECT) != ACLCHECK_OK &&
       pg_attribute_aclcheck_all(relid, user, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
     aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(relkind), name);
+  return name;
+}
 
+Form_pg_attribute find_column(Relation rel, const char* name) {
+  TupleDesc td = RelationGetDescr(rel);
+  for (int i = 0; i < td->natts; i++) {
+    Form_pg_attribute a = TupleDescAttr(td, i);
+    if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0) return a;
+  }
+  return nullptr;
+}
+
+Form_pg_attribute integer_column(Relation rel, const char* function, const char* name, const char* arg) {
+  Form_pg_attribute a = named_column(rel, name, arg);
+  if (!integer_type(a->atttypid))
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("%s: column \"%s\" of relation \"%s\" is of type %s; node ids must be smallint, integer "
+                           "or bigint",
+                           function, name, RelationGetRelationName(rel), format_type_be(a->atttypid))));
+  return a;
+}
+}  // namespace
+
+EdgeSource resolve_edges(const char* function, Oid relid, const char* source, const char* target,
+                         const char* table_arg, const char* source_arg, const char* target_arg) {
+  char* name = readable_relation(function, relid, table_arg);
+  Relation rel = relation_open(relid, AccessShareLock);
+  Form_pg_attribute src = nullptr, dst = nullptr;
+  if (source || target) {
+    if (!source || !target)
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("%s: name both edge columns or neither", function),
+                      errhint("Pass %s and %s together.", source_arg, target_arg)));
+  } else if (find_column(rel, "src") && find_column(rel, "dst")) {
+    source = "src", target = "dst";
+  } else if (find_column(rel, "source") && find_column(rel, "target")) {
+    source = "source", target = "target";
+  } else {
+    TupleDesc td = RelationGetDescr(rel);
+    for (int i = 0; i < td->natts && !target; i++) {
+      Form_pg_attribute a = TupleDescAttr(td, i);
+      if (a->attisdropped || a->atttypid != INT8OID) continue;
+      if (!source) source = NameStr(a->attname);
+      else target = NameStr(a->attname);
+    }
+    if (!target)
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                      errmsg("%s: relation \"%s\" has no edge columns src/dst, source/target or two bigint columns",
+                             function, name),
+                      errhint("Name them: %s => 'from_col', %s => 'to_col'.", source_arg, target_arg)));
+  }
+  src = integer_column(rel, function, source, source_arg);
+  dst = integer_column(rel, function, target, target_arg);
+  EdgeSource e;
+  e.relid = relid;
+  e.relation = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), name);
+  e.source = quote_identifier(pstrdup(NameStr(src->attname)));
+  e.target = quote_identifier(pstrdup(NameStr(dst->attname)));
+  relation_close(rel, NoLock);
+  return e;
+}
+
+TableSource resolve_table(const char* function, Oid relid, Oid vector_type, const char* column, const char* id,
+                          const char* table_arg, const char* column_arg, const char* id_arg) {
+  char* name = readable_relation(function, relid, table_arg);
   Relation rel = relation_open(relid, AccessShareLock);
   Form_pg_attribute vec = vector_column(rel, vector_type, column, column_arg);
   Form_pg_attribute key = id_arg ? id_column(rel, id, id_arg) : nullptr;
@@ -110,6 +174,15 @@ TableSource resolve_table(const char* function, Oid relid, Oid vector_type, cons
   t.dims = vec->atttypmod > 0 ? vec->atttypmod : -1;
   relation_close(rel, NoLock);  // the lock stays until the transaction ends
   return t;
+}
+
+const char* text_arg(FunctionCallInfo fcinfo, int i) {
+  return PG_ARGISNULL(i) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(i));
+}
+
+Oid own_vector_type(FunctionCallInfo fcinfo) {
+  const Oid nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+  return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ruvector"), ObjectIdGetDatum(nsp));
 }
 
 const char* id_select(const TableSource& t) { return psprintf("%s::%s", t.id, t.integer_id ? "bigint" : "text"); }

@@ -27,6 +27,24 @@ struct TableSource {
 TableSource resolve_table(const char* function, Oid relid, Oid vector_type, const char* column, const char* id,
                           const char* table_arg, const char* column_arg, const char* id_arg);
 
+// The edge columns of an edge table: named (both or neither), else src/dst,
+// else source/target, else its first two bigint columns; integer types.
+struct EdgeSource {
+  Oid relid;
+  const char* relation;  // schema-qualified and quoted
+  const char* source;    // quoted
+  const char* target;    // quoted
+};
+EdgeSource resolve_edges(const char* function, Oid relid, const char* source, const char* target,
+                         const char* table_arg, const char* source_arg, const char* target_arg);
+
+// Argument i as a C string, or nullptr when it is NULL.
+const char* text_arg(FunctionCallInfo fcinfo, int i);
+
+// The ruvector type of the function's own schema (for functions without a
+// ruvector argument).
+Oid own_vector_type(FunctionCallInfo fcinfo);
+
 // The id as the SPI queries select it: ::bigint for integer ids, else ::text.
 const char* id_select(const TableSource& t);
 

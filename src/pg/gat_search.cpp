@@ -1,0 +1,289 @@
+// ruvector_gat_search(node_table, edge_table, query_node_id, num_heads, k,
+// model, hops, ...): graph attention from one node over node and edge
+// tables. A node's score is the sum over walks of length 1..hops from the
+// query node, backwards along edges (PyG's direction: a node attends over
+// the sources of the edges into it, plus its self-loop), of the product of
+// the attention weights along the walk: row q of A + A^2 + ... + A^hops,
+// where A is the row-stochastic attention matrix. The walk runs a level at
+// a time, one SPI cursor per level over the edges into the frontier (an
+// index on the edge table's target column makes it fast), with the
+// caller's rights. Memory: the nodes reached, within work_mem.
+#include "pg/errors.h"
+#include "pg/table_source.h"
+#include "pg/vector.h"
+#include "runtime/graph.h"
+#include "runtime/top_k.h"
+
+extern "C" {
+#include "executor/spi.h"
+#include "utils/hsearch.h"
+}
+
+using namespace rvj::pg;
+using rvj::runtime::TopEntry;
+
+namespace {
+
+constexpr int kMaxHops = 16;
+
+struct NodeEntry {
+  int64 id;  // the hash key
+  float* features;
+  double mass;   // walk mass at this level's frontier
+  double next;   // mass for the next level
+  double score;  // the sum over levels
+  int grouped;   // the last level whose edges into this node were spread
+  bool in_next, in_frontier;
+};
+
+struct Walk {
+  const char* function;
+  HTAB* nodes;
+  MemoryContext cxt;
+  int dims;
+  size_t bytes, budget;
+};
+
+NodeEntry* node(Walk& w, int64 id, bool* found) {
+  NodeEntry* e = (NodeEntry*)hash_search(w.nodes, &id, HASH_ENTER, found);
+  if (!*found) {
+    w.bytes += sizeof(NodeEntry) + 64 + sizeof(float) * w.dims;
+    if (w.bytes > w.budget)
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("%s: the walk reached %ld nodes, more than work_mem (%d kB) holds", w.function,
+                             hash_get_num_entries(w.nodes), work_mem),
+                      errhint("Lower hops, or raise work_mem.")));
+    e->features = nullptr;
+    e->mass = e->next = e->score = 0;
+    e->grouped = 0;
+    e->in_next = e->in_frontier = false;
+  }
+  return e;
+}
+
+float* copy_features(Walk& w, RuVector* v, int64 id) {
+  if (v->dim != w.dims)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("%s: node %lld has %d features, the query node %d", w.function, (long long)id, v->dim,
+                           w.dims)));
+  float* f = (float*)MemoryContextAlloc(w.cxt, sizeof(float) * w.dims);
+  memcpy(f, v->x, sizeof(float) * w.dims);
+  return f;
+}
+
+// The group of edges into one target: its neighbours' features (the
+// self-loop last), grown as rows arrive.
+struct EdgeGroup {
+  int64 target;
+  int n, cap;
+  const float** features;
+  int64* ids;
+  double* alpha;
+};
+
+void group_add(Walk& w, EdgeGroup& g, int64 id, const float* f) {
+  if (g.n == g.cap) {
+    w.bytes += (sizeof(float*) + sizeof(int64) + sizeof(double)) * g.cap;
+    if (w.bytes > w.budget)
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("%s: node %lld has more incoming edges than work_mem (%d kB) holds", w.function,
+                             (long long)g.target, work_mem)));
+    g.cap *= 2;
+    g.features = (const float**)repalloc(g.features, sizeof(float*) * g.cap);
+    g.ids = (int64*)repalloc(g.ids, sizeof(int64) * g.cap);
+    g.alpha = (double*)repalloc(g.alpha, sizeof(double) * g.cap);
+  }
+  g.features[g.n] = f;
+  g.ids[g.n++] = id;
+}
+
+// Spreads the target's mass over its neighbourhood (the self-loop added).
+void group_finish(Walk& w, EdgeGroup& g, int heads, int level) {
+  bool found;
+  NodeEntry* t = node(w, g.target, &found);
+  t->grouped = level;
+  group_add(w, g, g.target, t->features);
+  const double mass = t->mass;
+  RVJ_ENGINE(rvj::runtime::dot_graph_weights(t->features, g.features, g.n, w.dims, heads, g.alpha));
+  for (int j = 0; j < g.n; ++j) {
+    NodeEntry* e = node(w, g.ids[j], &found);
+    e->next += mass * g.alpha[j];
+    e->in_next = true;
+  }
+  g.n = 0;
+}
+}  // namespace
+
+// (node_table, edge_table, query_node_id, num_heads, k, model, hops,
+//  node_id_column, feature_column, source_column, target_column)
+RVJ_FUNCTION(ruvector_gat_search) {
+  static const char* const function = "ruvector_gat_search";
+  static const char* const names[] = {"node_table", "edge_table", "query_node_id", "num_heads", "k", nullptr, "hops"};
+  for (int i = 0; i < 7; i++)
+    if (names[i] && PG_ARGISNULL(i))
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: %s must not be null", function, names[i])));
+  const int64 query = PG_GETARG_INT64(2);
+  const int heads = PG_GETARG_INT32(3), k = PG_GETARG_INT32(4), hops = PG_GETARG_INT32(6);
+  if (k < 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be at least 1, not %d", k)));
+  if (hops < 1 || hops > kMaxHops)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("hops must be between 1 and %d, not %d", kMaxHops, hops)));
+  if (heads < 1)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("num_heads must be at least 1, not %d", heads)));
+  if (!PG_ARGISNULL(5))
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("%s: graph layer models are not supported yet", function),
+                    errhint("Leave model NULL for parameter-free dot-product graph attention.")));
+  const TableSource nodes = resolve_table(function, PG_GETARG_OID(0), own_vector_type(fcinfo), text_arg(fcinfo, 8),
+                                          text_arg(fcinfo, 7), "node_table", "feature_column", "node_id_column");
+  if (!nodes.integer_id)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("%s: node id column %s is of type %s; node ids must be smallint, integer or bigint",
+                           function, nodes.id, format_type_be(nodes.id_type)),
+                    errhint("Pass node_id_column => a column of one of those types.")));
+  const EdgeSource edges = resolve_edges(function, PG_GETARG_OID(1), text_arg(fcinfo, 9), text_arg(fcinfo, 10),
+                                         "edge_table", "source_column", "target_column");
+
+  InitMaterializedSRF(fcinfo, 0);
+  ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
+  MemoryContext walk_cxt = AllocSetContextCreate(CurrentMemoryContext, function, ALLOCSET_DEFAULT_SIZES);
+  MemoryContext caller = MemoryContextSwitchTo(walk_cxt);
+  Walk w{function, nullptr, walk_cxt, 0, 0, (size_t)work_mem * 1024};
+  HASHCTL ctl = {};
+  ctl.keysize = sizeof(int64);
+  ctl.entrysize = sizeof(NodeEntry);
+  ctl.hcxt = walk_cxt;
+  w.nodes = hash_create("ruvector_gat_search nodes", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "%s: SPI_connect failed", function);
+  // The query node.
+  Oid t1[1] = {INT8OID};
+  Datum v1[1] = {Int64GetDatum(query)};
+  if (SPI_execute_with_args(psprintf("SELECT %s FROM %s WHERE %s = $1 LIMIT 2", nodes.column, nodes.relation, nodes.id),
+                            1, t1, v1, nullptr, true, 0) != SPI_OK_SELECT)
+    elog(ERROR, "%s: reading the query node failed", function);
+  if (SPI_processed != 1)
+    ereport(ERROR, (errcode(SPI_processed ? ERRCODE_CARDINALITY_VIOLATION : ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg(SPI_processed ? "%s: node id %lld is not unique in %s"
+                                         : "%s: query node %lld is not in %s",
+                           function, (long long)query, nodes.relation)));
+  bool isnull;
+  Datum qd = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+  if (isnull)
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("%s: query node %lld has no features (NULL)", function, (long long)query)));
+  {
+    RuVector* qv = DatumGetRuVector(qd);
+    w.dims = qv->dim;
+    MemoryContext spi = MemoryContextSwitchTo(walk_cxt);
+    bool found;
+    NodeEntry* q = node(w, query, &found);
+    q->features = copy_features(w, qv, query);
+    q->mass = 1;
+    q->in_frontier = true;
+    MemoryContextSwitchTo(spi);
+  }
+  if (w.dims % heads != 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("num_heads must divide the feature dimensions: %d features, %d heads", w.dims, heads),
+                    errhint("Each head takes a contiguous slice of dims / num_heads features.")));
+  SPI_freetuptable(SPI_tuptable);
+
+  // Edges into the frontier, grouped by target; sources joined to their
+  // features (a source missing from the node table is an error).
+  const char* sql = psprintf(
+      "SELECT e.%s::bigint, e.%s::bigint, n.%s IS NOT NULL, n.%s FROM %s e LEFT JOIN %s n ON n.%s = e.%s "
+      "WHERE e.%s = ANY($1) AND e.%s IS DISTINCT FROM e.%s ORDER BY 1",
+      edges.target, edges.source, nodes.id, nodes.column, edges.relation, nodes.relation, nodes.id, edges.source,
+      edges.target, edges.source, edges.target);
+  EdgeGroup g{0, 0, 16, nullptr, nullptr, nullptr};
+  g.features = (const float**)MemoryContextAlloc(walk_cxt, sizeof(float*) * g.cap);
+  g.ids = (int64*)MemoryContextAlloc(walk_cxt, sizeof(int64) * g.cap);
+  g.alpha = (double*)MemoryContextAlloc(walk_cxt, sizeof(double) * g.cap);
+  for (int level = 1; level <= hops; ++level) {
+    CHECK_FOR_INTERRUPTS();
+    // The frontier's ids.
+    const long nf = hash_get_num_entries(w.nodes);
+    Datum* ids = (Datum*)MemoryContextAlloc(walk_cxt, sizeof(Datum) * nf);
+    int n = 0;
+    HASH_SEQ_STATUS seq;
+    hash_seq_init(&seq, w.nodes);
+    for (NodeEntry* e; (e = (NodeEntry*)hash_seq_search(&seq));)
+      if (e->in_frontier) ids[n++] = Int64GetDatum(e->id);
+    Oid ta[1] = {INT8ARRAYOID};
+    Datum va[1] = {PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+    Portal p = SPI_cursor_open_with_args(nullptr, sql, 1, ta, va, nullptr, true, 0);
+    bool open_group = false;
+    g.n = 0;
+    for (;;) {
+      CHECK_FOR_INTERRUPTS();
+      SPI_cursor_fetch(p, true, 1000);
+      if (SPI_processed == 0) break;
+      MemoryContext spi = MemoryContextSwitchTo(walk_cxt);
+      for (uint64 r = 0; r < SPI_processed; ++r) {
+        HeapTuple tup = SPI_tuptable->vals[r];
+        TupleDesc td = SPI_tuptable->tupdesc;
+        bool n1, n2, n3, n4;
+        Datum dst = SPI_getbinval(tup, td, 1, &n1);
+        Datum src = SPI_getbinval(tup, td, 2, &n2);
+        const bool known = DatumGetBool(SPI_getbinval(tup, td, 3, &n3));
+        Datum feat = SPI_getbinval(tup, td, 4, &n4);
+        if (n2) continue;  // an edge without a source joins no neighbourhood
+        const int64 target = DatumGetInt64(dst), source = DatumGetInt64(src);
+        if (!known)
+          ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                          errmsg("%s: edge %lld -> %lld has a source that is not in %s", function,
+                                 (long long)source, (long long)target, nodes.relation),
+                          errhint("Every edge's source must be a node id of the node table.")));
+        if (n4)
+          ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                          errmsg("%s: node %lld has no features (NULL)", function, (long long)source)));
+        if (open_group && target != g.target) group_finish(w, g, heads, level);
+        if (!open_group || g.n == 0) g.target = target;
+        open_group = true;
+        bool found;
+        NodeEntry* e = node(w, source, &found);
+        if (!e->features) e->features = copy_features(w, DatumGetRuVector(feat), source);
+        group_add(w, g, source, e->features);
+      }
+      MemoryContextSwitchTo(spi);
+      SPI_freetuptable(SPI_tuptable);
+    }
+    SPI_cursor_close(p);
+    MemoryContext spi = MemoryContextSwitchTo(walk_cxt);
+    if (open_group) group_finish(w, g, heads, level);
+    // A frontier node without incoming edges has only its self-loop (weight
+    // 1). Then the next frontier's mass adds to each node's score.
+    hash_seq_init(&seq, w.nodes);
+    for (NodeEntry* e; (e = (NodeEntry*)hash_seq_search(&seq));)
+      if (e->in_frontier && e->grouped != level) e->next += e->mass, e->in_next = true;
+    hash_seq_init(&seq, w.nodes);
+    for (NodeEntry* e; (e = (NodeEntry*)hash_seq_search(&seq));) {
+      e->in_frontier = e->in_next;
+      e->mass = e->next;
+      e->score += e->next;
+      e->next = 0;
+      e->in_next = false;
+    }
+    pfree(ids);
+    MemoryContextSwitchTo(spi);
+  }
+  SPI_finish();
+
+  // The k best, the query node left out (its self-loop still took part).
+  TopEntry* best = (TopEntry*)MemoryContextAlloc(walk_cxt, sizeof(TopEntry) * k);
+  int kept = 0;
+  HASH_SEQ_STATUS seq;
+  hash_seq_init(&seq, w.nodes);
+  for (NodeEntry* e; (e = (NodeEntry*)hash_seq_search(&seq));)
+    if (e->id != query && e->score > 0) rvj::runtime::top_k_offer(best, &kept, k, {e->score, e->id});
+  std::sort(best, best + kept, rvj::runtime::ranks_before);
+  MemoryContextSwitchTo(caller);
+  for (int i = 0; i < kept; ++i) {
+    Datum out[2] = {Int64GetDatum(best[i].key), Float4GetDatum((float4)best[i].value)};
+    bool nulls[2] = {false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
+  }
+  MemoryContextDelete(walk_cxt);
+  return (Datum)0;
+}
