@@ -445,9 +445,11 @@ CREATE FUNCTION ruvector_tensor(name text, data real[]) RETURNS ruvector_tensor
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN ROW(name, data)::ruvector_tensor;
 -- Loads (or with replace, replaces) a model after checking every tensor's
--- shape against its kind; returns the dims it found. Writes the model
+-- shape and the config against its kind; returns its config (with the dims
+-- the shapes gave). Writes the model
 -- tables as the caller: VOLATILE, PARALLEL UNSAFE.
-CREATE FUNCTION ruvector_model_load(name text, kind text, tensors ruvector_tensor[], replace boolean DEFAULT false)
+CREATE FUNCTION ruvector_model_load(name text, kind text, tensors ruvector_tensor[], config jsonb DEFAULT '{}',
+                                    replace boolean DEFAULT false)
   RETURNS jsonb
   AS 'MODULE_PATHNAME', 'ruvector_model_load' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 CREATE FUNCTION ruvector_model_drop(name text) RETURNS void
@@ -477,12 +479,17 @@ CREATE FUNCTION ruvector_moe_fit(table_name regclass, column_name text, num_expe
 -- ---------------------------------------------------------------------------
 -- Graph attention over node and edge tables (0.4.0). Reads the tables (and
 -- a model) through SPI with the caller's rights: STABLE, PARALLEL
--- RESTRICTED.
+-- RESTRICTED. num_heads NULL: 4 without a model, the model's with one.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ruvector_gat_search(node_table regclass, edge_table regclass, query_node_id bigint,
-                                    num_heads integer DEFAULT 4, k integer DEFAULT 10, model text DEFAULT NULL,
+                                    num_heads integer DEFAULT NULL, k integer DEFAULT 10, model text DEFAULT NULL,
                                     hops integer DEFAULT 1, node_id_column text DEFAULT NULL,
                                     feature_column text DEFAULT NULL, source_column text DEFAULT NULL,
                                     target_column text DEFAULT NULL)
   RETURNS TABLE (node_id bigint, attention_score real)
   AS 'MODULE_PATHNAME', 'ruvector_gat_search' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+CREATE FUNCTION ruvector_gat_forward(node_table regclass, edge_table regclass, model text,
+                                     node_id_column text DEFAULT NULL, feature_column text DEFAULT NULL,
+                                     source_column text DEFAULT NULL, target_column text DEFAULT NULL)
+  RETURNS TABLE (node_id bigint, features ruvector)
+  AS 'MODULE_PATHNAME', 'ruvector_gat_forward' LANGUAGE C STABLE PARALLEL RESTRICTED;

@@ -70,6 +70,7 @@ Value* emit_scalar_op(IRBuilder<>& b, const ir::Node& node, const std::vector<Va
     // Same NaN behaviour as std::min / std::max in the interpreter.
     case ir::Op::Min: return b.CreateSelect(b.CreateFCmpOLT(c, a), c, a);
     case ir::Op::Max: return b.CreateSelect(b.CreateFCmpOLT(a, c), c, a);
+    case ir::Op::LeakyRelu: return b.CreateSelect(b.CreateFCmpOLT(a, ConstantFP::get(a->getType(), 0.0)), b.CreateFMul(c, a), a);
     default: break;
   }
   fail_internal(std::string("no scalar lowering for ") + ir::op_name(node.op));

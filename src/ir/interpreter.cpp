@@ -78,6 +78,7 @@ void evaluate(const Function& fn, const float* const* inputs, const double* para
       case Op::Atanh: val[id] = std::atanh(a); break;
       case Op::Min: val[id] = std::min(a, b); break;
       case Op::Max: val[id] = std::max(a, b); break;
+      case Op::LeakyRelu: val[id] = a < 0 ? b * a : a; break;
       case Op::Output: out[n.index] = a; break;
       case Op::Scale: elementwise(id, [&](int i) { return elem(n.a, i) * b; }); break;
       case Op::AddVec: elementwise(id, [&](int i) { return elem(n.a, i) + elem(n.b, i); }); break;

@@ -28,6 +28,7 @@ const char* op_name(Op op) {
     case Op::Atanh: return "atanh";
     case Op::Min: return "min";
     case Op::Max: return "max";
+    case Op::LeakyRelu: return "leaky_relu";
     case Op::Scale: return "scale";
     case Op::AddVec: return "addvec";
     case Op::SubVec: return "subvec";
@@ -151,6 +152,7 @@ int Builder::sqrt(int a) { return scalar_op(Op::Sqrt, a); }
 int Builder::log1p(int a) { return scalar_op(Op::Log1p, a); }
 int Builder::min(int a, int b) { return scalar_op(Op::Min, a, b); }
 int Builder::max(int a, int b) { return scalar_op(Op::Max, a, b); }
+int Builder::leaky_relu(int a, int slope) { return scalar_op(Op::LeakyRelu, a, slope); }
 int Builder::tanh(int a) { return scalar_op(Op::Tanh, a); }
 int Builder::atanh(int a) { return scalar_op(Op::Atanh, a); }
 int Builder::scale(int vec, int s) { return push(Node{Op::Scale, Type::Vec, vec, s}); }

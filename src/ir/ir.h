@@ -40,6 +40,7 @@ enum class Op : uint8_t {
   Log1p,
   Tanh, Atanh,  // libm, like log1p
   Min, Max,
+  LeakyRelu,  // a < 0 ? b * a : a (b: the negative slope), as torch leaky_relu
   // elementwise vector ops, per element in f64 (a vector input's elements
   // widened from f32); vector outputs and Sum read them, Dot/SqDist read inputs
   Scale,   // vec * scalar b -> vec
@@ -116,6 +117,7 @@ class Builder {
   int atanh(int a);
   int min(int a, int b);
   int max(int a, int b);
+  int leaky_relu(int a, int slope);
   int scale(int vec, int s);         // vec * s, elementwise
   int add_vec(int a, int b);
   int sub_vec(int a, int b);

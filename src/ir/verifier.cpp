@@ -67,7 +67,7 @@ void verify(const Function& fn) {
         operand(n.a, Type::Scalar);
         if (n.b != -1) fail(fn, id, "unary op with two operands");
         break;
-      case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Min: case Op::Max:
+      case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Min: case Op::Max: case Op::LeakyRelu:
         operand(n.a, Type::Scalar);
         operand(n.b, Type::Scalar);
         break;

@@ -63,6 +63,10 @@ RVJ_FUNCTION(ruvector_attention_types) {
     for (size_t p = 0; seq && p < seq->schedule_params; p++)
       appendStringInfo(&added, "%s%s", added.len ? ", " : "", seq->params[p].name);
     initStringInfo(&forms);
+    if (strcmp(m.family, "graph") == 0) {  // per edge, over node and edge tables, from a model
+      put(m.name, m.complexity, m.best_for, m.family, params.data, m.score_form, false, m.paper, m.own_functions);
+      continue;
+    }
     if (m.own_functions)  // its learned weights are arguments of its own functions
       appendStringInfo(&forms, "%s (the sequence form adds %s)", m.own_functions, added.data);
     else

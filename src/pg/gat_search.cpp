@@ -2,16 +2,17 @@
 // model, hops, ...): graph attention from one node over node and edge
 // tables. A node's score is the sum over walks of length 1..hops from the
 // query node, backwards along edges (PyG's direction: a node attends over
-// the sources of the edges into it, plus its self-loop), of the product of
-// the attention weights along the walk: row q of A + A^2 + ... + A^hops,
-// where A is the row-stochastic attention matrix. The walk runs a level at
+// the sources of the edges into it, plus its self-loop where the layer has
+// one), of the product of the attention weights (averaged over heads) along
+// the walk: row q of A + A^2 + ... + A^hops, where A is the row-stochastic
+// attention matrix of the layer (pg/graph_layer.h). The walk runs a level at
 // a time, one SPI cursor per level over the edges into the frontier (an
 // index on the edge table's target column makes it fast), with the
 // caller's rights. Memory: the nodes reached, within work_mem.
 #include "pg/errors.h"
 #include "pg/table_source.h"
 #include "pg/vector.h"
-#include "runtime/graph.h"
+#include "pg/graph_layer.h"
 #include "runtime/top_k.h"
 
 extern "C" {
@@ -28,7 +29,7 @@ constexpr int kMaxHops = 16;
 
 struct NodeEntry {
   int64 id;  // the hash key
-  float* features;
+  float* features;  // projected (GraphLayer::projected_floats)
   double mass;   // walk mass at this level's frontier
   double next;   // mass for the next level
   double score;  // the sum over levels
@@ -40,14 +41,15 @@ struct Walk {
   const char* function;
   HTAB* nodes;
   MemoryContext cxt;
-  int dims;
+  int dims;  // the node features'
   size_t bytes, budget;
+  rvj::runtime::GraphLayer layer;
 };
 
 NodeEntry* node(Walk& w, int64 id, bool* found) {
   NodeEntry* e = (NodeEntry*)hash_search(w.nodes, &id, HASH_ENTER, found);
   if (!*found) {
-    w.bytes += sizeof(NodeEntry) + 64 + sizeof(float) * w.dims;
+    w.bytes += sizeof(NodeEntry) + 64 + sizeof(float) * w.layer.projected_floats();
     if (w.bytes > w.budget)
       ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                       errmsg("%s: the walk reached %ld nodes, more than work_mem (%d kB) holds", w.function,
@@ -61,13 +63,14 @@ NodeEntry* node(Walk& w, int64 id, bool* found) {
   return e;
 }
 
-float* copy_features(Walk& w, RuVector* v, int64 id) {
+// A node's projected features, kept for the walk.
+float* projected(Walk& w, RuVector* v, int64 id) {
   if (v->dim != w.dims)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("%s: node %lld has %d features, the query node %d", w.function, (long long)id, v->dim,
                            w.dims)));
-  float* f = (float*)MemoryContextAlloc(w.cxt, sizeof(float) * w.dims);
-  memcpy(f, v->x, sizeof(float) * w.dims);
+  float* f = (float*)MemoryContextAlloc(w.cxt, sizeof(float) * w.layer.projected_floats());
+  RVJ_ENGINE(rvj::runtime::project(w.layer, v->x, f));
   return f;
 }
 
@@ -91,23 +94,27 @@ void group_add(Walk& w, EdgeGroup& g, int64 id, const float* f) {
     g.cap *= 2;
     g.features = (const float**)repalloc(g.features, sizeof(float*) * g.cap);
     g.ids = (int64*)repalloc(g.ids, sizeof(int64) * g.cap);
-    g.alpha = (double*)repalloc(g.alpha, sizeof(double) * g.cap);
+    g.alpha = (double*)repalloc(g.alpha, sizeof(double) * g.cap * w.layer.heads);
   }
   g.features[g.n] = f;
   g.ids[g.n++] = id;
 }
 
-// Spreads the target's mass over its neighbourhood (the self-loop added).
-void group_finish(Walk& w, EdgeGroup& g, int heads, int level) {
+// Spreads the target's mass over its neighbourhood (the self-loop added
+// where the layer has one), by the weights averaged over heads.
+void group_finish(Walk& w, EdgeGroup& g, int level) {
   bool found;
   NodeEntry* t = node(w, g.target, &found);
   t->grouped = level;
-  group_add(w, g, g.target, t->features);
+  if (w.layer.self_loops()) group_add(w, g, g.target, t->features);
   const double mass = t->mass;
-  RVJ_ENGINE(rvj::runtime::dot_graph_weights(t->features, g.features, g.n, w.dims, heads, g.alpha));
+  const int H = w.layer.heads;
+  RVJ_ENGINE(rvj::runtime::graph_attention(w.layer, t->features, g.features, g.n, g.alpha));
   for (int j = 0; j < g.n; ++j) {
+    double a = 0;
+    for (int h = 0; h < H; ++h) a += g.alpha[(size_t)j * H + h];
     NodeEntry* e = node(w, g.ids[j], &found);
-    e->next += mass * g.alpha[j];
+    e->next += mass * a / H;
     e->in_next = true;
   }
   g.n = 0;
@@ -118,22 +125,19 @@ void group_finish(Walk& w, EdgeGroup& g, int heads, int level) {
 //  node_id_column, feature_column, source_column, target_column)
 RVJ_FUNCTION(ruvector_gat_search) {
   static const char* const function = "ruvector_gat_search";
-  static const char* const names[] = {"node_table", "edge_table", "query_node_id", "num_heads", "k", nullptr, "hops"};
+  static const char* const names[] = {"node_table", "edge_table", "query_node_id", nullptr, "k", nullptr, "hops"};
   for (int i = 0; i < 7; i++)
     if (names[i] && PG_ARGISNULL(i))
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: %s must not be null", function, names[i])));
   const int64 query = PG_GETARG_INT64(2);
-  const int heads = PG_GETARG_INT32(3), k = PG_GETARG_INT32(4), hops = PG_GETARG_INT32(6);
+  const int heads = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3), k = PG_GETARG_INT32(4), hops = PG_GETARG_INT32(6);
   if (k < 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be at least 1, not %d", k)));
   if (hops < 1 || hops > kMaxHops)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("hops must be between 1 and %d, not %d", kMaxHops, hops)));
-  if (heads < 1)
+  if (!PG_ARGISNULL(3) && heads < 1)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("num_heads must be at least 1, not %d", heads)));
-  if (!PG_ARGISNULL(5))
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("%s: graph layer models are not supported yet", function),
-                    errhint("Leave model NULL for parameter-free dot-product graph attention.")));
+  const char* model = text_arg(fcinfo, 5);
   const TableSource nodes = resolve_table(function, PG_GETARG_OID(0), own_vector_type(fcinfo), text_arg(fcinfo, 8),
                                           text_arg(fcinfo, 7), "node_table", "feature_column", "node_id_column");
   if (!nodes.integer_id)
@@ -148,7 +152,7 @@ RVJ_FUNCTION(ruvector_gat_search) {
   ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
   MemoryContext walk_cxt = AllocSetContextCreate(CurrentMemoryContext, function, ALLOCSET_DEFAULT_SIZES);
   MemoryContext caller = MemoryContextSwitchTo(walk_cxt);
-  Walk w{function, nullptr, walk_cxt, 0, 0, (size_t)work_mem * 1024};
+  Walk w{function, nullptr, walk_cxt, 0, 0, (size_t)work_mem * 1024, {}};
   HASHCTL ctl = {};
   ctl.keysize = sizeof(int64);
   ctl.entrysize = sizeof(NodeEntry);
@@ -176,30 +180,28 @@ RVJ_FUNCTION(ruvector_gat_search) {
     RuVector* qv = DatumGetRuVector(qd);
     w.dims = qv->dim;
     MemoryContext spi = MemoryContextSwitchTo(walk_cxt);
+    w.layer = graph_layer(fcinfo, function, model, heads, w.dims);
     bool found;
     NodeEntry* q = node(w, query, &found);
-    q->features = copy_features(w, qv, query);
+    q->features = projected(w, qv, query);
     q->mass = 1;
     q->in_frontier = true;
     MemoryContextSwitchTo(spi);
   }
-  if (w.dims % heads != 0)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("num_heads must divide the feature dimensions: %d features, %d heads", w.dims, heads),
-                    errhint("Each head takes a contiguous slice of dims / num_heads features.")));
-  SPI_freetuptable(SPI_tuptable);
 
   // Edges into the frontier, grouped by target; sources joined to their
   // features (a source missing from the node table is an error).
   const char* sql = psprintf(
       "SELECT e.%s::bigint, e.%s::bigint, n.%s IS NOT NULL, n.%s FROM %s e LEFT JOIN %s n ON n.%s = e.%s "
-      "WHERE e.%s = ANY($1) AND e.%s IS DISTINCT FROM e.%s ORDER BY 1",
+      "WHERE e.%s = ANY($1)%s ORDER BY 1",
       edges.target, edges.source, nodes.id, nodes.column, edges.relation, nodes.relation, nodes.id, edges.source,
-      edges.target, edges.source, edges.target);
+      edges.target,
+      // Layers with a self-loop drop the table's own i -> i edges first (PyG's remove_self_loops).
+      w.layer.self_loops() ? psprintf(" AND e.%s IS DISTINCT FROM e.%s", edges.source, edges.target) : "");
   EdgeGroup g{0, 0, 16, nullptr, nullptr, nullptr};
   g.features = (const float**)MemoryContextAlloc(walk_cxt, sizeof(float*) * g.cap);
   g.ids = (int64*)MemoryContextAlloc(walk_cxt, sizeof(int64) * g.cap);
-  g.alpha = (double*)MemoryContextAlloc(walk_cxt, sizeof(double) * g.cap);
+  g.alpha = (double*)MemoryContextAlloc(walk_cxt, sizeof(double) * g.cap * w.layer.heads);
   for (int level = 1; level <= hops; ++level) {
     CHECK_FOR_INTERRUPTS();
     // The frontier's ids.
@@ -238,12 +240,12 @@ RVJ_FUNCTION(ruvector_gat_search) {
         if (n4)
           ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                           errmsg("%s: node %lld has no features (NULL)", function, (long long)source)));
-        if (open_group && target != g.target) group_finish(w, g, heads, level);
+        if (open_group && target != g.target) group_finish(w, g, level);
         if (!open_group || g.n == 0) g.target = target;
         open_group = true;
         bool found;
         NodeEntry* e = node(w, source, &found);
-        if (!e->features) e->features = copy_features(w, DatumGetRuVector(feat), source);
+        if (!e->features) e->features = projected(w, DatumGetRuVector(feat), source);
         group_add(w, g, source, e->features);
       }
       MemoryContextSwitchTo(spi);
@@ -251,12 +253,13 @@ RVJ_FUNCTION(ruvector_gat_search) {
     }
     SPI_cursor_close(p);
     MemoryContext spi = MemoryContextSwitchTo(walk_cxt);
-    if (open_group) group_finish(w, g, heads, level);
+    if (open_group) group_finish(w, g, level);
     // A frontier node without incoming edges has only its self-loop (weight
-    // 1). Then the next frontier's mass adds to each node's score.
+    // 1), or, in a layer without self-loops, nothing to pass its mass to.
+    // Then the next frontier's mass adds to each node's score.
     hash_seq_init(&seq, w.nodes);
     for (NodeEntry* e; (e = (NodeEntry*)hash_seq_search(&seq));)
-      if (e->in_frontier && e->grouped != level) e->next += e->mass, e->in_next = true;
+      if (e->in_frontier && e->grouped != level && w.layer.self_loops()) e->next += e->mass, e->in_next = true;
     hash_seq_init(&seq, w.nodes);
     for (NodeEntry* e; (e = (NodeEntry*)hash_seq_search(&seq));) {
       e->in_frontier = e->in_next;

@@ -6,6 +6,7 @@
 #include "pg/models.h"
 
 #include "pg/errors.h"
+#include "pg/params.h"
 #include "pg/table_source.h"
 
 extern "C" {
@@ -35,23 +36,29 @@ void check_values(const Given& g) {
 // Checks names and shapes by the kind's rules (ir::check_model) and fills
 // m's symbols; returns them as jsonb text, the model's config.
 const char* check_shapes(const rvj::ir::ModelKind& kind, const Given* given, int n, Model* m) {
-  char* config = (char*)palloc(1024);
+  char* config = (char*)palloc(4096);
   RVJ_ENGINE({
     std::vector<rvj::ir::GivenTensor> ts;
     for (int i = 0; i < n; ++i)
       ts.push_back({given[i].name, std::vector<int64_t>(given[i].shape, given[i].shape + given[i].ndim)});
-    rvj::ir::Bindings b = rvj::ir::check_model(kind, ts);
+    rvj::ir::Bindings b = rvj::ir::check_model(kind, ts, m->config);
     std::string s = "{";
+    for (size_t i = 0; i < kind.config.size(); ++i) {
+      char v[64];
+      snprintf(v, sizeof v, "%.17g", m->config[i]);
+      s += std::string(s.size() > 1 ? ", \"" : "\"") + kind.config[i].name + "\": " +
+           (kind.config[i].kind == rvj::ir::ParamKind::Boolean ? (m->config[i] != 0 ? "true" : "false") : v);
+    }
     m->nsymbols = 0;
     for (size_t i = 0; i < b.size() && i < 8; ++i) {
-      s += (i ? ", \"" : "\"") + b[i].first + "\": " + std::to_string(b[i].second);
+      s += (s.size() > 1 ? ", \"" : "\"") + b[i].first + "\": " + std::to_string(b[i].second);
       for (const rvj::ir::TensorSpec& t : kind.tensors)
         for (const char* sym : t.dims)
           if (b[i].first == sym) m->symbol_name[i] = sym;
       m->symbol[i] = b[i].second;
       m->nsymbols = (int)i + 1;
     }
-    snprintf(config, 1024, "%s}", s.c_str());
+    snprintf(config, 4096, "%s}", s.c_str());
   });
   return config;
 }
@@ -96,7 +103,8 @@ RVJ_FUNCTION(ruvector_model_load) {
   const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
   const char* kind_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
   ArrayType* arr = PG_GETARG_ARRAYTYPE_P(2);
-  const bool replace = PG_GETARG_BOOL(3);
+  Jsonb* settings = PG_GETARG_JSONB_P(3);
+  const bool replace = PG_GETARG_BOOL(4);
   if (!*name) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("a model needs a non-empty name")));
   const rvj::ir::ModelKind* kind = kind_named(kind_name);
 
@@ -134,6 +142,7 @@ RVJ_FUNCTION(ruvector_model_load) {
     check_values(given[i]);
   }
   Model checked{};
+  parse_params(settings, kind->name, kind->config, checked.config);
   const char* config = check_shapes(*kind, given, n, &checked);
 
   const char* schema = own_schema(fcinfo);
@@ -193,7 +202,7 @@ Model read_model(FunctionCallInfo fcinfo, const char* function, const char* name
   Oid types[1] = {TEXTOID};
   Datum values[1] = {CStringGetTextDatum(name)};
   const char* sql = psprintf(
-      "SELECT m.kind, t.name, t.shape, t.data FROM %s.ruvector_models m "
+      "SELECT m.kind, t.name, t.shape, t.data, m.config FROM %s.ruvector_models m "
       "LEFT JOIN %s.ruvector_model_tensors t ON t.model = m.name WHERE m.name = $1 ORDER BY t.name",
       schema, schema);
   if (SPI_execute_with_args(sql, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
@@ -204,11 +213,31 @@ Model read_model(FunctionCallInfo fcinfo, const char* function, const char* name
                     errhint("SELECT name, kind FROM ruvector_models lists the models you may read.")));
   SPITupleTable* tt = SPI_tuptable;
   const char* got_kind = SPI_getvalue(tt->vals[0], tt->tupdesc, 1);
+  if (!kind) kind = got_kind;
   if (strcmp(got_kind, kind) != 0)
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                     errmsg("%s needs a model of kind %s; \"%s\" is a %s model", function, kind, name, got_kind)));
   Model m{};
   m.kind = kind_named(kind);
+  {
+    // The kind's config keys from the stored config (which also lists the
+    // shapes' symbols), checked again like a load's.
+    bool isnull;
+    Jsonb* stored = DatumGetJsonbP(SPI_getbinval(tt->vals[0], tt->tupdesc, 5, &isnull));
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    for (const rvj::ir::ParamSpec& p : m.kind->config) {
+      JsonbValue key, *v;
+      key.type = jbvString;
+      key.val.string.val = (char*)p.name;
+      key.val.string.len = strlen(p.name);
+      if ((v = findJsonbValueFromContainer(&stored->root, JB_FOBJECT, &key)) == nullptr) continue;
+      pushJsonbValue(&st, WJB_KEY, &key);
+      pushJsonbValue(&st, WJB_VALUE, v);
+    }
+    Jsonb* own = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, nullptr));
+    parse_params(own, m.kind->name, m.kind->config, m.config);
+  }
   MemoryContext spi = MemoryContextSwitchTo(caller);
   m.name = pstrdup(name);
   Given* given = (Given*)palloc0(sizeof(Given) * (SPI_processed + 1));

@@ -21,12 +21,14 @@ struct Model {
   const rvj::ir::ModelKind* kind;
   int ntensors;
   const ModelTensor* tensors;
+  double config[rvj::ir::kMaxParams];  // the kind's config params, in its order
   int nsymbols;                 // the kind's symbols bound by the tensors
   const char* symbol_name[8];   // static: the kind's spec strings
   int64_t symbol[8];
 };
 
-// Reads model `name` of kind `kind` for `function`, in CurrentMemoryContext.
+// Reads model `name` of kind `kind` (null: any kind; m.kind says which) for
+// `function`, in CurrentMemoryContext.
 // ERRORs: no such model (or none the caller may read), another kind, or
 // tensors that fail the kind's checks (a direct INSERT can bypass load).
 Model read_model(FunctionCallInfo fcinfo, const char* function, const char* name, const char* kind);

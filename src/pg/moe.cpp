@@ -297,7 +297,7 @@ RVJ_FUNCTION(ruvector_moe_fit) {
   Datum values[4] = {CStringGetTextDatum(model), PointerGetDatum(wa), PointerGetDatum(ba), BoolGetDatum(replace)};
   const char* sql = psprintf(
       "SELECT %s.ruvector_model_load($1, 'moe_gate', ARRAY[%s.ruvector_tensor('weight', $2), "
-      "%s.ruvector_tensor('bias', $3)], $4)",
+      "%s.ruvector_tensor('bias', $3)], replace => $4)",
       schema, schema, schema);
   if (SPI_execute_with_args(sql, 4, types, values, nullptr, false, 0) != SPI_OK_SELECT)
     elog(ERROR, "ruvector_moe_fit: storing the model failed");

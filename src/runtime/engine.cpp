@@ -149,6 +149,16 @@ double run_with_params(const Bound& k, const double* params, const float* a, con
   return out[0];
 }
 
+double run_inputs(const Bound& k, const double* params, const float* const* in) {
+  if (k.kernel->ir.num_vec_outputs != 0)
+    throw Error(ErrorKind::Internal, "kernel " + k.kernel->ir.name + " writes a vector: call run_vec");
+  double out[4];
+  call(k, params, in, out);
+  const ir::Mechanism& m = *k.kernel->mechanism;
+  if (m.check) m.check(m, out, params);
+  return out[0];
+}
+
 void run_vec(const Bound& k, const float* a, const float* b, float* result) {
   const ir::Function& fn = k.kernel->ir;
   if (fn.num_vec_outputs != 1 || fn.num_inputs > 2 || fn.num_outputs > 4)

@@ -73,6 +73,9 @@ double run(const Bound& k, const float* a, const float* b);
 double run_with_params(const Bound& k, const double* params, const float* a, const float* b,
                        const float* c = nullptr);
 
+// Run a kernel with any number of vector inputs (the graph layers' per-edge
+// scores take four), then the mechanism's checks. Returns out[0].
+double run_inputs(const Bound& k, const double* params, const float* const* in);
 // Run a kernel with one vector output (ir.h) into `result`, dims floats, not
 // overlapping a or b: JIT code or the interpreter, then the mechanism's input
 // checks, then check_finite_result.

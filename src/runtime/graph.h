@@ -1,15 +1,59 @@
-// Graph attention over a node's neighbourhood (PyG's convention: the sources
-// of the edges into the node, plus its self-loop).
+// Graph attention layers over a node's neighbourhood: the parameter-free
+// dot-product attention of ruvector_gat_search, and PyG's GATConv,
+// TransformerConv and AGNNConv from a model. Each edge's score is the
+// mechanism's kernel (ir/recipes/graph.cpp), one call per edge and head;
+// the projections, the softmax (f64) and the sums are here.
 #pragma once
+
+#include <cstdint>
+
+#include "runtime/engine.h"
 
 namespace rvj::runtime {
 
-// Parameter-free dot-product graph attention: heads are contiguous slices of
-// the features (dims / heads each); per head, a softmax over the n
-// neighbours of (h_t . h_j) / sqrt(d_head), in f64; alpha[j] is the mean
-// over heads. Throws rvj::Error unless heads divides dims, or when a logit
-// is not finite.
-void dot_graph_weights(const float* target, const float* const* neighbours, int n, int dims, int heads,
-                       double* alpha);
+enum class GraphKind : uint8_t { Dot, Gat, Transformer, Agnn };
+
+struct GraphLayer {
+  GraphKind kind = GraphKind::Dot;
+  int in_dims = 0, heads = 1, channels = 0;  // channels per head
+  double slope = 0.2, beta = 1.0;             // Gat's LeakyReLU, Agnn's temperature
+  // Gat: lin (heads*channels x in_dims), att_src and att_dst (heads x
+  // channels), bias (heads*channels, or null). Transformer: the four
+  // Linear layers' weights and biases, q, k, v, skip.
+  const float *lin = nullptr, *att_src = nullptr, *att_dst = nullptr, *bias = nullptr;
+  const float *wq = nullptr, *bq = nullptr, *wk = nullptr, *bk = nullptr, *wv = nullptr, *bv = nullptr,
+              *ws = nullptr, *bs = nullptr;
+  Bound score;  // the per-edge kernel (bind_graph_layer)
+
+  // Whether a node's neighbourhood includes its own self-loop (PyG: GATConv
+  // and AGNNConv add one; TransformerConv does not).
+  bool self_loops() const { return kind != GraphKind::Transformer; }
+  // Floats per node of projected features (what attention and aggregate read).
+  int projected_floats() const;
+  int out_dims() const;
+};
+
+// The parameter-free layer: heads contiguous slices of the features,
+// (h_i . h_j) / sqrt(d_head) per head (the graph_transformer score on the
+// raw slices). Throws unless heads divides dims.
+GraphLayer dot_graph_layer(int dims, int heads, bool jit);
+
+// Binds l's per-edge kernel (compiling it with jit). Call once per layer.
+void bind_graph_layer(GraphLayer& l, bool jit);
+
+// The projected features of one node (projected_floats() of them), f64 sums
+// rounded to f32 once.
+void project(const GraphLayer& l, const float* x, float* out);
+
+// Attention of target i over n neighbours (the self-loop among them when the
+// layer has one): alpha[j * heads + h], softmax per head in f64. n may be 0.
+void graph_attention(const GraphLayer& l, const float* pi, const float* const* pj, int n, double* alpha);
+
+// The layer's output for target i (out_dims() floats): per head the
+// alpha-weighted sum of the neighbours' values (Gat: W x_j; Transformer:
+// v_j; Agnn: x_j), concatenated, then the bias (Gat) or the root weight's
+// W_s x_i + b_s (Transformer). f64 sums.
+void graph_aggregate(const GraphLayer& l, const float* pi, const float* const* pj, int n, const double* alpha,
+                     float* out);
 
 }  // namespace rvj::runtime

@@ -4,12 +4,54 @@
 
 namespace rvj::ir {
 
+namespace {
+bool literal(const char* symbol) { return symbol[0] >= '0' && symbol[0] <= '9'; }
+
+// heads * channels rows: the projections of the graph layers.
+void heads_times_channels(const ModelKind& kind, const Bindings& b, const double* config) {
+  const int64_t hc = binding(b, "heads_x_channels");
+  const int64_t heads = binding(b, "heads") ? binding(b, "heads") : (int64_t)config[0];
+  if (heads < 1 || hc % heads != 0)
+    throw Error(ErrorKind::DataException,
+                "a " + std::string(kind.name) + " model's projections have " + std::to_string(hc) +
+                    " rows, which " + std::to_string(heads) + " heads do not divide",
+                "The rows are heads * out_channels, as in PyG with concat=True.");
+  if (binding(b, "channels") && hc != heads * binding(b, "channels"))
+    throw Error(ErrorKind::DataException,
+                "a " + std::string(kind.name) + " model's lin.weight has " + std::to_string(hc) + " rows; att_src says " +
+                    std::to_string(heads) + " heads of " + std::to_string(binding(b, "channels")) + " channels",
+                "lin.weight has heads * out_channels rows.");
+}
+}  // namespace
+
 const std::vector<ModelKind>& model_kinds() {
   static const std::vector<ModelKind> all = {
       {"moe_gate",
        "a mixture-of-experts gate, torch.nn.Linear(dims, num_experts): scores g = weight x + bias",
        {{"weight", {"num_experts", "dims"}, false, "one row per expert"},
-        {"bias", {"num_experts"}, true, "added to the scores; absent means 0"}}},
+        {"bias", {"num_experts"}, true, "added to the scores; absent means 0"}},
+       {}},
+      {"gat", "PyG GATConv(in_channels, out_channels, heads) with its defaults: heads concatenated, self-loops added",
+       {{"lin.weight", {"heads_x_channels", "in_channels"}, false, "the shared projection W"},
+        {"att_src", {"1", "heads", "channels"}, false, "a_src per head"},
+        {"att_dst", {"1", "heads", "channels"}, false, "a_dst per head"},
+        {"bias", {"heads_x_channels"}, true, "added to the output"}},
+       {real_param("negative_slope", 0.2, "LeakyReLU's slope below 0")},
+       heads_times_channels},
+      {"graph_transformer", "PyG TransformerConv(in_channels, out_channels, heads) with its defaults: heads concatenated, root_weight, no self-loops",
+       {{"lin_query.weight", {"heads_x_channels", "in_channels"}, false, "W_q"},
+        {"lin_query.bias", {"heads_x_channels"}, false, "b_q"},
+        {"lin_key.weight", {"heads_x_channels", "in_channels"}, false, "W_k"},
+        {"lin_key.bias", {"heads_x_channels"}, false, "b_k"},
+        {"lin_value.weight", {"heads_x_channels", "in_channels"}, false, "W_v"},
+        {"lin_value.bias", {"heads_x_channels"}, false, "b_v"},
+        {"lin_skip.weight", {"heads_x_channels", "in_channels"}, false, "the root weight"},
+        {"lin_skip.bias", {"heads_x_channels"}, false, "its bias"}},
+       {integer_param("heads", 1, 1, 4096, "the number of heads (shapes give only heads * out_channels)")},
+       heads_times_channels},
+      {"agnn", "PyG AGNNConv: softmax over N(i) + i of beta cos(x_i, x_j), no projection",
+       {{"beta", {"1"}, false, "the learned temperature"}},
+       {}},
   };
   return all;
 }
@@ -37,7 +79,7 @@ std::string shape_text(const std::vector<const char*>& dims, const Bindings& b) 
   std::string s = "[";
   for (size_t i = 0; i < dims.size(); ++i) {
     if (i) s += ", ";
-    const int64_t v = binding(b, dims[i]);
+    const int64_t v = literal(dims[i]) ? 0 : binding(b, dims[i]);
     s += v ? std::string(dims[i]) + " = " + std::to_string(v) : std::string(dims[i]);
   }
   return s + "]";
@@ -57,7 +99,7 @@ std::string tensor_list(const ModelKind& kind) {
 }
 }  // namespace
 
-Bindings check_model(const ModelKind& kind, const std::vector<GivenTensor>& given) {
+Bindings check_model(const ModelKind& kind, const std::vector<GivenTensor>& given, const double* config) {
   const std::string hint = std::string("A ") + kind.name + " model holds " + tensor_list(kind) + ".";
   for (size_t i = 0; i < given.size(); ++i) {
     bool known = false;
@@ -83,7 +125,7 @@ Bindings check_model(const ModelKind& kind, const std::vector<GivenTensor>& give
     }
     bool ok = g->shape.size() == t.dims.size();
     for (size_t d = 0; ok && d < t.dims.size(); ++d) {
-      const int64_t bound = binding(b, t.dims[d]);
+      const int64_t bound = literal(t.dims[d]) ? std::stoll(t.dims[d]) : binding(b, t.dims[d]);
       ok = g->shape[d] >= 1 && (bound == 0 || bound == g->shape[d]);
     }
     if (!ok)
@@ -92,7 +134,12 @@ Bindings check_model(const ModelKind& kind, const std::vector<GivenTensor>& give
                       " model needs " + shape_text(t.dims, b),
                   hint);
     for (size_t d = 0; d < t.dims.size(); ++d)
-      if (!binding(b, t.dims[d])) b.emplace_back(t.dims[d], g->shape[d]);
+      if (!literal(t.dims[d]) && !binding(b, t.dims[d])) b.emplace_back(t.dims[d], g->shape[d]);
+  }
+  if (kind.relate) {
+    std::vector<double> defaults;
+    for (const ParamSpec& p : kind.config) defaults.push_back(p.default_value);
+    kind.relate(kind, b, config ? config : defaults.data());
   }
   return b;
 }

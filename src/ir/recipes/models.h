@@ -9,19 +9,28 @@
 #include <utility>
 #include <vector>
 
+#include "ir/recipes/params.h"
+
 namespace rvj::ir {
 
 struct TensorSpec {
   const char* name;
-  std::vector<const char*> dims;  // symbols, e.g. {"num_experts", "dims"}
+  std::vector<const char*> dims;  // symbols, e.g. {"num_experts", "dims"}, or literal sizes ("1")
   bool optional;
   const char* doc;
 };
+
+struct GivenTensor;
+using Bindings = std::vector<std::pair<std::string, int64_t>>;
 
 struct ModelKind {
   const char* name;
   const char* doc;
   std::vector<TensorSpec> tensors;
+  std::vector<ParamSpec> config;  // settings beside the tensors (jsonb), with defaults
+  // Relations between symbols and config that shapes alone cannot state;
+  // throws rvj::Error(DataException). May be null.
+  void (*relate)(const ModelKind& kind, const Bindings& b, const double* config) = nullptr;
 };
 
 const std::vector<ModelKind>& model_kinds();
@@ -33,13 +42,13 @@ struct GivenTensor {
   std::vector<int64_t> shape;
 };
 
-// The symbols' values, in the order they first appear in the kind's specs.
-using Bindings = std::vector<std::pair<std::string, int64_t>>;
-
 // Checks the tensors against the kind: every required one present, no
 // unknown or repeated names, every shape of the right rank, each symbol one
-// value. Throws rvj::Error(DataException) naming the expected shape.
-Bindings check_model(const ModelKind& kind, const std::vector<GivenTensor>& given);
+// value, literal sizes as stated; then the kind's relations with `config`
+// (its config params, checked by the caller; null: the defaults). Returns
+// the symbols' values, in the order they first appear in the kind's specs.
+// Throws rvj::Error(DataException) naming the expected shape.
+Bindings check_model(const ModelKind& kind, const std::vector<GivenTensor>& given, const double* config = nullptr);
 
 // The value bound to `symbol` (0 if not bound).
 int64_t binding(const Bindings& b, std::string_view symbol);

@@ -1,0 +1,209 @@
+// ruvector_gat_forward(node_table, edge_table, model, ...): one graph layer
+// (a gat, graph_transformer or agnn model) over whole tables, GNN inference
+// in SQL: every node's output features, as PyG's layer gives them in
+// .eval(). Reads every node (projected, within work_mem), then the edges
+// grouped by target through one cursor, with the caller's rights.
+#include "pg/errors.h"
+#include "pg/graph_layer.h"
+#include "pg/table_source.h"
+#include "pg/vector.h"
+
+extern "C" {
+#include "executor/spi.h"
+#include "utils/hsearch.h"
+}
+
+using namespace rvj::pg;
+
+namespace {
+
+struct NodeRow {
+  int64 id;  // the hash key
+  float* projected;
+  bool done;
+};
+
+struct Forward {
+  const char* function;
+  HTAB* nodes;
+  MemoryContext cxt;
+  rvj::runtime::GraphLayer layer;
+  const float** nb;
+  double* alpha;
+  int n, cap;
+  float* out;
+  ReturnSetInfo* rsinfo;
+  Oid vector_type;
+};
+
+void emit(Forward& f, NodeRow* t) {
+  if (f.layer.self_loops()) f.nb[f.n++] = t->projected;
+  RVJ_ENGINE({
+    rvj::runtime::graph_attention(f.layer, t->projected, f.nb, f.n, f.alpha);
+    rvj::runtime::graph_aggregate(f.layer, t->projected, f.nb, f.n, f.alpha, f.out);
+  });
+  const int dims = f.layer.out_dims();
+  RuVector* v = new_vector(dims);
+  memcpy(v->x, f.out, sizeof(float) * dims);
+  Datum values[2] = {Int64GetDatum(t->id), PointerGetDatum(v)};
+  bool nulls[2] = {false, false};
+  tuplestore_putvalues(f.rsinfo->setResult, f.rsinfo->setDesc, values, nulls);
+  pfree(v);
+  t->done = true;
+  f.n = 0;
+}
+}  // namespace
+
+// (node_table, edge_table, model, node_id_column, feature_column, source_column, target_column)
+RVJ_FUNCTION(ruvector_gat_forward) {
+  static const char* const function = "ruvector_gat_forward";
+  static const char* const names[] = {"node_table", "edge_table", "model"};
+  for (int i = 0; i < 3; i++)
+    if (PG_ARGISNULL(i))
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: %s must not be null", function, names[i]),
+                      errhint(i == 2 ? "ruvector_gat_forward runs a graph model: load one with ruvector_model_load."
+                                     : "Name the table.")));
+  const char* model = text_arg(fcinfo, 2);
+  const TableSource nodes = resolve_table(function, PG_GETARG_OID(0), own_vector_type(fcinfo), text_arg(fcinfo, 4),
+                                          text_arg(fcinfo, 3), "node_table", "feature_column", "node_id_column");
+  if (!nodes.integer_id)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("%s: node id column %s is of type %s; node ids must be smallint, integer or bigint",
+                           function, nodes.id, format_type_be(nodes.id_type))));
+  const EdgeSource edges = resolve_edges(function, PG_GETARG_OID(1), text_arg(fcinfo, 5), text_arg(fcinfo, 6),
+                                         "edge_table", "source_column", "target_column");
+  InitMaterializedSRF(fcinfo, 0);
+  MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, function, ALLOCSET_DEFAULT_SIZES);
+  MemoryContext caller = MemoryContextSwitchTo(cxt);
+  Forward f{};
+  f.function = function;
+  f.cxt = cxt;
+  f.rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
+  HASHCTL ctl = {};
+  ctl.keysize = sizeof(int64);
+  ctl.entrysize = sizeof(NodeRow);
+  ctl.hcxt = cxt;
+  f.nodes = hash_create("ruvector_gat_forward nodes", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+  const size_t budget = (size_t)work_mem * 1024;
+  size_t bytes = 0;
+
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "%s: SPI_connect failed", function);
+  // Every node, projected once.
+  Portal p = SPI_cursor_open_with_args(
+      nullptr, psprintf("SELECT %s::bigint, %s FROM %s", nodes.id, nodes.column, nodes.relation), 0, nullptr, nullptr,
+      nullptr, true, 0);
+  int dims = -1;
+  for (;;) {
+    CHECK_FOR_INTERRUPTS();
+    SPI_cursor_fetch(p, true, 1000);
+    if (SPI_processed == 0) break;
+    MemoryContext spi = MemoryContextSwitchTo(cxt);
+    for (uint64 r = 0; r < SPI_processed; ++r) {
+      bool n1, n2;
+      Datum id = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1);
+      Datum fd = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2);
+      if (n1) continue;
+      if (n2)
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("%s: node %lld has no features (NULL)", function, (long long)DatumGetInt64(id))));
+      RuVector* v = DatumGetRuVector(fd);
+      if (dims < 0) {
+        dims = v->dim;
+        f.layer = graph_layer(fcinfo, function, model, 0, dims);
+        f.out = (float*)palloc(sizeof(float) * f.layer.out_dims());
+      } else if (v->dim != dims) {
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                        errmsg("%s: nodes have %d and %d features", function, dims, v->dim)));
+      }
+      bytes += sizeof(NodeRow) + 64 + sizeof(float) * f.layer.projected_floats();
+      if (bytes > budget)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("%s: the nodes' projected features need more than work_mem (%d kB)", function, work_mem),
+                        errhint("Raise work_mem for this call: SET work_mem = '256MB'.")));
+      int64 key = DatumGetInt64(id);
+      bool found;
+      NodeRow* e = (NodeRow*)hash_search(f.nodes, &key, HASH_ENTER, &found);
+      if (found)
+        ereport(ERROR, (errcode(ERRCODE_CARDINALITY_VIOLATION),
+                        errmsg("%s: node id %lld is not unique in %s", function, (long long)key, nodes.relation)));
+      e->projected = (float*)palloc(sizeof(float) * f.layer.projected_floats());
+      e->done = false;
+      RVJ_ENGINE(rvj::runtime::project(f.layer, v->x, e->projected));
+    }
+    MemoryContextSwitchTo(spi);
+    SPI_freetuptable(SPI_tuptable);
+  }
+  SPI_cursor_close(p);
+  if (dims < 0) {  // no nodes: no rows
+    SPI_finish();
+    MemoryContextSwitchTo(caller);
+    MemoryContextDelete(cxt);
+    return (Datum)0;
+  }
+
+  // The edges by target.
+  f.cap = 16;
+  f.nb = (const float**)MemoryContextAlloc(cxt, sizeof(float*) * f.cap);
+  f.alpha = (double*)MemoryContextAlloc(cxt, sizeof(double) * f.cap * f.layer.heads);
+  p = SPI_cursor_open_with_args(
+      nullptr,
+      psprintf("SELECT %s::bigint, %s::bigint FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL%s ORDER BY 1",
+               edges.target, edges.source, edges.relation, edges.target, edges.source,
+               f.layer.self_loops() ? psprintf(" AND %s <> %s", edges.source, edges.target) : ""),
+      0, nullptr, nullptr, nullptr, true, 0);
+  NodeRow* target = nullptr;
+  for (;;) {
+    CHECK_FOR_INTERRUPTS();
+    SPI_cursor_fetch(p, true, 1000);
+    if (SPI_processed == 0) break;
+    MemoryContext spi = MemoryContextSwitchTo(cxt);
+    for (uint64 r = 0; r < SPI_processed; ++r) {
+      bool n1, n2;
+      int64 dst = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1));
+      int64 src = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2));
+      bool found;
+      if (!target || target->id != dst) {
+        if (target) emit(f, target);
+        target = (NodeRow*)hash_search(f.nodes, &dst, HASH_FIND, &found);
+        if (!target)
+          ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                          errmsg("%s: edge %lld -> %lld has a target that is not in %s", function, (long long)src,
+                                 (long long)dst, nodes.relation)));
+      }
+      NodeRow* s = (NodeRow*)hash_search(f.nodes, &src, HASH_FIND, &found);
+      if (!s)
+        ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                        errmsg("%s: edge %lld -> %lld has a source that is not in %s", function, (long long)src,
+                               (long long)dst, nodes.relation)));
+      if (f.n + 1 >= f.cap) {
+        bytes += (sizeof(float*) + sizeof(double) * f.layer.heads) * f.cap;
+        if (bytes > budget)
+          ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                          errmsg("%s: node %lld has more incoming edges than work_mem (%d kB) holds", function,
+                                 (long long)dst, work_mem)));
+        f.cap *= 2;
+        f.nb = (const float**)repalloc(f.nb, sizeof(float*) * f.cap);
+        f.alpha = (double*)repalloc(f.alpha, sizeof(double) * f.cap * f.layer.heads);
+      }
+      f.nb[f.n++] = s->projected;
+    }
+    MemoryContextSwitchTo(spi);
+    SPI_freetuptable(SPI_tuptable);
+  }
+  SPI_cursor_close(p);
+  SPI_finish();
+  MemoryContextSwitchTo(cxt);
+  if (target) emit(f, target);
+  // Nodes without incoming edges: the self-loop alone, or (TransformerConv)
+  // no neighbours, so only the root weight.
+  HASH_SEQ_STATUS seq;
+  hash_seq_init(&seq, f.nodes);
+  for (NodeRow* e; (e = (NodeRow*)hash_seq_search(&seq));)
+    if (!e->done) {
+      CHECK_FOR_INTERRUPTS();
+      emit(f, e);
+    }
+  MemoryContextSwitchTo(caller);
+  MemoryContextDelete(cxt);
+  return (Datum)0;
+}
