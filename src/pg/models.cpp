@@ -45,7 +45,7 @@ const char* check_shapes(const rvj::ir::ModelKind& kind, const Given* given, int
     std::string s = "{";
     for (size_t i = 0; i < kind.config.size(); ++i) {
       char v[64];
-      snprintf(v, sizeof v, "%.17g", m->config[i]);
+      double_to_shortest_decimal_buf(m->config[i], v);
       s += std::string(s.size() > 1 ? ", \"" : "\"") + kind.config[i].name + "\": " +
            (kind.config[i].kind == rvj::ir::ParamKind::Boolean ? (m->config[i] != 0 ? "true" : "false") : v);
     }

@@ -1,0 +1,61 @@
+-- Graph layers from models: PyG's GATConv, TransformerConv and AGNNConv
+-- loaded from their state_dicts, run by ruvector_gat_forward (GNN inference
+-- in SQL) and ruvector_gat_search (their attention coefficients along
+-- walks), exact against PyG (tests/fixtures/graph_layers.sql,
+-- scripts/gen_catalogue_fixtures.py).
+SET extra_float_digits = 0;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixture :abs_srcdir '/../fixtures/graph_layers.sql'
+\set ECHO none
+\set QUIET on
+\i :fixture
+\set QUIET off
+\set ECHO all
+
+SELECT name, kind, config FROM ruvector_models WHERE name LIKE 'pyg_%' ORDER BY name;
+-- the layer's output for every node, within 1e-5 relative of PyG's
+SELECT e.model, count(*) AS nodes,
+       bool_and(abs(u - v) <= 1e-5 * greatest(1, abs(v))) AS outputs_match
+FROM gl_out e
+JOIN LATERAL (SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edges', e.model) f WHERE f.node_id = e.node) f ON true,
+     LATERAL unnest(f.features::real[], e.features::real[]) AS t(u, v)
+GROUP BY e.model ORDER BY e.model;
+SELECT count(*) AS rows_per_node FROM ruvector_gat_forward('gl_nodes', 'gl_edges', 'pyg_gat');
+-- gat_search with a model: the coefficients PyG returns, averaged over heads, along walks
+CREATE TEMP TABLE gl_got AS
+SELECT c.model, c.hops, c.query, r.node_id AS node, r.attention_score::float8 AS score
+FROM (SELECT DISTINCT model, hops, query FROM gl_walk) c,
+     LATERAL ruvector_gat_search('gl_nodes', 'gl_edges', c.query, k => 100, model => c.model, hops => c.hops) r;
+SELECT e.model, e.hops, count(*) AS nodes, count(g.node) AS found,
+       max(abs(g.score - e.score) / e.score) < 1e-5 AS scores_match
+FROM gl_walk e LEFT JOIN gl_got g USING (model, hops, query, node)
+GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*) AS extra FROM gl_got g LEFT JOIN gl_walk e USING (model, hops, query, node) WHERE e.node IS NULL;
+-- the per-edge scores are engine kernels: the same bits from the interpreter
+CREATE TEMP TABLE gl_jit AS SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edges', 'pyg_gat');
+SET ruvector_jit.enabled = off;
+SELECT bool_and(j.features = i.features) AS identical, count(*)
+FROM gl_jit j JOIN ruvector_gat_forward('gl_nodes', 'gl_edges', 'pyg_gat') i USING (node_id);
+RESET ruvector_jit.enabled;
+SELECT count(*) AS leaky_relu_in_explain FROM ruvector_jit_explain('gat', 4) AS l WHERE l LIKE '%leaky_relu%';
+-- errors
+SELECT * FROM ruvector_gat_search('gl_nodes', 'gl_edges', 0, num_heads => 3, model => 'pyg_gat');
+SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edges', NULL);
+SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edges', 'no_such_model');
+SELECT ruvector_model_load('moe_for_graph', 'moe_gate', ARRAY[ruvector_tensor('weight', ARRAY[[1,0]]::real[])]) IS NOT NULL;
+SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edges', 'moe_for_graph');
+CREATE TABLE gl_small (id bigint PRIMARY KEY, features ruvector(3));
+INSERT INTO gl_small VALUES (1, '[1,2,3]');
+SELECT * FROM ruvector_gat_forward('gl_small', 'gl_edges', 'pyg_gat');
+SELECT ruvector_model_load('bad_gat', 'gat', ARRAY[ruvector_tensor('lin.weight', ARRAY[[1,0],[0,1],[1,1]]::real[]),
+                                                  ruvector_tensor('att_src', ARRAY[[[1,0]]]::real[]),
+                                                  ruvector_tensor('att_dst', ARRAY[[[1,0]]]::real[])]);
+SELECT ruvector_model_load('bad_gat', 'gat', ARRAY[ruvector_tensor('lin.weight', ARRAY[[1,0],[0,1]]::real[]),
+                                                  ruvector_tensor('att_src', ARRAY[[[1,0]],[[1,0]]]::real[]),
+                                                  ruvector_tensor('att_dst', ARRAY[[[1,0]]]::real[])]);
+SELECT ruvector_model_load('bad_gat', 'gat', ARRAY[ruvector_tensor('lin.weight', ARRAY[[1,0],[0,1]]::real[]),
+                                                  ruvector_tensor('att_src', ARRAY[[[1,0]]]::real[]),
+                                                  ruvector_tensor('att_dst', ARRAY[[[1,0]]]::real[])], '{"slope": 1}');
+SELECT ruvector_model_load('bad_tf', 'graph_transformer',
+         ARRAY[ruvector_tensor('lin_query.weight', ARRAY[[1,0],[0,1],[1,1]]::real[])], '{"heads": 2}');
+SELECT ruvector_model_drop(name) FROM ruvector_models WHERE name LIKE 'pyg_%' OR name = 'moe_for_graph' ORDER BY name;
