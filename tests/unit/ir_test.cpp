@@ -81,11 +81,15 @@ TEST(Mechanisms, RegistryAnswersByName) {
   ASSERT_NE(catalogue_entry("multi_head"), nullptr);
   EXPECT_EQ(catalogue_entry("multi_head")->shape, nullptr);  // it has a per-row form
   EXPECT_EQ(catalogue_entry("no_such"), nullptr);
-  // every shipped attention type is in the catalogue, with a per-row form
+  // every shipped attention type is in the catalogue, with a per-row form,
+  // or, for the graph layers' per-edge scores, the graph form
   for (const Mechanism& m : mechanisms())
     if (m.attention_type) {
       ASSERT_NE(catalogue_entry(m.name), nullptr) << m.name;
-      EXPECT_EQ(catalogue_entry(m.name)->shape, nullptr) << m.name;
+      if (std::string(m.family) == "graph")
+        EXPECT_STREQ(catalogue_entry(m.name)->shape, "a graph form over node and edge tables") << m.name;
+      else
+        EXPECT_EQ(catalogue_entry(m.name)->shape, nullptr) << m.name;
     }
 }
 
