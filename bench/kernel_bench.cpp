@@ -474,6 +474,8 @@ void BM_GatLayer_1000x10000(benchmark::State& st) {
   for (float& v : scaled) v *= 0.125f;
   l.lin = scaled.data(), l.att_src = as.data(), l.att_dst = ad.data(), l.bias = bias.data();
   rvj::runtime::bind_graph_layer(l, true);
+  std::vector<float> packed(rvj::runtime::graph_packed_floats(l));
+  rvj::runtime::pack_graph_layer(l, packed.data());
   std::vector<float> x((size_t)N * F);
   for (int i = 0; i < N; ++i) {
     const auto r = random_vec(F, 50 + i);
@@ -484,7 +486,7 @@ void BM_GatLayer_1000x10000(benchmark::State& st) {
   for (int e = 0; e < E; ++e) in_edges[gen() % N].push_back((int)(gen() % N));
   std::vector<float> proj((size_t)N * H * C), out((size_t)N * H * C);
   auto run = [&](int t0, int t1) {
-    for (int t = t0; t < t1; ++t) rvj::runtime::project(l, x.data() + (size_t)t * F, proj.data() + (size_t)t * H * C);
+    rvj::runtime::project_nodes(l, x.data() + (size_t)t0 * F, t1 - t0, proj.data() + (size_t)t0 * H * C);
   };
   auto attend = [&](int t0, int t1) {
     std::vector<const float*> nb;

@@ -98,6 +98,10 @@ RVJ_FUNCTION(ruvector_gat_forward) {
     SPI_cursor_fetch(p, true, 1000);
     if (SPI_processed == 0) break;
     MemoryContext spi = MemoryContextSwitchTo(cxt);
+    // The batch's features, projected together (matrix-multiply speed).
+    NodeRow** batch = (NodeRow**)palloc(sizeof(NodeRow*) * SPI_processed);
+    float* xb = nullptr;
+    int m = 0;
     for (uint64 r = 0; r < SPI_processed; ++r) {
       bool n1, n2;
       Datum id = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1);
@@ -115,6 +119,7 @@ RVJ_FUNCTION(ruvector_gat_forward) {
         ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                         errmsg("%s: nodes have %d and %d features", function, dims, v->dim)));
       }
+      if (!xb) xb = (float*)palloc(sizeof(float) * dims * SPI_processed);
       bytes += sizeof(NodeRow) + 64 + sizeof(float) * f.layer.projected_floats();
       if (bytes > budget)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -126,10 +131,18 @@ RVJ_FUNCTION(ruvector_gat_forward) {
       if (found)
         ereport(ERROR, (errcode(ERRCODE_CARDINALITY_VIOLATION),
                         errmsg("%s: node id %lld is not unique in %s", function, (long long)key, nodes.relation)));
-      e->projected = (float*)palloc(sizeof(float) * f.layer.projected_floats());
       e->done = false;
-      RVJ_ENGINE(rvj::runtime::project(f.layer, v->x, e->projected));
+      memcpy(xb + (size_t)m * dims, v->x, sizeof(float) * dims);
+      batch[m++] = e;
     }
+    if (m) {
+      const int pf = f.layer.projected_floats();
+      float* pb = (float*)palloc(sizeof(float) * pf * m);
+      RVJ_ENGINE(rvj::runtime::project_nodes(f.layer, xb, m, pb));
+      for (int i = 0; i < m; ++i) batch[i]->projected = pb + (size_t)i * pf;
+      pfree(xb);
+    }
+    pfree(batch);
     MemoryContextSwitchTo(spi);
     SPI_freetuptable(SPI_tuptable);
   }

@@ -64,7 +64,11 @@ rvj::runtime::GraphLayer graph_layer(FunctionCallInfo fcinfo, const char* functi
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("model \"%s\" writes %d features; a ruvector holds at most %d", model,
                            l.heads * l.channels, (int)RUVECTOR_MAX_DIM)));
-  RVJ_ENGINE(rvj::runtime::bind_graph_layer(l, jit));
+  float* packed = (float*)palloc(sizeof(float) * std::max<size_t>(1, rvj::runtime::graph_packed_floats(l)));
+  RVJ_ENGINE({
+    rvj::runtime::bind_graph_layer(l, jit);
+    rvj::runtime::pack_graph_layer(l, packed);
+  });
   return l;
 }
 

@@ -69,7 +69,7 @@ Gate site_gate(FunctionCallInfo fcinfo, const char* function, const char* model,
       RVJ_ENGINE(rvj::runtime::default_gate_weight(n->experts, dims, w));
       weight = w;
     }
-    float* storage = (float*)palloc(sizeof(float) * n->experts * rvj::runtime::gate_padded(dims));
+    float* storage = (float*)palloc(sizeof(float) * rvj::runtime::gate_storage_floats(n->experts, dims));
     RVJ_ENGINE(n->gate = rvj::runtime::lay_out_gate(weight, bias, n->experts, dims, storage));
     MemoryContextSwitchTo(old);
     fcinfo->flinfo->fn_extra = s = n;

@@ -8,20 +8,10 @@
 
 #include "ir/cancel.h"
 #include "ir/errors.h"
+#include "runtime/dot_block.h"
 
 namespace rvj::runtime {
 
-namespace {
-// out[r] = W[r] . x + b[r] for `rows` rows of `cols`, f64 sums.
-void linear(const float* W, const float* b, int rows, int cols, const float* x, float* out) {
-  for (int r = 0; r < rows; ++r) {
-    double s = b ? b[r] : 0.0;
-    const float* w = W + (size_t)r * cols;
-    for (int c = 0; c < cols; ++c) s += (double)w[c] * x[c];
-    out[r] = static_cast<float>(s);
-  }
-}
-}  // namespace
 
 int GraphLayer::projected_floats() const {
   switch (kind) {
@@ -53,17 +43,50 @@ void bind_graph_layer(GraphLayer& l, bool jit) {
   l.score = bind(kernel_mechanism(name), l.kind == GraphKind::Agnn ? l.in_dims : l.channels, jit);
 }
 
-void project(const GraphLayer& l, const float* x, float* out) {
+namespace {
+int weight_matrices(const GraphLayer& l) {
+  return l.kind == GraphKind::Gat ? 1 : l.kind == GraphKind::Transformer ? 4 : 0;
+}
+}  // namespace
+
+size_t graph_packed_floats(const GraphLayer& l) {
+  return (size_t)weight_matrices(l) * panel_docs(l.heads * l.channels) * l.in_dims;
+}
+
+void pack_graph_layer(GraphLayer& l, float* storage) {
   const int hc = l.heads * l.channels;
-  switch (l.kind) {
-    case GraphKind::Gat: linear(l.lin, nullptr, hc, l.in_dims, x, out); break;
-    case GraphKind::Transformer:
-      linear(l.wq, l.bq, hc, l.in_dims, x, out);
-      linear(l.wk, l.bk, hc, l.in_dims, x, out + hc);
-      linear(l.wv, l.bv, hc, l.in_dims, x, out + 2 * hc);
-      linear(l.ws, l.bs, hc, l.in_dims, x, out + 3 * hc);
-      break;
-    default: std::copy(x, x + l.in_dims, out);
+  const float* w[4] = {l.kind == GraphKind::Gat ? l.lin : l.wq, l.wk, l.wv, l.ws};
+  for (int m = 0; m < weight_matrices(l); ++m) {
+    float* p = storage + (size_t)m * panel_docs(hc) * l.in_dims;
+    pack_panels(w[m], hc, l.in_dims, p);
+    l.packed[m] = p;
+  }
+}
+
+void project_nodes(const GraphLayer& l, const float* x, int n, float* out) {
+  const int pf = l.projected_floats(), F = l.in_dims;
+  const int matrices = weight_matrices(l);
+  if (!matrices) {
+    std::copy(x, x + (size_t)n * F, out);
+    return;
+  }
+  const int hc = l.heads * l.channels;
+  const float* bias[4] = {nullptr, l.bk, l.bv, l.bs};
+  if (l.kind == GraphKind::Transformer) bias[0] = l.bq;
+  constexpr int kBlock = 64;
+  const int64_t ld = panel_docs(hc);
+  std::vector<float> q((size_t)query_rows(kBlock) * F, 0.0f), tmp((size_t)query_rows(kBlock) * ld);
+  for (int r0 = 0; r0 < n; r0 += kBlock) {
+    check_cancel();
+    const int m = std::min(kBlock, n - r0);
+    std::copy(x + (size_t)r0 * F, x + (size_t)(r0 + m) * F, q.begin());
+    std::fill(q.begin() + (size_t)m * F, q.begin() + (size_t)query_rows(m) * F, 0.0f);
+    for (int w = 0; w < matrices; ++w) {
+      dot_panels(q.data(), m, F, l.packed[w], hc, tmp.data(), ld);
+      for (int i = 0; i < m; ++i)
+        for (int c = 0; c < hc; ++c)
+          out[(size_t)(r0 + i) * pf + (size_t)w * hc + c] = tmp[(size_t)i * ld + c] + (bias[w] ? bias[w][c] : 0.0f);
+    }
   }
 }
 

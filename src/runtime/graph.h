@@ -24,6 +24,9 @@ struct GraphLayer {
   const float *wq = nullptr, *bq = nullptr, *wk = nullptr, *bk = nullptr, *wv = nullptr, *bv = nullptr,
               *ws = nullptr, *bs = nullptr;
   Bound score;  // the per-edge kernel (bind_graph_layer)
+  // The projections' weights packed for dot_block (pack_graph_layer): lin,
+  // or q, k, v, skip.
+  const float* packed[4] = {};
 
   // Whether a node's neighbourhood includes its own self-loop (PyG: GATConv
   // and AGNNConv add one; TransformerConv does not).
@@ -41,9 +44,17 @@ GraphLayer dot_graph_layer(int dims, int heads, bool jit);
 // Binds l's per-edge kernel (compiling it with jit). Call once per layer.
 void bind_graph_layer(GraphLayer& l, bool jit);
 
-// The projected features of one node (projected_floats() of them), f64 sums
-// rounded to f32 once.
-void project(const GraphLayer& l, const float* x, float* out);
+// Floats of storage pack_graph_layer needs (0 for layers without weights).
+size_t graph_packed_floats(const GraphLayer& l);
+// Packs the projections' weights into storage (graph_packed_floats) and
+// points l.packed there. Call once per layer, before projecting.
+void pack_graph_layer(GraphLayer& l, float* storage);
+
+// The projected features of n nodes (x: n x in_dims; out: n x
+// projected_floats()): the packed dot products of runtime/dot_block (one
+// fma chain per product, the same bits on every ISA), then the bias in f32.
+void project_nodes(const GraphLayer& l, const float* x, int n, float* out);
+inline void project(const GraphLayer& l, const float* x, float* out) { project_nodes(l, x, 1, out); }
 
 // Attention of target i over n neighbours (the self-loop among them when the
 // layer has one): alpha[j * heads + h], softmax per head in f64. n may be 0.

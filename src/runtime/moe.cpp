@@ -11,6 +11,9 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 extract
+// intrinsics (the undefined upper half they start from), a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace rvj::runtime {
@@ -49,34 +52,51 @@ void scores_scalar(const Gate& g, const float* x, int64_t n, float* out) {
 }
 
 #if defined(__x86_64__)
+// reduce16 in registers: the same adds in the same order.
+__attribute__((target("avx512f"), always_inline)) inline float reduce16_avx512(__m512 v) {
+  const __m256 r8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  const __m128 r4 = _mm_add_ps(_mm256_castps256_ps128(r8), _mm256_extractf128_ps(r8, 1));
+  const __m128 r2 = _mm_add_ps(r4, _mm_movehl_ps(r4, r4));  // (r4[0] + r4[2], r4[1] + r4[3])
+  return _mm_cvtss_f32(_mm_add_ss(r2, _mm_shuffle_ps(r2, r2, 1)));
+}
+__attribute__((target("avx2,fma"), always_inline)) inline float reduce16_avx2(__m256 lo, __m256 hi) {
+  const __m256 r8 = _mm256_add_ps(lo, hi);
+  const __m128 r4 = _mm_add_ps(_mm256_castps256_ps128(r8), _mm256_extractf128_ps(r8, 1));
+  const __m128 r2 = _mm_add_ps(r4, _mm_movehl_ps(r4, r4));
+  return _mm_cvtss_f32(_mm_add_ss(r2, _mm_shuffle_ps(r2, r2, 1)));
+}
+
 // Two rows x 8 experts of accumulators.
 __attribute__((target("avx512f"))) void scores_avx512(const Gate& g, const float* x, int64_t n, float* out) {
   std::vector<float> b0(g.padded), b1(g.padded);
-  alignas(64) float s[kLanes];
   for (int64_t i = 0; i < n; i += 2) {
     const bool two = i + 1 < n;
     const float* x0 = padded_row(g, x + i * g.dims, b0.data());
     const float* x1 = two ? padded_row(g, x + (i + 1) * g.dims, b1.data()) : x0;
-    for (int e0 = 0; e0 < g.experts; e0 += 8) {
+    for (int e0 = 0; e0 < g.experts; e0 += 8) {  // rows past experts are zero (gate_rows)
       const int ne = std::min(8, g.experts - e0);
       __m512 a0[8], a1[8];
+#pragma GCC unroll 8
       for (int e = 0; e < 8; ++e) a0[e] = a1[e] = _mm512_setzero_ps();
       const float* w = g.weight + (int64_t)e0 * g.padded;
+      const int64_t stride = g.padded;
       for (int t = 0; t < g.padded; t += kLanes) {
         const __m512 v0 = _mm512_loadu_ps(x0 + t), v1 = _mm512_loadu_ps(x1 + t);
-        for (int e = 0; e < ne; ++e) {
-          const __m512 wv = _mm512_loadu_ps(w + (int64_t)e * g.padded + t);
+#pragma GCC unroll 8
+        for (int e = 0; e < 8; ++e) {
+          const __m512 wv = _mm512_loadu_ps(w + e * stride + t);
           a0[e] = _mm512_fmadd_ps(v0, wv, a0[e]);
           a1[e] = _mm512_fmadd_ps(v1, wv, a1[e]);
         }
       }
+      // Reduced with a fixed trip count, so the accumulators never leave
+      // the registers (a runtime-indexed read would keep a copy in memory).
+      float r0[8], r1[8];
+#pragma GCC unroll 8
+      for (int e = 0; e < 8; ++e) r0[e] = reduce16_avx512(a0[e]), r1[e] = reduce16_avx512(a1[e]);
       for (int e = 0; e < ne; ++e) {
-        _mm512_store_ps(s, a0[e]);
-        out[i * g.experts + e0 + e] = reduce16(s);
-        if (two) {
-          _mm512_store_ps(s, a1[e]);
-          out[(i + 1) * g.experts + e0 + e] = reduce16(s);
-        }
+        out[i * g.experts + e0 + e] = r0[e];
+        if (two) out[(i + 1) * g.experts + e0 + e] = r1[e];
       }
     }
   }
@@ -85,27 +105,28 @@ __attribute__((target("avx512f"))) void scores_avx512(const Gate& g, const float
 // One row x 4 experts, each chain set as two vectors of 8 lanes.
 __attribute__((target("avx2,fma"))) void scores_avx2(const Gate& g, const float* x, int64_t n, float* out) {
   std::vector<float> b0(g.padded);
-  alignas(32) float s[kLanes];
   for (int64_t i = 0; i < n; ++i) {
     const float* x0 = padded_row(g, x + i * g.dims, b0.data());
-    for (int e0 = 0; e0 < g.experts; e0 += 4) {
+    for (int e0 = 0; e0 < g.experts; e0 += 4) {  // rows past experts are zero (gate_rows)
       const int ne = std::min(4, g.experts - e0);
       __m256 lo[4], hi[4];
+#pragma GCC unroll 4
       for (int e = 0; e < 4; ++e) lo[e] = hi[e] = _mm256_setzero_ps();
       const float* w = g.weight + (int64_t)e0 * g.padded;
+      const int64_t stride = g.padded;
       for (int t = 0; t < g.padded; t += kLanes) {
         const __m256 vl = _mm256_loadu_ps(x0 + t), vh = _mm256_loadu_ps(x0 + t + 8);
-        for (int e = 0; e < ne; ++e) {
-          const float* we = w + (int64_t)e * g.padded + t;
+#pragma GCC unroll 4
+        for (int e = 0; e < 4; ++e) {
+          const float* we = w + e * stride + t;
           lo[e] = _mm256_fmadd_ps(vl, _mm256_loadu_ps(we), lo[e]);
           hi[e] = _mm256_fmadd_ps(vh, _mm256_loadu_ps(we + 8), hi[e]);
         }
       }
-      for (int e = 0; e < ne; ++e) {
-        _mm256_store_ps(s, lo[e]);
-        _mm256_store_ps(s + 8, hi[e]);
-        out[i * g.experts + e0 + e] = reduce16(s);
-      }
+      float r[4];
+#pragma GCC unroll 4
+      for (int e = 0; e < 4; ++e) r[e] = reduce16_avx2(lo[e], hi[e]);
+      for (int e = 0; e < ne; ++e) out[i * g.experts + e0 + e] = r[e];
     }
   }
 }
@@ -125,18 +146,15 @@ Gate lay_out_gate(const float* weight, const float* bias, int experts, int dims,
   g.experts = experts;
   g.dims = dims;
   g.padded = gate_padded(dims);
-  for (int e = 0; e < experts; ++e) {
-    float* row = storage + (size_t)e * g.padded;
-    std::memcpy(row, weight + (size_t)e * dims, sizeof(float) * dims);
-    std::fill(row + dims, row + g.padded, 0.0f);
-  }
+  std::fill(storage, storage + gate_storage_floats(experts, dims), 0.0f);
+  for (int e = 0; e < experts; ++e) std::memcpy(storage + (size_t)e * g.padded, weight + (size_t)e * dims, sizeof(float) * dims);
   g.weight = storage;
   g.bias = bias;
   return g;
 }
 
 OwnedGate::OwnedGate(const float* weight, const float* b, int experts, int dims)
-    : storage((size_t)experts * gate_padded(dims)) {
+    : storage(gate_storage_floats(experts, dims)) {
   if (b) bias.assign(b, b + experts);
   gate = lay_out_gate(weight, b ? bias.data() : nullptr, experts, dims, storage.data());
 }

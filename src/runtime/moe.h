@@ -24,9 +24,13 @@ struct Gate {
 };
 
 inline int gate_padded(int dims) { return (dims + 15) / 16 * 16; }
+// Rows of storage: experts rounded up to 8 (the kernels take 8 or 4 at a
+// time, the extra rows zero).
+inline int gate_rows(int experts) { return (experts + 7) / 8 * 8; }
+inline size_t gate_storage_floats(int experts, int dims) { return (size_t)gate_rows(experts) * gate_padded(dims); }
 
-// Lays weight (experts x dims, row-major) out in storage (experts x
-// gate_padded(dims) floats) and returns the view; bias (experts) or null is
+// Lays weight (experts x dims, row-major) out in storage
+// (gate_storage_floats) and returns the view; bias (experts) or null is
 // referenced, not copied.
 Gate lay_out_gate(const float* weight, const float* bias, int experts, int dims, float* storage);
 
