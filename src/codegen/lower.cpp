@@ -237,6 +237,12 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
         v = b.CreateFMul(lanes_of(node.a, base, count, memo), lanes_of(node.b, base, count, memo));
         break;
       case ir::Op::TanhVec: v = emit_tanh64(b, lanes_of(node.a, base, count, memo)); break;
+      case ir::Op::LeakyReluVec: {
+        Value* x = lanes_of(node.a, base, count, memo);
+        Value* s = lanes_of(node.b, base, count, memo);
+        v = b.CreateSelect(b.CreateFCmpOLT(x, ConstantFP::get(x->getType(), 0.0)), b.CreateFMul(s, x), x);
+        break;
+      }
       default: fail_internal(std::string("no elementwise lowering for ") + ir::op_name(node.op));
     }
     return memo[id] = v;
@@ -304,6 +310,7 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
       case ir::Op::SubVec:
       case ir::Op::MulVec:
       case ir::Op::TanhVec:
+      case ir::Op::LeakyReluVec:
       case ir::Op::OutputVec:
         break;  // elementwise: in the loops around
       default:

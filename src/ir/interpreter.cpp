@@ -85,6 +85,12 @@ void evaluate(const Function& fn, const float* const* inputs, const double* para
       case Op::SubVec: elementwise(id, [&](int i) { return elem(n.a, i) - elem(n.b, i); }); break;
       case Op::MulVec: elementwise(id, [&](int i) { return elem(n.a, i) * elem(n.b, i); }); break;
       case Op::TanhVec: elementwise(id, [&](int i) { return tanh64(elem(n.a, i)); }); break;
+      case Op::LeakyReluVec:
+        elementwise(id, [&](int i) {
+          const double x = elem(n.a, i);
+          return x < 0 ? elem(n.b, i) * x : x;
+        });
+        break;
       case Op::Sum: {
         // The canonical order (ir.h), plain adds.
         const int partials = reduction_partials(fn);

@@ -34,6 +34,7 @@ const char* op_name(Op op) {
     case Op::SubVec: return "subvec";
     case Op::MulVec: return "mulvec";
     case Op::TanhVec: return "tanhvec";
+    case Op::LeakyReluVec: return "leakyreluvec";
     case Op::Sum: return "sum";
     case Op::Output: return "output";
     case Op::OutputVec: return "outvec";
@@ -160,6 +161,7 @@ int Builder::add_vec(int a, int b) { return push(Node{Op::AddVec, Type::Vec, a, 
 int Builder::sub_vec(int a, int b) { return push(Node{Op::SubVec, Type::Vec, a, b}); }
 int Builder::mul_vec(int a, int b) { return push(Node{Op::MulVec, Type::Vec, a, b}); }
 int Builder::tanh_vec(int a) { return push(Node{Op::TanhVec, Type::Vec, a}); }
+int Builder::leaky_relu_vec(int a, int slope_vec) { return push(Node{Op::LeakyReluVec, Type::Vec, a, slope_vec}); }
 int Builder::sum(int vec) {
   Node n{Op::Sum, Type::Scalar, vec};
   n.precision = Precision::F64;

@@ -48,6 +48,8 @@ enum class Op : uint8_t {
   SubVec,  // vec - vec -> vec
   MulVec,  // vec * vec -> vec
   TanhVec, // tanh(vec) -> vec, as ir/tanh64.h computes it (vector code, about 1 ulp)
+  LeakyReluVec,  // a < 0 ? b * a : a per element (b: the negative slope, a vector so
+                 // that sums may read it: GATv2's LeakyReLU)
   // reduction of an elementwise expression of the inputs (no scalar in it):
   // sum over i of a[i], in f64, in the canonical order (plain adds into the
   // P partials). The additive score's v . tanh(qp + kp).
@@ -123,6 +125,7 @@ class Builder {
   int sub_vec(int a, int b);
   int mul_vec(int a, int b);
   int tanh_vec(int a);
+  int leaky_relu_vec(int a, int slope_vec);
   int sum(int vec);                  // f64 sum of an elementwise expression
   void output(int a);                // next output slot
   void output_vec(int vec);          // next vector output slot

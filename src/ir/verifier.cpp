@@ -83,6 +83,7 @@ void verify(const Function& fn) {
       case Op::AddVec:
       case Op::SubVec:
       case Op::MulVec:
+      case Op::LeakyReluVec:
         if (n.type != Type::Vec) fail(fn, id, "an elementwise op yields a vector");
         operand(n.a, Type::Vec);
         operand(n.b, Type::Vec);

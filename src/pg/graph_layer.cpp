@@ -34,6 +34,16 @@ rvj::runtime::GraphLayer graph_layer(FunctionCallInfo fcinfo, const char* functi
     l.att_src = tensor(m, "att_src");
     l.att_dst = tensor(m, "att_dst");
     l.bias = tensor(m, "bias");
+  } else if (strcmp(kind, "gatv2") == 0) {
+    l.kind = GraphKind::Gatv2;
+    l.heads = (int)model_symbol(m, "heads");
+    l.channels = (int)model_symbol(m, "channels");
+    l.in_dims = (int)model_symbol(m, "in_channels");
+    l.slope = m.config[0];
+    l.wq = tensor(m, "lin_l.weight"), l.bq = tensor(m, "lin_l.bias");
+    l.wk = tensor(m, "lin_r.weight"), l.bk = tensor(m, "lin_r.bias");
+    l.att_src = tensor(m, "att");
+    l.bias = tensor(m, "bias");
   } else if (strcmp(kind, "graph_transformer") == 0) {
     l.kind = GraphKind::Transformer;
     l.heads = (int)m.config[0];
@@ -50,7 +60,7 @@ rvj::runtime::GraphLayer graph_layer(FunctionCallInfo fcinfo, const char* functi
     l.beta = tensor(m, "beta")[0];
   } else {
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                    errmsg("%s needs a graph model (kind gat, graph_transformer or agnn); \"%s\" is a %s model",
+                    errmsg("%s needs a graph model (kind gat, gatv2, graph_transformer or agnn); \"%s\" is a %s model",
                            function, model, kind)));
   }
   if (heads && heads != l.heads)

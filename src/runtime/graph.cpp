@@ -16,6 +16,7 @@ namespace rvj::runtime {
 int GraphLayer::projected_floats() const {
   switch (kind) {
     case GraphKind::Gat: return heads * channels;
+    case GraphKind::Gatv2: return 2 * heads * channels;  // W_l x, W_r x
     case GraphKind::Transformer: return 4 * heads * channels;  // q, k, v, skip
     default: return in_dims;
   }
@@ -39,18 +40,22 @@ GraphLayer dot_graph_layer(int dims, int heads, bool jit) {
 }
 
 void bind_graph_layer(GraphLayer& l, bool jit) {
-  const char* name = l.kind == GraphKind::Gat ? "gat" : l.kind == GraphKind::Agnn ? "agnn" : "graph_transformer";
+  const char* name = l.kind == GraphKind::Gat     ? "gat"
+                     : l.kind == GraphKind::Gatv2 ? "gatv2"
+                     : l.kind == GraphKind::Agnn  ? "agnn"
+                                                  : "graph_transformer";
   l.score = bind(kernel_mechanism(name), l.kind == GraphKind::Agnn ? l.in_dims : l.channels, jit);
 }
 
 namespace {
 int weight_matrices(const GraphLayer& l) {
-  return l.kind == GraphKind::Gat ? 1 : l.kind == GraphKind::Transformer ? 4 : 0;
+  return l.kind == GraphKind::Gat ? 1 : l.kind == GraphKind::Gatv2 ? 2 : l.kind == GraphKind::Transformer ? 4 : 0;
 }
 }  // namespace
 
 size_t graph_packed_floats(const GraphLayer& l) {
-  return (size_t)weight_matrices(l) * panel_docs(l.heads * l.channels) * l.in_dims;
+  return (size_t)weight_matrices(l) * panel_docs(l.heads * l.channels) * l.in_dims +
+         (l.kind == GraphKind::Gatv2 ? l.channels : 0);
 }
 
 void pack_graph_layer(GraphLayer& l, float* storage) {
@@ -60,6 +65,11 @@ void pack_graph_layer(GraphLayer& l, float* storage) {
     float* p = storage + (size_t)m * panel_docs(hc) * l.in_dims;
     pack_panels(w[m], hc, l.in_dims, p);
     l.packed[m] = p;
+  }
+  if (l.kind == GraphKind::Gatv2) {
+    float* s = storage + (size_t)weight_matrices(l) * panel_docs(hc) * l.in_dims;
+    std::fill(s, s + l.channels, static_cast<float>(l.slope));
+    l.slope_vec = s;
   }
 }
 
@@ -72,7 +82,7 @@ void project_nodes(const GraphLayer& l, const float* x, int n, float* out) {
   }
   const int hc = l.heads * l.channels;
   const float* bias[4] = {nullptr, l.bk, l.bv, l.bs};
-  if (l.kind == GraphKind::Transformer) bias[0] = l.bq;
+  if (l.kind != GraphKind::Gat) bias[0] = l.bq;
   constexpr int kBlock = 64;
   const int64_t ld = panel_docs(hc);
   std::vector<float> q((size_t)query_rows(kBlock) * F, 0.0f), tmp((size_t)query_rows(kBlock) * ld);
@@ -102,6 +112,9 @@ void graph_attention(const GraphLayer& l, const float* pi, const float* const* p
       switch (l.kind) {
         case GraphKind::Gat:
           in[0] = pj[j] + h * C, in[1] = pi + h * C, in[2] = l.att_src + h * C, in[3] = l.att_dst + h * C;
+          break;
+        case GraphKind::Gatv2:
+          in[0] = pj[j] + h * C, in[1] = pi + hc + h * C, in[2] = l.att_src + h * C, in[3] = l.slope_vec;
           break;
         case GraphKind::Transformer: in[0] = pi + h * C, in[1] = pj[j] + hc + h * C; break;  // q_i, k_j
         case GraphKind::Agnn: in[0] = pi, in[1] = pj[j]; break;
@@ -134,7 +147,7 @@ void graph_aggregate(const GraphLayer& l, const float* pi, const float* const* p
     }
   for (int d = 0; d < dims; ++d) {
     double v = acc[d];
-    if (l.kind == GraphKind::Gat && l.bias) v += l.bias[d];
+    if ((l.kind == GraphKind::Gat || l.kind == GraphKind::Gatv2) && l.bias) v += l.bias[d];
     if (l.kind == GraphKind::Transformer) v += pi[3 * hc + d];
     out[d] = static_cast<float>(v);
   }

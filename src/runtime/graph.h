@@ -11,15 +11,16 @@
 
 namespace rvj::runtime {
 
-enum class GraphKind : uint8_t { Dot, Gat, Transformer, Agnn };
+enum class GraphKind : uint8_t { Dot, Gat, Gatv2, Transformer, Agnn };
 
 struct GraphLayer {
   GraphKind kind = GraphKind::Dot;
   int in_dims = 0, heads = 1, channels = 0;  // channels per head
   double slope = 0.2, beta = 1.0;             // Gat's LeakyReLU, Agnn's temperature
   // Gat: lin (heads*channels x in_dims), att_src and att_dst (heads x
-  // channels), bias (heads*channels, or null). Transformer: the four
-  // Linear layers' weights and biases, q, k, v, skip.
+  // channels), bias (heads*channels, or null). Gatv2: lin_l and lin_r with
+  // their biases (in wq, bq, wk, bk), att (in att_src), bias. Transformer:
+  // the four Linear layers' weights and biases, q, k, v, skip.
   const float *lin = nullptr, *att_src = nullptr, *att_dst = nullptr, *bias = nullptr;
   const float *wq = nullptr, *bq = nullptr, *wk = nullptr, *bk = nullptr, *wv = nullptr, *bv = nullptr,
               *ws = nullptr, *bs = nullptr;
@@ -27,6 +28,7 @@ struct GraphLayer {
   // The projections' weights packed for dot_block (pack_graph_layer): lin,
   // or q, k, v, skip.
   const float* packed[4] = {};
+  const float* slope_vec = nullptr;  // Gatv2: the slope, channels times (pack_graph_layer)
 
   // Whether a node's neighbourhood includes its own self-loop (PyG: GATConv
   // and AGNNConv add one; TransformerConv does not).

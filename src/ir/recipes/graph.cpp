@@ -19,6 +19,18 @@ Function build_gat(int dims) {
   return b.finish();
 }
 
+// GATv2Conv (Brody et al. 2022; PyG): e_ij = a . LeakyReLU(W_l x_j + W_r x_i).
+// Inputs: the source's W_l head slice, the target's W_r head slice, a of the
+// head, and the slope as a vector (a sum reads no scalar, ir.h). f64.
+Function build_gatv2(int dims) {
+  Builder b("gatv2", dims);
+  int xl = b.input(), xr = b.input(), att = b.input(), slope = b.input();
+  int u = b.add_vec(xl, xr);
+  int act = b.leaky_relu_vec(u, slope);
+  b.output(b.sum(b.mul_vec(att, act)));
+  return b.finish();
+}
+
 // TransformerConv (Shi et al. 2021; PyG): (q_i . k_j) / sqrt(C) on the
 // head's projected query and key.
 Function build_graph_transformer(int dims) {

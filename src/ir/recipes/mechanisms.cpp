@@ -68,6 +68,13 @@ const std::vector<Mechanism>& mechanisms() {
        {real_param("negative_slope", 0.2, "LeakyReLU's slope below 0 (the model's config)")}, build_gat, nullptr,
        "ruvector_gat_search(node_table, edge_table, query_node_id, model => a gat model) and "
        "ruvector_gat_forward(node_table, edge_table, model)"},
+      {"gatv2", true, "graph", "O(2*H*C*F) per node to project, O(C) per edge and head",
+       "dynamic attention: the ranking of neighbours depends on the node (PyG GATv2Conv)",
+       "softmax over j in N(i) + i of a . LeakyReLU(W_l x_j + W_r x_i)",
+       "Brody et al. 2022, How Attentive are Graph Attention Networks? (PyG GATv2Conv)",
+       {"source head", "target head", "a", "slope"}, {}, build_gatv2, nullptr,
+       "ruvector_gat_search(node_table, edge_table, query_node_id, model => a gatv2 model) and "
+       "ruvector_gat_forward(node_table, edge_table, model)"},
       {"graph_transformer", true, "graph", "O(3*H*C*F) per node to project, O(C) per edge and head",
        "learned query/key/value attention over a node's in-neighbours (PyG TransformerConv)",
        "softmax over j in N(i) of (W_q x_i + b_q) . (W_k x_j + b_k) / sqrt(C)",

@@ -18,9 +18,9 @@ void heads_times_channels(const ModelKind& kind, const Bindings& b, const double
                 "The rows are heads * out_channels, as in PyG with concat=True.");
   if (binding(b, "channels") && hc != heads * binding(b, "channels"))
     throw Error(ErrorKind::DataException,
-                "a " + std::string(kind.name) + " model's lin.weight has " + std::to_string(hc) + " rows; att_src says " +
+                "a " + std::string(kind.name) + " model's projections have " + std::to_string(hc) + " rows; its attention vectors say " +
                     std::to_string(heads) + " heads of " + std::to_string(binding(b, "channels")) + " channels",
-                "lin.weight has heads * out_channels rows.");
+                "The projections have heads * out_channels rows.");
 }
 }  // namespace
 
@@ -35,6 +35,15 @@ const std::vector<ModelKind>& model_kinds() {
        {{"lin.weight", {"heads_x_channels", "in_channels"}, false, "the shared projection W"},
         {"att_src", {"1", "heads", "channels"}, false, "a_src per head"},
         {"att_dst", {"1", "heads", "channels"}, false, "a_dst per head"},
+        {"bias", {"heads_x_channels"}, true, "added to the output"}},
+       {real_param("negative_slope", 0.2, "LeakyReLU's slope below 0")},
+       heads_times_channels},
+      {"gatv2", "PyG GATv2Conv(in_channels, out_channels, heads) with its defaults: heads concatenated, self-loops added",
+       {{"lin_l.weight", {"heads_x_channels", "in_channels"}, false, "W_l, for the sources"},
+        {"lin_l.bias", {"heads_x_channels"}, false, "its bias"},
+        {"lin_r.weight", {"heads_x_channels", "in_channels"}, false, "W_r, for the targets"},
+        {"lin_r.bias", {"heads_x_channels"}, false, "its bias"},
+        {"att", {"1", "heads", "channels"}, false, "a per head"},
         {"bias", {"heads_x_channels"}, true, "added to the output"}},
        {real_param("negative_slope", 0.2, "LeakyReLU's slope below 0")},
        heads_times_channels},
