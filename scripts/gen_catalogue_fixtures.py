@@ -19,13 +19,19 @@
       .eval() (float64): their outputs, and gat_search's walk scores from the
       attention PyG returns (return_attention_weights=True; AGNNConv returns
       none, so its weights are its formula in numpy), plus the SQL that loads
-      each layer's state_dict as a model.
+      each layer's state_dict as a model. The GAT layer's state_dict is also
+      written as files: pyg_gat.safetensors by the safetensors package
+      (float32), pyg_gat_f64.safetensors by scripts/npz-to-safetensors from
+      an .npz (float64 arrays, so the f32 weights are exact), and two broken
+      files for the loader's errors.
 
 Each file has its own seeded generator, so adding a file leaves the others'
 bytes alone. Usage: /opt/rvj-venv/bin/python scripts/gen_catalogue_fixtures.py
 """
 import json
 import pathlib
+import struct
+import sys
 
 import geoopt
 import numpy as np
@@ -275,6 +281,26 @@ def pg_array(t):
     return rec(a)
 
 
+def write_model_files(conv):
+    import subprocess
+    import tempfile
+
+    from safetensors.torch import save_file
+    sd = {k: v.float().contiguous() for k, v in conv.state_dict().items()}
+    save_file(sd, str(FIX / "pyg_gat.safetensors"))
+    (FIX / "pyg_gat.safetensors").chmod(0o644)  # save_file writes 0600
+    with tempfile.TemporaryDirectory() as d:
+        npz = pathlib.Path(d) / "gat.npz"
+        np.savez(npz, **{k: v.double().numpy() for k, v in conv.state_dict().items()})
+        subprocess.run([sys.executable, str(FIX.parent.parent / "scripts" / "npz-to-safetensors"), str(npz),
+                        str(FIX / "pyg_gat_f64.safetensors")], check=True)
+    good = (FIX / "pyg_gat.safetensors").read_bytes()
+    (FIX / "truncated.safetensors").write_bytes(good[:len(good) // 2])
+    header = b'{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}'
+    header += b" " * (-len(header) % 8)
+    (FIX / "int64.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(16))
+
+
 def graph_layers():
     import torch_geometric
     from torch_geometric.nn import AGNNConv, GATConv, GATv2Conv, TransformerConv
@@ -326,6 +352,8 @@ def graph_layers():
                 A = np.zeros((N, N))
                 for (s, t), a in zip(e2.T.tolist(), alpha.mean(dim=1).tolist()):
                     A[t, s] += a
+        if name == "pyg_gat":
+            write_model_files(conv)
         tensors = ", ".join(f"ruvector_tensor('{k}', '{pg_array(v)}'::real[])" for k, v in conv.state_dict().items())
         out.append(f"SELECT ruvector_model_load('{name}', '{kind}', ARRAY[{tensors}], '{json.dumps(config)}') IS NOT NULL;")
         out.append("INSERT INTO gl_out VALUES " + ", ".join(f"('{name}', {i}, '{vec(y[i].numpy())}')" for i in range(N)) + ";")

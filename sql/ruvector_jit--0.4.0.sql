@@ -452,6 +452,13 @@ CREATE FUNCTION ruvector_model_load(name text, kind text, tensors ruvector_tenso
                                     replace boolean DEFAULT false)
   RETURNS jsonb
   AS 'MODULE_PATHNAME', 'ruvector_model_load' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+-- The same from a safetensors file on the server: only superusers and roles
+-- with the privileges of pg_read_server_files (checked inside, with a clear
+-- message), as for pg_read_file.
+CREATE FUNCTION ruvector_model_load_file(name text, kind text, path text, config jsonb DEFAULT '{}',
+                                         replace boolean DEFAULT false)
+  RETURNS jsonb
+  AS 'MODULE_PATHNAME', 'ruvector_model_load_file' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 CREATE FUNCTION ruvector_model_drop(name text) RETURNS void
   AS 'MODULE_PATHNAME', 'ruvector_model_drop' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 

@@ -10,9 +10,15 @@
 #include "pg/table_source.h"
 
 extern "C" {
+#include "catalog/pg_authid.h"
 #include "executor/spi.h"
+#include "storage/fd.h"
+#include "utils/acl.h"
+#include "utils/jsonb.h"
 #include "utils/typcache.h"
 }
+
+#include <sys/stat.h>
 
 using namespace rvj::pg;
 
@@ -99,48 +105,28 @@ void execute(const char* sql, int n, Oid* types, Datum* values, int expect) {
 }
 }  // namespace
 
-RVJ_FUNCTION(ruvector_model_load) {
-  const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-  const char* kind_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-  ArrayType* arr = PG_GETARG_ARRAYTYPE_P(2);
-  Jsonb* settings = PG_GETARG_JSONB_P(3);
-  const bool replace = PG_GETARG_BOOL(4);
+namespace {
+// A tensor's data as a real[] of its shape (for the tensors table).
+ArrayType* float_array(const Given& g) {
+  const size_t bytes = ARR_OVERHEAD_NONULLS(g.ndim) + sizeof(float) * (size_t)g.size;
+  ArrayType* a = (ArrayType*)palloc0(bytes);
+  SET_VARSIZE(a, bytes);
+  a->ndim = g.ndim;
+  a->dataoffset = 0;
+  a->elemtype = FLOAT4OID;
+  for (int d = 0; d < g.ndim; ++d) ARR_DIMS(a)[d] = g.shape[d], ARR_LBOUND(a)[d] = 1;
+  memcpy(ARR_DATA_PTR(a), g.data, sizeof(float) * (size_t)g.size);
+  return a;
+}
+
+// Checks the tensors (values, then shapes and config by the kind) and writes
+// the model's rows as the caller, so row-level security decides ownership.
+// Returns the model's config as jsonb.
+Datum store_model(FunctionCallInfo fcinfo, const char* name, const char* kind_name, const Given* given, int n,
+                  Jsonb* settings, bool replace) {
   if (!*name) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("a model needs a non-empty name")));
   const rvj::ir::ModelKind* kind = kind_named(kind_name);
-
-  // The tensors: an array of ruvector_tensor (name text, data real[]).
-  Datum* elems;
-  bool* nulls;
-  int n;
-  Oid elem_type = ARR_ELEMTYPE(arr);
-  int16 typlen;
-  bool typbyval;
-  char typalign;
-  get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
-  deconstruct_array(arr, elem_type, typlen, typbyval, typalign, &elems, &nulls, &n);
-  if (ARR_NDIM(arr) > 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("tensors must be a 1-D array")));
-  Given* given = (Given*)palloc0(sizeof(Given) * (n + 1));
-  ArrayType** arrays = (ArrayType**)palloc0(sizeof(ArrayType*) * (n + 1));
-  for (int i = 0; i < n; ++i) {
-    if (nulls[i]) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor %d is null", i + 1)));
-    HeapTupleHeader t = DatumGetHeapTupleHeader(elems[i]);
-    bool isnull;
-    Datum nm = GetAttributeByNum(t, 1, &isnull);
-    if (isnull) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor %d has no name", i + 1)));
-    given[i].name = TextDatumGetCString(nm);
-    Datum data = GetAttributeByNum(t, 2, &isnull);
-    if (isnull)
-      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor \"%s\" has no data", given[i].name)));
-    arrays[i] = DatumGetArrayTypeP(data);
-    if (ARR_HASNULL(arrays[i]) || ARR_NDIM(arrays[i]) == 0)
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("tensor \"%s\" must be a non-empty real array without nulls", given[i].name)));
-    given[i].ndim = ARR_NDIM(arrays[i]);
-    memcpy(given[i].shape, ARR_DIMS(arrays[i]), sizeof(int) * given[i].ndim);
-    given[i].data = (const float*)ARR_DATA_PTR(arrays[i]);
-    given[i].size = ArrayGetNItems(ARR_NDIM(arrays[i]), ARR_DIMS(arrays[i]));
-    check_values(given[i]);
-  }
+  for (int i = 0; i < n; ++i) check_values(given[i]);
   Model checked{};
   parse_params(settings, kind->name, kind->config, checked.config);
   const char* config = check_shapes(*kind, given, n, &checked);
@@ -164,17 +150,231 @@ RVJ_FUNCTION(ruvector_model_load) {
   const char* tsql = psprintf("INSERT INTO %s.ruvector_model_tensors (model, name, shape, data) VALUES ($1, $2, $3, $4)",
                               schema);
   for (int i = 0; i < n; ++i) {
-    ArrayType* a = arrays[i];
+    CHECK_FOR_INTERRUPTS();
     Datum dims[MAXDIM];
-    for (int d = 0; d < ARR_NDIM(a); ++d) dims[d] = Int32GetDatum(ARR_DIMS(a)[d]);
+    for (int d = 0; d < given[i].ndim; ++d) dims[d] = Int32GetDatum(given[i].shape[d]);
     Oid tt[4] = {TEXTOID, TEXTOID, INT4ARRAYOID, FLOAT4ARRAYOID};
     Datum tv[4] = {CStringGetTextDatum(name), CStringGetTextDatum(given[i].name),
-                   PointerGetDatum(construct_array(dims, ARR_NDIM(a), INT4OID, 4, true, TYPALIGN_INT)),
-                   PointerGetDatum(a)};
+                   PointerGetDatum(construct_array(dims, given[i].ndim, INT4OID, 4, true, TYPALIGN_INT)),
+                   PointerGetDatum(float_array(given[i]))};
     execute(tsql, 4, tt, tv, SPI_OK_INSERT);
   }
   SPI_finish();
-  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(config)));
+  return DirectFunctionCall1(jsonb_in, CStringGetDatum(config));
+}
+
+// --- safetensors: an 8-byte little-endian header length, a JSON header
+// {"name": {"dtype", "shape", "data_offsets": [begin, end]}, ...,
+// "__metadata__": {...}}, then the data (offsets relative to its start).
+
+JsonbValue* member(JsonbContainer* c, const char* key) {
+  JsonbValue k;
+  k.type = jbvString;
+  k.val.string.val = (char*)key;
+  k.val.string.len = strlen(key);
+  return findJsonbValueFromContainer(c, JB_FOBJECT, &k);
+}
+
+// The whole numbers of a jsonb array (at most `max`), or -1 when it is not one.
+int json_ints(JsonbValue* v, int64* out, int max) {
+  if (!v || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data)) return -1;
+  JsonbIterator* it = JsonbIteratorInit(v->val.binary.data);
+  JsonbValue e;
+  JsonbIteratorToken tok;
+  int n = 0;
+  while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE) {
+    if (tok != WJB_ELEM) continue;
+    if (e.type != jbvNumeric || n == max) return -1;
+    const char* text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(e.val.numeric)));
+    char* end;
+    errno = 0;
+    const long long x = strtoll(text, &end, 10);
+    if (errno || *end || x < 0) return -1;
+    out[n++] = x;
+  }
+  return n;
+}
+
+float half_to_float(uint16_t h, bool bf16) {
+  if (bf16) {
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+  }
+  const uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  float f;
+  if (exp == 0) {
+    f = std::ldexp((float)man, -24);  // zero and subnormals
+    return sign ? -f : f;
+  }
+  uint32_t u = exp == 31 ? sign | 0x7f800000u | (man << 13) : sign | ((exp + 112) << 23) | (man << 13);
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+[[noreturn]] void bad_file(const char* path, const char* what) {
+  ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("\"%s\" is not a safetensors file: %s", path, what),
+                  errhint("Write one with safetensors.torch.save_file(model.state_dict(), path), or from .npz with "
+                          "scripts/npz-to-safetensors.")));
+}
+}  // namespace
+
+RVJ_FUNCTION(ruvector_model_load) {
+  const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  const char* kind_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  ArrayType* arr = PG_GETARG_ARRAYTYPE_P(2);
+  Jsonb* settings = PG_GETARG_JSONB_P(3);
+  const bool replace = PG_GETARG_BOOL(4);
+
+  // The tensors: an array of ruvector_tensor (name text, data real[]).
+  Datum* elems;
+  bool* nulls;
+  int n;
+  Oid elem_type = ARR_ELEMTYPE(arr);
+  int16 typlen;
+  bool typbyval;
+  char typalign;
+  get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
+  deconstruct_array(arr, elem_type, typlen, typbyval, typalign, &elems, &nulls, &n);
+  if (ARR_NDIM(arr) > 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("tensors must be a 1-D array")));
+  Given* given = (Given*)palloc0(sizeof(Given) * (n + 1));
+  for (int i = 0; i < n; ++i) {
+    if (nulls[i]) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor %d is null", i + 1)));
+    HeapTupleHeader t = DatumGetHeapTupleHeader(elems[i]);
+    bool isnull;
+    Datum nm = GetAttributeByNum(t, 1, &isnull);
+    if (isnull) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor %d has no name", i + 1)));
+    given[i].name = TextDatumGetCString(nm);
+    Datum data = GetAttributeByNum(t, 2, &isnull);
+    if (isnull)
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tensor \"%s\" has no data", given[i].name)));
+    ArrayType* a = DatumGetArrayTypeP(data);
+    if (ARR_HASNULL(a) || ARR_NDIM(a) == 0)
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("tensor \"%s\" must be a non-empty real array without nulls", given[i].name)));
+    given[i].ndim = ARR_NDIM(a);
+    memcpy(given[i].shape, ARR_DIMS(a), sizeof(int) * given[i].ndim);
+    given[i].data = (const float*)ARR_DATA_PTR(a);
+    given[i].size = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+  }
+  PG_RETURN_DATUM(store_model(fcinfo, name, kind_name, given, n, settings, replace));
+}
+
+// ruvector_model_load_file(name, kind, path, config, replace): a
+// safetensors file on the server. Reading server files follows
+// pg_read_file's rule: superusers and members of pg_read_server_files.
+RVJ_FUNCTION(ruvector_model_load_file) {
+  const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  const char* kind_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  char* path = text_to_cstring(PG_GETARG_TEXT_PP(2));
+  Jsonb* settings = PG_GETARG_JSONB_P(3);
+  const bool replace = PG_GETARG_BOOL(4);
+  if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied to read server file \"%s\"", path),
+                    errdetail("Only superusers and roles with privileges of the pg_read_server_files role may load "
+                              "models from server files."),
+                    errhint("Load the tensors as arrays with ruvector_model_load instead.")));
+  canonicalize_path(path);
+  FILE* f = AllocateFile(path, PG_BINARY_R);
+  if (!f)
+    ereport(ERROR, (errcode_for_file_access(), errmsg("could not open file \"%s\" for reading: %m", path)));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0)
+    ereport(ERROR, (errcode_for_file_access(), errmsg("could not stat file \"%s\": %m", path)));
+  if (!S_ISREG(st.st_mode)) bad_file(path, "not a regular file");
+  if ((uint64)st.st_size > MaxAllocSize)
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("\"%s\" holds %lld bytes; a model file may hold at most 1 GB", path, (long long)st.st_size)));
+  char* buf = (char*)palloc(st.st_size + 1);
+  if (fread(buf, 1, st.st_size, f) != (size_t)st.st_size)
+    ereport(ERROR, (errcode_for_file_access(), errmsg("could not read file \"%s\": %m", path)));
+  FreeFile(f);
+
+  if (st.st_size < 8) bad_file(path, "shorter than its 8-byte header length");
+  uint64 hlen = 0;
+  for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | (unsigned char)buf[i];
+  if (hlen < 2 || hlen > (uint64)st.st_size - 8) bad_file(path, "its header length runs past the end");
+  char* header = pnstrdup(buf + 8, hlen);
+  const char* data = buf + 8 + hlen;
+  const uint64 data_len = st.st_size - 8 - hlen;
+  Jsonb* jb = nullptr;
+  PG_TRY();
+  { jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(header))); }
+  PG_CATCH();
+  {
+    FlushErrorState();
+    jb = nullptr;
+  }
+  PG_END_TRY();
+  if (!jb || !JB_ROOT_IS_OBJECT(jb)) bad_file(path, "its header is not a JSON object");
+
+  const int cap = JB_ROOT_COUNT(jb) + 1;
+  Given* given = (Given*)palloc0(sizeof(Given) * cap);
+  int n = 0;
+  JsonbIterator* it = JsonbIteratorInit(&jb->root);
+  JsonbValue k, v;
+  JsonbIteratorToken tok;
+  while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE) {
+    if (tok != WJB_KEY) continue;
+    char* tname = pnstrdup(k.val.string.val, k.val.string.len);
+    JsonbIteratorNext(&it, &v, true);
+    if (strcmp(tname, "__metadata__") == 0) continue;
+    if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+      bad_file(path, psprintf("the entry of tensor \"%s\" is not an object", tname));
+    JsonbContainer* c = v.val.binary.data;
+    JsonbValue* dt = member(c, "dtype");
+    if (!dt || dt->type != jbvString) bad_file(path, psprintf("tensor \"%s\" has no dtype", tname));
+    const char* dtype = pnstrdup(dt->val.string.val, dt->val.string.len);
+    int64 shape[MAXDIM + 1], off[3];
+    const int ndim = json_ints(member(c, "shape"), shape, MAXDIM + 1);
+    if (ndim < 0 || ndim > MAXDIM) bad_file(path, psprintf("tensor \"%s\" has no valid shape", tname));
+    if (json_ints(member(c, "data_offsets"), off, 3) != 2 || off[0] > off[1] || (uint64)off[1] > data_len)
+      bad_file(path, psprintf("tensor \"%s\" has data offsets outside the file", tname));
+    int size_of;
+    if (strcmp(dtype, "F32") == 0) size_of = 4;
+    else if (strcmp(dtype, "F64") == 0) size_of = 8;
+    else if (strcmp(dtype, "F16") == 0 || strcmp(dtype, "BF16") == 0) size_of = 2;
+    else
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("tensor \"%s\" of \"%s\" has dtype %s; models take F32, F64, F16 or BF16", tname, path,
+                             dtype)));
+    Given& g = given[n++];
+    g.name = tname;
+    // A 0-d tensor (a scalar such as AGNNConv's beta in some versions) loads as shape [1].
+    g.ndim = ndim == 0 ? 1 : ndim;
+    int64 count = 1;
+    for (int d = 0; d < ndim; ++d) {
+      if (shape[d] < 1 || shape[d] > INT_MAX)
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("tensor \"%s\" of \"%s\" is empty or too large", tname, path)));
+      g.shape[d] = (int)shape[d];
+      count *= shape[d];
+      if (count > (int64)(MaxAllocSize / sizeof(float)))
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("tensor \"%s\" of \"%s\" is too large", tname, path)));
+    }
+    if (ndim == 0) g.shape[0] = 1;
+    if (off[1] - off[0] != count * size_of)
+      bad_file(path, psprintf("tensor \"%s\" holds %lld bytes; its shape and dtype need %lld", tname,
+                              (long long)(off[1] - off[0]), (long long)(count * size_of)));
+    g.size = count;
+    float* x = (float*)palloc(sizeof(float) * count);
+    const char* src = data + off[0];
+    for (int64 i = 0; i < count; ++i) {
+      if (size_of == 4) memcpy(&x[i], src + 4 * i, 4);  // little-endian, as the format says
+      else if (size_of == 8) {
+        double dv;
+        memcpy(&dv, src + 8 * i, 8);
+        x[i] = (float)dv;
+      } else {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, 2);
+        x[i] = half_to_float(h, dtype[0] == 'B');
+      }
+    }
+    g.data = x;
+  }
+  PG_RETURN_DATUM(store_model(fcinfo, name, kind_name, given, n, settings, replace));
 }
 
 RVJ_FUNCTION(ruvector_model_drop) {

@@ -334,7 +334,7 @@ class Gen:
                  (self.g_cache, 2), (self.g_softmax, 3), (self.g_types, 1), (self.g_ops, 7), (self.g_casts, 6),
                  (self.g_text_in, 5), (self.g_typmod, 3), (self.g_support, 2), (self.g_copy, 2), (self.g_guc, 2),
                  (self.g_btree, 2), (self.g_cache_race, 2), (self.g_maxdims, 1), (self.g_stored, 5),
-                 (self.g_sliding, 5), (self.g_tables, 6)]
+                 (self.g_sliding, 5), (self.g_tables, 6), (self.g_catalogue, 8)]
         tot = sum(w for _, w in kinds)
         x = self.r.uniform(0, tot)
         for f, w in kinds:
@@ -706,6 +706,53 @@ class Gen:
             return Stmt(0, "SELECT ruvector_poincare_mobius_add(%s, %s, %s)" % (a, b, c), "ruvector_poincare_mobius_add", c, ())
         return Stmt(0, "SELECT ruvector_poincare_logmap0(ruvector_poincare_expmap0(%s, %s), %s)" % (a, c, c),
                     "ruvector_poincare_expmap0+logmap0", c, ())
+
+    def g_catalogue(self):
+        """The hyperboloid, MoE routing and graph attention, with hostile arguments."""
+        f = self.pick(["lorentz", "to_lorentz", "to_poincare", "route", "route", "choice", "gat", "gat", "forward"])
+        d = self.pick(DIMS)
+        c = self.curv()
+        if f == "lorentz":
+            a, b = self.vec(d, self.pick(["norm", "zero", "huge", "tiny", "ball"])), self.vec(d, "norm")
+            return Stmt(0, "SELECT ruvector_lorentz_distance(%s, %s, %s)" % (a, b, c), "ruvector_lorentz_distance", c, ())
+        if f == "to_lorentz":
+            v = self.vec(d, self.pick(["ball", "edge", "norm", "zero", "huge", "tiny"]))
+            return Stmt(0, "SELECT ruvector_poincare_to_lorentz(%s, %s)" % (v, c), "ruvector_poincare_to_lorentz", c, ())
+        if f == "to_poincare":
+            v = self.vec(d, self.pick(["ball", "norm", "zero", "huge"]))
+            return Stmt(0, "SELECT ruvector_lorentz_to_poincare(ruvector_poincare_to_lorentz(%s, %s), %s)" % (v, c, c)
+                        if self.chance(0.5) else "SELECT ruvector_lorentz_to_poincare(%s, %s)" % (v, c),
+                        "ruvector_lorentz_to_poincare", c, ())
+        num = lambda good, bad: self.pick(good) if not self.chance(0.2) else self.pick(bad)
+        ints_bad = ["0", "-1", "2147483647", "(-2147483648)", "NULL::int", "4097"]
+        model = num(["NULL", "'fz_gate'"], ["'nope'", "''", "'fz_gat'", "'fz_gate; DROP TABLE fuzz_rows'"])
+        if f == "route":
+            v = self.vec(self.pick([8, 8, d]), self.pick(["norm", "zero", "huge", "tiny", "small"]))
+            params = num(["'{}'", "'{\"router\": \"switch\"}'", "'{\"router\": \"topk\"}'"],
+                         ["'{\"router\": \"expert_choice\"}'", "'[]'", "NULL::jsonb", "'{\"router\": 1}'",
+                          "'{\"k\": 2}'"])
+            sql = "SELECT ruvector_moe_route(%s, %s, %s, %s, %s)" % (
+                v, num(["NULL", "1", "2", "4", "8"], ints_bad), num(["NULL", "1", "2"], ints_bad), model, params)
+            return Stmt(0, sql, "ruvector_moe_route", model, ())
+        if f == "choice":
+            n = self.pick(ROWS)
+            arr = self.arr(n, self.pick([8, 8, d]), self.pick(["norm", "small", "zero"]), 0.1)
+            sql = "SELECT count(*), sum(weight) FROM ruvector_moe_expert_choice(%s, %s, %s, %s)" % (
+                arr, num(["NULL", "2", "4"], ints_bad), num(["1.0", "2", "0.5"], ["0", "-1", "'NaN'", "'Infinity'", "1e300"]),
+                model)
+            return Stmt(0, sql, "ruvector_moe_expert_choice", model, ())
+        gmodel = num(["NULL", "'fz_gat'"], ["'nope'", "'fz_gate'", "''"])
+        nodes = num(["'fuzz_nodes'"], ["'fuzz_edges'", "'fuzz_rows'", "'pg_class'", "NULL::regclass"])
+        edges = num(["'fuzz_edges'"], ["'fuzz_nodes'", "'fuzz_rows'", "'pg_class'", "NULL::regclass"])
+        if f == "forward":
+            sql = "SELECT count(*) FROM ruvector_gat_forward(%s, %s, %s)" % (nodes, edges, gmodel)
+            return Stmt(0, sql, "ruvector_gat_forward", gmodel, ())
+        sql = ("SELECT count(*), sum(attention_score) FROM ruvector_gat_search(%s, %s, %s, num_heads => %s, k => %s, "
+               "model => %s, hops => %s)" % (nodes, edges, num(["1", "7", "40"], ["0", "999", "NULL::bigint", "(-1)"]),
+                                            num(["NULL", "1", "2", "4"], ints_bad + ["3"]),
+                                            num(["5", "10", "100"], ints_bad), gmodel,
+                                            num(["1", "2", "3"], ["0", "17", "-1", "NULL::int", "16"])))
+        return Stmt(0, sql, "ruvector_gat_search", gmodel, ())
 
     def g_midpoint(self):
         d, n = self.pick(DIMS), self.pick(ROWS)
@@ -1144,7 +1191,7 @@ class Runner:
         rc, have, _ = self.psql_c("SELECT sha FROM fuzz_script")
         sql = "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS ruvector_jit;"
         if rc != 0 or have.strip() != sha:
-            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows CASCADE; "
+            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows, fuzz_nodes, fuzz_edges CASCADE; "
                    "DROP EXTENSION IF EXISTS ruvector_jit CASCADE; CREATE EXTENSION ruvector_jit; "
                    "DROP TABLE IF EXISTS fuzz_script; CREATE TABLE fuzz_script AS SELECT %s::text AS sha;" % sq(sha))
         rc, _, err = self.psql_c(sql, timeout=120)
@@ -1170,6 +1217,17 @@ class Runner:
         # the table functions' small query table, and an index name that is not a table
         self.psql_c("CREATE OR REPLACE VIEW fuzz_q AS SELECT * FROM fuzz_rows WHERE id <= 50; "
                     "CREATE INDEX IF NOT EXISTS fuzz_idx ON fuzz_rows (id)")
+        # a small graph (fuzz_rows' first 40 rows as nodes) and models for the catalogue's functions
+        self.psql_c("SET client_min_messages = warning; "
+                    "CREATE TABLE IF NOT EXISTS fuzz_nodes AS SELECT id::bigint AS id, k8 AS f FROM fuzz_rows WHERE id <= 40; "
+                    "CREATE TABLE IF NOT EXISTS fuzz_edges AS SELECT 1 + (j * 7) % 40 AS src, 1 + (j * 13) % 41 AS dst "
+                    "FROM generate_series(1, 160) j; "
+                    "SELECT ruvector_model_load('fz_gate', 'moe_gate', ARRAY[ruvector_tensor('weight', "
+                    "(SELECT array_agg(k8::real[]) FROM fuzz_rows WHERE id <= 4))], replace => true); "
+                    "SELECT ruvector_model_load('fz_gat', 'gat', ARRAY[ruvector_tensor('lin.weight', "
+                    "(SELECT array_agg(k8::real[]) FROM fuzz_rows WHERE id <= 8)), "
+                    "ruvector_tensor('att_src', ARRAY[[[1,0,1,0],[0,1,0,1]]]::real[]), "
+                    "ruvector_tensor('att_dst', ARRAY[[[0,1,1,0],[1,0,0,1]]]::real[])], replace => true)")
         # the aggregate's support functions in a moving-aggregate frame, with the transition as its inverse
         self.psql_c("CREATE OR REPLACE AGGREGATE fuzz_attend_moving(ruvector, ruvector, ruvector) ("
                     "SFUNC = ruvector_attend_transition, STYPE = internal, FINALFUNC = ruvector_attend_final, "

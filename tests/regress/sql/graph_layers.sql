@@ -58,4 +58,40 @@ SELECT ruvector_model_load('bad_gat', 'gat', ARRAY[ruvector_tensor('lin.weight',
                                                   ruvector_tensor('att_dst', ARRAY[[[1,0]]]::real[])], '{"slope": 1}');
 SELECT ruvector_model_load('bad_tf', 'graph_transformer',
          ARRAY[ruvector_tensor('lin_query.weight', ARRAY[[1,0],[0,1],[1,1]]::real[])], '{"heads": 2}');
-SELECT ruvector_model_drop(name) FROM ruvector_models WHERE name LIKE 'pyg_%' OR name = 'moe_for_graph' ORDER BY name;
+-- models from files on the server (safetensors): written there first with
+-- lo_export, so that the server's user can read them wherever the tests run
+\set file_gat `base64 -w0 "$PG_ABS_SRCDIR/../fixtures/pyg_gat.safetensors"`
+\set file_f64 `base64 -w0 "$PG_ABS_SRCDIR/../fixtures/pyg_gat_f64.safetensors"`
+\set file_trunc `base64 -w0 "$PG_ABS_SRCDIR/../fixtures/truncated.safetensors"`
+\set file_i64 `base64 -w0 "$PG_ABS_SRCDIR/../fixtures/int64.safetensors"`
+SELECT lo_from_bytea(0, decode(:'file_gat', 'base64')) AS lo_gat, lo_from_bytea(0, decode(:'file_f64', 'base64')) AS lo_f64,
+       lo_from_bytea(0, decode(:'file_trunc', 'base64')) AS lo_trunc, lo_from_bytea(0, decode(:'file_i64', 'base64')) AS lo_i64 \gset
+SELECT lo_export(:lo_gat, '/tmp/rvj_regress_pyg_gat.safetensors') + lo_export(:lo_f64, '/tmp/rvj_regress_pyg_gat_f64.safetensors')
+       + lo_export(:lo_trunc, '/tmp/rvj_regress_truncated.safetensors') + lo_export(:lo_i64, '/tmp/rvj_regress_int64.safetensors')
+       + lo_unlink(:lo_gat) + lo_unlink(:lo_f64) + lo_unlink(:lo_trunc) + lo_unlink(:lo_i64) AS written;
+SELECT ruvector_model_load_file('file_gat', 'gat', '/tmp/rvj_regress_pyg_gat.safetensors') AS from_safetensors;
+SELECT ruvector_model_load_file('file_gat_f64', 'gat', '/tmp/rvj_regress_pyg_gat_f64.safetensors') AS from_npz;
+-- the same bits as the model loaded from arrays, hence PyG's output
+SELECT bool_and(a.features = f.features AND a.features = g.features) AS identical, count(*)
+FROM ruvector_gat_forward('gl_nodes', 'gl_edges', 'pyg_gat') a
+JOIN ruvector_gat_forward('gl_nodes', 'gl_edges', 'file_gat') f USING (node_id)
+JOIN ruvector_gat_forward('gl_nodes', 'gl_edges', 'file_gat_f64') g USING (node_id);
+SELECT ruvector_model_load_file('file_gat', 'gat', '/tmp/rvj_regress_pyg_gat.safetensors');
+SELECT ruvector_model_load_file('file_bad', 'gat', '/tmp/rvj_regress_truncated.safetensors');
+SELECT ruvector_model_load_file('file_bad', 'gat', '/tmp/rvj_regress_int64.safetensors');
+SELECT ruvector_model_load_file('file_bad', 'gat', '/tmp/rvj_regress_no_such_file.safetensors');
+SELECT ruvector_model_load_file('file_bad', 'moe_gate', '/tmp/rvj_regress_pyg_gat.safetensors');
+-- reading server files follows pg_read_file's rule
+CREATE ROLE gl_loader;
+SET ROLE gl_loader;
+SELECT ruvector_model_load_file('file_denied', 'gat', '/tmp/rvj_regress_pyg_gat.safetensors');
+RESET ROLE;
+GRANT pg_read_server_files TO gl_loader;
+SET ROLE gl_loader;
+SELECT ruvector_model_load_file('file_loader', 'gat', '/tmp/rvj_regress_pyg_gat.safetensors') IS NOT NULL AS loaded;
+SELECT owner FROM ruvector_models WHERE name = 'file_loader';
+RESET ROLE;
+SELECT ruvector_model_drop('file_loader');
+DROP ROLE gl_loader;
+SELECT ruvector_model_drop(name) FROM ruvector_models
+WHERE name LIKE 'pyg_%' OR name LIKE 'file_%' OR name = 'moe_for_graph' ORDER BY name;
