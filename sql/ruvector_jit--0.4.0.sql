@@ -492,11 +492,12 @@ CREATE FUNCTION ruvector_gat_search(node_table regclass, edge_table regclass, qu
                                     num_heads integer DEFAULT NULL, k integer DEFAULT 10, model text DEFAULT NULL,
                                     hops integer DEFAULT 1, node_id_column text DEFAULT NULL,
                                     feature_column text DEFAULT NULL, source_column text DEFAULT NULL,
-                                    target_column text DEFAULT NULL)
+                                    target_column text DEFAULT NULL, edge_feature_column text DEFAULT NULL)
   RETURNS TABLE (node_id bigint, attention_score real)
   AS 'MODULE_PATHNAME', 'ruvector_gat_search' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
 CREATE FUNCTION ruvector_gat_forward(node_table regclass, edge_table regclass, model text,
                                      node_id_column text DEFAULT NULL, feature_column text DEFAULT NULL,
-                                     source_column text DEFAULT NULL, target_column text DEFAULT NULL)
+                                     source_column text DEFAULT NULL, target_column text DEFAULT NULL,
+                                     edge_feature_column text DEFAULT NULL)
   RETURNS TABLE (node_id bigint, features ruvector)
   AS 'MODULE_PATHNAME', 'ruvector_gat_forward' LANGUAGE C STABLE PARALLEL RESTRICTED;

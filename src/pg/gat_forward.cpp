@@ -34,12 +34,16 @@ struct Forward {
   float* out;
   ReturnSetInfo* rsinfo;
   Oid vector_type;
+  float* raw;  // the edges' own features (layers with edge_dim)
+  int raw_cap;
 };
 
 void emit(Forward& f, NodeRow* t) {
+  const int edges = f.n;
   if (f.layer.self_loops()) f.nb[f.n++] = t->projected;
+  const float** pe = f.layer.edge_dim ? edge_projections(f.layer, f.raw, edges, f.layer.self_loops()) : nullptr;
   RVJ_ENGINE({
-    rvj::runtime::graph_attention(f.layer, t->projected, f.nb, f.n, f.alpha);
+    rvj::runtime::graph_attention(f.layer, t->projected, f.nb, f.n, f.alpha, pe);
     rvj::runtime::graph_aggregate(f.layer, t->projected, f.nb, f.n, f.alpha, f.out);
   });
   const int dims = f.layer.out_dims();
@@ -54,7 +58,8 @@ void emit(Forward& f, NodeRow* t) {
 }
 }  // namespace
 
-// (node_table, edge_table, model, node_id_column, feature_column, source_column, target_column)
+// (node_table, edge_table, model, node_id_column, feature_column, source_column, target_column,
+//  edge_feature_column)
 RVJ_FUNCTION(ruvector_gat_forward) {
   static const char* const function = "ruvector_gat_forward";
   static const char* const names[] = {"node_table", "edge_table", "model"};
@@ -158,10 +163,12 @@ RVJ_FUNCTION(ruvector_gat_forward) {
   f.cap = 16;
   f.nb = (const float**)MemoryContextAlloc(cxt, sizeof(float*) * f.cap);
   f.alpha = (double*)MemoryContextAlloc(cxt, sizeof(double) * f.cap * f.layer.heads);
+  const char* edge_features = edge_feature_column(fcinfo, function, f.layer, edges.relid, text_arg(fcinfo, 7));
   p = SPI_cursor_open_with_args(
       nullptr,
-      psprintf("SELECT %s::bigint, %s::bigint FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL%s ORDER BY 1",
-               edges.target, edges.source, edges.relation, edges.target, edges.source,
+      psprintf("SELECT %s::bigint, %s::bigint%s%s FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL%s ORDER BY 1",
+               edges.target, edges.source, edge_features ? ", " : "", edge_features ? edge_features : "",
+               edges.relation, edges.target, edges.source,
                f.layer.self_loops() ? psprintf(" AND %s <> %s", edges.source, edges.target) : ""),
       0, nullptr, nullptr, nullptr, true, 0);
   NodeRow* target = nullptr;
@@ -197,6 +204,11 @@ RVJ_FUNCTION(ruvector_gat_forward) {
         f.cap *= 2;
         f.nb = (const float**)repalloc(f.nb, sizeof(float*) * f.cap);
         f.alpha = (double*)repalloc(f.alpha, sizeof(double) * f.cap * f.layer.heads);
+      }
+      if (edge_features) {
+        bool n3;
+        Datum ef = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &n3);
+        f.raw = append_edge_features(function, f.layer, f.raw, f.n, &f.raw_cap, ef, n3, src, dst);
       }
       f.nb[f.n++] = s->projected;
     }

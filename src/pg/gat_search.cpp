@@ -82,6 +82,8 @@ struct EdgeGroup {
   const float** features;
   int64* ids;
   double* alpha;
+  float* raw;  // the edges' own features (layers with edge_dim), raw_n rows
+  int raw_n, raw_cap;
 };
 
 void group_add(Walk& w, EdgeGroup& g, int64 id, const float* f) {
@@ -106,10 +108,12 @@ void group_finish(Walk& w, EdgeGroup& g, int level) {
   bool found;
   NodeEntry* t = node(w, g.target, &found);
   t->grouped = level;
+  const int edges = g.n;
   if (w.layer.self_loops()) group_add(w, g, g.target, t->features);
   const double mass = t->mass;
   const int H = w.layer.heads;
-  RVJ_ENGINE(rvj::runtime::graph_attention(w.layer, t->features, g.features, g.n, g.alpha));
+  const float** pe = w.layer.edge_dim ? edge_projections(w.layer, g.raw, edges, w.layer.self_loops()) : nullptr;
+  RVJ_ENGINE(rvj::runtime::graph_attention(w.layer, t->features, g.features, g.n, g.alpha, pe));
   for (int j = 0; j < g.n; ++j) {
     double a = 0;
     for (int h = 0; h < H; ++h) a += g.alpha[(size_t)j * H + h];
@@ -118,6 +122,7 @@ void group_finish(Walk& w, EdgeGroup& g, int level) {
     e->in_next = true;
   }
   g.n = 0;
+  g.raw_n = 0;
 }
 }  // namespace
 
@@ -126,6 +131,7 @@ void group_finish(Walk& w, EdgeGroup& g, int level) {
 RVJ_FUNCTION(ruvector_gat_search) {
   static const char* const function = "ruvector_gat_search";
   static const char* const names[] = {"node_table", "edge_table", "query_node_id", nullptr, "k", nullptr, "hops"};
+  // (node_id_column, feature_column, source_column, target_column, edge_feature_column: 7 to 11)
   for (int i = 0; i < 7; i++)
     if (names[i] && PG_ARGISNULL(i))
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: %s must not be null", function, names[i])));
@@ -190,15 +196,17 @@ RVJ_FUNCTION(ruvector_gat_search) {
   }
 
   // Edges into the frontier, grouped by target; sources joined to their
-  // features (a source missing from the node table is an error).
+  // features (a source missing from the node table is an error), and the
+  // edges' own features for layers that take them.
+  const char* edge_features = edge_feature_column(fcinfo, function, w.layer, edges.relid, text_arg(fcinfo, 11));
   const char* sql = psprintf(
-      "SELECT e.%s::bigint, e.%s::bigint, n.%s IS NOT NULL, n.%s FROM %s e LEFT JOIN %s n ON n.%s = e.%s "
+      "SELECT e.%s::bigint, e.%s::bigint, n.%s IS NOT NULL, n.%s%s%s FROM %s e LEFT JOIN %s n ON n.%s = e.%s "
       "WHERE e.%s = ANY($1)%s ORDER BY 1",
-      edges.target, edges.source, nodes.id, nodes.column, edges.relation, nodes.relation, nodes.id, edges.source,
-      edges.target,
+      edges.target, edges.source, nodes.id, nodes.column, edge_features ? ", e." : "", edge_features ? edge_features : "",
+      edges.relation, nodes.relation, nodes.id, edges.source, edges.target,
       // Layers with a self-loop drop the table's own i -> i edges first (PyG's remove_self_loops).
       w.layer.self_loops() ? psprintf(" AND e.%s IS DISTINCT FROM e.%s", edges.source, edges.target) : "");
-  EdgeGroup g{0, 0, 16, nullptr, nullptr, nullptr};
+  EdgeGroup g{0, 0, 16, nullptr, nullptr, nullptr, nullptr, 0, 0};
   g.features = (const float**)MemoryContextAlloc(walk_cxt, sizeof(float*) * g.cap);
   g.ids = (int64*)MemoryContextAlloc(walk_cxt, sizeof(int64) * g.cap);
   g.alpha = (double*)MemoryContextAlloc(walk_cxt, sizeof(double) * g.cap * w.layer.heads);
@@ -217,6 +225,7 @@ RVJ_FUNCTION(ruvector_gat_search) {
     Portal p = SPI_cursor_open_with_args(nullptr, sql, 1, ta, va, nullptr, true, 0);
     bool open_group = false;
     g.n = 0;
+    g.raw_n = 0;
     for (;;) {
       CHECK_FOR_INTERRUPTS();
       SPI_cursor_fetch(p, true, 1000);
@@ -247,6 +256,12 @@ RVJ_FUNCTION(ruvector_gat_search) {
         NodeEntry* e = node(w, source, &found);
         if (!e->features) e->features = projected(w, DatumGetRuVector(feat), source);
         group_add(w, g, source, e->features);
+        if (edge_features) {
+          bool n5;
+          Datum ef = SPI_getbinval(tup, td, 5, &n5);
+          g.raw = append_edge_features(function, w.layer, g.raw, g.raw_n, &g.raw_cap, ef, n5, source, target);
+          g.raw_n++;
+        }
       }
       MemoryContextSwitchTo(spi);
       SPI_freetuptable(SPI_tuptable);

@@ -2,6 +2,7 @@
 
 #include "pg/errors.h"
 #include "pg/models.h"
+#include "pg/table_source.h"
 #include "pg/vector.h"
 
 namespace rvj::pg {
@@ -34,6 +35,10 @@ rvj::runtime::GraphLayer graph_layer(FunctionCallInfo fcinfo, const char* functi
     l.att_src = tensor(m, "att_src");
     l.att_dst = tensor(m, "att_dst");
     l.bias = tensor(m, "bias");
+    if ((l.lin_edge = tensor(m, "lin_edge.weight"))) {
+      l.edge_dim = (int)model_symbol(m, "edge_dim");
+      l.att_edge = tensor(m, "att_edge");
+    }
   } else if (strcmp(kind, "gatv2") == 0) {
     l.kind = GraphKind::Gatv2;
     l.heads = (int)model_symbol(m, "heads");
@@ -80,6 +85,57 @@ rvj::runtime::GraphLayer graph_layer(FunctionCallInfo fcinfo, const char* functi
     rvj::runtime::pack_graph_layer(l, packed);
   });
   return l;
+}
+
+const char* edge_feature_column(FunctionCallInfo fcinfo, const char* function, const rvj::runtime::GraphLayer& l,
+                                Oid edge_relid, const char* named) {
+  if (!l.edge_dim) {
+    if (named)
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("%s: edge_feature_column is given, but the layer takes no edge features", function),
+                      errhint("Edge features need a gat model with lin_edge.weight and att_edge (GATConv(edge_dim=...)).")));
+    return nullptr;
+  }
+  return resolve_table(function, edge_relid, own_vector_type(fcinfo), named, nullptr, "edge_table",
+                       "edge_feature_column", nullptr)
+      .column;
+}
+
+const float** edge_projections(const rvj::runtime::GraphLayer& l, const float* raw, int n, bool self_loop) {
+  const int hc = l.heads * l.channels, rows = n + (self_loop ? 1 : 0);
+  float* in = (float*)palloc0(sizeof(float) * (size_t)std::max(rows, 1) * l.edge_dim);
+  memcpy(in, raw, sizeof(float) * (size_t)n * l.edge_dim);
+  if (self_loop && n > 0)
+    for (int d = 0; d < l.edge_dim; ++d) {
+      double s = 0;
+      for (int j = 0; j < n; ++j) s += raw[(size_t)j * l.edge_dim + d];
+      in[(size_t)n * l.edge_dim + d] = (float)(s / n);
+    }
+  float* out = (float*)palloc(sizeof(float) * (size_t)std::max(rows, 1) * hc);
+  RVJ_ENGINE(rvj::runtime::project_edges(l, in, rows, out));
+  const float** p = (const float**)palloc(sizeof(float*) * std::max(rows, 1));
+  for (int j = 0; j < rows; ++j) p[j] = out + (size_t)j * hc;
+  pfree(in);
+  return p;
+}
+
+float* append_edge_features(const char* function, const rvj::runtime::GraphLayer& l, float* raw, int n, int* cap,
+                            Datum value, bool isnull, int64 source, int64 target) {
+  if (isnull)
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("%s: edge %lld -> %lld has no features (NULL)", function, (long long)source, (long long)target)));
+  RuVector* v = DatumGetRuVector(value);
+  if (v->dim != l.edge_dim)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("%s: edge %lld -> %lld has %d features; the model takes %d", function, (long long)source,
+                           (long long)target, v->dim, l.edge_dim)));
+  if (n == *cap) {
+    *cap = std::max(16, *cap * 2);
+    raw = raw ? (float*)repalloc(raw, sizeof(float) * (size_t)*cap * l.edge_dim)
+              : (float*)palloc(sizeof(float) * (size_t)*cap * l.edge_dim);
+  }
+  memcpy(raw + (size_t)n * l.edge_dim, v->x, sizeof(float) * l.edge_dim);
+  return raw;
 }
 
 }  // namespace rvj::pg

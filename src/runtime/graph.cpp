@@ -40,7 +40,7 @@ GraphLayer dot_graph_layer(int dims, int heads, bool jit) {
 }
 
 void bind_graph_layer(GraphLayer& l, bool jit) {
-  const char* name = l.kind == GraphKind::Gat     ? "gat"
+  const char* name = l.kind == GraphKind::Gat     ? (l.edge_dim ? "gat_edge" : "gat")
                      : l.kind == GraphKind::Gatv2 ? "gatv2"
                      : l.kind == GraphKind::Agnn  ? "agnn"
                                                   : "graph_transformer";
@@ -55,7 +55,7 @@ int weight_matrices(const GraphLayer& l) {
 
 size_t graph_packed_floats(const GraphLayer& l) {
   return (size_t)weight_matrices(l) * panel_docs(l.heads * l.channels) * l.in_dims +
-         (l.kind == GraphKind::Gatv2 ? l.channels : 0);
+         (l.kind == GraphKind::Gatv2 ? l.channels : 0) + (size_t)panel_docs(l.heads * l.channels) * l.edge_dim;
 }
 
 void pack_graph_layer(GraphLayer& l, float* storage) {
@@ -66,11 +66,39 @@ void pack_graph_layer(GraphLayer& l, float* storage) {
     pack_panels(w[m], hc, l.in_dims, p);
     l.packed[m] = p;
   }
+  float* rest = storage + (size_t)weight_matrices(l) * panel_docs(hc) * l.in_dims;
   if (l.kind == GraphKind::Gatv2) {
-    float* s = storage + (size_t)weight_matrices(l) * panel_docs(hc) * l.in_dims;
-    std::fill(s, s + l.channels, static_cast<float>(l.slope));
-    l.slope_vec = s;
+    std::fill(rest, rest + l.channels, static_cast<float>(l.slope));
+    l.slope_vec = rest;
+    rest += l.channels;
   }
+  if (l.edge_dim) {
+    pack_panels(l.lin_edge, hc, l.edge_dim, rest);
+    l.packed_edge = rest;
+  }
+}
+
+namespace {
+// out (n x rows) = x (n x cols) W^T through the packed W, a block of rows at a time.
+void packed_rows(const float* packed, int rows, int cols, const float* x, int n, float* out, int64_t out_stride) {
+  constexpr int kBlock = 64;
+  const int64_t ld = panel_docs(rows);
+  std::vector<float> q((size_t)query_rows(kBlock) * cols, 0.0f), tmp((size_t)query_rows(kBlock) * ld);
+  for (int r0 = 0; r0 < n; r0 += kBlock) {
+    check_cancel();
+    const int m = std::min(kBlock, n - r0);
+    std::copy(x + (size_t)r0 * cols, x + (size_t)(r0 + m) * cols, q.begin());
+    std::fill(q.begin() + (size_t)m * cols, q.begin() + (size_t)query_rows(m) * cols, 0.0f);
+    dot_panels(q.data(), m, cols, packed, rows, tmp.data(), ld);
+    for (int i = 0; i < m; ++i) std::copy(tmp.begin() + (size_t)i * ld, tmp.begin() + (size_t)i * ld + rows,
+                                          out + (size_t)(r0 + i) * out_stride);
+  }
+}
+}  // namespace
+
+void project_edges(const GraphLayer& l, const float* e, int n, float* out) {
+  const int hc = l.heads * l.channels;
+  packed_rows(l.packed_edge, hc, l.edge_dim, e, n, out, hc);
 }
 
 void project_nodes(const GraphLayer& l, const float* x, int n, float* out) {
@@ -83,24 +111,16 @@ void project_nodes(const GraphLayer& l, const float* x, int n, float* out) {
   const int hc = l.heads * l.channels;
   const float* bias[4] = {nullptr, l.bk, l.bv, l.bs};
   if (l.kind != GraphKind::Gat) bias[0] = l.bq;
-  constexpr int kBlock = 64;
-  const int64_t ld = panel_docs(hc);
-  std::vector<float> q((size_t)query_rows(kBlock) * F, 0.0f), tmp((size_t)query_rows(kBlock) * ld);
-  for (int r0 = 0; r0 < n; r0 += kBlock) {
-    check_cancel();
-    const int m = std::min(kBlock, n - r0);
-    std::copy(x + (size_t)r0 * F, x + (size_t)(r0 + m) * F, q.begin());
-    std::fill(q.begin() + (size_t)m * F, q.begin() + (size_t)query_rows(m) * F, 0.0f);
-    for (int w = 0; w < matrices; ++w) {
-      dot_panels(q.data(), m, F, l.packed[w], hc, tmp.data(), ld);
-      for (int i = 0; i < m; ++i)
-        for (int c = 0; c < hc; ++c)
-          out[(size_t)(r0 + i) * pf + (size_t)w * hc + c] = tmp[(size_t)i * ld + c] + (bias[w] ? bias[w][c] : 0.0f);
-    }
+  for (int w = 0; w < matrices; ++w) {
+    packed_rows(l.packed[w], hc, F, x, n, out + (size_t)w * hc, pf);
+    if (bias[w])
+      for (int i = 0; i < n; ++i)
+        for (int c = 0; c < hc; ++c) out[(size_t)i * pf + (size_t)w * hc + c] += bias[w][c];
   }
 }
 
-void graph_attention(const GraphLayer& l, const float* pi, const float* const* pj, int n, double* alpha) {
+void graph_attention(const GraphLayer& l, const float* pi, const float* const* pj, int n, double* alpha,
+                     const float* const* pe) {
   const int H = l.heads, C = l.channels, hc = H * C;
   std::vector<double> logit(n);
   double params[2] = {l.kind == GraphKind::Gat ? l.slope : l.beta, 0};
@@ -108,10 +128,11 @@ void graph_attention(const GraphLayer& l, const float* pi, const float* const* p
     check_cancel();
     double best = -std::numeric_limits<double>::infinity();
     for (int j = 0; j < n; ++j) {
-      const float* in[4];
+      const float* in[6];
       switch (l.kind) {
         case GraphKind::Gat:
           in[0] = pj[j] + h * C, in[1] = pi + h * C, in[2] = l.att_src + h * C, in[3] = l.att_dst + h * C;
+          if (l.edge_dim) in[4] = pe[j] + h * C, in[5] = l.att_edge + h * C;
           break;
         case GraphKind::Gatv2:
           in[0] = pj[j] + h * C, in[1] = pi + hc + h * C, in[2] = l.att_src + h * C, in[3] = l.slope_vec;

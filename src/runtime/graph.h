@@ -24,11 +24,16 @@ struct GraphLayer {
   const float *lin = nullptr, *att_src = nullptr, *att_dst = nullptr, *bias = nullptr;
   const float *wq = nullptr, *bq = nullptr, *wk = nullptr, *bk = nullptr, *wv = nullptr, *bv = nullptr,
               *ws = nullptr, *bs = nullptr;
+  // Gat with edge features (PyG's edge_dim; the gat_edge score): W_e
+  // (heads*channels x edge_dim) and a_edge (heads x channels).
+  int edge_dim = 0;
+  const float *lin_edge = nullptr, *att_edge = nullptr;
   Bound score;  // the per-edge kernel (bind_graph_layer)
   // The projections' weights packed for dot_block (pack_graph_layer): lin,
   // or q, k, v, skip.
   const float* packed[4] = {};
   const float* slope_vec = nullptr;  // Gatv2: the slope, channels times (pack_graph_layer)
+  const float* packed_edge = nullptr;  // W_e packed
 
   // Whether a node's neighbourhood includes its own self-loop (PyG: GATConv
   // and AGNNConv add one; TransformerConv does not).
@@ -57,10 +62,14 @@ void pack_graph_layer(GraphLayer& l, float* storage);
 // fma chain per product, the same bits on every ISA), then the bias in f32.
 void project_nodes(const GraphLayer& l, const float* x, int n, float* out);
 inline void project(const GraphLayer& l, const float* x, float* out) { project_nodes(l, x, 1, out); }
+// The same for n edges' features (edge_dim each) through W_e: heads*channels each.
+void project_edges(const GraphLayer& l, const float* e, int n, float* out);
 
 // Attention of target i over n neighbours (the self-loop among them when the
 // layer has one): alpha[j * heads + h], softmax per head in f64. n may be 0.
-void graph_attention(const GraphLayer& l, const float* pi, const float* const* pj, int n, double* alpha);
+// pe: the projected features of the n edges (layers with edge_dim), else null.
+void graph_attention(const GraphLayer& l, const float* pi, const float* const* pj, int n, double* alpha,
+                     const float* const* pe = nullptr);
 
 // The layer's output for target i (out_dims() floats): per head the
 // alpha-weighted sum of the neighbours' values (Gat: W x_j; Transformer:

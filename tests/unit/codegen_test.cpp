@@ -38,15 +38,15 @@ void expect_bit_identical_to_interpreter(const codegen::Target& target) {
     for (int d : {1, 2, 5, 15, 16, 17, 31, 33, 63, 64, 65, 100, 257, 384, 1000}) {
       ir::Function fn = m.build(d);
       codegen::Compiled k = codegen::compile(fn, target);
-      std::vector<float> a(d), b(d), c(d), e(d);  // c, e: more inputs (additive's v; gat's a_src, a_dst)
-      for (auto* v : {&a, &b, &c, &e})
+      std::vector<float> a(d), b(d), c(d), e(d), f(d), g(d);  // more inputs: additive's v; the graph scores'
+      for (auto* v : {&a, &b, &c, &e, &f, &g})
         for (auto& x : *v) x = normal(gen) / std::sqrt(static_cast<float>(d));
       std::vector<double> params;
       for (const auto& p : m.params) params.push_back(p.default_value);
       params.push_back(-3);  // the Position slot (ir.h), read by scores that use it
       // A vector output goes through the slot after the inputs (ir.h).
       std::vector<float> jit_vec(d), ref_vec(d);
-      const float* in[5] = {a.data(), b.data(), c.data(), e.data(), nullptr};
+      const float* in[7] = {a.data(), b.data(), c.data(), e.data(), f.data(), g.data(), nullptr};
       double jit_out[4], ref_out[4];
       if (fn.num_vec_outputs) in[fn.num_inputs] = jit_vec.data();
       k.fn(in, params.data(), jit_out);

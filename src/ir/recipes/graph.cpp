@@ -19,6 +19,21 @@ Function build_gat(int dims) {
   return b.finish();
 }
 
+// GATConv with edge features (PyG's edge_dim): e_ij = LeakyReLU(a_src . W x_j
+// + a_dst . W x_i + a_edge . W_e e_ij). Inputs: as gat's, then the edge's
+// projected head slice and a_edge of the head.
+Function build_gat_edge(int dims) {
+  Builder b("gat_edge", dims);
+  int xj = b.input(), xi = b.input(), att_src = b.input(), att_dst = b.input(), e = b.input(), att_edge = b.input();
+  int slope = b.param();
+  int s = b.dot(att_src, xj, Precision::F64);
+  int d = b.dot(att_dst, xi, Precision::F64);
+  int t = b.dot(att_edge, e, Precision::F64);
+  int sd = b.add(s, d);
+  b.output(b.leaky_relu(b.add(sd, t), slope));
+  return b.finish();
+}
+
 // GATv2Conv (Brody et al. 2022; PyG): e_ij = a . LeakyReLU(W_l x_j + W_r x_i).
 // Inputs: the source's W_l head slice, the target's W_r head slice, a of the
 // head, and the slope as a vector (a sum reads no scalar, ir.h). f64.

@@ -68,6 +68,14 @@ const std::vector<Mechanism>& mechanisms() {
        {real_param("negative_slope", 0.2, "LeakyReLU's slope below 0 (the model's config)")}, build_gat, nullptr,
        "ruvector_gat_search(node_table, edge_table, query_node_id, model => a gat model) and "
        "ruvector_gat_forward(node_table, edge_table, model)"},
+      {"gat_edge", true, "graph", "O(H*C*F) per node and O(H*C*F_e) per edge to project, O(C) per edge and head",
+       "graphs whose edges carry features (bond types, relation weights, distances) (PyG GATConv with edge_dim)",
+       "softmax over j in N(i) + i of LeakyReLU(a_src . W x_j + a_dst . W x_i + a_edge . W_e e_ij)",
+       "Velickovic et al. 2018, Graph Attention Networks (PyG GATConv(edge_dim=...), self-loops' features the mean)",
+       {"source head", "target head", "a_src", "a_dst", "edge head", "a_edge"},
+       {real_param("negative_slope", 0.2, "LeakyReLU's slope below 0 (the model's config)")}, build_gat_edge, nullptr,
+       "ruvector_gat_search(node_table, edge_table, query_node_id, model => a gat model with lin_edge) and "
+       "ruvector_gat_forward(node_table, edge_table, model), edge features from edge_feature_column"},
       {"gatv2", true, "graph", "O(2*H*C*F) per node to project, O(C) per edge and head",
        "dynamic attention: the ranking of neighbours depends on the node (PyG GATv2Conv)",
        "softmax over j in N(i) + i of a . LeakyReLU(W_l x_j + W_r x_i)",

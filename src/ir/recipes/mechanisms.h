@@ -108,6 +108,7 @@ Function build_poincare_mobius_add(int dims);
 void check_poincare_points(const Mechanism& m, const double* out, const double* params);
 // Graph: per-edge scores of PyG's layers (ruvector_gat_search, ruvector_gat_forward).
 Function build_gat(int dims);
+Function build_gat_edge(int dims);
 Function build_gatv2(int dims);
 Function build_graph_transformer(int dims);
 Function build_agnn(int dims);

@@ -8,7 +8,10 @@ namespace {
 bool literal(const char* symbol) { return symbol[0] >= '0' && symbol[0] <= '9'; }
 
 // heads * channels rows: the projections of the graph layers.
-void heads_times_channels(const ModelKind& kind, const Bindings& b, const double* config) {
+void heads_times_channels(const ModelKind& kind, const Bindings& b, const double* config,
+                          const std::vector<GivenTensor>& given) {
+  bool has_att_edge = false;
+  for (const GivenTensor& t : given) has_att_edge |= t.name == "att_edge";
   const int64_t hc = binding(b, "heads_x_channels");
   const int64_t heads = binding(b, "heads") ? binding(b, "heads") : (int64_t)config[0];
   if (heads < 1 || hc % heads != 0)
@@ -16,6 +19,9 @@ void heads_times_channels(const ModelKind& kind, const Bindings& b, const double
                 "a " + std::string(kind.name) + " model's projections have " + std::to_string(hc) +
                     " rows, which " + std::to_string(heads) + " heads do not divide",
                 "The rows are heads * out_channels, as in PyG with concat=True.");
+  if (std::string(kind.name) == "gat" && (binding(b, "edge_dim") != 0) != has_att_edge)
+    throw Error(ErrorKind::DataException, "a gat model with edge features needs both lin_edge.weight and att_edge",
+                "GATConv(..., edge_dim=D) holds both; without edge_dim it holds neither.");
   if (binding(b, "channels") && hc != heads * binding(b, "channels"))
     throw Error(ErrorKind::DataException,
                 "a " + std::string(kind.name) + " model's projections have " + std::to_string(hc) + " rows; its attention vectors say " +
@@ -35,7 +41,9 @@ const std::vector<ModelKind>& model_kinds() {
        {{"lin.weight", {"heads_x_channels", "in_channels"}, false, "the shared projection W"},
         {"att_src", {"1", "heads", "channels"}, false, "a_src per head"},
         {"att_dst", {"1", "heads", "channels"}, false, "a_dst per head"},
-        {"bias", {"heads_x_channels"}, true, "added to the output"}},
+        {"bias", {"heads_x_channels"}, true, "added to the output"},
+        {"lin_edge.weight", {"heads_x_channels", "edge_dim"}, true, "W_e, with edge features (edge_dim)"},
+        {"att_edge", {"1", "heads", "channels"}, true, "a_edge per head, with edge features"}},
        {real_param("negative_slope", 0.2, "LeakyReLU's slope below 0")},
        heads_times_channels},
       {"gatv2", "PyG GATv2Conv(in_channels, out_channels, heads) with its defaults: heads concatenated, self-loops added",
@@ -148,7 +156,7 @@ Bindings check_model(const ModelKind& kind, const std::vector<GivenTensor>& give
   if (kind.relate) {
     std::vector<double> defaults;
     for (const ParamSpec& p : kind.config) defaults.push_back(p.default_value);
-    kind.relate(kind, b, config ? config : defaults.data());
+    kind.relate(kind, b, config ? config : defaults.data(), given);
   }
   return b;
 }

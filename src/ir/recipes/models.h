@@ -20,7 +20,10 @@ struct TensorSpec {
   const char* doc;
 };
 
-struct GivenTensor;
+struct GivenTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+};
 using Bindings = std::vector<std::pair<std::string, int64_t>>;
 
 struct ModelKind {
@@ -30,17 +33,14 @@ struct ModelKind {
   std::vector<ParamSpec> config;  // settings beside the tensors (jsonb), with defaults
   // Relations between symbols and config that shapes alone cannot state;
   // throws rvj::Error(DataException). May be null.
-  void (*relate)(const ModelKind& kind, const Bindings& b, const double* config) = nullptr;
+  void (*relate)(const ModelKind& kind, const Bindings& b, const double* config,
+                 const std::vector<GivenTensor>& given) = nullptr;
 };
 
 const std::vector<ModelKind>& model_kinds();
 const ModelKind* find_model_kind(std::string_view name);  // nullptr if unknown
 std::string model_kind_names();                         // "moe_gate, ..."
 
-struct GivenTensor {
-  std::string name;
-  std::vector<int64_t> shape;
-};
 
 // Checks the tensors against the kind: every required one present, no
 // unknown or repeated names, every shape of the right rank, each symbol one

@@ -17,7 +17,9 @@ SELECT name, kind, config FROM ruvector_models WHERE name LIKE 'pyg_%' ORDER BY 
 SELECT e.model, count(*) AS nodes,
        bool_and(abs(u - v) <= 1e-5 * greatest(1, abs(v))) AS outputs_match
 FROM gl_out e
-JOIN LATERAL (SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edges', e.model) f WHERE f.node_id = e.node) f ON true,
+JOIN LATERAL (SELECT * FROM ruvector_gat_forward('gl_nodes', CASE WHEN e.model = 'pyg_gat_edge' THEN 'gl_edge_features'
+                                                  ELSE 'gl_edges' END::regclass, e.model) f
+              WHERE f.node_id = e.node) f ON true,
      LATERAL unnest(f.features::real[], e.features::real[]) AS t(u, v)
 GROUP BY e.model ORDER BY e.model;
 SELECT count(*) AS rows_per_node FROM ruvector_gat_forward('gl_nodes', 'gl_edges', 'pyg_gat');
@@ -25,7 +27,9 @@ SELECT count(*) AS rows_per_node FROM ruvector_gat_forward('gl_nodes', 'gl_edges
 CREATE TEMP TABLE gl_got AS
 SELECT c.model, c.hops, c.query, r.node_id AS node, r.attention_score::float8 AS score
 FROM (SELECT DISTINCT model, hops, query FROM gl_walk) c,
-     LATERAL ruvector_gat_search('gl_nodes', 'gl_edges', c.query, k => 100, model => c.model, hops => c.hops) r;
+     LATERAL ruvector_gat_search('gl_nodes', CASE WHEN c.model = 'pyg_gat_edge' THEN 'gl_edge_features'
+                                                 ELSE 'gl_edges' END::regclass,
+                                 c.query, k => 100, model => c.model, hops => c.hops) r;
 SELECT e.model, e.hops, count(*) AS nodes, count(g.node) AS found,
        max(abs(g.score - e.score) / e.score) < 1e-5 AS scores_match
 FROM gl_walk e LEFT JOIN gl_got g USING (model, hops, query, node)
@@ -38,6 +42,24 @@ SELECT bool_and(j.features = i.features) AS identical, count(*)
 FROM gl_jit j JOIN ruvector_gat_forward('gl_nodes', 'gl_edges', 'pyg_gat') i USING (node_id);
 RESET ruvector_jit.enabled;
 SELECT count(*) AS leaky_relu_in_explain FROM ruvector_jit_explain('gat', 4) AS l WHERE l LIKE '%leaky_relu%';
+SELECT count(*) AS edge_term_in_explain FROM ruvector_jit_explain('gat_edge', 4) AS l WHERE l LIKE '%dot%' OR l LIKE '%leaky_relu%';
+-- edge features: named, or the edge table's single ruvector column; only for layers that take them
+CREATE TABLE gl_edge_two (a bigint, b bigint, w ruvector(3), extra ruvector);
+INSERT INTO gl_edge_two SELECT src, dst, features, features FROM gl_edge_features;
+SELECT count(*) AS named_feature_column
+FROM ruvector_gat_forward('gl_nodes', 'gl_edge_two', 'pyg_gat_edge', edge_feature_column => 'w');
+SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edge_two', 'pyg_gat_edge');
+SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edges', 'pyg_gat_edge');
+SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edge_features', 'pyg_gat', edge_feature_column => 'features');
+SELECT * FROM ruvector_gat_search('gl_nodes', 'gl_edge_two', 0, model => 'pyg_gat', edge_feature_column => 'w');
+INSERT INTO gl_edge_two VALUES (1, 0, NULL, NULL);
+SELECT * FROM ruvector_gat_search('gl_nodes', 'gl_edge_two', 0, model => 'pyg_gat_edge', edge_feature_column => 'w');
+UPDATE gl_edge_two SET extra = '[1,2]' WHERE w IS NULL;
+SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edge_two', 'pyg_gat_edge', edge_feature_column => 'extra');
+SELECT ruvector_model_load('bad_edge', 'gat', ARRAY[ruvector_tensor('lin.weight', ARRAY[[1,0],[0,1]]::real[]),
+                                                   ruvector_tensor('att_src', ARRAY[[[1,0]]]::real[]),
+                                                   ruvector_tensor('att_dst', ARRAY[[[1,0]]]::real[]),
+                                                   ruvector_tensor('lin_edge.weight', ARRAY[[1],[0]]::real[])]);
 -- errors
 SELECT * FROM ruvector_gat_search('gl_nodes', 'gl_edges', 0, num_heads => 3, model => 'pyg_gat');
 SELECT * FROM ruvector_gat_forward('gl_nodes', 'gl_edges', NULL);
