@@ -501,3 +501,9 @@ CREATE FUNCTION ruvector_gat_forward(node_table regclass, edge_table regclass, m
                                      edge_feature_column text DEFAULT NULL)
   RETURNS TABLE (node_id bigint, features ruvector)
   AS 'MODULE_PATHNAME', 'ruvector_gat_forward' LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+-- Sequence attention with a model's weights (kind multi_head: the state_dict
+-- of torch's nn.MultiheadAttention). Reads the model tables: STABLE.
+CREATE FUNCTION ruvector_model_attention(model text, queries ruvector[], keys ruvector[], "values" ruvector[])
+  RETURNS ruvector[]
+  AS 'MODULE_PATHNAME', 'ruvector_model_attention' LANGUAGE C STABLE STRICT PARALLEL SAFE;

@@ -3,6 +3,7 @@
 // run by the flash schedule over query blocks. Between blocks the backend
 // checks for interrupts, so statement_timeout and cancel work on long inputs.
 #include "pg/errors.h"
+#include "pg/models.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
 #include "pg/attention_sequence.h"
@@ -117,20 +118,25 @@ RVJ_FUNCTION(ruvector_attention) {
 // the three blocks of in_proj's rows), attended per head on the flash
 // schedule, and the heads' output goes through out_proj. The projected rows
 // live in this call's memory context: O((L + S) E) floats.
+namespace {
+Datum multi_head(Sequence seq, const float* const* win, const float* const* wout, int heads, const float* bin,
+                 const float* bout, const char* function);
+}  // namespace
+
 RVJ_FUNCTION(ruvector_multi_head_attention) {
   for (int a = 0; a < 6; a++)
     if (PG_ARGISNULL(a)) PG_RETURN_NULL();
-  auto [q, k, v, vector_type] = sequence_args(fcinfo);
+  Sequence seq = sequence_args(fcinfo);
   Rows win = rows_of(PG_GETARG_ARRAYTYPE_P(3), "in_proj", "in_proj holds W_q, W_k and W_v: 3 x embed_dim rows.");
   Rows wout = rows_of(PG_GETARG_ARRAYTYPE_P(4), "out_proj", "out_proj holds embed_dim rows.");
   const int heads = PG_GETARG_INT32(5);
   RuVector* bin = PG_ARGISNULL(6) ? nullptr : PG_GETARG_RUVECTOR_P(6);
   RuVector* bout = PG_ARGISNULL(7) ? nullptr : PG_GETARG_RUVECTOR_P(7);
-  const int E = q.dim, L = q.n, S = k.n;
-  if (k.dim != E || v.dim != E)
+  const int E = seq.q.dim;
+  if (seq.k.dim != E || seq.v.dim != E)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("queries, keys and values must have the embedding dimension %d, not %d and %d", E, k.dim,
-                           v.dim)));
+                    errmsg("queries, keys and values must have the embedding dimension %d, not %d and %d", E, seq.k.dim,
+                           seq.v.dim)));
   if (win.n != 3 * E || win.dim != E)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("in_proj must have 3 x %d rows of %d dimensions, not %d rows of %d", E, E, win.n, win.dim),
@@ -143,6 +149,17 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
                     errmsg("in_bias must have 3 x %d = %d dimensions, not %d", E, 3 * E, bin->dim)));
   if (bout && bout->dim != E)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("out_bias must have %d dimensions, not %d", E, bout->dim)));
+  return multi_head(seq, win.x, wout.x, heads, bin ? bin->x : nullptr, bout ? bout->x : nullptr,
+                    "ruvector_multi_head_attention");
+}
+
+namespace {
+// nn.MultiheadAttention's forward with its weights: win holds W_q, W_k, W_v
+// (3E rows of E), wout E rows of E; the biases (3E and E) may be null.
+Datum multi_head(Sequence seq, const float* const* win, const float* const* wout, int heads, const float* bin,
+                 const float* bout, const char* function) {
+  auto [q, k, v, vector_type] = seq;
+  const int E = q.dim, L = q.n, S = k.n;
 
   const rvj::ir::SequenceMechanism* m = rvj::ir::find_sequence_mechanism("multi_head");
   double params[rvj::ir::kMaxParams];
@@ -156,7 +173,7 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
     need = rvj::runtime::call_memory(plan, call_threads()) +
            sizeof(float) * (size_t)E * (3 * (size_t)L + 2 * (size_t)S) + 2 * sizeof(float*) * ((size_t)L + S);
   });
-  check_work_mem("ruvector_multi_head_attention", need);
+  check_work_mem(function, need);
   float* qp = (float*)palloc(sizeof(float) * (size_t)L * E);
   float* kp = (float*)palloc(sizeof(float) * (size_t)S * E);
   float* vp = (float*)palloc(sizeof(float) * (size_t)S * E);
@@ -171,15 +188,45 @@ RVJ_FUNCTION(ruvector_multi_head_attention) {
 
   rvj::runtime::Bound score;
   RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, jit_enabled));
-  project_in_slices(q.x, L, E, win.x, E, bin ? bin->x : nullptr, qp);
-  project_in_slices(k.x, S, E, win.x + E, E, bin ? bin->x + E : nullptr, kp);
-  project_in_slices(v.x, S, E, win.x + 2 * E, E, bin ? bin->x + 2 * E : nullptr, vp);
+  project_in_slices(q.x, L, E, win, E, bin, qp);
+  project_in_slices(k.x, S, E, win + E, E, bin ? bin + E : nullptr, kp);
+  project_in_slices(v.x, S, E, win + 2 * E, E, bin ? bin + 2 * E : nullptr, vp);
   const int step = rvj::runtime::step_rows(plan, call_threads());
   for (int q0 = 0; q0 < L; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(L, q0 + step);
     RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, qr, kr, vr, q0, q1, att + (size_t)q0 * E, call_threads()));
   }
-  project_in_slices(ar, L, E, wout.x, E, bout ? bout->x : nullptr, out);
+  project_in_slices(ar, L, E, wout, E, bout, out);
   PG_RETURN_POINTER(vectors_array(out, L, E, vector_type));
+}
+}  // namespace
+
+// ruvector_model_attention(model, queries, keys, values): sequence attention
+// with a model's weights. Kinds: multi_head (nn.MultiheadAttention's
+// state_dict), through the same path as ruvector_multi_head_attention.
+RVJ_FUNCTION(ruvector_model_attention) {
+  for (int a = 0; a < 4; a++)
+    if (PG_ARGISNULL(a)) PG_RETURN_NULL();
+  const char* model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  Sequence seq = sequence_args(fcinfo, 1);
+  Model m = read_model(fcinfo, "ruvector_model_attention", model, nullptr);
+  if (strcmp(m.kind->name, "multi_head") != 0)
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("ruvector_model_attention needs a sequence model (kind multi_head); \"%s\" is a %s model",
+                           model, m.kind->name)));
+  const int E = (int)model_symbol(m, "embed_dim");
+  if (seq.q.dim != E || seq.k.dim != E || seq.v.dim != E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("model \"%s\" takes queries, keys and values of %d dimensions, not %d, %d and %d", model, E,
+                           seq.q.dim, seq.k.dim, seq.v.dim)));
+  auto rows = [&](const char* name, int n) {
+    const float** r = (const float**)palloc(sizeof(float*) * n);
+    for (int i = 0; i < n; i++) r[i] = model_tensor(m, name)->data + (size_t)i * E;
+    return r;
+  };
+  const ModelTensor* bin = model_tensor(m, "in_proj_bias");
+  const ModelTensor* bout = model_tensor(m, "out_proj.bias");
+  return multi_head(seq, rows("in_proj_weight", 3 * E), rows("out_proj.weight", E), (int)m.config[0],
+                    bin ? bin->data : nullptr, bout ? bout->data : nullptr, "ruvector_model_attention");
 }

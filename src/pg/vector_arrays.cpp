@@ -39,10 +39,10 @@ void project_in_slices(const float* const* rows, int n, int in_dims, const float
   }
 }
 
-Sequence sequence_args(FunctionCallInfo fcinfo) {
-  ArrayType* qa = PG_GETARG_ARRAYTYPE_P(0);
-  Sequence s{rows_of(qa, "queries"), rows_of(PG_GETARG_ARRAYTYPE_P(1), "keys"),
-             rows_of(PG_GETARG_ARRAYTYPE_P(2), "values"), ARR_ELEMTYPE(qa)};
+Sequence sequence_args(FunctionCallInfo fcinfo, int first) {
+  ArrayType* qa = PG_GETARG_ARRAYTYPE_P(first);
+  Sequence s{rows_of(qa, "queries"), rows_of(PG_GETARG_ARRAYTYPE_P(first + 1), "keys"),
+             rows_of(PG_GETARG_ARRAYTYPE_P(first + 2), "values"), ARR_ELEMTYPE(qa)};
   if (s.k.n != s.v.n)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("keys and values must have the same length, not %d and %d", s.k.n, s.v.n)));

@@ -16,13 +16,14 @@ struct Rows {
 // `what` names the argument in messages ("queries", "points", ...).
 Rows rows_of(ArrayType* a, const char* what, const char* empty_hint = "Attention needs at least one query, key and value.");
 
-// The (queries, keys, values) arguments 0, 1 and 2 of a sequence function,
-// keys and values of one length; vector_type is the arrays' element type.
+// The (queries, keys, values) arguments first, first + 1 and first + 2 of a
+// sequence function, keys and values of one length; vector_type is the
+// arrays' element type.
 struct Sequence {
   Rows q, k, v;
   Oid vector_type;
 };
-Sequence sequence_args(FunctionCallInfo fcinfo);
+Sequence sequence_args(FunctionCallInfo fcinfo, int first = 0);
 
 // out[r] = W rows[r] + bias (n rows of in_dims floats; W is out_dims rows;
 // bias may be null) through the engine's Eigen projection, in slices of

@@ -28,6 +28,20 @@ void heads_times_channels(const ModelKind& kind, const Bindings& b, const double
                     std::to_string(heads) + " heads of " + std::to_string(binding(b, "channels")) + " channels",
                 "The projections have heads * out_channels rows.");
 }
+// nn.MultiheadAttention: in_proj_weight stacks W_q, W_k, W_v; num_heads
+// divides embed_dim.
+void stacked_projections(const ModelKind&, const Bindings& b, const double* config, const std::vector<GivenTensor>&) {
+  const int64_t E = binding(b, "embed_dim"), heads = (int64_t)config[0];
+  if (binding(b, "in_rows") != 3 * E)
+    throw Error(ErrorKind::DataException,
+                "in_proj_weight has " + std::to_string(binding(b, "in_rows")) + " rows; a multi_head model of " +
+                    std::to_string(E) + " dimensions needs 3 x " + std::to_string(E) + " = " + std::to_string(3 * E),
+                "As nn.MultiheadAttention's in_proj_weight: W_q, W_k, W_v stacked.");
+  if (E % heads != 0)
+    throw Error(ErrorKind::DataException,
+                "num_heads " + std::to_string(heads) + " does not divide embed_dim " + std::to_string(E),
+                "Each head is embed_dim / num_heads wide.");
+}
 }  // namespace
 
 const std::vector<ModelKind>& model_kinds() {
@@ -66,6 +80,13 @@ const std::vector<ModelKind>& model_kinds() {
         {"lin_skip.bias", {"heads_x_channels"}, false, "its bias"}},
        {integer_param("heads", 1, 1, 4096, "the number of heads (shapes give only heads * out_channels)")},
        heads_times_channels},
+      {"multi_head", "torch.nn.MultiheadAttention(embed_dim, num_heads) with bias: in_proj, heads, out_proj",
+       {{"in_proj_weight", {"in_rows", "embed_dim"}, false, "W_q, W_k, W_v stacked: 3 * embed_dim rows"},
+        {"in_proj_bias", {"in_rows"}, true, "their biases"},
+        {"out_proj.weight", {"embed_dim", "embed_dim"}, false, "the output projection"},
+        {"out_proj.bias", {"embed_dim"}, true, "its bias"}},
+       {integer_param("num_heads", 1, 1, 16000, "heads, each embed_dim / num_heads wide")},
+       stacked_projections},
       {"agnn", "PyG AGNNConv: softmax over N(i) + i of beta cos(x_i, x_j), no projection",
        {{"beta", {"1"}, false, "the learned temperature"}},
        {}},
