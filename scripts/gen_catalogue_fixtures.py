@@ -25,7 +25,10 @@
       an .npz (float64 arrays, so the f32 weights are exact), and two broken
       files for the loader's errors.
   model_attention.sql: torch.nn.MultiheadAttention (float64, random weights
-      and biases) and its state_dict, for ruvector_model_attention.
+      and biases) and its state_dict, for ruvector_model_attention; numpy
+      transcriptions of talking-heads attention (Shazeer et al. 2020, the
+      paper's einsum listing) and of multi-head latent attention (DeepSeek-V2,
+      eqs. 9-18 without the decoupled RoPE key).
 
 Each file has its own seeded generator, so adding a file leaves the others'
 bytes alone. Usage: /opt/rvj-venv/bin/python scripts/gen_catalogue_fixtures.py
@@ -401,6 +404,48 @@ def model_attention():
         tensors = ", ".join(f"ruvector_tensor('{k}', '{pg_array(v)}'::real[])" for k, v in mha.state_dict().items())
         out.append(f"SELECT ruvector_model_load('{name}', 'multi_head', ARRAY[{tensors}], '{{\"num_heads\": {H}}}') IS NOT NULL;")
         out.append(f"INSERT INTO ma_cases VALUES ('{name}', {L}, {S}, {arr(Q)}, {arr(K)}, {arr(V)}, {arr(y[0].numpy())});")
+    arr = lambda X: "ARRAY[" + ", ".join(f"'{vec(r)}'" for r in X) + "]::ruvector[]"
+    mat = lambda M: pg_array(torch.tensor(np.asarray(M, dtype=np.float64)))
+
+    def softmax_rows(z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    # Talking heads: J[h,i,j] = q_h . k_h / sqrt(dh); J'[H] = sum_h P_l[h,H] J[h];
+    # W = softmax_j(J'); W'[H'] = sum_H P_w[H,H'] W[H]; O_h = W'_h V_h.
+    for name, H, dh, dv, L, S in [("th_2x4", 2, 4, 3, 5, 6), ("th_4x2", 4, 2, 2, 3, 8)]:
+        Q, K, V = f32(rng.standard_normal((L, H * dh))), f32(rng.standard_normal((S, H * dh))), f32(rng.standard_normal((S, H * dv)))
+        Pl, Pw = f32(rng.standard_normal((H, H)) * 0.7), f32(rng.standard_normal((H, H)) * 0.7)
+        q = Q.astype(np.float64).reshape(L, H, dh).transpose(1, 0, 2)
+        k = K.astype(np.float64).reshape(S, H, dh).transpose(1, 0, 2)
+        v = V.astype(np.float64).reshape(S, H, dv).transpose(1, 0, 2)
+        J = np.einsum("hid,hjd->hij", q, k) / np.sqrt(dh)
+        J = np.einsum("hij,hg->gij", J, Pl.astype(np.float64))
+        W = softmax_rows(J)
+        W = np.einsum("gij,go->oij", W, Pw.astype(np.float64))
+        O = np.einsum("hij,hjd->hid", W, v).transpose(1, 0, 2).reshape(L, H * dv)
+        out.append(f"SELECT ruvector_model_load('{name}', 'talking_heads', ARRAY[ruvector_tensor('logits_proj', "
+                   f"'{mat(Pl)}'::real[]), ruvector_tensor('weights_proj', '{mat(Pw)}'::real[])]) IS NOT NULL;")
+        out.append(f"INSERT INTO ma_cases VALUES ('{name}', {L}, {S}, {arr(Q)}, {arr(K)}, {arr(V)}, {arr(O)});")
+    # Multi-head latent attention: c = W_DKV x; k = W_UK c; v = W_UV c; q = W_Q x;
+    # per head softmax(q k^T / sqrt(dh)) v; out = W_O [heads].
+    for name, E, dc, H, dh, L, S in [("mla_8", 8, 3, 2, 4, 4, 6), ("mla_6", 6, 2, 3, 2, 2, 5)]:
+        Xq, Xkv = f32(rng.standard_normal((L, E))), f32(rng.standard_normal((S, E)))
+        Wq, Wdkv = f32(rng.standard_normal((H * dh, E)) * 0.5), f32(rng.standard_normal((dc, E)) * 0.5)
+        Wuk, Wuv = f32(rng.standard_normal((H * dh, dc)) * 0.5), f32(rng.standard_normal((H * dh, dc)) * 0.5)
+        Wo = f32(rng.standard_normal((E, H * dh)) * 0.5)
+        d64 = lambda a: a.astype(np.float64)
+        c = d64(Xkv) @ d64(Wdkv).T
+        q = (d64(Xq) @ d64(Wq).T).reshape(L, H, dh).transpose(1, 0, 2)
+        k = (c @ d64(Wuk).T).reshape(S, H, dh).transpose(1, 0, 2)
+        v = (c @ d64(Wuv).T).reshape(S, H, dh).transpose(1, 0, 2)
+        att = softmax_rows(np.einsum("hid,hjd->hij", q, k) / np.sqrt(dh))
+        O = np.einsum("hij,hjd->hid", att, v).transpose(1, 0, 2).reshape(L, H * dh) @ d64(Wo).T
+        tens = ", ".join(f"ruvector_tensor('{n}', '{mat(w)}'::real[])"
+                         for n, w in [("w_q", Wq), ("w_dkv", Wdkv), ("w_uk", Wuk), ("w_uv", Wuv), ("w_o", Wo)])
+        out.append(f"SELECT ruvector_model_load('{name}', 'multi_head_latent', ARRAY[{tens}], "
+                   f"'{{\"num_heads\": {H}}}') IS NOT NULL;")
+        out.append(f"INSERT INTO ma_cases VALUES ('{name}', {L}, {S}, {arr(Xq)}, {arr(Xkv)}, {arr(Xkv)}, {arr(O)});")
     (FIX / "model_attention.sql").write_text("\n".join(out) + "\n")
 
 

@@ -4,6 +4,8 @@
 // checks for interrupts, so statement_timeout and cancel work on long inputs.
 #include "pg/errors.h"
 #include "pg/models.h"
+#include "ir/recipes/models.h"
+#include "runtime/talking_heads.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
 #include "pg/attention_sequence.h"
@@ -21,6 +23,12 @@ const rvj::ir::SequenceMechanism* sequence_mechanism(const char* type) {
   RVJ_ENGINE({
     m = rvj::ir::find_sequence_mechanism(type);
     if (const rvj::ir::Mechanism* own = rvj::ir::find_mechanism(type); !m && own) rvj::ir::reject_own_functions(*own);
+    if (const rvj::ir::ModelKind* kind = rvj::ir::find_model_kind(type); !m && kind && kind->listing)
+      throw rvj::Error(rvj::ErrorKind::Unsupported,
+                       std::string("attention type \"") + type + "\" takes learned weights",
+                       std::string("Load them as a ") + type +
+                           " model (ruvector_model_load) and call ruvector_model_attention(model, queries, keys, "
+                           "values).");
     if (!m) {
       const rvj::ir::CatalogueEntry* e = rvj::ir::catalogue_entry(type);
       throw rvj::Error(e ? rvj::ErrorKind::Unsupported : rvj::ErrorKind::InvalidArgument,
@@ -202,6 +210,98 @@ Datum multi_head(Sequence seq, const float* const* win, const float* const* wout
 }
 }  // namespace
 
+namespace {
+const float** tensor_rows(const Model& m, const char* name) {
+  const ModelTensor* t = model_tensor(m, name);
+  const float** r = (const float**)palloc(sizeof(float*) * t->shape[0]);
+  for (int i = 0; i < t->shape[0]; i++) r[i] = t->data + (size_t)i * t->shape[1];
+  return r;
+}
+
+// Talking heads over the given queries, keys and values (no projections).
+Datum talking_heads_attention(Sequence seq, const Model& m) {
+  auto [q, k, v, vector_type] = seq;
+  const int H = (int)model_symbol(m, "heads");
+  if (q.dim != k.dim || q.dim % H != 0 || v.dim % H != 0)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("model \"%s\" has %d heads: queries and keys need one dimension count divisible by it, "
+                           "values too (got %d, %d and %d)",
+                           m.name, H, q.dim, k.dim, v.dim)));
+  const int dh = q.dim / H, dv = v.dim / H;
+  const size_t scratch = rvj::runtime::talking_heads_scratch(k.n, H);
+  check_work_mem("ruvector_model_attention", sizeof(double) * scratch + 2 * (sizeof(float) * v.dim + 16) * (size_t)q.n);
+  double* work = (double*)palloc(sizeof(double) * scratch);
+  float* out = (float*)palloc(sizeof(float) * (size_t)q.n * v.dim);
+  const float* pl = model_tensor(m, "logits_proj")->data;
+  const float* pw = model_tensor(m, "weights_proj")->data;
+  for (int i = 0; i < q.n; i++) {
+    CHECK_FOR_INTERRUPTS();
+    RVJ_ENGINE(rvj::runtime::talking_heads(q.x, k.x, v.x, i, i + 1, k.n, H, dh, dv, pl, pw, work,
+                                           out + (size_t)i * v.dim));
+  }
+  PG_RETURN_POINTER(vectors_array(out, q.n, v.dim, vector_type));
+}
+
+// Multi-head latent attention: Q = W_Q x_q; c = W_DKV x_kv; K = W_UK c,
+// V = W_UV c; heads on the flash schedule; out = W_O heads. Keys and values
+// come from one set of rows, so the two arrays must be the same.
+Datum latent_attention(Sequence seq, const Model& m) {
+  auto [q, k, v, vector_type] = seq;
+  const int E = (int)model_symbol(m, "embed_dim"), dc = (int)model_symbol(m, "latent_dim"),
+            HD = (int)model_symbol(m, "heads_x_dims"), H = (int)m.config[0];
+  if (q.dim != E || k.dim != E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("model \"%s\" takes rows of %d dimensions, not %d and %d", m.name, E, q.dim, k.dim)));
+  bool same = k.n == v.n && k.dim == v.dim;
+  for (int j = 0; same && j < k.n; j++) same = memcmp(k.x[j], v.x[j], sizeof(float) * k.dim) == 0;
+  if (!same)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("multi_head_latent derives keys and values from the same rows: keys and values differ"),
+                    errhint("Pass the same array as keys and as values.")));
+  const int L = q.n, S = k.n;
+  const rvj::ir::SequenceMechanism* mech = rvj::ir::find_sequence_mechanism("multi_head");
+  double params[rvj::ir::kMaxParams];
+  rvj::runtime::SequencePlan plan;
+  size_t need = 0;
+  RVJ_ENGINE({
+    rvj::ir::default_params(mech->params, params);
+    rvj::ir::set_param(*mech, rvj::ir::Field::NumHeads, H, params);
+    plan = rvj::runtime::plan_sequence(*mech, params, L, S, HD, HD, HD);
+    need = rvj::runtime::call_memory(plan, call_threads()) +
+           sizeof(float) * ((size_t)S * (dc + 2 * (size_t)HD) + (size_t)L * (2 * (size_t)HD + E)) +
+           2 * sizeof(float*) * ((size_t)L + 2 * (size_t)S);
+  });
+  check_work_mem("ruvector_model_attention", need);
+  auto rows = [](float* base, int n, int d) {
+    const float** r = (const float**)palloc(sizeof(float*) * n);
+    for (int i = 0; i < n; i++) r[i] = base + (size_t)i * d;
+    return r;
+  };
+  float* qp = (float*)palloc(sizeof(float) * (size_t)L * HD);
+  float* c = (float*)palloc(sizeof(float) * (size_t)S * dc);
+  float* kp = (float*)palloc(sizeof(float) * (size_t)S * HD);
+  float* vp = (float*)palloc(sizeof(float) * (size_t)S * HD);
+  float* att = (float*)palloc(sizeof(float) * (size_t)L * HD);
+  float* out = (float*)palloc(sizeof(float) * (size_t)L * E);
+  project_in_slices(q.x, L, E, tensor_rows(m, "w_q"), HD, nullptr, qp);
+  project_in_slices(k.x, S, E, tensor_rows(m, "w_dkv"), dc, nullptr, c);
+  const float** cr = rows(c, S, dc);
+  project_in_slices(cr, S, dc, tensor_rows(m, "w_uk"), HD, nullptr, kp);
+  project_in_slices(cr, S, dc, tensor_rows(m, "w_uv"), HD, nullptr, vp);
+  rvj::runtime::Bound score;
+  RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, jit_enabled));
+  const float **qr = rows(qp, L, HD), **kr = rows(kp, S, HD), **vr = rows(vp, S, HD);
+  const int step = rvj::runtime::step_rows(plan, call_threads());
+  for (int q0 = 0; q0 < L; q0 += step) {
+    CHECK_FOR_INTERRUPTS();
+    const int q1 = Min(L, q0 + step);
+    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, qr, kr, vr, q0, q1, att + (size_t)q0 * HD, call_threads()));
+  }
+  project_in_slices(rows(att, L, HD), L, HD, tensor_rows(m, "w_o"), E, nullptr, out);
+  PG_RETURN_POINTER(vectors_array(out, L, E, vector_type));
+}
+}  // namespace
+
 // ruvector_model_attention(model, queries, keys, values): sequence attention
 // with a model's weights. Kinds: multi_head (nn.MultiheadAttention's
 // state_dict), through the same path as ruvector_multi_head_attention.
@@ -211,22 +311,20 @@ RVJ_FUNCTION(ruvector_model_attention) {
   const char* model = text_to_cstring(PG_GETARG_TEXT_PP(0));
   Sequence seq = sequence_args(fcinfo, 1);
   Model m = read_model(fcinfo, "ruvector_model_attention", model, nullptr);
+  if (strcmp(m.kind->name, "talking_heads") == 0) return talking_heads_attention(seq, m);
+  if (strcmp(m.kind->name, "multi_head_latent") == 0) return latent_attention(seq, m);
   if (strcmp(m.kind->name, "multi_head") != 0)
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                    errmsg("ruvector_model_attention needs a sequence model (kind multi_head); \"%s\" is a %s model",
+                    errmsg("ruvector_model_attention needs a sequence model (kind multi_head, multi_head_latent or "
+                           "talking_heads); \"%s\" is a %s model",
                            model, m.kind->name)));
   const int E = (int)model_symbol(m, "embed_dim");
   if (seq.q.dim != E || seq.k.dim != E || seq.v.dim != E)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("model \"%s\" takes queries, keys and values of %d dimensions, not %d, %d and %d", model, E,
                            seq.q.dim, seq.k.dim, seq.v.dim)));
-  auto rows = [&](const char* name, int n) {
-    const float** r = (const float**)palloc(sizeof(float*) * n);
-    for (int i = 0; i < n; i++) r[i] = model_tensor(m, name)->data + (size_t)i * E;
-    return r;
-  };
   const ModelTensor* bin = model_tensor(m, "in_proj_bias");
   const ModelTensor* bout = model_tensor(m, "out_proj.bias");
-  return multi_head(seq, rows("in_proj_weight", 3 * E), rows("out_proj.weight", E), (int)m.config[0],
+  return multi_head(seq, tensor_rows(m, "in_proj_weight"), tensor_rows(m, "out_proj.weight"), (int)m.config[0],
                     bin ? bin->data : nullptr, bout ? bout->data : nullptr, "ruvector_model_attention");
 }

@@ -2,6 +2,7 @@
 // read from the recipe registries (per-row and sequence).
 #include "pg/errors.h"
 #include "pg/vector.h"
+#include "ir/recipes/models.h"
 #include "ir/recipes/routing.h"
 #include "ir/recipes/sequence.h"
 #include "runtime/linear_table.h"
@@ -107,6 +108,17 @@ RVJ_FUNCTION(ruvector_attention_types) {
         m.normaliser != rvj::ir::Normaliser::Softmax ? "weights, sequence"
         : rvj::runtime::linear_table_form(m)         ? "sequence, table state (ruvector_linear_state)"
                                                      : "sequence");
+  }
+  // Mechanisms that are a model kind of their own (ruvector_model_attention).
+  for (const rvj::ir::ModelKind& k : rvj::ir::model_kinds()) {
+    if (!k.listing) continue;
+    StringInfoData params, forms;
+    initStringInfo(&params);
+    append_params(&params, k.config);
+    initStringInfo(&forms);
+    appendStringInfo(&forms, "ruvector_model_attention(model, queries, keys, values) with a %s model", k.name);
+    put(k.name, k.listing->complexity, k.listing->best_for, k.listing->family, params.data, k.listing->form, false,
+        k.listing->paper, forms.data);
   }
   // The routers: per vector (ruvector_moe_route) or over a set.
   for (const rvj::ir::RoutingMechanism& r : rvj::ir::routing_mechanisms())

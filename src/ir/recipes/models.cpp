@@ -28,6 +28,16 @@ void heads_times_channels(const ModelKind& kind, const Bindings& b, const double
                     std::to_string(heads) + " heads of " + std::to_string(binding(b, "channels")) + " channels",
                 "The projections have heads * out_channels rows.");
 }
+// multi_head_latent: num_heads divides the heads' rows.
+void heads_divide_rows(const ModelKind&, const Bindings& b, const double* config, const std::vector<GivenTensor>&) {
+  const int64_t rows = binding(b, "heads_x_dims"), heads = (int64_t)config[0];
+  if (rows % heads != 0)
+    throw Error(ErrorKind::DataException,
+                "num_heads " + std::to_string(heads) + " does not divide the " + std::to_string(rows) +
+                    " rows of w_q, w_uk and w_uv",
+                "Those rows are num_heads * head_dim.");
+}
+
 // nn.MultiheadAttention: in_proj_weight stacks W_q, W_k, W_v; num_heads
 // divides embed_dim.
 void stacked_projections(const ModelKind&, const Bindings& b, const double* config, const std::vector<GivenTensor>&) {
@@ -43,6 +53,15 @@ void stacked_projections(const ModelKind&, const Bindings& b, const double* conf
                 "Each head is embed_dim / num_heads wide.");
 }
 }  // namespace
+
+const ModelKind::Listing kTalkingHeads{
+    "dot-product", "O(L*S*(H*d + H^2))", "heads that share what they attend to (learned mixing across heads)",
+    "softmax over keys of the logits mixed across heads by P_l, the weights mixed by P_w, times V per head",
+    "Shazeer et al. 2020, Talking-Heads Attention"};
+const ModelKind::Listing kLatent{
+    "dot-product", "O(S*E*c + L*S*d)", "a small key/value cache: keys and values from one low-rank latent per row",
+    "softmax(W_Q x_i . W_UK c_j / sqrt(d_head)) W_UV c_j per head, c_j = W_DKV x_j, then W_O",
+    "DeepSeek-AI 2024, DeepSeek-V2 (multi-head latent attention; the decoupled RoPE key left out)"};
 
 const std::vector<ModelKind>& model_kinds() {
   static const std::vector<ModelKind> all = {
@@ -87,6 +106,23 @@ const std::vector<ModelKind>& model_kinds() {
         {"out_proj.bias", {"embed_dim"}, true, "its bias"}},
        {integer_param("num_heads", 1, 1, 16000, "heads, each embed_dim / num_heads wide")},
        stacked_projections},
+      {"talking_heads", "talking-heads attention (Shazeer et al. 2020): the heads' logits and weights mixed by H x H matrices",
+       {{"logits_proj", {"heads", "heads"}, false, "P_l [from head][to head], mixing the logits before the softmax"},
+        {"weights_proj", {"heads", "heads"}, false, "P_w [from head][to head], mixing the weights after it"}},
+       {},
+       nullptr,
+       &kTalkingHeads},
+      {"multi_head_latent",
+       "multi-head latent attention (DeepSeek-V2) without its decoupled RoPE key: keys and values from a shared "
+       "low-rank latent",
+       {{"w_q", {"heads_x_dims", "embed_dim"}, false, "W_Q: queries to heads"},
+        {"w_dkv", {"latent_dim", "embed_dim"}, false, "W_DKV: rows to the latent c_KV"},
+        {"w_uk", {"heads_x_dims", "latent_dim"}, false, "W_UK: the latent to keys"},
+        {"w_uv", {"heads_x_dims", "latent_dim"}, false, "W_UV: the latent to values"},
+        {"w_o", {"embed_dim", "heads_x_dims"}, false, "W_O: the heads' output back to embed_dim"}},
+       {integer_param("num_heads", 1, 1, 16000, "heads, each heads_x_dims / num_heads wide")},
+       heads_divide_rows,
+       &kLatent},
       {"agnn", "PyG AGNNConv: softmax over N(i) + i of beta cos(x_i, x_j), no projection",
        {{"beta", {"1"}, false, "the learned temperature"}},
        {}},

@@ -35,6 +35,16 @@ struct ModelKind {
   // throws rvj::Error(DataException). May be null.
   void (*relate)(const ModelKind& kind, const Bindings& b, const double* config,
                  const std::vector<GivenTensor>& given) = nullptr;
+  // Set for a kind that is an attention mechanism of its own, run by
+  // ruvector_model_attention and listed by ruvector_attention_types().
+  struct Listing {
+    const char* family;
+    const char* complexity;
+    const char* best_for;
+    const char* form;
+    const char* paper;
+  };
+  const Listing* listing = nullptr;
 };
 
 const std::vector<ModelKind>& model_kinds();

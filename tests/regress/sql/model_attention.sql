@@ -11,7 +11,7 @@ SET extra_float_digits = 0;
 \set QUIET off
 \set ECHO all
 
-SELECT name, kind, config FROM ruvector_models WHERE name LIKE 'ma_%' ORDER BY name;
+SELECT name, kind, config FROM ruvector_models ORDER BY name;
 -- torch's output within 1e-5
 SELECT c.name, count(*) AS values_compared,
        bool_and(abs(u - w) <= 1e-5 * greatest(1, abs(w))) AS matches_torch
@@ -42,4 +42,11 @@ SELECT ruvector_model_load('ma_bad', 'multi_head',
                ruvector_tensor('out_proj.weight', ARRAY[[1,0],[0,1]]::real[])], '{"num_heads": 3}');
 SELECT ruvector_model_load('ma_gate', 'moe_gate', ARRAY[ruvector_tensor('weight', ARRAY[[1,0]]::real[])]) IS NOT NULL;
 SELECT ruvector_model_attention('ma_gate', ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[]);
-SELECT ruvector_model_drop(name) FROM ruvector_models WHERE name LIKE 'ma_%' ORDER BY name;
+SELECT ruvector_model_attention('mla_8', ARRAY['[1,2,3,4,5,6,7,8]']::ruvector[], ARRAY['[1,2,3,4,5,6,7,8]']::ruvector[],
+                                ARRAY['[1,2,3,4,5,6,7,9]']::ruvector[]);
+SELECT ruvector_model_attention('th_2x4', ARRAY['[1,2,3]']::ruvector[], ARRAY['[1,2,3]']::ruvector[], ARRAY['[1,2]']::ruvector[]);
+SELECT ruvector_model_load('th_bad', 'talking_heads', ARRAY[ruvector_tensor('logits_proj', ARRAY[[1,0],[0,1]]::real[]),
+                                                          ruvector_tensor('weights_proj', ARRAY[[1,0,0],[0,1,0],[0,0,1]]::real[])]);
+SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], 'talking_heads');
+SELECT name, family, sql_forms FROM ruvector_attention_types() WHERE name IN ('talking_heads', 'multi_head_latent') ORDER BY name;
+SELECT ruvector_model_drop(name) FROM ruvector_models ORDER BY name;
