@@ -28,7 +28,8 @@
       and biases) and its state_dict, for ruvector_model_attention; numpy
       transcriptions of talking-heads attention (Shazeer et al. 2020, the
       paper's einsum listing) and of multi-head latent attention (DeepSeek-V2,
-      eqs. 9-18 without the decoupled RoPE key).
+      eqs. 9-18 without the decoupled RoPE key) and of differential attention
+      (Ye et al. 2024, the multi-head form of its eqs. 1-3, no mask).
 
 Each file has its own seeded generator, so adding a file leaves the others'
 bytes alone. Usage: /opt/rvj-venv/bin/python scripts/gen_catalogue_fixtures.py
@@ -446,6 +447,36 @@ def model_attention():
         out.append(f"SELECT ruvector_model_load('{name}', 'multi_head_latent', ARRAY[{tens}], "
                    f"'{{\"num_heads\": {H}}}') IS NOT NULL;")
         out.append(f"INSERT INTO ma_cases VALUES ('{name}', {L}, {S}, {arr(Xq)}, {arr(Xkv)}, {arr(Xkv)}, {arr(O)});")
+    # Differential attention: [Q1 Q2] = X W_Q, [K1 K2] = X W_K, V = X W_V per head;
+    # lambda = exp(lq1 . lk1) - exp(lq2 . lk2) + lambda_init;
+    # head = (softmax(Q1 K1^T / sqrt d) - lambda softmax(Q2 K2^T / sqrt d)) V;
+    # RMSNorm(head) * w * (1 - lambda_init); concat; W_O.
+    for name, E, H, d, dvh, L, S, lam_init, subln in [("diff_8", 8, 2, 2, 4, 4, 6, 0.8, True),
+                                                        ("diff_6", 6, 1, 3, 2, 3, 5, 0.2, False)]:
+        Xq, Xk, Xv = (f32(rng.standard_normal((n, E))) for n in (L, S, S))
+        Wq, Wk = f32(rng.standard_normal((H * 2 * d, E)) * 0.5), f32(rng.standard_normal((H * 2 * d, E)) * 0.5)
+        Wv, Wo = f32(rng.standard_normal((H * dvh, E)) * 0.5), f32(rng.standard_normal((E, H * dvh)) * 0.5)
+        lq1, lk1, lq2, lk2 = (f32(rng.standard_normal(d) * 0.3) for _ in range(4))
+        w = f32(rng.uniform(0.5, 1.5, dvh)) if subln else np.ones(dvh)
+        d64 = lambda a: np.asarray(a, dtype=np.float64)
+        q = (d64(Xq) @ d64(Wq).T).reshape(L, H, 2, d)
+        k = (d64(Xk) @ d64(Wk).T).reshape(S, H, 2, d)
+        v = (d64(Xv) @ d64(Wv).T).reshape(S, H, dvh)
+        lam = np.exp(d64(lq1) @ d64(lk1)) - np.exp(d64(lq2) @ d64(lk2)) + lam_init
+        heads = []
+        for h in range(H):
+            a1 = softmax_rows(q[:, h, 0] @ k[:, h, 0].T / np.sqrt(d))
+            a2 = softmax_rows(q[:, h, 1] @ k[:, h, 1].T / np.sqrt(d))
+            o = (a1 - lam * a2) @ v[:, h]
+            o = o / np.sqrt((o ** 2).mean(axis=-1, keepdims=True) + 1e-5) * d64(w)
+            heads.append(o * (1 - lam_init))
+        O = np.concatenate(heads, axis=1) @ d64(Wo).T
+        named = [("w_q", Wq), ("w_k", Wk), ("w_v", Wv), ("w_o", Wo), ("lambda_q1", lq1), ("lambda_k1", lk1),
+                 ("lambda_q2", lq2), ("lambda_k2", lk2)] + ([("subln.weight", w)] if subln else [])
+        tens = ", ".join(f"ruvector_tensor('{n}', '{mat(t)}'::real[])" for n, t in named)
+        out.append(f"SELECT ruvector_model_load('{name}', 'differential', ARRAY[{tens}], "
+                   f"'{{\"num_heads\": {H}, \"lambda_init\": {lam_init}}}') IS NOT NULL;")
+        out.append(f"INSERT INTO ma_cases VALUES ('{name}', {L}, {S}, {arr(Xq)}, {arr(Xk)}, {arr(Xv)}, {arr(O)});")
     (FIX / "model_attention.sql").write_text("\n".join(out) + "\n")
 
 

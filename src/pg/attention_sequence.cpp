@@ -300,6 +300,104 @@ Datum latent_attention(Sequence seq, const Model& m) {
   project_in_slices(rows(att, L, HD), L, HD, tensor_rows(m, "w_o"), E, nullptr, out);
   PG_RETURN_POINTER(vectors_array(out, L, E, vector_type));
 }
+// The flash schedule of the multi_head mechanism with H heads over rows of
+// the given widths (queries and keys dqk, values dv): out is L x dv.
+void flash_heads(int H, const float* const* q, int L, const float* const* k, const float* const* v, int S, int dqk,
+                 int dv, float* out, size_t extra_memory) {
+  const rvj::ir::SequenceMechanism* mech = rvj::ir::find_sequence_mechanism("multi_head");
+  double params[rvj::ir::kMaxParams];
+  rvj::runtime::SequencePlan plan;
+  size_t need = 0;
+  RVJ_ENGINE({
+    rvj::ir::default_params(mech->params, params);
+    rvj::ir::set_param(*mech, rvj::ir::Field::NumHeads, H, params);
+    plan = rvj::runtime::plan_sequence(*mech, params, L, S, dqk, dqk, dv);
+    need = rvj::runtime::call_memory(plan, call_threads()) + extra_memory;
+  });
+  check_work_mem("ruvector_model_attention", need);
+  rvj::runtime::Bound score;
+  RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, jit_enabled));
+  const int step = rvj::runtime::step_rows(plan, call_threads());
+  for (int q0 = 0; q0 < L; q0 += step) {
+    CHECK_FOR_INTERRUPTS();
+    const int q1 = Min(L, q0 + step);
+    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, q, k, v, q0, q1, out + (size_t)q0 * dv, call_threads()));
+  }
+}
+
+const float** row_pointers(float* base, int n, int d) {
+  const float** r = (const float**)palloc(sizeof(float*) * n);
+  for (int i = 0; i < n; i++) r[i] = base + (size_t)i * d;
+  return r;
+}
+
+// Differential attention (Ye et al. 2024, the paper's multi-head form):
+// Q, K, V projected; per head A1 = softmax(Q1 K1^T / sqrt d), A2 likewise,
+// (A1 - lambda A2) V, RMSNorm (weight subln), * (1 - lambda_init); W_O.
+Datum differential_attention(Sequence seq, const Model& m) {
+  auto [q, k, v, vector_type] = seq;
+  const int E = (int)model_symbol(m, "embed_dim"), d = (int)model_symbol(m, "d"), H = (int)m.config[0];
+  const int VH = (int)model_symbol(m, "heads_x_2dv"), dvh = VH / H, L = q.n, S = k.n;
+  const double lambda_init = m.config[1], eps = m.config[2];
+  if (q.dim != E || k.dim != E || v.dim != E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("model \"%s\" takes rows of %d dimensions, not %d, %d and %d", m.name, E, q.dim, k.dim,
+                           v.dim)));
+  float* qp = (float*)palloc(sizeof(float) * (size_t)L * 2 * H * d);
+  float* kp = (float*)palloc(sizeof(float) * (size_t)S * 2 * H * d);
+  float* vp = (float*)palloc(sizeof(float) * (size_t)S * VH);
+  project_in_slices(q.x, L, E, tensor_rows(m, "w_q"), 2 * H * d, nullptr, qp);
+  project_in_slices(k.x, S, E, tensor_rows(m, "w_k"), 2 * H * d, nullptr, kp);
+  project_in_slices(v.x, S, E, tensor_rows(m, "w_v"), VH, nullptr, vp);
+  // The halves: head h's [0, d) into the first set, [d, 2d) into the second.
+  auto halves = [&](const float* x, int n, float* first, float* second) {
+    for (int i = 0; i < n; i++)
+      for (int h = 0; h < H; h++) {
+        memcpy(first + ((size_t)i * H + h) * d, x + ((size_t)i * H + h) * 2 * d, sizeof(float) * d);
+        memcpy(second + ((size_t)i * H + h) * d, x + ((size_t)i * H + h) * 2 * d + d, sizeof(float) * d);
+      }
+  };
+  float* q1 = (float*)palloc(sizeof(float) * (size_t)L * H * d);
+  float* q2 = (float*)palloc(sizeof(float) * (size_t)L * H * d);
+  float* k1 = (float*)palloc(sizeof(float) * (size_t)S * H * d);
+  float* k2 = (float*)palloc(sizeof(float) * (size_t)S * H * d);
+  halves(qp, L, q1, q2);
+  halves(kp, S, k1, k2);
+  float* o1 = (float*)palloc(sizeof(float) * (size_t)L * VH);
+  float* o2 = (float*)palloc(sizeof(float) * (size_t)L * VH);
+  const size_t extra = sizeof(float) * ((size_t)L * (4 * (size_t)H * d + 3 * (size_t)VH + E) +
+                                        (size_t)S * (4 * (size_t)H * d + VH));
+  const float** vr = row_pointers(vp, S, VH);
+  flash_heads(H, row_pointers(q1, L, H * d), L, row_pointers(k1, S, H * d), vr, S, H * d, VH, o1, extra);
+  flash_heads(H, row_pointers(q2, L, H * d), L, row_pointers(k2, S, H * d), vr, S, H * d, VH, o2, extra);
+  // lambda, then per head the difference, its RMSNorm and the scale.
+  auto dot = [&](const char* a, const char* b) {
+    const float *x = model_tensor(m, a)->data, *y = model_tensor(m, b)->data;
+    double s = 0;
+    for (int t = 0; t < d; t++) s += (double)x[t] * y[t];
+    return s;
+  };
+  const double lambda = std::exp(dot("lambda_q1", "lambda_k1")) - std::exp(dot("lambda_q2", "lambda_k2")) + lambda_init;
+  const ModelTensor* sub = model_tensor(m, "subln.weight");
+  float* heads = (float*)palloc(sizeof(float) * (size_t)L * VH);
+  for (int i = 0; i < L; i++)
+    for (int h = 0; h < H; h++) {
+      const size_t at = (size_t)i * VH + (size_t)h * dvh;
+      double ms = 0;
+      for (int c = 0; c < dvh; c++) {
+        const double x = (double)o1[at + c] - lambda * o2[at + c];
+        ms += x * x;
+      }
+      const double r = 1 / std::sqrt(ms / dvh + eps);
+      for (int c = 0; c < dvh; c++) {
+        const double x = ((double)o1[at + c] - lambda * o2[at + c]) * r * (sub ? sub->data[c] : 1.0f);
+        heads[at + c] = (float)(x * (1 - lambda_init));
+      }
+    }
+  float* out = (float*)palloc(sizeof(float) * (size_t)L * E);
+  project_in_slices(row_pointers(heads, L, VH), L, VH, tensor_rows(m, "w_o"), E, nullptr, out);
+  PG_RETURN_POINTER(vectors_array(out, L, E, vector_type));
+}
 }  // namespace
 
 // ruvector_model_attention(model, queries, keys, values): sequence attention
@@ -313,10 +411,11 @@ RVJ_FUNCTION(ruvector_model_attention) {
   Model m = read_model(fcinfo, "ruvector_model_attention", model, nullptr);
   if (strcmp(m.kind->name, "talking_heads") == 0) return talking_heads_attention(seq, m);
   if (strcmp(m.kind->name, "multi_head_latent") == 0) return latent_attention(seq, m);
+  if (strcmp(m.kind->name, "differential") == 0) return differential_attention(seq, m);
   if (strcmp(m.kind->name, "multi_head") != 0)
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                    errmsg("ruvector_model_attention needs a sequence model (kind multi_head, multi_head_latent or "
-                           "talking_heads); \"%s\" is a %s model",
+                    errmsg("ruvector_model_attention needs a sequence model (kind multi_head, multi_head_latent, "
+                           "talking_heads or differential); \"%s\" is a %s model",
                            model, m.kind->name)));
   const int E = (int)model_symbol(m, "embed_dim");
   if (seq.q.dim != E || seq.k.dim != E || seq.v.dim != E)

@@ -63,6 +63,29 @@ const ModelKind::Listing kLatent{
     "softmax(W_Q x_i . W_UK c_j / sqrt(d_head)) W_UV c_j per head, c_j = W_DKV x_j, then W_O",
     "DeepSeek-AI 2024, DeepSeek-V2 (multi-head latent attention; the decoupled RoPE key left out)"};
 
+const ModelKind::Listing kDifferential{
+    "dot-product", "O(2*L*S*d)", "attention that cancels common-mode noise: two softmax maps, one subtracted",
+    "(softmax(Q1 K1^T / sqrt(d)) - lambda softmax(Q2 K2^T / sqrt(d))) V per head, RMSNorm, * (1 - lambda_init), W_O",
+    "Ye et al. 2024, Differential Transformer"};
+
+// differential: queries and keys hold two d-wide halves per head, values 2 d_v.
+void differential_shapes(const ModelKind&, const Bindings& b, const double* config, const std::vector<GivenTensor>&) {
+  const int64_t heads = (int64_t)config[0], qk = binding(b, "heads_x_2d"), d = binding(b, "d"),
+                vrows = binding(b, "heads_x_2dv");
+  if (qk != heads * 2 * d)
+    throw Error(ErrorKind::DataException,
+                "w_q and w_k have " + std::to_string(qk) + " rows; " + std::to_string(heads) + " heads of two " +
+                    std::to_string(d) + "-wide halves (the lambda vectors' length) need " + std::to_string(heads * 2 * d),
+                "Each head's query and key are [Q1, Q2] and [K1, K2], d each.");
+  if (vrows % heads != 0)
+    throw Error(ErrorKind::DataException,
+                "num_heads " + std::to_string(heads) + " does not divide the " + std::to_string(vrows) + " rows of w_v");
+  if (binding(b, "head_values") && binding(b, "head_values") != vrows / heads)
+    throw Error(ErrorKind::DataException,
+                "subln.weight has " + std::to_string(binding(b, "head_values")) + " entries; a head's value is " +
+                    std::to_string(vrows / heads) + " wide");
+}
+
 const std::vector<ModelKind>& model_kinds() {
   static const std::vector<ModelKind> all = {
       {"moe_gate",
@@ -123,6 +146,23 @@ const std::vector<ModelKind>& model_kinds() {
        {integer_param("num_heads", 1, 1, 16000, "heads, each heads_x_dims / num_heads wide")},
        heads_divide_rows,
        &kLatent},
+      {"differential",
+       "differential attention (Ye et al. 2024): two softmax maps per head, the second subtracted with a learned "
+       "lambda, then a per-head RMSNorm",
+       {{"w_q", {"heads_x_2d", "embed_dim"}, false, "W_Q: each head's [Q1, Q2]"},
+        {"w_k", {"heads_x_2d", "embed_dim"}, false, "W_K: each head's [K1, K2]"},
+        {"w_v", {"heads_x_2dv", "embed_dim"}, false, "W_V"},
+        {"w_o", {"embed_dim", "heads_x_2dv"}, false, "W_O"},
+        {"lambda_q1", {"d"}, false, "lambda = exp(lambda_q1 . lambda_k1) - exp(lambda_q2 . lambda_k2) + lambda_init"},
+        {"lambda_k1", {"d"}, false, "(the same)"},
+        {"lambda_q2", {"d"}, false, "(the same)"},
+        {"lambda_k2", {"d"}, false, "(the same)"},
+        {"subln.weight", {"head_values"}, true, "the RMSNorm's weight per head (absent: ones)"}},
+       {integer_param("num_heads", 1, 1, 16000, "heads"),
+        real_param("lambda_init", 0.8, "lambda_init: added to lambda, and the output scaled by 1 - lambda_init"),
+        positive_param("eps", 1e-5, "the RMSNorm's epsilon")},
+       differential_shapes,
+       &kDifferential},
       {"agnn", "PyG AGNNConv: softmax over N(i) + i of beta cos(x_i, x_j), no projection",
        {{"beta", {"1"}, false, "the learned temperature"}},
        {}},

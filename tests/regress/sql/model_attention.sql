@@ -48,5 +48,5 @@ SELECT ruvector_model_attention('th_2x4', ARRAY['[1,2,3]']::ruvector[], ARRAY['[
 SELECT ruvector_model_load('th_bad', 'talking_heads', ARRAY[ruvector_tensor('logits_proj', ARRAY[[1,0],[0,1]]::real[]),
                                                           ruvector_tensor('weights_proj', ARRAY[[1,0,0],[0,1,0],[0,0,1]]::real[])]);
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], 'talking_heads');
-SELECT name, family, sql_forms FROM ruvector_attention_types() WHERE name IN ('talking_heads', 'multi_head_latent') ORDER BY name;
+SELECT name, family, sql_forms FROM ruvector_attention_types() WHERE name IN ('talking_heads', 'multi_head_latent', 'differential') ORDER BY name;
 SELECT ruvector_model_drop(name) FROM ruvector_models ORDER BY name;
