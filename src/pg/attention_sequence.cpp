@@ -6,6 +6,7 @@
 #include "pg/models.h"
 #include "ir/recipes/models.h"
 #include "runtime/talking_heads.h"
+#include "runtime/schedules/retention.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
 #include "pg/attention_sequence.h"
@@ -67,6 +68,19 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
     for (int i = 0; i < k.n; i++) k.x[i] = kr + (size_t)i * k.dim;
   }
 
+  if (m->schedule == rvj::ir::Schedule::Retention) {
+    if (plan.params.recurrent) {
+      double* state = (double*)palloc(sizeof(double) * (size_t)plan.heads * plan.head_dim * plan.value_dim);
+      RVJ_ENGINE(rvj::runtime::run_retention_recurrent(plan, q.x, k.x, v.x, state, out));
+      return out;
+    }
+    for (int q0 = 0; q0 < q.n; q0 += plan.block) {
+      CHECK_FOR_INTERRUPTS();
+      const int q1 = Min(q.n, q0 + plan.block);
+      RVJ_ENGINE(rvj::runtime::run_retention(plan, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims));
+    }
+    return out;
+  }
   if (m->schedule == rvj::ir::Schedule::Linear) {
     const double eps = plan.params.eps;
     if (size_t w = rvj::runtime::favor_weights_size(plan)) {

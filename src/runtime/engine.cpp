@@ -303,6 +303,17 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
                 "in blocks of %d from key 0 (only blocks a query can see are visited, each gathered once per "
                 "chunk); extra memory at most %zu bytes per thread",
                 query_chunk(p), threads, p.block, block_memory(p));
+  if (m->schedule == ir::Schedule::Retention) {
+    std::snprintf(buf, sizeof buf,
+                  "  Schedule: retention (Sun et al. 2023), %s: per head sum over m <= n of gamma^(n-m) (q.k) v, "
+                  "gamma %s; f64",
+                  p.params.recurrent ? "recurrent (a d x d_v state per head, position by position)"
+                                     : "parallel (each query over its keys, in blocks of queries)",
+                  std::isnan(p.params.gamma) ? "1 - 2^(-5-h) for head h" : "given");
+    rows.push_back(buf);
+    rows.push_back("  (no score kernel: the products run in the retention schedule, f64)");
+    return rows;
+  }
   if (m->schedule == ir::Schedule::Linear) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: linear (Katharopoulos 2020): per head a %d x %d state sum phi(k) v^T and sum phi(k), "

@@ -105,8 +105,10 @@ std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, cons
                                                const double* params, int dims, std::vector<runtime::Source>& sources) {
   const auto [dk, dv] = runtime::key_value_dims(m, ir::typed_params(m, params), dims);
   const runtime::SequencePlan p = runtime::plan_sequence(m, params, 2, 1, dims, dk, dv);
-  if (m.schedule == ir::Schedule::Linear)
-    throw Error(ErrorKind::InvalidArgument, std::string(m.name) + " runs no generated kernel (the linear schedule)");
+  if (m.schedule == ir::Schedule::Linear || m.schedule == ir::Schedule::Retention)
+    throw Error(ErrorKind::InvalidArgument, std::string(m.name) + " runs no generated kernel (the " +
+                                                (m.schedule == ir::Schedule::Linear ? "linear" : "retention") +
+                                                " schedule)");
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
   std::vector<runtime::Kernel*> out;
   auto get = [&](ir::KernelKind kind, int value_dims) {

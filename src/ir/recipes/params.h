@@ -46,6 +46,8 @@ enum class Field : uint8_t {
   Eps,
   NumFeatures,
   Curvature,
+  Gamma,      // retention's decay
+  Recurrent,  // retention's form
   Slope,  // ALiBi's per-head slope, set by the schedule
 };
 

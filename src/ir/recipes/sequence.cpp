@@ -58,6 +58,13 @@ const ParamSpec kEps =
 const ParamSpec kFeatures = integer_param("num_features", 128, 1, kMaxFeatures,
                                           "FAVOR+ random features m (more: closer to the softmax)", Field::NumFeatures);
 const ParamSpec kFeatureSeed = seed_param("seed", "seed of the random features W (splitmix64; see README)");
+const ParamSpec kGamma = optional_real_param(
+    "gamma", "the decay per position, in (0, 1], the same for every head; default RetNet's 1 - 2^(-5-h) for head h",
+    Field::Gamma);
+const ParamSpec kRecurrent = bool_param("recurrent", false,
+                                        "compute with the recurrent form (a d x d_v state per head, carried from "
+                                        "position to position) instead of the parallel one; they agree",
+                                        Field::Recurrent);
 }  // namespace
 
 const std::vector<SequenceMechanism>& sequence_mechanisms();
@@ -160,6 +167,10 @@ const std::vector<SequenceMechanism>& sequence_mechanisms() {
       {"cosformer", "kernel", "O((L+S)*d*d_v)", "long sequences with a locality bias, in linear time",
        "Qin et al. 2022, cosFormer", nullptr, H::Equal, M::None, {kNumHeads, kCausalFalse, kEps}, 0,
        Schedule::Linear, Normaliser::Softmax, Positional::None, FeatureMap::CosFormer},
+      {"retention", "kernel / recurrent", "O(L*S*d) parallel, O(L*d*d_v) recurrent",
+       "decaying memory without a softmax: parallel to compute, recurrent to serve (RetNet)",
+       "Sun et al. 2023, Retentive Network (retention, eqs. 5-6)", nullptr, H::Equal, M::Causal,
+       {kNumHeads, kGamma, kRecurrent}, 0, Schedule::Retention},
   });
   return all;
 }
@@ -231,6 +242,8 @@ SequenceParams typed_params(const SequenceMechanism& m, const double* values) {
       case Field::Eps: t.eps = v; break;
       case Field::NumFeatures: t.num_features = whole; break;
       case Field::Curvature: t.curvature = v; break;
+      case Field::Gamma: t.gamma = v; break;
+      case Field::Recurrent: t.recurrent = v != 0; break;
       case Field::Slope: break;  // per head, by the schedule
     }
   }

@@ -28,6 +28,7 @@ enum class HeadMap {
 enum class Schedule {
   Flash,   // exact attention, tiled (softmax: online; other normalisers: per query row)
   Linear,  // kernelised attention: phi(q)^T (sum phi(k) v^T) / (phi(q)^T sum phi(k) + eps)
+  Retention,  // RetNet: sum over m <= n of gamma^(n-m) (q_n . k_m) v_m, no normaliser
 };
 
 enum class Positional {
@@ -74,6 +75,8 @@ struct SequenceParams {
   bool causal = false, midpoint = false;
   double bias = std::numeric_limits<double>::quiet_NaN();  // Sigmoid; NaN: not given
   double rope_base = 10000, eps = 1e-6, curvature = 1;
+  double gamma = std::numeric_limits<double>::quiet_NaN();  // Retention; NaN: RetNet's per-head decays
+  bool recurrent = false;
   double score[kMaxParams] = {};  // the score kernel's params, in its order (internal ones at defaults)
 };
 // Checks `values` (m.params' order) against their specs and types them.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "ir/errors.h"
@@ -121,7 +122,21 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values,
         "Use an even head dimension (the query dimension divided by num_heads).");
   if (p.out_dims() > ir::kMaxDims)
     over_limit("the output would have more than " + std::to_string(ir::kMaxDims) + " dimensions");
-  if (m.schedule == ir::Schedule::Linear) {
+  if (m.schedule == ir::Schedule::Retention) {
+    if (!std::isnan(t.gamma) && !(t.gamma > 0 && t.gamma <= 1))
+      throw Error(ErrorKind::InvalidArgument, "gamma must be a number in (0, 1], not " + [&] {
+        char b[32];
+        std::snprintf(b, sizeof b, "%g", t.gamma);
+        return std::string(b);
+      }(),
+                  "Retention's decay: 1 keeps every position, smaller values forget faster.");
+    const size_t state = sizeof(double) * p.heads * static_cast<size_t>(p.head_dim) * p.value_dim;
+    if (t.recurrent && state > ir::kStepMemoryLimit)
+      over_limit(name + " with " + std::to_string(p.heads) + " head(s) of " + std::to_string(p.head_dim) + " x " +
+                     std::to_string(p.value_dim) + " needs " + std::to_string(state >> 20) +
+                     " MB of state, over the limit of " + std::to_string(ir::kStepMemoryLimit >> 20) + " MB",
+                 "Use more heads, or the parallel form.");
+  } else if (m.schedule == ir::Schedule::Linear) {
     const size_t F = p.feature_dim();
     const size_t state = sizeof(double) * (p.heads * (F * p.value_dim + F) + F * p.head_dim);
     if (state > ir::kStepMemoryLimit)
@@ -163,7 +178,10 @@ size_t call_memory(const SequencePlan& p, int threads) {
   size_t bytes = 2 * (sizeof(float) * p.out_dims() + 16) * static_cast<size_t>(p.L);
   if (p.positional == ir::Positional::Rope)
     bytes += sizeof(float) * (static_cast<size_t>(p.L) * p.dq + static_cast<size_t>(p.S) * p.dk);
-  if (p.mechanism->schedule == ir::Schedule::Linear) {
+  if (p.mechanism->schedule == ir::Schedule::Retention) {
+    bytes += sizeof(double) * (p.params.recurrent ? static_cast<size_t>(p.heads) * p.head_dim * p.value_dim
+                                                  : static_cast<size_t>(p.S) + p.value_dim);
+  } else if (p.mechanism->schedule == ir::Schedule::Linear) {
     const size_t F = p.feature_dim();
     bytes += sizeof(double) * (p.heads * (F * p.value_dim + F) + F * p.head_dim);
   } else {
