@@ -7,6 +7,7 @@
 #include "ir/recipes/models.h"
 #include "runtime/talking_heads.h"
 #include "runtime/schedules/retention.h"
+#include "runtime/schedules/nystrom.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
 #include "pg/attention_sequence.h"
@@ -68,6 +69,13 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
     for (int i = 0; i < k.n; i++) k.x[i] = kr + (size_t)i * k.dim;
   }
 
+  if (m->schedule == rvj::ir::Schedule::Nystrom) {
+    for (int h = 0; h < plan.heads; h++) {
+      CHECK_FOR_INTERRUPTS();
+      RVJ_ENGINE(rvj::runtime::run_nystrom_head(plan, h, q.x, k.x, v.x, out));
+    }
+    return out;
+  }
   if (m->schedule == rvj::ir::Schedule::Retention) {
     if (plan.params.recurrent) {
       double* state = (double*)palloc(sizeof(double) * (size_t)plan.heads * plan.head_dim * plan.value_dim);

@@ -84,7 +84,10 @@ RVJ_FUNCTION(ruvector_attention_types) {
     initStringInfo(&params);
     append_params(&params, m.params);
     initStringInfo(&form);
-    if (m.schedule == rvj::ir::Schedule::Retention)
+    if (m.schedule == rvj::ir::Schedule::Nystrom)
+      appendStringInfoString(&form, "softmax(Q K~^T) pinv(softmax(Q~ K~^T)) softmax(Q~ K^T) V per head, landmarks "
+                                    "Q~, K~ the means of num_landmarks segments");
+    else if (m.schedule == rvj::ir::Schedule::Retention)
       appendStringInfoString(&form, "sum over keys m <= n of gamma^(n-m) (q_n . k_m) v_m per head, no normaliser");
     else if (m.schedule == rvj::ir::Schedule::Linear)
       appendStringInfo(&form, "phi(q).sum phi(k)v^T / (phi(q).sum phi(k) + eps) per head, phi = %s%s",

@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include "runtime/schedules/nystrom.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -272,7 +274,8 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   // checks are the ones a real call makes.
   const auto [dk, dv] = key_value_dims(*m, ir::typed_params(*m, params), dims);
   // A full chunk of queries, so the memory shown is what a long call uses.
-  const SequencePlan p = plan_sequence(*m, params, 512, 1, dims, dk, dv);
+  // (512 queries; one key, except where the keys set a limit: Nystrom's landmarks)
+  const SequencePlan p = plan_sequence(*m, params, 512, m->schedule == ir::Schedule::Nystrom ? 512 : 1, dims, dk, dv);
   char buf[512];
   std::vector<std::string> rows;
   std::string mask;
@@ -303,6 +306,16 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
                 "in blocks of %d from key 0 (only blocks a query can see are visited, each gathered once per "
                 "chunk); extra memory at most %zu bytes per thread",
                 query_chunk(p), threads, p.block, block_memory(p));
+  if (m->schedule == ir::Schedule::Nystrom) {
+    std::snprintf(buf, sizeof buf,
+                  "  Schedule: nystrom (Xiong et al. 2021): per head %d landmarks (segment means), softmax(Q K~^T) "
+                  "pinv(softmax(Q~ K~^T)) softmax(Q~ K^T) V, the pseudo-inverse by %d Newton-Schulz iterations; f64 "
+                  "in Eigen, %zu bytes per head",
+                  p.params.landmarks, p.params.pinv_iterations, sizeof(double) * nystrom_memory(p));
+    rows.push_back(buf);
+    rows.push_back("  (no score kernel: the products run in Eigen, f64)");
+    return rows;
+  }
   if (m->schedule == ir::Schedule::Retention) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: retention (Sun et al. 2023), %s: per head sum over m <= n of gamma^(n-m) (q.k) v, "

@@ -104,11 +104,11 @@ std::vector<double> parse_params(const std::vector<ir::ParamSpec>& specs, const 
 std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, const ir::SequenceMechanism& m,
                                                const double* params, int dims, std::vector<runtime::Source>& sources) {
   const auto [dk, dv] = runtime::key_value_dims(m, ir::typed_params(m, params), dims);
-  const runtime::SequencePlan p = runtime::plan_sequence(m, params, 2, 1, dims, dk, dv);
-  if (m.schedule == ir::Schedule::Linear || m.schedule == ir::Schedule::Retention)
+  if (m.schedule != ir::Schedule::Flash)
     throw Error(ErrorKind::InvalidArgument, std::string(m.name) + " runs no generated kernel (the " +
-                                                (m.schedule == ir::Schedule::Linear ? "linear" : "retention") +
+                                                (m.schedule == ir::Schedule::Linear ? "linear" : m.schedule == ir::Schedule::Retention ? "retention" : "nystrom") +
                                                 " schedule)");
+  const runtime::SequencePlan p = runtime::plan_sequence(m, params, 2, 1, dims, dk, dv);
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
   std::vector<runtime::Kernel*> out;
   auto get = [&](ir::KernelKind kind, int value_dims) {

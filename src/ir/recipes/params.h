@@ -48,6 +48,8 @@ enum class Field : uint8_t {
   Curvature,
   Gamma,      // retention's decay
   Recurrent,  // retention's form
+  Landmarks,       // Nystrom's landmarks
+  PinvIterations,  // Nystrom's pseudo-inverse iterations
   Slope,  // ALiBi's per-head slope, set by the schedule
 };
 

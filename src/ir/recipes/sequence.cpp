@@ -61,6 +61,13 @@ const ParamSpec kFeatureSeed = seed_param("seed", "seed of the random features W
 const ParamSpec kGamma = optional_real_param(
     "gamma", "the decay per position, in (0, 1], the same for every head; default RetNet's 1 - 2^(-5-h) for head h",
     Field::Gamma);
+const ParamSpec kLandmarks = integer_param("num_landmarks", 64, 1, 4096,
+                                           "landmarks: segment means of the queries and of the keys (at most the "
+                                           "number of queries and of keys)",
+                                           Field::Landmarks);
+const ParamSpec kPinvIterations = integer_param("pinv_iterations", 6, 1, 100,
+                                                "iterations of the Newton-Schulz pseudo-inverse (the paper's 6)",
+                                                Field::PinvIterations);
 const ParamSpec kRecurrent = bool_param("recurrent", false,
                                         "compute with the recurrent form (a d x d_v state per head, carried from "
                                         "position to position) instead of the parallel one; they agree",
@@ -171,6 +178,10 @@ const std::vector<SequenceMechanism>& sequence_mechanisms() {
        "decaying memory without a softmax: parallel to compute, recurrent to serve (RetNet)",
        "Sun et al. 2023, Retentive Network (retention, eqs. 5-6)", nullptr, H::Equal, M::Causal,
        {kNumHeads, kGamma, kRecurrent}, 0, Schedule::Retention},
+      {"nystrom", "low-rank", "O((L+S)*m*d + m^3)",
+       "long sequences: an approximation of softmax attention that improves with the landmarks",
+       "Xiong et al. 2021, Nystromformer", nullptr, H::Equal, M::None, {kNumHeads, kLandmarks, kPinvIterations}, 0,
+       Schedule::Nystrom},
   });
   return all;
 }
@@ -244,6 +255,8 @@ SequenceParams typed_params(const SequenceMechanism& m, const double* values) {
       case Field::Curvature: t.curvature = v; break;
       case Field::Gamma: t.gamma = v; break;
       case Field::Recurrent: t.recurrent = v != 0; break;
+      case Field::Landmarks: t.landmarks = whole; break;
+      case Field::PinvIterations: t.pinv_iterations = whole; break;
       case Field::Slope: break;  // per head, by the schedule
     }
   }

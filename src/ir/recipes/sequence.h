@@ -29,6 +29,7 @@ enum class Schedule {
   Flash,   // exact attention, tiled (softmax: online; other normalisers: per query row)
   Linear,  // kernelised attention: phi(q)^T (sum phi(k) v^T) / (phi(q)^T sum phi(k) + eps)
   Retention,  // RetNet: sum over m <= n of gamma^(n-m) (q_n . k_m) v_m, no normaliser
+  Nystrom,    // Nystromformer: softmax attention through landmarks and a pseudo-inverse
 };
 
 enum class Positional {
@@ -77,6 +78,7 @@ struct SequenceParams {
   double rope_base = 10000, eps = 1e-6, curvature = 1;
   double gamma = std::numeric_limits<double>::quiet_NaN();  // Retention; NaN: RetNet's per-head decays
   bool recurrent = false;
+  int landmarks = 64, pinv_iterations = 6;  // Nystrom
   double score[kMaxParams] = {};  // the score kernel's params, in its order (internal ones at defaults)
 };
 // Checks `values` (m.params' order) against their specs and types them.

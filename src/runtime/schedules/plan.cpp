@@ -1,5 +1,7 @@
 #include "runtime/schedules/plan.h"
 
+#include "runtime/schedules/nystrom.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -122,7 +124,12 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values,
         "Use an even head dimension (the query dimension divided by num_heads).");
   if (p.out_dims() > ir::kMaxDims)
     over_limit("the output would have more than " + std::to_string(ir::kMaxDims) + " dimensions");
-  if (m.schedule == ir::Schedule::Retention) {
+  if (m.schedule == ir::Schedule::Nystrom) {
+    if (t.landmarks > std::min(L, S))
+      bad("num_landmarks " + std::to_string(t.landmarks) + " is more than the " + std::to_string(std::min(L, S)) +
+              " queries or keys",
+          "Each landmark is the mean of a segment of the queries and of the keys: use at most min(L, S).");
+  } else if (m.schedule == ir::Schedule::Retention) {
     if (!std::isnan(t.gamma) && !(t.gamma > 0 && t.gamma <= 1))
       throw Error(ErrorKind::InvalidArgument, "gamma must be a number in (0, 1], not " + [&] {
         char b[32];
@@ -178,7 +185,9 @@ size_t call_memory(const SequencePlan& p, int threads) {
   size_t bytes = 2 * (sizeof(float) * p.out_dims() + 16) * static_cast<size_t>(p.L);
   if (p.positional == ir::Positional::Rope)
     bytes += sizeof(float) * (static_cast<size_t>(p.L) * p.dq + static_cast<size_t>(p.S) * p.dk);
-  if (p.mechanism->schedule == ir::Schedule::Retention) {
+  if (p.mechanism->schedule == ir::Schedule::Nystrom) {
+    bytes += sizeof(double) * nystrom_memory(p);
+  } else if (p.mechanism->schedule == ir::Schedule::Retention) {
     bytes += sizeof(double) * (p.params.recurrent ? static_cast<size_t>(p.heads) * p.head_dim * p.value_dim
                                                   : static_cast<size_t>(p.S) + p.value_dim);
   } else if (p.mechanism->schedule == ir::Schedule::Linear) {
