@@ -8,6 +8,7 @@
 #include "runtime/talking_heads.h"
 #include "runtime/schedules/retention.h"
 #include "runtime/schedules/nystrom.h"
+#include "runtime/schedules/sinkhorn.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
 #include "pg/attention_sequence.h"
@@ -69,10 +70,12 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
     for (int i = 0; i < k.n; i++) k.x[i] = kr + (size_t)i * k.dim;
   }
 
-  if (m->schedule == rvj::ir::Schedule::Nystrom) {
+  if (m->schedule == rvj::ir::Schedule::Nystrom || m->schedule == rvj::ir::Schedule::Sinkhorn) {
+    const bool nystrom = m->schedule == rvj::ir::Schedule::Nystrom;
     for (int h = 0; h < plan.heads; h++) {
       CHECK_FOR_INTERRUPTS();
-      RVJ_ENGINE(rvj::runtime::run_nystrom_head(plan, h, q.x, k.x, v.x, out));
+      RVJ_ENGINE(nystrom ? rvj::runtime::run_nystrom_head(plan, h, q.x, k.x, v.x, out)
+                         : rvj::runtime::run_sinkhorn_head(plan, h, q.x, k.x, v.x, out));
     }
     return out;
   }

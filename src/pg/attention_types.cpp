@@ -84,7 +84,10 @@ RVJ_FUNCTION(ruvector_attention_types) {
     initStringInfo(&params);
     append_params(&params, m.params);
     initStringInfo(&form);
-    if (m.schedule == rvj::ir::Schedule::Nystrom)
+    if (m.schedule == rvj::ir::Schedule::Sinkhorn)
+      appendStringInfoString(&form, "exp(q.k / sqrt(d)) normalised by rows and columns in turn (iterations), times V "
+                                    "per head");
+    else if (m.schedule == rvj::ir::Schedule::Nystrom)
       appendStringInfoString(&form, "softmax(Q K~^T) pinv(softmax(Q~ K~^T)) softmax(Q~ K^T) V per head, landmarks "
                                     "Q~, K~ the means of num_landmarks segments");
     else if (m.schedule == rvj::ir::Schedule::Retention)

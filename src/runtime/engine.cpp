@@ -306,6 +306,15 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
                 "in blocks of %d from key 0 (only blocks a query can see are visited, each gathered once per "
                 "chunk); extra memory at most %zu bytes per thread",
                 query_chunk(p), threads, p.block, block_memory(p));
+  if (m->schedule == ir::Schedule::Sinkhorn) {
+    std::snprintf(buf, sizeof buf,
+                  "  Schedule: sinkhorn (Sander et al. 2022): per head the L x S plan exp(q.k / sqrt(d)) normalised "
+                  "%d time(s), rows first then columns in turn, in the log domain; f64, L x S doubles per head",
+                  p.params.sinkhorn_iterations);
+    rows.push_back(buf);
+    rows.push_back("  (no score kernel: the logits and the normalisations run in the sinkhorn schedule, f64)");
+    return rows;
+  }
   if (m->schedule == ir::Schedule::Nystrom) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: nystrom (Xiong et al. 2021): per head %d landmarks (segment means), softmax(Q K~^T) "

@@ -106,7 +106,10 @@ std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, cons
   const auto [dk, dv] = runtime::key_value_dims(m, ir::typed_params(m, params), dims);
   if (m.schedule != ir::Schedule::Flash)
     throw Error(ErrorKind::InvalidArgument, std::string(m.name) + " runs no generated kernel (the " +
-                                                (m.schedule == ir::Schedule::Linear ? "linear" : m.schedule == ir::Schedule::Retention ? "retention" : "nystrom") +
+                                                (m.schedule == ir::Schedule::Linear      ? "linear"
+                                                 : m.schedule == ir::Schedule::Retention ? "retention"
+                                                 : m.schedule == ir::Schedule::Nystrom   ? "nystrom"
+                                                                                         : "sinkhorn") +
                                                 " schedule)");
   const runtime::SequencePlan p = runtime::plan_sequence(m, params, 2, 1, dims, dk, dv);
   const ir::Mechanism& score = *ir::find_mechanism(m.score);

@@ -50,6 +50,7 @@ enum class Field : uint8_t {
   Recurrent,  // retention's form
   Landmarks,       // Nystrom's landmarks
   PinvIterations,  // Nystrom's pseudo-inverse iterations
+  SinkhornIterations,  // Sinkhorn's normalisations
   Slope,  // ALiBi's per-head slope, set by the schedule
 };
 

@@ -68,6 +68,10 @@ const ParamSpec kLandmarks = integer_param("num_landmarks", 64, 1, 4096,
 const ParamSpec kPinvIterations = integer_param("pinv_iterations", 6, 1, 100,
                                                 "iterations of the Newton-Schulz pseudo-inverse (the paper's 6)",
                                                 Field::PinvIterations);
+const ParamSpec kSinkhornIterations =
+    integer_param("iterations", 5, 1, 1000,
+                  "normalisations, rows first then columns in turn (1: the softmax; odd: each query's weights sum to 1)",
+                  Field::SinkhornIterations);
 const ParamSpec kRecurrent = bool_param("recurrent", false,
                                         "compute with the recurrent form (a d x d_v state per head, carried from "
                                         "position to position) instead of the parallel one; they agree",
@@ -182,6 +186,10 @@ const std::vector<SequenceMechanism>& sequence_mechanisms() {
        "long sequences: an approximation of softmax attention that improves with the landmarks",
        "Xiong et al. 2021, Nystromformer", nullptr, H::Equal, M::None, {kNumHeads, kLandmarks, kPinvIterations}, 0,
        Schedule::Nystrom},
+      {"sinkhorn", "optimal transport", "O(L*S*(d + iterations))",
+       "attention as a transport plan: every key is attended to as much as every query attends (doubly stochastic)",
+       "Sander et al. 2022, Sinkformers", nullptr, H::Equal, M::None, {kNumHeads, kSinkhornIterations}, 0,
+       Schedule::Sinkhorn},
   });
   return all;
 }
@@ -257,6 +265,7 @@ SequenceParams typed_params(const SequenceMechanism& m, const double* values) {
       case Field::Recurrent: t.recurrent = v != 0; break;
       case Field::Landmarks: t.landmarks = whole; break;
       case Field::PinvIterations: t.pinv_iterations = whole; break;
+      case Field::SinkhornIterations: t.sinkhorn_iterations = whole; break;
       case Field::Slope: break;  // per head, by the schedule
     }
   }

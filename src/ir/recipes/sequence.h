@@ -30,6 +30,7 @@ enum class Schedule {
   Linear,  // kernelised attention: phi(q)^T (sum phi(k) v^T) / (phi(q)^T sum phi(k) + eps)
   Retention,  // RetNet: sum over m <= n of gamma^(n-m) (q_n . k_m) v_m, no normaliser
   Nystrom,    // Nystromformer: softmax attention through landmarks and a pseudo-inverse
+  Sinkhorn,   // Sinkformer: the logits' exponentials normalised by rows and columns in turn
 };
 
 enum class Positional {
@@ -79,6 +80,7 @@ struct SequenceParams {
   double gamma = std::numeric_limits<double>::quiet_NaN();  // Retention; NaN: RetNet's per-head decays
   bool recurrent = false;
   int landmarks = 64, pinv_iterations = 6;  // Nystrom
+  int sinkhorn_iterations = 5;
   double score[kMaxParams] = {};  // the score kernel's params, in its order (internal ones at defaults)
 };
 // Checks `values` (m.params' order) against their specs and types them.

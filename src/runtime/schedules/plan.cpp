@@ -1,6 +1,7 @@
 #include "runtime/schedules/plan.h"
 
 #include "runtime/schedules/nystrom.h"
+#include "runtime/schedules/sinkhorn.h"
 
 #include <algorithm>
 #include <cmath>
@@ -124,7 +125,9 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values,
         "Use an even head dimension (the query dimension divided by num_heads).");
   if (p.out_dims() > ir::kMaxDims)
     over_limit("the output would have more than " + std::to_string(ir::kMaxDims) + " dimensions");
-  if (m.schedule == ir::Schedule::Nystrom) {
+  if (m.schedule == ir::Schedule::Sinkhorn) {
+    // (the plan, L x S doubles per head at a time, is checked against work_mem by the caller)
+  } else if (m.schedule == ir::Schedule::Nystrom) {
     if (t.landmarks > std::min(L, S))
       bad("num_landmarks " + std::to_string(t.landmarks) + " is more than the " + std::to_string(std::min(L, S)) +
               " queries or keys",
@@ -185,7 +188,9 @@ size_t call_memory(const SequencePlan& p, int threads) {
   size_t bytes = 2 * (sizeof(float) * p.out_dims() + 16) * static_cast<size_t>(p.L);
   if (p.positional == ir::Positional::Rope)
     bytes += sizeof(float) * (static_cast<size_t>(p.L) * p.dq + static_cast<size_t>(p.S) * p.dk);
-  if (p.mechanism->schedule == ir::Schedule::Nystrom) {
+  if (p.mechanism->schedule == ir::Schedule::Sinkhorn) {
+    bytes += sizeof(double) * sinkhorn_memory(p);
+  } else if (p.mechanism->schedule == ir::Schedule::Nystrom) {
     bytes += sizeof(double) * nystrom_memory(p);
   } else if (p.mechanism->schedule == ir::Schedule::Retention) {
     bytes += sizeof(double) * (p.params.recurrent ? static_cast<size_t>(p.heads) * p.head_dim * p.value_dim
