@@ -253,16 +253,16 @@ Datum talking_heads_attention(Sequence seq, const Model& m) {
                            "values too (got %d, %d and %d)",
                            m.name, H, q.dim, k.dim, v.dim)));
   const int dh = q.dim / H, dv = v.dim / H;
-  const size_t scratch = rvj::runtime::talking_heads_scratch(k.n, H);
-  check_work_mem("ruvector_model_attention", sizeof(double) * scratch + 2 * (sizeof(float) * v.dim + 16) * (size_t)q.n);
-  double* work = (double*)palloc(sizeof(double) * scratch);
+  const int B = std::min(q.n, rvj::runtime::kTalkingHeadsBlock);
+  check_work_mem("ruvector_model_attention", sizeof(double) * rvj::runtime::talking_heads_memory(B, k.n, H, dh, dv) +
+                                                 2 * (sizeof(float) * v.dim + 16) * (size_t)q.n);
   float* out = (float*)palloc(sizeof(float) * (size_t)q.n * v.dim);
   const float* pl = model_tensor(m, "logits_proj")->data;
   const float* pw = model_tensor(m, "weights_proj")->data;
-  for (int i = 0; i < q.n; i++) {
+  for (int i = 0; i < q.n; i += B) {
     CHECK_FOR_INTERRUPTS();
-    RVJ_ENGINE(rvj::runtime::talking_heads(q.x, k.x, v.x, i, i + 1, k.n, H, dh, dv, pl, pw, work,
-                                           out + (size_t)i * v.dim));
+    const int i1 = Min(q.n, i + B);
+    RVJ_ENGINE(rvj::runtime::talking_heads(q.x, k.x, v.x, i, i1, k.n, H, dh, dv, pl, pw, out + (size_t)i * v.dim));
   }
   PG_RETURN_POINTER(vectors_array(out, q.n, v.dim, vector_type));
 }

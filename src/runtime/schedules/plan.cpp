@@ -193,8 +193,11 @@ size_t call_memory(const SequencePlan& p, int threads) {
   } else if (p.mechanism->schedule == ir::Schedule::Nystrom) {
     bytes += sizeof(double) * nystrom_memory(p);
   } else if (p.mechanism->schedule == ir::Schedule::Retention) {
-    bytes += sizeof(double) * (p.params.recurrent ? static_cast<size_t>(p.heads) * p.head_dim * p.value_dim
-                                                  : static_cast<size_t>(p.S) + p.value_dim);
+    // Recurrent: the states; parallel: a block of queries' decayed logits and its rows (Eigen, f64).
+    bytes += sizeof(double) * (p.params.recurrent
+                                   ? static_cast<size_t>(p.heads) * p.head_dim * p.value_dim
+                                   : static_cast<size_t>(p.block) * p.S +
+                                         static_cast<size_t>(p.block + p.S) * (p.head_dim + p.value_dim));
   } else if (p.mechanism->schedule == ir::Schedule::Linear) {
     const size_t F = p.feature_dim();
     bytes += sizeof(double) * (p.heads * (F * p.value_dim + F) + F * p.head_dim);

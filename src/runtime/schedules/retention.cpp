@@ -1,5 +1,6 @@
 #include "runtime/schedules/retention.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 
@@ -25,21 +26,25 @@ void store(const double* acc, int n, float* out) {
 
 void run_retention(const SequencePlan& p, const float* const* q, const float* const* k, const float* const* v,
                    int q0, int q1, float* out) {
-  const int H = p.heads, d = p.head_dim, dv = p.value_dim;
-  std::vector<double> acc(dv);
-  for (int n = q0; n < q1; ++n) {
+  using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const int H = p.heads, d = p.head_dim, dv = p.value_dim, B = q1 - q0;
+  const int keys = std::min(q1, p.S);  // keys m <= n for the block's last query n = q1 - 1
+  for (int h = 0; h < H; ++h) {
     check_cancel();
-    const int last = std::min(n, p.S - 1);
-    for (int h = 0; h < H; ++h) {
-      const double g = retention_gamma(p, h);
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (int m = 0; m <= last; ++m) {
-        double s = 0;
-        for (int t = 0; t < d; ++t) s += (double)q[n][h * d + t] * k[m][h * d + t];
-        s *= std::pow(g, n - m);
-        for (int c = 0; c < dv; ++c) acc[c] += s * v[m][h * dv + c];
-      }
-      store(acc.data(), dv, out + (size_t)(n - q0) * H * dv + (size_t)h * dv);
+    const double g = retention_gamma(p, h);
+    Mat Q(B, d), K(keys, d), V(keys, dv);
+    for (int i = 0; i < B; ++i)
+      for (int t = 0; t < d; ++t) Q(i, t) = q[q0 + i][h * d + t];
+    for (int j = 0; j < keys; ++j) {
+      for (int t = 0; t < d; ++t) K(j, t) = k[j][h * d + t];
+      for (int c = 0; c < dv; ++c) V(j, c) = v[j][h * dv + c];
+    }
+    Mat A = Q * K.transpose();
+    for (int i = 0; i < B; ++i)
+      for (int j = 0; j < keys; ++j) A(i, j) = j <= q0 + i ? A(i, j) * std::pow(g, q0 + i - j) : 0.0;
+    const Mat res = A * V;
+    for (int i = 0; i < B; ++i) {
+      store(res.row(i).data(), dv, out + (size_t)i * H * dv + (size_t)h * dv);
     }
   }
 }

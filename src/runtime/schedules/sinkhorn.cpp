@@ -1,5 +1,6 @@
 #include "runtime/schedules/sinkhorn.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,23 +11,24 @@
 
 namespace rvj::runtime {
 
-size_t sinkhorn_memory(const SequencePlan& p) { return (size_t)p.L * p.S + p.value_dim; }
+size_t sinkhorn_memory(const SequencePlan& p) {
+  return 2 * (size_t)p.L * p.S + (size_t)(p.L + p.S) * p.head_dim + (size_t)(p.S + p.L) * p.value_dim;
+}
 
 void run_sinkhorn_head(const SequencePlan& p, int h, const float* const* q, const float* const* k,
                        const float* const* v, float* out) {
   const int L = p.L, S = p.S, d = p.head_dim, dv = p.value_dim;
   const double scale = 1 / std::sqrt(static_cast<double>(d));
-  std::vector<double> c((size_t)L * S);  // log K
-  for (int i = 0; i < L; ++i) {
-    check_cancel();
-    for (int j = 0; j < S; ++j) {
-      double s = 0;
-      for (int t = 0; t < d; ++t) s += (double)q[i][h * d + t] * k[j][h * d + t];
-      c[(size_t)i * S + j] = s * scale;
-      if (!std::isfinite(c[(size_t)i * S + j]))
-        throw Error(ErrorKind::OutOfRange, "a sinkhorn logit is not finite", "Scale the queries or keys down.");
-    }
-  }
+  using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Mat Q(L, d), K(S, d);
+  for (int i = 0; i < L; ++i)
+    for (int t = 0; t < d; ++t) Q(i, t) = q[i][h * d + t];
+  for (int j = 0; j < S; ++j)
+    for (int t = 0; t < d; ++t) K(j, t) = k[j][h * d + t];
+  check_cancel();
+  Mat C = (Q * K.transpose()) * scale;  // log K0
+  if (!C.allFinite()) throw Error(ErrorKind::OutOfRange, "a sinkhorn logit is not finite", "Scale the queries or keys down.");
+  double* c = C.data();
   // Column sums of L / S make the total mass L, as the row sums do.
   const double log_col = std::log(static_cast<double>(L) / S);
   for (int it = 0; it < p.params.sinkhorn_iterations; ++it) {
@@ -51,20 +53,17 @@ void run_sinkhorn_head(const SequencePlan& p, int h, const float* const* q, cons
       }
     }
   }
-  std::vector<double> acc(dv);
-  for (int i = 0; i < L; ++i) {
-    std::fill(acc.begin(), acc.end(), 0.0);
-    for (int j = 0; j < S; ++j) {
-      const double w = std::exp(c[(size_t)i * S + j]);
-      for (int t = 0; t < dv; ++t) acc[t] += w * v[j][h * dv + t];
-    }
+  Mat V(S, dv);
+  for (int j = 0; j < S; ++j)
+    for (int t = 0; t < dv; ++t) V(j, t) = v[j][h * dv + t];
+  const Mat res = C.array().exp().matrix() * V;
+  for (int i = 0; i < L; ++i)
     for (int t = 0; t < dv; ++t) {
-      const float x = static_cast<float>(acc[t]);
+      const float x = static_cast<float>(res(i, t));
       if (!std::isfinite(x))
         throw Error(ErrorKind::OutOfRange, "a sinkhorn output is out of range for type real", "Scale the values down.");
       out[(size_t)i * p.out_dims() + (size_t)h * dv + t] = x;
     }
-  }
 }
 
 }  // namespace rvj::runtime
