@@ -40,8 +40,10 @@ void run_retention(const SequencePlan& p, const float* const* q, const float* co
       for (int c = 0; c < dv; ++c) V(j, c) = v[j][h * dv + c];
     }
     Mat A = Q * K.transpose();
+    std::vector<double> decay(q1);  // gamma^t, each by one pow (the same value the recurrent form's products approach)
+    for (int t = 0; t < q1; ++t) decay[t] = std::pow(g, t);
     for (int i = 0; i < B; ++i)
-      for (int j = 0; j < keys; ++j) A(i, j) = j <= q0 + i ? A(i, j) * std::pow(g, q0 + i - j) : 0.0;
+      for (int j = 0; j < keys; ++j) A(i, j) = j <= q0 + i ? A(i, j) * decay[q0 + i - j] : 0.0;
     const Mat res = A * V;
     for (int i = 0; i < B; ++i) {
       store(res.row(i).data(), dv, out + (size_t)i * H * dv + (size_t)h * dv);

@@ -43,14 +43,15 @@ void run_sinkhorn_head(const SequencePlan& p, int h, const float* const* q, cons
         for (int j = 0; j < S; ++j) r[j] -= lse;
       }
     } else {
-      for (int j = 0; j < S; ++j) {
-        double m = -std::numeric_limits<double>::infinity();
-        for (int i = 0; i < L; ++i) m = std::max(m, c[(size_t)i * S + j]);
-        double z = 0;
-        for (int i = 0; i < L; ++i) z += std::exp(c[(size_t)i * S + j] - m);
-        const double lse = m + std::log(z) - log_col;
-        for (int i = 0; i < L; ++i) c[(size_t)i * S + j] -= lse;
-      }
+      // Columns, read row by row (the plan is row-major): maxima, then sums.
+      std::vector<double> m(S, -std::numeric_limits<double>::infinity()), z(S, 0.0);
+      for (int i = 0; i < L; ++i)
+        for (int j = 0; j < S; ++j) m[j] = std::max(m[j], c[(size_t)i * S + j]);
+      for (int i = 0; i < L; ++i)
+        for (int j = 0; j < S; ++j) z[j] += std::exp(c[(size_t)i * S + j] - m[j]);
+      for (int j = 0; j < S; ++j) m[j] += std::log(z[j]) - log_col;
+      for (int i = 0; i < L; ++i)
+        for (int j = 0; j < S; ++j) c[(size_t)i * S + j] -= m[j];
     }
   }
   Mat V(S, dv);
