@@ -36,7 +36,9 @@
       transcriptions of talking-heads attention (Shazeer et al. 2020, the
       paper's einsum listing) and of multi-head latent attention (DeepSeek-V2,
       eqs. 9-18 without the decoupled RoPE key) and of differential attention
-      (Ye et al. 2024, the multi-head form of its eqs. 1-3, no mask).
+      (Ye et al. 2024, the multi-head form of its eqs. 1-3, no mask); and
+      grouped-query attention with projections through torch SDPA
+      (enable_gqa=True).
 
 Each file has its own seeded generator, so adding a file leaves the others'
 bytes alone. Usage: /opt/rvj-venv/bin/python scripts/gen_catalogue_fixtures.py
@@ -483,6 +485,21 @@ def model_attention():
         tens = ", ".join(f"ruvector_tensor('{n}', '{mat(t)}'::real[])" for n, t in named)
         out.append(f"SELECT ruvector_model_load('{name}', 'differential', ARRAY[{tens}], "
                    f"'{{\"num_heads\": {H}, \"lambda_init\": {lam_init}}}') IS NOT NULL;")
+        out.append(f"INSERT INTO ma_cases VALUES ('{name}', {L}, {S}, {arr(Xq)}, {arr(Xk)}, {arr(Xv)}, {arr(O)});")
+    # Grouped-query attention: x W^T projections, torch SDPA with enable_gqa, W_O.
+    for name, E, H, G, d, dv, L, S in [("gqa_8", 8, 4, 2, 2, 3, 5, 6), ("gqa_6", 6, 3, 1, 2, 2, 4, 7)]:
+        Xq, Xk, Xv = (f32(rng.standard_normal((n, E))) for n in (L, S, S))
+        Wq, Wk = f32(rng.standard_normal((H * d, E)) * 0.5), f32(rng.standard_normal((G * d, E)) * 0.5)
+        Wv, Wo = f32(rng.standard_normal((G * dv, E)) * 0.5), f32(rng.standard_normal((E, H * dv)) * 0.5)
+        t = lambda a: torch.tensor(np.asarray(a, dtype=np.float64))
+        qh = (t(Xq) @ t(Wq).T).view(L, H, d).transpose(0, 1)
+        kh = (t(Xk) @ t(Wk).T).view(S, G, d).transpose(0, 1)
+        vh = (t(Xv) @ t(Wv).T).view(S, G, dv).transpose(0, 1)
+        o = torch.nn.functional.scaled_dot_product_attention(qh[None], kh[None], vh[None], enable_gqa=True)[0]
+        O = (o.transpose(0, 1).reshape(L, H * dv) @ t(Wo).T).numpy()
+        tens = ", ".join(f"ruvector_tensor('{n}', '{mat(w)}'::real[])" for n, w in [("w_q", Wq), ("w_k", Wk), ("w_v", Wv), ("w_o", Wo)])
+        out.append(f"SELECT ruvector_model_load('{name}', 'grouped_query', ARRAY[{tens}], "
+                   f"'{{\"num_heads\": {H}, \"num_kv_heads\": {G}}}') IS NOT NULL;")
         out.append(f"INSERT INTO ma_cases VALUES ('{name}', {L}, {S}, {arr(Xq)}, {arr(Xk)}, {arr(Xv)}, {arr(O)});")
     (FIX / "model_attention.sql").write_text("\n".join(out) + "\n")
 

@@ -7,6 +7,7 @@
 // once per row; the generated kernel scores a pair of projections.
 #include <cmath>
 
+#include "pg/attention_sequence.h"
 #include "pg/errors.h"
 #include "pg/kernel_site.h"
 #include "pg/params.h"
@@ -79,13 +80,20 @@ RVJ_FUNCTION(ruvector_additive_score) {
 }
 
 RVJ_FUNCTION(ruvector_additive_attention) {
-  auto [q, k, v, vector_type] = sequence_args(fcinfo);
-  Weights w = weights_of(fcinfo, 3, q.dim, k.dim);
-  const int a = w.v->dim;
+  Sequence seq = sequence_args(fcinfo);
+  Weights w = weights_of(fcinfo, 3, seq.q.dim, seq.k.dim);
   const rvj::ir::SequenceMechanism* m = rvj::ir::find_weighted_sequence_mechanism("additive");
   double params[rvj::ir::kMaxParams];
   parse_params(PG_GETARG_JSONB_P(6), m->name, m->params, params);
+  return additive_attention(seq, w.wq.x, w.wk.x, w.v->x, w.v->dim, params, "ruvector_additive_attention");
+}
 
+namespace rvj::pg {
+
+Datum additive_attention(Sequence seq, const float* const* wq, const float* const* wk, const float* vw, int a,
+                         const double* params, const char* function) {
+  auto [q, k, v, vector_type] = seq;
+  const rvj::ir::SequenceMechanism* m = rvj::ir::find_weighted_sequence_mechanism("additive");
   rvj::runtime::SequencePlan plan;
   size_t need = 0;
   RVJ_ENGINE({
@@ -93,7 +101,7 @@ RVJ_FUNCTION(ruvector_additive_attention) {
     // plus the projected queries and keys
     need = rvj::runtime::call_memory(plan, call_threads()) + (sizeof(float) * a + sizeof(float*)) * ((size_t)q.n + k.n);
   });
-  check_work_mem("ruvector_additive_attention", need);
+  check_work_mem(function, need);
   float* qp = (float*)palloc(sizeof(float) * (size_t)q.n * a);
   float* kp = (float*)palloc(sizeof(float) * (size_t)k.n * a);
   const float** qr = (const float**)palloc(sizeof(float*) * q.n);
@@ -102,10 +110,10 @@ RVJ_FUNCTION(ruvector_additive_attention) {
   for (int j = 0; j < k.n; j++) kr[j] = kp + (size_t)j * a;
   rvj::runtime::Bound score;
   RVJ_ENGINE(score = rvj::runtime::bind_sequence(plan, jit_enabled));
-  plan.score_vector = w.v->x;
+  plan.score_vector = vw;
   // O((L + S) a d) to project, in slices with interrupt checks.
-  project_in_slices(q.x, q.n, q.dim, w.wq.x, a, nullptr, qp);
-  project_in_slices(k.x, k.n, k.dim, w.wk.x, a, nullptr, kp);
+  project_in_slices(q.x, q.n, q.dim, wq, a, nullptr, qp);
+  project_in_slices(k.x, k.n, k.dim, wk, a, nullptr, kp);
   RVJ_ENGINE({  // an overflowed projection would make scores NaN (inf - inf in tanh)
     rvj::runtime::check_finite_result("W_q query", qp, (size_t)q.n * a);
     rvj::runtime::check_finite_result("W_k key", kp, (size_t)k.n * a);
@@ -120,3 +128,5 @@ RVJ_FUNCTION(ruvector_additive_attention) {
   }
   PG_RETURN_POINTER(vectors_array(out, q.n, v.dim, vector_type));
 }
+
+}  // namespace rvj::pg

@@ -327,16 +327,19 @@ Datum latent_attention(Sequence seq, const Model& m) {
 }
 // The flash schedule of the multi_head mechanism with H heads over rows of
 // the given widths (queries and keys dqk, values dv): out is L x dv.
+// With kv_heads < H, the grouped_query mechanism (keys of dk, values of dv
+// hold the key/value heads).
 void flash_heads(int H, const float* const* q, int L, const float* const* k, const float* const* v, int S, int dqk,
-                 int dv, float* out, size_t extra_memory) {
-  const rvj::ir::SequenceMechanism* mech = rvj::ir::find_sequence_mechanism("multi_head");
+                 int dv, float* out, size_t extra_memory, int kv_heads = 0, int dk = 0) {
+  const rvj::ir::SequenceMechanism* mech = rvj::ir::find_sequence_mechanism(kv_heads ? "grouped_query" : "multi_head");
   double params[rvj::ir::kMaxParams];
   rvj::runtime::SequencePlan plan;
   size_t need = 0;
   RVJ_ENGINE({
     rvj::ir::default_params(mech->params, params);
     rvj::ir::set_param(*mech, rvj::ir::Field::NumHeads, H, params);
-    plan = rvj::runtime::plan_sequence(*mech, params, L, S, dqk, dqk, dv);
+    if (kv_heads) rvj::ir::set_param(*mech, rvj::ir::Field::NumKvHeads, kv_heads, params);
+    plan = rvj::runtime::plan_sequence(*mech, params, L, S, dqk, kv_heads ? dk : dqk, dv);
     need = rvj::runtime::call_memory(plan, call_threads()) + extra_memory;
   });
   check_work_mem("ruvector_model_attention", need);
@@ -346,7 +349,8 @@ void flash_heads(int H, const float* const* q, int L, const float* const* k, con
   for (int q0 = 0; q0 < L; q0 += step) {
     CHECK_FOR_INTERRUPTS();
     const int q1 = Min(L, q0 + step);
-    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, q, k, v, q0, q1, out + (size_t)q0 * dv, call_threads()));
+    RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, q, k, v, q0, q1, out + (size_t)q0 * plan.out_dims(),
+                                                call_threads()));
   }
 }
 
@@ -354,6 +358,32 @@ const float** row_pointers(float* base, int n, int d) {
   const float** r = (const float**)palloc(sizeof(float*) * n);
   for (int i = 0; i < n; i++) r[i] = base + (size_t)i * d;
   return r;
+}
+
+// Grouped-query attention with projections: Q = x W_Q^T (H heads), K and V
+// (G heads), the grouped_query flash schedule, then W_O.
+Datum grouped_attention(Sequence seq, const Model& m) {
+  auto [q, k, v, vector_type] = seq;
+  const int E = (int)model_symbol(m, "embed_dim"), H = (int)m.config[0], G = (int)m.config[1];
+  const int QD = (int)model_symbol(m, "heads_x_dims"), KD = (int)model_symbol(m, "kv_heads_x_dims"),
+            VD = (int)model_symbol(m, "kv_heads_x_vdims"), OD = (int)model_symbol(m, "heads_x_vdims");
+  const int L = q.n, S = k.n;
+  if (q.dim != E || k.dim != E || v.dim != E)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("model \"%s\" takes rows of %d dimensions, not %d, %d and %d", m.name, E, q.dim, k.dim,
+                           v.dim)));
+  float* qp = (float*)palloc(sizeof(float) * (size_t)L * QD);
+  float* kp = (float*)palloc(sizeof(float) * (size_t)S * KD);
+  float* vp = (float*)palloc(sizeof(float) * (size_t)S * VD);
+  float* att = (float*)palloc(sizeof(float) * (size_t)L * OD);
+  project_in_slices(q.x, L, E, tensor_rows(m, "w_q"), QD, nullptr, qp);
+  project_in_slices(k.x, S, E, tensor_rows(m, "w_k"), KD, nullptr, kp);
+  project_in_slices(v.x, S, E, tensor_rows(m, "w_v"), VD, nullptr, vp);
+  flash_heads(H, row_pointers(qp, L, QD), L, row_pointers(kp, S, KD), row_pointers(vp, S, VD), S, QD, VD, att,
+              sizeof(float) * ((size_t)L * (QD + 2 * (size_t)OD + E) + (size_t)S * (KD + VD)), G, KD);
+  float* out = (float*)palloc(sizeof(float) * (size_t)L * E);
+  project_in_slices(row_pointers(att, L, OD), L, OD, tensor_rows(m, "w_o"), E, nullptr, out);
+  PG_RETURN_POINTER(vectors_array(out, L, E, vector_type));
 }
 
 // Differential attention (Ye et al. 2024, the paper's multi-head form):
@@ -437,10 +467,26 @@ RVJ_FUNCTION(ruvector_model_attention) {
   if (strcmp(m.kind->name, "talking_heads") == 0) return talking_heads_attention(seq, m);
   if (strcmp(m.kind->name, "multi_head_latent") == 0) return latent_attention(seq, m);
   if (strcmp(m.kind->name, "differential") == 0) return differential_attention(seq, m);
+  if (strcmp(m.kind->name, "grouped_query") == 0) return grouped_attention(seq, m);
+  if (strcmp(m.kind->name, "additive") == 0) {
+    const int a = (int)model_symbol(m, "attention_dim");
+    if (seq.q.dim != model_symbol(m, "query_dim") || seq.k.dim != model_symbol(m, "key_dim"))
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("model \"%s\" takes queries of %d and keys of %d dimensions, not %d and %d", model,
+                             (int)model_symbol(m, "query_dim"), (int)model_symbol(m, "key_dim"), seq.q.dim, seq.k.dim)));
+    const rvj::ir::SequenceMechanism* am = rvj::ir::find_weighted_sequence_mechanism("additive");
+    double params[rvj::ir::kMaxParams];
+    RVJ_ENGINE({
+      rvj::ir::default_params(am->params, params);
+      rvj::ir::set_param(*am, rvj::ir::Field::Causal, m.config[0], params);
+    });
+    return additive_attention(seq, tensor_rows(m, "w_query"), tensor_rows(m, "w_key"), model_tensor(m, "v")->data, a,
+                              params, "ruvector_model_attention");
+  }
   if (strcmp(m.kind->name, "multi_head") != 0)
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                    errmsg("ruvector_model_attention needs a sequence model (kind multi_head, multi_head_latent, "
-                           "talking_heads or differential); \"%s\" is a %s model",
+                    errmsg("ruvector_model_attention needs a sequence model (kind multi_head, grouped_query, additive, "
+                           "multi_head_latent, talking_heads or differential); \"%s\" is a %s model",
                            model, m.kind->name)));
   const int E = (int)model_symbol(m, "embed_dim");
   if (seq.q.dim != E || seq.k.dim != E || seq.v.dim != E)

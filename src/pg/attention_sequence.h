@@ -16,4 +16,10 @@ const rvj::ir::SequenceMechanism* sequence_mechanism(const char* type);
 float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m, const double* params, Rows q,
                        Rows k, Rows v, int* out_dims);
 
+// Additive attention (Bahdanau) with its weights: W_q (a rows of q.dim), W_k
+// (a rows of k.dim) and v (a), params in the additive sequence mechanism's
+// order. Returns the ruvector[] of q.n rows of v.dim.
+Datum additive_attention(Sequence seq, const float* const* wq, const float* const* wk, const float* v, int a,
+                         const double* params, const char* function);
+
 }  // namespace rvj::pg

@@ -38,6 +38,25 @@ void heads_divide_rows(const ModelKind&, const Bindings& b, const double* config
                 "Those rows are num_heads * head_dim.");
 }
 
+// grouped_query: the query heads share num_kv_heads key/value heads.
+void grouped_shapes(const ModelKind&, const Bindings& b, const double* config, const std::vector<GivenTensor>&) {
+  const int64_t H = (int64_t)config[0], G = (int64_t)config[1];
+  const int64_t qrows = binding(b, "heads_x_dims"), krows = binding(b, "kv_heads_x_dims"),
+                vrows = binding(b, "kv_heads_x_vdims"), orows = binding(b, "heads_x_vdims");
+  auto fail = [](const std::string& m) {
+    throw Error(ErrorKind::DataException, m, "w_q: num_heads * d rows; w_k: num_kv_heads * d; w_v: num_kv_heads * d_v; "
+                                             "w_o: num_heads * d_v columns.");
+  };
+  if (H % G != 0) fail("num_kv_heads " + std::to_string(G) + " does not divide num_heads " + std::to_string(H));
+  if (qrows % H != 0) fail("num_heads " + std::to_string(H) + " does not divide the " + std::to_string(qrows) + " rows of w_q");
+  if (krows != G * (qrows / H))
+    fail("w_k has " + std::to_string(krows) + " rows; " + std::to_string(G) + " key/value heads of " +
+         std::to_string(qrows / H) + " need " + std::to_string(G * (qrows / H)));
+  if (vrows % G != 0 || orows != H * (vrows / G))
+    fail("w_v's " + std::to_string(vrows) + " rows and w_o's " + std::to_string(orows) +
+         " columns do not make num_kv_heads and num_heads heads of one value width");
+}
+
 // nn.MultiheadAttention: in_proj_weight stacks W_q, W_k, W_v; num_heads
 // divides embed_dim.
 void stacked_projections(const ModelKind&, const Bindings& b, const double* config, const std::vector<GivenTensor>&) {
@@ -129,6 +148,20 @@ const std::vector<ModelKind>& model_kinds() {
         {"out_proj.bias", {"embed_dim"}, true, "its bias"}},
        {integer_param("num_heads", 1, 1, 16000, "heads, each embed_dim / num_heads wide")},
        stacked_projections},
+      {"grouped_query",
+       "grouped-query attention (Ainslie et al. 2023) with projections: query heads share num_kv_heads key/value heads",
+       {{"w_q", {"heads_x_dims", "embed_dim"}, false, "W_Q"},
+        {"w_k", {"kv_heads_x_dims", "embed_dim"}, false, "W_K: num_kv_heads heads"},
+        {"w_v", {"kv_heads_x_vdims", "embed_dim"}, false, "W_V: num_kv_heads heads"},
+        {"w_o", {"embed_dim", "heads_x_vdims"}, false, "W_O"}},
+       {integer_param("num_heads", 1, 1, 16000, "query heads"),
+        integer_param("num_kv_heads", 1, 1, 16000, "key/value heads (they divide num_heads)")},
+       grouped_shapes},
+      {"additive", "additive attention (Bahdanau et al. 2015): v . tanh(W_q q + W_k k), softmax, values",
+       {{"w_query", {"attention_dim", "query_dim"}, false, "W_q"},
+        {"w_key", {"attention_dim", "key_dim"}, false, "W_k"},
+        {"v", {"attention_dim"}, false, "v"}},
+       {bool_param("causal", false, "query i sees keys 0..i")}},
       {"talking_heads", "talking-heads attention (Shazeer et al. 2020): the heads' logits and weights mixed by H x H matrices",
        {{"logits_proj", {"heads", "heads"}, false, "P_l [from head][to head], mixing the logits before the softmax"},
         {"weights_proj", {"heads", "heads"}, false, "P_w [from head][to head], mixing the weights after it"}},

@@ -32,6 +32,27 @@ SELECT ruvector_model_attention('ma_8x2', q, k, v) =
          (SELECT data::ruvector FROM ruvector_model_tensors WHERE model = 'ma_8x2' AND name = 'out_proj.bias'))
        AS same_as_arguments
 FROM ma_cases WHERE name = 'ma_8x2';
+-- an additive model gives the bits of ruvector_additive_attention with the same weights
+SELECT ruvector_model_load('add_3', 'additive', ARRAY[
+         ruvector_tensor('w_query', ARRAY[[0.5,-0.2,0.1],[0.3,0.8,-0.4]]::real[]),
+         ruvector_tensor('w_key', ARRAY[[0.2,0.1],[-0.6,0.9]]::real[]),
+         ruvector_tensor('v', ARRAY[1.5,-0.7]::real[])]) AS additive_config;
+SELECT ruvector_model_attention('add_3', q, k, v) =
+       ruvector_additive_attention(q, k, v, ARRAY['[0.5,-0.2,0.1]', '[0.3,0.8,-0.4]']::ruvector[],
+                                   ARRAY['[0.2,0.1]', '[-0.6,0.9]']::ruvector[], '[1.5,-0.7]') AS same_as_arguments
+FROM (SELECT ARRAY['[1,0,2]', '[0.5,0.5,-1]']::ruvector[] AS q, ARRAY['[1,2]', '[3,-1]', '[0,1]']::ruvector[] AS k,
+             ARRAY['[1,0]', '[0,1]', '[2,2]']::ruvector[] AS v) t;
+SELECT ruvector_model_load('add_3c', 'additive', ARRAY[
+         ruvector_tensor('w_query', ARRAY[[0.5,-0.2,0.1],[0.3,0.8,-0.4]]::real[]),
+         ruvector_tensor('w_key', ARRAY[[0.2,0.1],[-0.6,0.9]]::real[]),
+         ruvector_tensor('v', ARRAY[1.5,-0.7]::real[])], '{"causal": true}') IS NOT NULL;
+SELECT ruvector_model_attention('add_3c', q, k, v) =
+       ruvector_additive_attention(q, k, v, ARRAY['[0.5,-0.2,0.1]', '[0.3,0.8,-0.4]']::ruvector[],
+                                   ARRAY['[0.2,0.1]', '[-0.6,0.9]']::ruvector[], '[1.5,-0.7]', '{"causal": true}')
+       AS causal_same_as_arguments
+FROM (SELECT ARRAY['[1,0,2]', '[0.5,0.5,-1]']::ruvector[] AS q, ARRAY['[1,2]', '[3,-1]', '[0,1]']::ruvector[] AS k,
+             ARRAY['[1,0]', '[0,1]', '[2,2]']::ruvector[] AS v) t;
+SELECT ruvector_model_attention('add_3', ARRAY['[1,0]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1,0]']::ruvector[]);
 -- errors
 SELECT ruvector_model_attention('ma_8x2', ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[]);
 SELECT ruvector_model_attention('no_such', ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[]);
