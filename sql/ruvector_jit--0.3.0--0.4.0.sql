@@ -124,3 +124,12 @@ CREATE FUNCTION ruvector_gat_forward(node_table regclass, edge_table regclass, m
 CREATE FUNCTION ruvector_model_attention(model text, queries ruvector[], keys ruvector[], "values" ruvector[])
   RETURNS ruvector[]
   AS 'MODULE_PATHNAME', 'ruvector_model_attention' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- The product space E x H x S (mixed curvature): the per-row score of one
+-- vector's three slices.
+CREATE FUNCTION ruvector_mixed_curvature_score(query ruvector, key ruvector, euclidean_dims integer,
+                                               hyperbolic_dims integer, hyperbolic_curvature real DEFAULT 1.0,
+                                               spherical_curvature real DEFAULT 1.0, beta real DEFAULT 1.0,
+                                               gamma real DEFAULT 0.0)
+  RETURNS real
+  AS 'MODULE_PATHNAME', 'ruvector_mixed_curvature_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -26,12 +26,10 @@ const rvj::ir::SequenceMechanism* sequence_mechanism(const char* type) {
   RVJ_ENGINE({
     m = rvj::ir::find_sequence_mechanism(type);
     if (const rvj::ir::Mechanism* own = rvj::ir::find_mechanism(type); !m && own) rvj::ir::reject_own_functions(*own);
-    if (const rvj::ir::ModelKind* kind = rvj::ir::find_model_kind(type); !m && kind && kind->listing)
+    if (const std::string own = rvj::ir::own_sql_form(type); !m && !own.empty())
       throw rvj::Error(rvj::ErrorKind::Unsupported,
-                       std::string("attention type \"") + type + "\" takes learned weights",
-                       std::string("Load them as a ") + type +
-                           " model (ruvector_model_load) and call ruvector_model_attention(model, queries, keys, "
-                           "values).");
+                       std::string("attention type \"") + type + "\" has no sequence form of ruvector_attention",
+                       "Use " + own + ".");
     if (!m) {
       const rvj::ir::CatalogueEntry* e = rvj::ir::catalogue_entry(type);
       throw rvj::Error(e ? rvj::ErrorKind::Unsupported : rvj::ErrorKind::InvalidArgument,

@@ -128,6 +128,9 @@ RVJ_FUNCTION(ruvector_attention_types) {
     put(k.name, k.listing->complexity, k.listing->best_for, k.listing->family, params.data, k.listing->form, false,
         k.listing->paper, forms.data);
   }
+  // Per-row mechanisms with a function of their own.
+  for (const rvj::ir::FunctionMechanism& f : rvj::ir::function_mechanisms())
+    put(f.name, f.complexity, f.best_for, f.family, f.params, f.score_form, true, f.paper, f.sql);
   // The routers: per vector (ruvector_moe_route) or over a set.
   for (const rvj::ir::RoutingMechanism& r : rvj::ir::routing_mechanisms())
     put(r.name, r.complexity, r.best_for, "routing", r.params, r.form, false, r.paper, r.sql);

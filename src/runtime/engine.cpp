@@ -28,6 +28,10 @@ const ir::Mechanism& row_score_mechanism(std::string_view name) {
     return *m;
   }
   const std::string valid = ir::mechanism_names(true);
+  if (const std::string own = ir::own_sql_form(name); !own.empty())
+    throw Error(ErrorKind::Unsupported,
+                "attention type \"" + std::string(name) + "\" has no per-row score form of the generic functions",
+                "Use " + own + ".");
   if (ir::find_sequence_mechanism(name))
     throw Error(ErrorKind::Unsupported,
                 "attention type \"" + std::string(name) + "\" has no per-row score form in this version",

@@ -66,6 +66,57 @@ void poincare_to_lorentz(const float* p, int dims, double c, float* out) {
   store(x.data(), dims + 1, out);
 }
 
+double mixed_curvature_distance(const float* x, const float* y, int dims, int e, int h, double ch, double cs) {
+  if (e < 0 || h < 0 || e + h > dims)
+    throw Error(ErrorKind::InvalidArgument,
+                "euclidean_dims " + std::to_string(e) + " and hyperbolic_dims " + std::to_string(h) +
+                    " do not fit vectors of " + std::to_string(dims) + " dimensions",
+                "The spherical part is the rest: euclidean_dims + hyperbolic_dims must be at most the dimensions.");
+  check_curvature(ch);
+  if (!(std::isfinite(cs) && cs > 0))
+    throw Error(ErrorKind::InvalidArgument, "spherical_curvature must be a finite number greater than 0",
+                "The sphere of curvature c has radius 1 / sqrt(c).");
+  double dE2 = 0;
+  for (int t = 0; t < e; ++t) dE2 += ((double)x[t] - y[t]) * ((double)x[t] - y[t]);
+  double dH = 0;
+  if (h > 0) {
+    double xx = 0, yy = 0, dd = 0;
+    for (int t = e; t < e + h; ++t) {
+      xx += (double)x[t] * x[t];
+      yy += (double)y[t] * y[t];
+      dd += ((double)x[t] - y[t]) * ((double)x[t] - y[t]);
+    }
+    if (!(ch * xx < 1) || !(ch * yy < 1))
+      throw Error(ErrorKind::DataException, "the hyperbolic part is not inside the Poincare ball",
+                  "Entries euclidean_dims .. euclidean_dims + hyperbolic_dims - 1 must satisfy c |x|^2 < 1.");
+    // arcosh(1 + z) as log1p(z + sqrt(z (z + 2))), as the ball's distance kernel computes it
+    const double z = 2 * ch * dd / ((1 - ch * xx) * (1 - ch * yy));
+    dH = std::log1p(z + std::sqrt(z * (z + 2))) / std::sqrt(ch);
+  }
+  double dS = 0;
+  if (e + h < dims) {
+    double xx = 0, yy = 0;
+    for (int t = e + h; t < dims; ++t) {
+      xx += (double)x[t] * x[t];
+      yy += (double)y[t] * y[t];
+    }
+    if (!(xx > 0) || !(yy > 0))
+      throw Error(ErrorKind::DataException, "the spherical part is a zero vector, which has no direction",
+                  "The entries past euclidean_dims + hyperbolic_dims give a direction on the sphere.");
+    // The angle as 2 atan2(|u - v|, |u + v|) of the unit vectors (Kahan): no
+    // cancellation for near or opposite directions.
+    const double nx = std::sqrt(xx), ny = std::sqrt(yy);
+    double diff = 0, sum = 0;
+    for (int t = e + h; t < dims; ++t) {
+      const double u = x[t] / nx, v = y[t] / ny;
+      diff += (u - v) * (u - v);
+      sum += (u + v) * (u + v);
+    }
+    dS = 2 * std::atan2(std::sqrt(diff), std::sqrt(sum)) / std::sqrt(cs);
+  }
+  return std::sqrt(dE2 + dH * dH + dS * dS);
+}
+
 void lorentz_to_poincare(const float* x, int dims, double c, float* out) {
   check_curvature(c);
   if (dims < 2)

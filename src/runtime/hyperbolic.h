@@ -17,4 +17,14 @@ void poincare_midpoint(const float* const* points, const float* weights, int n, 
 void poincare_to_lorentz(const float* p, int dims, double c, float* out);
 void lorentz_to_poincare(const float* x, int dims, double c, float* out);
 
+// The product space E^e x H^h x S^s (mixed curvature): a vector's first e
+// entries are Euclidean, the next h a point of the Poincare ball of curvature
+// -ch, the last s (the rest) a direction on the sphere of curvature cs (the
+// point x / (sqrt(cs) |x|)). The distance is sqrt(dE^2 + dH^2 + dS^2) with
+// dE = |xE - yE|, dH the ball's (ruvector_hyperbolic_distance) and dS =
+// angle(xS, yS) / sqrt(cs), the angle as 2 atan2(|u - v|, |u + v|) of the
+// unit directions (no cancellation near 0 or pi); f64. Throws for a point outside the ball, a zero
+// spherical part, dims out of range or curvatures that are not positive.
+double mixed_curvature_distance(const float* x, const float* y, int dims, int e, int h, double ch, double cs);
+
 }  // namespace rvj::runtime

@@ -6,6 +6,8 @@
 #include <cstdio>
 
 #include "ir/errors.h"
+#include "ir/recipes/models.h"
+#include "ir/recipes/routing.h"
 
 namespace rvj::ir {
 
@@ -153,6 +155,30 @@ std::string mechanism_names(bool attention_types_only) {
     s += m.name;
   }
   return s;
+}
+
+const std::vector<FunctionMechanism>& function_mechanisms() {
+  static const std::vector<FunctionMechanism> all = {
+      {"mixed_curvature", "product space", "O(d)",
+       "data with flat, hierarchical and cyclic parts at once (one vector, three geometries)",
+       "euclidean_dims, hyperbolic_dims (the rest spherical), hyperbolic_curvature=1, spherical_curvature=1, beta=1, "
+       "gamma=0",
+       "-beta * sqrt(d_E^2 + d_H^2 + d_S^2) - gamma: Euclidean, Poincare-ball (curvature -c_h) and great-circle "
+       "(curvature c_s) distances of the three slices",
+       "Gu et al. 2019, Learning Mixed-Curvature Representations in Product Spaces",
+       "ruvector_mixed_curvature_score(query, key, euclidean_dims, hyperbolic_dims, ...)"},
+  };
+  return all;
+}
+
+std::string own_sql_form(std::string_view name) {
+  for (const FunctionMechanism& f : function_mechanisms())
+    if (name == f.name) return f.sql;
+  for (const RoutingMechanism& r : routing_mechanisms())
+    if (name == r.name) return r.sql;
+  if (const ModelKind* k = find_model_kind(name); k && k->listing)
+    return "ruvector_model_attention(model, queries, keys, values) with a " + std::string(k->name) + " model";
+  return "";
 }
 
 const CatalogueEntry* catalogue_entry(std::string_view name) {

@@ -74,6 +74,25 @@ bool tileable(const Mechanism& m);
 // generic functions take by name (not those with own_functions).
 std::string mechanism_names(bool attention_types_only);
 
+// Mechanisms computed by a SQL function of their own outside the IR (their
+// pieces run with different lengths, which a kernel's one length cannot
+// take); listed by ruvector_attention_types().
+struct FunctionMechanism {
+  const char* name;
+  const char* family;
+  const char* complexity;
+  const char* best_for;
+  const char* params;
+  const char* score_form;
+  const char* paper;
+  const char* sql;
+};
+const std::vector<FunctionMechanism>& function_mechanisms();
+
+// The SQL that runs a mechanism served outside the generic forms (a router,
+// a function mechanism, a model kind of ruvector_model_attention), or "".
+std::string own_sql_form(std::string_view name);
+
 // A mechanism of the product catalogue, shipped or not. `shape` is the SQL
 // shape its result needs when it has no per-row score form, else nullptr.
 struct CatalogueEntry {

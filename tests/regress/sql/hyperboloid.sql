@@ -52,3 +52,32 @@ SELECT ruvector_lorentz_to_poincare('[1]');
 SELECT ruvector_poincare_to_lorentz('[0.8,0.8]');
 SELECT ruvector_poincare_to_lorentz('[0.1,0.2]', 'NaN');
 SELECT ruvector_poincare_to_lorentz('[0.999999,0]');
+
+-- the product space E x H x S (mixed curvature): -beta d - gamma, with d
+-- against numpy and geoopt (tests/fixtures/mixed_curvature.sql)
+\set fixture :abs_srcdir '/../fixtures/mixed_curvature.sql'
+\set ECHO none
+\set QUIET on
+\i :fixture
+\set QUIET off
+\set ECHO all
+SELECT count(*) AS cases,
+       max(abs(-ruvector_mixed_curvature_score(x, y, e, h, ch, cs) - dist) / dist) < 1e-5 AS distance_matches,
+       bool_and(abs(ruvector_mixed_curvature_score(x, y, e, h, ch, cs, beta => 2, gamma => 0.5)
+                    - (-2 * dist - 0.5)) <= 1e-5 * (2 * dist + 0.5)) AS beta_gamma
+FROM mc_cases;
+-- each slice alone is its space's distance
+SELECT ruvector_mixed_curvature_score('[0,0,3,4]', '[0,0,0,0]', 4, 0) AS euclidean_only,   -- -5
+       round(-ruvector_mixed_curvature_score('[0.1,0.2]', '[0.3,-0.4]', 0, 2)::numeric, 4) =
+       round(ruvector_hyperbolic_distance('[0.1,0.2]', '[0.3,-0.4]')::numeric, 4) AS ball_only,
+       round(ruvector_mixed_curvature_score('[1,0]', '[0,1]', 0, 0)::numeric, 6) AS quarter_circle;  -- -pi/2
+SELECT ruvector_mixed_curvature_score('[1,0.5,1]', '[1,0.5,1]', 1, 1) AS same_point;
+SELECT name, per_row, sql_forms FROM ruvector_attention_types() WHERE name = 'mixed_curvature';
+-- bad input
+SELECT ruvector_mixed_curvature_score('[1,2,3]', '[1,2,3]', 2, 2);
+SELECT ruvector_mixed_curvature_score('[1,2,3]', '[1,2,3]', -1, 2);
+SELECT ruvector_mixed_curvature_score('[1,0.5,0,0]', '[1,0.5,1,0]', 1, 1);
+SELECT ruvector_mixed_curvature_score('[1,0.5,0,0]', '[1,0.5,1,0]', 1, 1, hyperbolic_curvature => 5);
+SELECT ruvector_mixed_curvature_score('[1,0.5,1]', '[1,0.5,1]', 1, 1, spherical_curvature => 0);
+SELECT ruvector_mixed_curvature_score('[1,0.5,1]', '[1,0.5]', 1, 1);
+SELECT ruvector_mixed_curvature_score('[1,0.5,1]', '[1,0.5,1]', 1, 1, beta => 'NaN');
