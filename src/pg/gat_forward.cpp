@@ -33,7 +33,6 @@ struct Forward {
   int n, cap;
   float* out;
   ReturnSetInfo* rsinfo;
-  Oid vector_type;
   float* raw;  // the edges' own features (layers with edge_dim)
   int raw_cap;
 };
@@ -46,6 +45,7 @@ void emit(Forward& f, NodeRow* t) {
     rvj::runtime::graph_attention(f.layer, t->projected, f.nb, f.n, f.alpha, pe);
     rvj::runtime::graph_aggregate(f.layer, t->projected, f.nb, f.n, f.alpha, f.out);
   });
+  if (pe) pfree(pe);
   const int dims = f.layer.out_dims();
   RuVector* v = new_vector(dims);
   memcpy(v->x, f.out, sizeof(float) * dims);

@@ -114,6 +114,7 @@ void group_finish(Walk& w, EdgeGroup& g, int level) {
   const int H = w.layer.heads;
   const float** pe = w.layer.edge_dim ? edge_projections(w.layer, g.raw, edges, w.layer.self_loops()) : nullptr;
   RVJ_ENGINE(rvj::runtime::graph_attention(w.layer, t->features, g.features, g.n, g.alpha, pe));
+  if (pe) pfree(pe);
   for (int j = 0; j < g.n; ++j) {
     double a = 0;
     for (int h = 0; h < H; ++h) a += g.alpha[(size_t)j * H + h];

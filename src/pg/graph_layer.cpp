@@ -111,9 +111,12 @@ const float** edge_projections(const rvj::runtime::GraphLayer& l, const float* r
       for (int j = 0; j < n; ++j) s += raw[(size_t)j * l.edge_dim + d];
       in[(size_t)n * l.edge_dim + d] = (float)(s / n);
     }
-  float* out = (float*)palloc(sizeof(float) * (size_t)std::max(rows, 1) * hc);
+  // The pointers, then the rows, in one chunk: the caller pfrees it once.
+  const size_t head = MAXALIGN(sizeof(float*) * std::max(rows, 1));
+  char* chunk = (char*)palloc(head + sizeof(float) * (size_t)std::max(rows, 1) * hc);
+  float* out = (float*)(chunk + head);
   RVJ_ENGINE(rvj::runtime::project_edges(l, in, rows, out));
-  const float** p = (const float**)palloc(sizeof(float*) * std::max(rows, 1));
+  const float** p = (const float**)chunk;
   for (int j = 0; j < rows; ++j) p[j] = out + (size_t)j * hc;
   pfree(in);
   return p;

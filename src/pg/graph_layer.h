@@ -23,7 +23,7 @@ const char* edge_feature_column(FunctionCallInfo fcinfo, const char* function, c
 // The projections of a target's n incoming edges' features (raw: n x
 // edge_dim), then, with self_loop, of its self-loop's: PyG's fill_value
 // "mean", the mean of the incoming features (zeros without any). Returns
-// n (+ 1) pointers into palloc'd rows.
+// n (+ 1) pointers into rows of the same palloc'd chunk: pfree the pointer.
 const float** edge_projections(const rvj::runtime::GraphLayer& l, const float* raw, int n, bool self_loop);
 
 // Appends one edge's features (a ruvector of edge_dim) to a growing raw

@@ -81,12 +81,13 @@ void pack_graph_layer(GraphLayer& l, float* storage) {
 namespace {
 // out (n x rows) = x (n x cols) W^T through the packed W, a block of rows at a time.
 void packed_rows(const float* packed, int rows, int cols, const float* x, int n, float* out, int64_t out_stride) {
-  constexpr int kBlock = 64;
+  // (one node at a time in gat_search: buffers of its size, not a block's)
+  const int block = std::max(1, std::min(64, n));
   const int64_t ld = panel_docs(rows);
-  std::vector<float> q((size_t)query_rows(kBlock) * cols, 0.0f), tmp((size_t)query_rows(kBlock) * ld);
-  for (int r0 = 0; r0 < n; r0 += kBlock) {
+  std::vector<float> q((size_t)query_rows(block) * cols, 0.0f), tmp((size_t)query_rows(block) * ld);
+  for (int r0 = 0; r0 < n; r0 += block) {
     check_cancel();
-    const int m = std::min(kBlock, n - r0);
+    const int m = std::min(block, n - r0);
     std::copy(x + (size_t)r0 * cols, x + (size_t)(r0 + m) * cols, q.begin());
     std::fill(q.begin() + (size_t)m * cols, q.begin() + (size_t)query_rows(m) * cols, 0.0f);
     dot_panels(q.data(), m, cols, packed, rows, tmp.data(), ld);
