@@ -9,10 +9,10 @@
 using namespace rvj::pg;
 
 namespace {
-Datum distance(FunctionCallInfo fcinfo, const char* kernel) {
+Datum distance(FunctionCallInfo fcinfo, const char* kernel, bool unit_ball = false) {
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
   RuVector* b = PG_GETARG_RUVECTOR_P(1);
-  double c = PG_GETARG_FLOAT4(2);
+  const double c = unit_ball ? 1.0 : PG_GETARG_FLOAT4(2);
   KernelSite* site = kernel_site(fcinfo);
   double result = 0;
   RVJ_ENGINE({
@@ -28,6 +28,8 @@ Datum distance(FunctionCallInfo fcinfo, const char* kernel) {
 
 RVJ_FUNCTION(ruvector_hyperbolic_distance) { return distance(fcinfo, "poincare_distance"); }
 RVJ_FUNCTION(ruvector_lorentz_distance) { return distance(fcinfo, "lorentz_distance"); }
+// The <~> operator: the distance at c = 1 (an operator takes no curvature).
+RVJ_FUNCTION(ruvector_poincare_distance) { return distance(fcinfo, "poincare_distance", true); }
 
 // ruvector_mixed_curvature_score(a, b, euclidean_dims, hyperbolic_dims,
 // hyperbolic_curvature, spherical_curvature, beta, gamma): the per-row

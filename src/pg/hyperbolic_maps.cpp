@@ -68,6 +68,13 @@ Datum change_model(FunctionCallInfo fcinfo, bool to_lorentz) {
 }
 }  // namespace
 
+RVJ_FUNCTION(ruvector_poincare_rescale) {
+  RuVector* a = PG_GETARG_RUVECTOR_P(0);
+  const double c = PG_GETARG_FLOAT4(1);
+  RuVector* result = new_vector(a->dim);
+  RVJ_ENGINE(rvj::runtime::poincare_rescale(a->x, a->dim, c, result->x));
+  PG_RETURN_RUVECTOR_P(result);
+}
 RVJ_FUNCTION(ruvector_poincare_to_lorentz) { return change_model(fcinfo, true); }
 RVJ_FUNCTION(ruvector_lorentz_to_poincare) { return change_model(fcinfo, false); }
 RVJ_FUNCTION(ruvector_poincare_midpoint) { return midpoint(fcinfo, false); }

@@ -5,6 +5,7 @@
 // (PGC_SIGHUP: the cache holds code every backend runs).
 #include "pg/errors.h"
 #include "pg/vector.h"
+#include "pg/index/index.h"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -23,6 +24,7 @@ int test_poll_delay_us = 0;
 }  // namespace
 
 int call_threads() { return Min(threads, max_threads); }
+int maintenance_threads() { return Max(1, Min(max_parallel_maintenance_workers + 1, max_threads)); }
 }  // namespace rvj::pg
 
 static void assign_cache_dir(const char* value, void*) {
@@ -88,5 +90,7 @@ void _PG_init(void) {
       "Makes short calls long enough to cancel; 0 in production.", &rvj::pg::test_poll_delay_us, 0, 0, 1000000,
       PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, nullptr, assign_test_poll_delay,
       nullptr);
+  rvj::pg::index::init_settings();
+  rvj::pg::index::init_options();
   MarkGUCPrefixReserved("ruvector_jit");
 }

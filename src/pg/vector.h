@@ -35,6 +35,9 @@ extern bool jit_enabled;
 // Threads a call may use: ruvector_jit.threads, capped by the superuser's
 // ruvector_jit.max_threads.
 int call_threads();
+// Threads CREATE INDEX may use: max_parallel_maintenance_workers + 1, capped
+// by ruvector_jit.max_threads.
+int maintenance_threads();
 
 }  // namespace rvj::pg
 

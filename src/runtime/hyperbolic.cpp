@@ -8,6 +8,7 @@
 #include "ir/errors.h"
 #include "ir/midpoint.h"
 #include "ir/recipes/mechanisms.h"
+#include "runtime/engine.h"
 
 namespace rvj::runtime {
 
@@ -49,6 +50,13 @@ void poincare_midpoint(const float* const* points, const float* weights, int n, 
   if (!any) throw Error(ErrorKind::DataException, "the weights must not all be zero");
   ir::poincare_midpoint_finish(sum.data(), dims, c, mid.data());
   store(mid.data(), dims, out);
+}
+
+void poincare_rescale(const float* x, int dims, double c, float* out) {
+  check_curvature(c);
+  const double r = std::sqrt(c);
+  for (int i = 0; i < dims; i++) out[i] = static_cast<float>(r * x[i]);
+  check_finite_result("rescaled point", out, static_cast<size_t>(dims));
 }
 
 void poincare_to_lorentz(const float* p, int dims, double c, float* out) {

@@ -8,6 +8,11 @@ namespace rvj::runtime {
 // the ball, negative or non-finite weights, or weights that are all zero.
 void poincare_midpoint(const float* const* points, const float* weights, int n, int dims, double c, float* out);
 
+// sqrt(c) * x: a point of the ball of curvature -c carried to the unit ball
+// (-1), where d_c(x, y) = d_1(sqrt(c) x, sqrt(c) y) / sqrt(c). An index under
+// the Poincare operator (c = 1) serves curvature c through this expression.
+void poincare_rescale(const float* x, int dims, double c, float* out);
+
 // The isometry between the ball of curvature -c and the hyperboloid
 // <x,x>_L = -1/c, x0 > 0 (geoopt's Lorentz(k = 1/c)):
 //   x = ((1 + c|p|^2) / sqrt(c), 2p) / (1 - c|p|^2),   p = x_{1..} / (1 + sqrt(c) x0).
