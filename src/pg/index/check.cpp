@@ -7,13 +7,14 @@
 //   - every heap tuple visible now (and indexable: not NULL, not a zero
 //     vector under cosine) has a live node.
 // It holds a ShareLock on the table, as amcheck's parent checks do: writers
-// wait, readers do not.
+// wait, readers do not (on a standby, which has no writers, AccessShareLock).
 // ruvector_index_info(index): the index's shape and the kernel it runs.
 #include "pg/index/index.h"
 #include "pg/vector.h"
 
 extern "C" {
 #include "access/table.h"
+#include "access/xlog.h"
 #include "commands/defrem.h"
 #include "utils/acl.h"
 #include "utils/jsonb.h"
@@ -82,7 +83,8 @@ namespace hnsw = rvj::runtime::hnsw;
 
 RVJ_FUNCTION(ruvector_index_check) {
   Relation heap;
-  Relation index = open_index(PG_GETARG_OID(0), ShareLock, &heap, true);
+  const LOCKMODE heap_lock = RecoveryInProgress() ? AccessShareLock : ShareLock;
+  Relation index = open_index(PG_GETARG_OID(0), heap_lock, &heap, true);
   const Meta meta = read_meta(index);
   const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
   const int m = meta.m, dims = meta.dims;
@@ -190,7 +192,7 @@ RVJ_FUNCTION(ruvector_index_check) {
                      Int64GetDatum(reached_live), Int64GetDatum(hc.tuples)};
   bool nulls[6] = {};
   index_close(index, AccessShareLock);
-  table_close(heap, ShareLock);
+  table_close(heap, heap_lock);
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
