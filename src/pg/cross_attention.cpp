@@ -5,12 +5,16 @@
 // cursor streams the documents through runtime::CrossScan (blocked logits,
 // a running log-sum-exp and a top-k heap per query).
 #include "pg/errors.h"
+#include "pg/index/index.h"
 #include "pg/params.h"
 #include "pg/table_source.h"
 #include "pg/vector.h"
 #include "pg/vector_arrays.h"
 #include "runtime/cross_scan.h"
 #include "runtime/dot_block.h"
+#include "runtime/top_k.h"
+
+#include <algorithm>
 
 extern "C" {
 #include "executor/spi.h"
@@ -139,6 +143,121 @@ void check_dims(int expected, int got) {
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different ruvector dimensions %d and %d", expected, got)));
 }
 
+// The similarity whose index ranks documents as attention_type's logit
+// does: scaled_dot by the inner product, cosine (a positive scale) by cosine.
+bool index_metric(const rvj::ir::Mechanism& m, const double* params, rvj::runtime::hnsw::Metric* metric) {
+  if (strcmp(m.name, "scaled_dot") == 0) {
+    *metric = rvj::runtime::hnsw::Metric::InnerProduct;
+    return true;
+  }
+  if (strcmp(m.name, "cosine") == 0 && params[0] > 0) {
+    *metric = rvj::runtime::hnsw::Metric::Cosine;
+    return true;
+  }
+  return false;
+}
+
+// exact := false with a matching ruvector_attention index on the document
+// column: per query, the index's candidates (max(k, ruvector_jit.ef_search)
+// of them), their logits from the per-row kernel, and the weights with the
+// softmax taken over the candidates.
+void approximate(FunctionCallInfo fcinfo, const TableSource& qs, const TableSource& ds, const Output& out,
+                 const rvj::ir::Mechanism& m, const double* params, int k, rvj::runtime::hnsw::Metric metric,
+                 Oid vector_type) {
+  ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
+  const int per = Max(k, rvj::pg::index::ef_search);
+  const bool jit = jit_enabled;
+  MemoryContext block_ctx = AllocSetContextCreate(CurrentMemoryContext, "query block", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext row_ctx = AllocSetContextCreate(CurrentMemoryContext, "candidates", ALLOCSET_DEFAULT_SIZES);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "ruvector_cross_attention: SPI_connect failed");
+  const char* qsql = psprintf("SELECT %s, %s FROM %s", id_select(qs), qs.column, qs.relation);
+  const char* dsql = psprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL ORDER BY %s OPERATOR(%s.%s) $1 LIMIT $2",
+                              id_select(ds), ds.column, ds.relation, ds.column, ds.column, own_schema(fcinfo),
+                              metric == rvj::runtime::hnsw::Metric::Cosine ? "<=>" : "<#>");
+  Oid types[2] = {vector_type, INT4OID};
+  SPIPlanPtr plan = SPI_prepare(dsql, 2, types);
+  if (!plan) elog(ERROR, "ruvector_cross_attention: SPI_prepare failed");
+  Portal qportal = SPI_cursor_open_with_args(nullptr, qsql, 0, nullptr, nullptr, nullptr, true, 0);
+  int dims = qs.dims > 0 ? qs.dims : ds.dims;
+  rvj::runtime::Bound kernel{};
+  bool bound = false;
+  int64* keys = (int64*)palloc(sizeof(int64) * per);
+  double* logits = (double*)palloc(sizeof(double) * per);
+  char** texts = (char**)palloc(sizeof(char*) * per);
+  TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * k);
+  for (;;) {
+    CHECK_FOR_INTERRUPTS();
+    SPI_cursor_fetch(qportal, true, kFetchQueries);
+    const uint64 got = SPI_processed;
+    if (got == 0) break;
+    MemoryContextReset(block_ctx);
+    SPITupleTable* qrows = SPI_tuptable;
+    int nq = 0;
+    int64* qkeys = (int64*)MemoryContextAlloc(block_ctx, sizeof(int64) * got);
+    char** qtexts = (char**)MemoryContextAlloc(block_ctx, sizeof(char*) * got);
+    RuVector** qvecs = (RuVector**)MemoryContextAlloc(block_ctx, sizeof(RuVector*) * got);
+    for (uint64 r = 0; r < got; r++) {
+      SPI_tuptable = qrows;
+      int64 key = 0;
+      char* text = nullptr;
+      RuVector* v;
+      if (!read_row(block_ctx, r, qs.integer_id, &key, &text, &v, "query")) continue;
+      if (dims <= 0) dims = v->dim;
+      check_dims(dims, v->dim);
+      qkeys[nq] = key;
+      qtexts[nq] = text;
+      qvecs[nq] = (RuVector*)MemoryContextAlloc(block_ctx, VARSIZE(v));
+      memcpy(qvecs[nq], v, VARSIZE(v));
+      nq++;
+    }
+    SPI_freetuptable(qrows);
+    if (nq > 0 && !bound) {
+      RVJ_ENGINE(kernel = rvj::runtime::bind(m, dims, jit));
+      bound = true;
+    }
+    for (int i = 0; i < nq; i++) {
+      CHECK_FOR_INTERRUPTS();
+      MemoryContextReset(row_ctx);
+      Datum values[2] = {PointerGetDatum(qvecs[i]), Int32GetDatum(per)};
+      if (SPI_execute_plan(plan, values, nullptr, true, per) != SPI_OK_SELECT)
+        elog(ERROR, "ruvector_cross_attention: the candidate query failed");
+      int n = 0;
+      for (uint64 r = 0; r < SPI_processed && n < per; r++) {
+        int64 key = 0;
+        char* text = nullptr;
+        RuVector* v;
+        if (!read_row(row_ctx, r, ds.integer_id, &key, &text, &v, "document")) continue;
+        check_dims(dims, v->dim);
+        double logit = 0;
+        const float* qx = qvecs[i]->x;
+        RVJ_ENGINE(logit = rvj::runtime::run_with_params(kernel, params, qx, v->x));
+        keys[n] = ds.integer_id ? key : n;
+        texts[n] = text;
+        logits[n] = logit;
+        n++;
+      }
+      SPI_freetuptable(SPI_tuptable);
+      double mx = -INFINITY, sum = 0;
+      for (int j = 0; j < n; j++) mx = Max(mx, logits[j]);
+      for (int j = 0; j < n; j++) sum += exp(logits[j] - mx);
+      int count = 0;
+      for (int j = 0; j < n; j++) rvj::runtime::top_k_offer(best, &count, k, {exp(logits[j] - mx) / sum, keys[j]});
+      std::sort(best, best + count, rvj::runtime::ranks_before);
+      for (int j = 0; j < count; j++) {
+        const char* doc_text = ds.integer_id ? nullptr : texts[best[j].key];
+        Datum row[3] = {id_datum(out.query, qs.integer_id, qkeys[i], qtexts[i], "query"),
+                        id_datum(out.doc, ds.integer_id, best[j].key, doc_text, "document"),
+                        out.score8 ? Float8GetDatum(best[j].value) : Float4GetDatum((float4)best[j].value)};
+        bool nulls[3] = {false, false, false};
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+      }
+    }
+  }
+  SPI_cursor_close(qportal);
+  SPI_finish();
+  MemoryContextDelete(block_ctx);
+  MemoryContextDelete(row_ctx);
+}
 
 }  // namespace
 
@@ -185,6 +304,12 @@ RVJ_FUNCTION(ruvector_cross_attention) {
   InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
   ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
   const Output out = check_columns(rsinfo->setDesc, qs, ds);
+  rvj::runtime::hnsw::Metric metric;
+  if (!PG_GETARG_BOOL(9) && index_metric(*m, params, &metric) &&
+      OidIsValid(rvj::pg::index::find_index(ds.relid, ds.attnum, metric, nullptr))) {
+    approximate(fcinfo, qs, ds, out, *m, params, k, metric, vector_type);
+    return (Datum)0;
+  }
   const int threads = call_threads();
   const bool jit = jit_enabled;
 

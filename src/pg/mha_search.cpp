@@ -9,6 +9,7 @@
 // normalisers, and the search scans again with
 // ruvector_mha_scan(..., normalisers), which keeps the k best under them.
 #include "pg/errors.h"
+#include "pg/index/index.h"
 #include "pg/table_source.h"
 #include "pg/vector.h"
 #include "pg/vector_arrays.h"
@@ -297,6 +298,63 @@ MhaResult* scan(const char* sql, int nargs, Oid* types, Datum* values) {
   return r;
 }
 
+// exact := false with a ruvector_attention index (inner product) on the
+// column: candidates from the index, for the whole query and for each head
+// alone (the query zero outside the head's slice ranks rows by that head's
+// logit), then the exact head-averaged weights with each head's normaliser
+// taken over the candidates. The index's num_heads, when given, splits the
+// retrieval; the call's num_heads defines the weights.
+void approximate(FunctionCallInfo fcinfo, const TableSource& t, RuVector* q, int heads, int k,
+                 const rvj::pg::index::Shape& shape) {
+  ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
+  const int dims = q->dim;
+  const int split = (shape.num_heads > 0 && dims % shape.num_heads == 0) ? shape.num_heads : heads;
+  const int per = Max(k, rvj::pg::index::ef_search);
+  const Oid vtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "ruvector_mha_search: SPI_connect failed");
+  const char* sql = psprintf("SELECT %s::bigint, %s FROM %s WHERE %s IS NOT NULL ORDER BY %s OPERATOR(%s.<#>) $1 LIMIT $2",
+                             t.id, t.column, t.relation, t.column, t.column, own_schema(fcinfo));
+  Oid types[2] = {vtype, INT4OID};
+  SPIPlanPtr plan = SPI_prepare(sql, 2, types);
+  if (!plan) elog(ERROR, "ruvector_mha_search: SPI_prepare failed");
+  const int capacity = (split + 1) * per;
+  int64* keys = (int64*)palloc(sizeof(int64) * capacity);
+  float* rows = (float*)palloc(sizeof(float) * (size_t)capacity * dims);
+  int n = 0;
+  RuVector* probe = new_vector(dims);
+  for (int r = -1; r < split; r++) {
+    const int width = dims / split;
+    for (int i = 0; i < dims; i++) probe->x[i] = (r < 0 || i / width == r) ? q->x[i] : 0.0f;
+    Datum values[2] = {PointerGetDatum(probe), Int32GetDatum(per)};
+    if (SPI_execute_plan(plan, values, nullptr, true, per) != SPI_OK_SELECT)
+      elog(ERROR, "ruvector_mha_search: the candidate query failed");
+    for (uint64 i = 0; i < SPI_processed; i++) {
+      bool null_id, null_vec;
+      const int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &null_id));
+      Datum vd = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &null_vec);
+      if (null_id || null_vec) continue;
+      bool seen = false;
+      for (int j = 0; j < n && !seen; j++) seen = keys[j] == id;
+      if (seen) continue;
+      RuVector* v = DatumGetRuVector(vd);
+      if (v->dim != dims)
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different ruvector dimensions %d and %d", dims, v->dim)));
+      keys[n] = id;
+      memcpy(rows + (size_t)n * dims, v->x, sizeof(float) * dims);
+      n++;
+    }
+    SPI_freetuptable(SPI_tuptable);
+  }
+  TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * k);
+  int count = 0;
+  RVJ_ENGINE(count = rvj::runtime::candidate_head_weights(q->x, rows, keys, n, dims, heads, k, best));
+  SPI_finish();
+  for (int i = 0; i < count; i++) {
+    Datum out[2] = {Int64GetDatum(best[i].key), Float4GetDatum((float4)best[i].value)};
+    bool nulls[2] = {false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
+  }
+}
 
 }  // namespace
 
@@ -335,6 +393,13 @@ RVJ_FUNCTION(ruvector_mha_search) {
   RVJ_ENGINE(rvj::runtime::check_heads(q->dim, heads));
 
   InitMaterializedSRF(fcinfo, 0);
+  if (!PG_GETARG_BOOL(7)) {
+    rvj::pg::index::Shape shape;
+    if (OidIsValid(rvj::pg::index::find_index(relid, t.attnum, rvj::runtime::hnsw::Metric::InnerProduct, &shape))) {
+      approximate(fcinfo, t, q, heads, k, shape);
+      return (Datum)0;
+    }
+  }
   ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
   const char* schema = own_schema(fcinfo);
   Oid types[4] = {get_fn_expr_argtype(fcinfo->flinfo, 1), INT4OID, INT4OID, FLOAT8ARRAYOID};

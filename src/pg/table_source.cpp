@@ -172,6 +172,7 @@ TableSource resolve_table(const char* function, Oid relid, Oid vector_type, cons
   t.id_type = key ? key->atttypid : InvalidOid;
   t.integer_id = key && integer_type(key->atttypid);
   t.dims = vec->atttypmod > 0 ? vec->atttypmod : -1;
+  t.attnum = vec->attnum;
   relation_close(rel, NoLock);  // the lock stays until the transaction ends
   return t;
 }

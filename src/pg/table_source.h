@@ -17,6 +17,7 @@ struct TableSource {
   Oid id_type;
   bool integer_id;       // smallint, integer or bigint
   int dims;              // from the column's typmod, or -1
+  AttrNumber attnum;     // the vector column's
 };
 
 // Resolves `column` (NULL: the relation's single column of type vector_type)

@@ -6,6 +6,10 @@
 
 #include "ir/errors.h"
 #include "runtime/native.h"
+#include "runtime/top_k.h"
+
+#include <algorithm>
+#include <vector>
 
 namespace rvj::runtime {
 
@@ -61,6 +65,23 @@ double head_average(const float* logits, const double* lse, int heads) {
   double sum = 0;
   for (int h = 0; h < heads; ++h) sum += std::exp(logits[h] - lse[h]);
   return sum / heads;
+}
+
+int candidate_head_weights(const float* q, const float* rows, const int64_t* keys, int n, int dims, int heads, int k,
+                           TopEntry* best) {
+  std::vector<float> logits(static_cast<size_t>(n) * heads);
+  std::vector<double> m(heads), s(heads), lse(heads);
+  lse_init(m.data(), s.data(), heads);
+  for (int i = 0; i < n; i++) {
+    head_logits(q, rows + static_cast<size_t>(i) * dims, dims, heads, &logits[static_cast<size_t>(i) * heads]);
+    lse_add(m.data(), s.data(), &logits[static_cast<size_t>(i) * heads], heads);
+  }
+  lse_finish(m.data(), s.data(), heads, lse.data());
+  int size = 0;
+  for (int i = 0; i < n; i++)
+    top_k_offer(best, &size, k, {head_average(&logits[static_cast<size_t>(i) * heads], lse.data(), heads), keys[i]});
+  std::sort(best, best + size, ranks_before);
+  return size;
 }
 
 }  // namespace rvj::runtime

@@ -27,4 +27,12 @@ void lse_finish(const double* m, const double* s, int heads, double* lse);
 // (1/H) sum_h exp(logits[h] - lse[h]).
 double head_average(const float* logits, const double* lse, int heads);
 
+struct TopEntry;
+// The same weights with the normalisers taken over n candidate rows alone
+// (an index's candidates: ruvector_mha_search(exact := false)): the k best
+// of rows[i] (dims floats each) with keys[i], into best (sorted, best first).
+// Returns how many.
+int candidate_head_weights(const float* q, const float* rows, const int64_t* keys, int n, int dims, int heads, int k,
+                           TopEntry* best);
+
 }  // namespace rvj::runtime

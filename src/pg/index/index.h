@@ -9,6 +9,7 @@
 //   vacuum.cpp   removing dead nodes and repairing the lists that held them
 //   cost.cpp     the planner's estimate
 //   check.cpp    ruvector_index_check and ruvector_index_info
+//   lookup.cpp   the index a table function's approximate path may use
 //
 // Page 0 is the meta page; every other page holds node tuples. A node holds
 // its heap TID, level, flags, its prepared vector (runtime/hnsw.h: unit
@@ -29,6 +30,7 @@ extern "C" {
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
 #include "access/reloptions.h"
+#include "access/table.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
@@ -176,6 +178,10 @@ void insert_prepared(Relation index, const Meta& meta, const float* vec, float a
 // cosine); ERROR for a vector the index cannot hold.
 bool prepare_datum(Relation index, Metric metric, int dims_expected, Datum value, float* out, float* aux,
                    int* dims_out);
+
+// A valid ruvector_attention index of relid on its column attnum ranking by
+// `metric` (lookup.cpp), with its shape; InvalidOid when there is none.
+Oid find_index(Oid relid, AttrNumber attnum, Metric metric, Shape* shape);
 
 // The GUCs.
 extern int ef_search;
