@@ -334,7 +334,7 @@ class Gen:
                  (self.g_cache, 2), (self.g_softmax, 3), (self.g_types, 1), (self.g_ops, 7), (self.g_casts, 6),
                  (self.g_text_in, 5), (self.g_typmod, 3), (self.g_support, 2), (self.g_copy, 2), (self.g_guc, 2),
                  (self.g_btree, 2), (self.g_cache_race, 2), (self.g_maxdims, 1), (self.g_stored, 5),
-                 (self.g_sliding, 5), (self.g_tables, 6), (self.g_catalogue, 8)]
+                 (self.g_sliding, 5), (self.g_tables, 6), (self.g_catalogue, 8), (self.g_index, 8)]
         tot = sum(w for _, w in kinds)
         x = self.r.uniform(0, tot)
         for f, w in kinds:
@@ -753,6 +753,70 @@ class Gen:
                                             num(["5", "10", "100"], ints_bad), gmodel,
                                             num(["1", "2", "3"], ["0", "17", "-1", "NULL::int", "16"])))
         return Stmt(0, sql, "ruvector_gat_search", gmodel, ())
+
+    def g_index(self):
+        """The ruvector_attention index: ORDER BY through it with hostile queries and settings, filtered scans,
+        CREATE INDEX with hostile options, the check and info functions, the Poincare operator and rescale."""
+        num = lambda good, bad: self.pick(good) if not self.chance(0.2) else self.pick(bad)
+        f = self.pick(["order", "order", "order", "filter", "check", "create", "create", "dist", "rescale"])
+        d = self.pick([8, 8, 8, 8, 4, 1, 9])
+        if f in ("order", "filter"):
+            op, col = self.pick([("<#>", "k8"), ("<=>", "knull"), ("<~>", "kball"), ("<->", "k8"), ("<#>", "kball")])
+            kind = self.pick(["norm", "zero", "huge", "tiny", "small", "ball", "edge"])
+            q = self.pick([self.vec(d, kind), "NULL::ruvector", "(SELECT %s FROM fuzz_rows WHERE id = 7)" % col])
+            ef = num(["10", "40", "100"], ["1", "0", "1000", "1001", "-1", "2147483647"])
+            lim = num(["1", "10", "50"], ["0", "20001", "NULL", "(-1)"])
+            where = ""
+            if f == "filter":
+                where = " WHERE id %% %s = %s" % (self.pick(["7", "20", "997", "20000", "3"]), self.pick(["0", "1", "5"]))
+            mst = num(["20000", "100"], ["1", "0", "2147483647"])
+            sql = ("SET enable_seqscan = off; SET ruvector_jit.ef_search = %s; SET ruvector_jit.max_scan_tuples = %s; "
+                   "SELECT count(*) FROM (SELECT id FROM fuzz_rows%s ORDER BY %s %s %s LIMIT %s) t; "
+                   "RESET enable_seqscan; RESET ruvector_jit.ef_search; RESET ruvector_jit.max_scan_tuples"
+                   % (ef, mst, where, col, op, q, lim))
+            return Stmt(0, sql, "index scan", op, ())
+        if f == "check":
+            rel = num(["'fuzz_attn_ip'", "'fuzz_attn_cos'", "'fuzz_attn_ball'"],
+                      ["'fuzz_idx'", "'fuzz_rows'", "'pg_class'", "NULL::regclass", "0::regclass", "'fuzz_q'"])
+            fn = self.pick(["SELECT * FROM ruvector_index_check(%s)", "SELECT ruvector_index_info(%s)"])
+            return Stmt(0, fn % rel, "ruvector_index_check/info", None, ())
+        if f == "dist":
+            a = self.vec(d, self.pick(["ball", "edge", "norm", "zero", "huge", "tiny"]))
+            b = self.vec(self.pick([d, d, d + 1]), self.pick(["ball", "zero", "norm"]))
+            sql = self.pick(["SELECT %s <~> %s", "SELECT ruvector_poincare_distance(%s, %s)"]) % (a, b)
+            return Stmt(0, sql, "ruvector_poincare_distance", None, ())
+        if f == "rescale":
+            v = self.vec(d, self.pick(["ball", "norm", "zero", "huge", "tiny"]))
+            c = self.curv()
+            return Stmt(0, "SELECT ruvector_poincare_rescale(%s, %s)" % (v, c), "ruvector_poincare_rescale", c, ())
+        opclass = self.pick(["", "ruvector_ip_ops", "ruvector_cosine_ops", "ruvector_l2_ops", "ruvector_poincare_ops",
+                             "ruvector_ops", "int4_ops"])
+        opts = []
+        if self.chance(0.6):
+            opts.append("attention_type = %s" % sq(self.pick(["flash", "scaled_dot", "cosine", "l2", "poincare", "cross",
+                                                                "multi_head", "softmax", "", "FLASH", "x" * 300])))
+        if self.chance(0.4):
+            h = self.pick([1, 2, 4, 8, 3, 0, -1, 16001])
+            opts.append("num_heads = %d" % h)
+            if self.chance(0.8):
+                opts.append("head_dim = %d" % self.pick([2, 4, 8, 1, 0, -2, 5]))
+        if self.chance(0.4):
+            opts.append("m = %s" % self.pick(["2", "4", "16", "100", "1", "101", "0", "-5", "1e3", "'x'"]))
+        if self.chance(0.4):
+            opts.append("ef_construction = %s" % self.pick(["4", "8", "64", "1000", "3", "1001", "0"]))
+        with_ = " WITH (%s)" % ", ".join(opts) if opts else ""
+        td = self.pick(["8", "8", "4", "", "1952", "1953"])
+        col = self.pick(["kball", "kball", "k8", "kmix", "knull", "kbig"]) if td in ("8", "") else "NULL::ruvector"
+        mwm = self.pick(["64MB", "1MB", "1MB"])
+        sql = ("BEGIN; SET LOCAL maintenance_work_mem = '%s'; CREATE TEMP TABLE fz_ix (id int, v ruvector%s) ON COMMIT DROP; "
+               "INSERT INTO fz_ix SELECT id, %s FROM fuzz_rows WHERE id <= %d; "
+               "CREATE INDEX fz_ix_v ON fz_ix USING ruvector_attention (v %s)%s; "
+               "INSERT INTO fz_ix SELECT id, %s FROM fuzz_rows WHERE id > 19900; "
+               "SET LOCAL enable_seqscan = off; SELECT count(*) FROM (SELECT id FROM fz_ix ORDER BY v <#> "
+               "(SELECT v FROM fz_ix WHERE v IS NOT NULL LIMIT 1) LIMIT 5) t; "
+               "DELETE FROM fz_ix WHERE id %% 3 = 0; SELECT * FROM ruvector_index_check('fz_ix_v'); ROLLBACK"
+               % (mwm, "(%s)" % td if td else "", col, self.pick([0, 1, 50, 700, 3000]), opclass, with_, col))
+        return Stmt(0, sql, "CREATE INDEX ruvector_attention", opclass or "default", ())
 
     def g_midpoint(self):
         d, n = self.pick(DIMS), self.pick(ROWS)
@@ -1217,6 +1281,12 @@ class Runner:
         # the table functions' small query table, and an index name that is not a table
         self.psql_c("CREATE OR REPLACE VIEW fuzz_q AS SELECT * FROM fuzz_rows WHERE id <= 50; "
                     "CREATE INDEX IF NOT EXISTS fuzz_idx ON fuzz_rows (id)")
+        # the ruvector_attention indexes the index generator scans
+        self.psql_c("SET client_min_messages = warning; "
+                    "CREATE INDEX IF NOT EXISTS fuzz_attn_ip ON fuzz_rows USING ruvector_attention (k8); "
+                    "CREATE INDEX IF NOT EXISTS fuzz_attn_cos ON fuzz_rows USING ruvector_attention (knull ruvector_cosine_ops); "
+                    "CREATE INDEX IF NOT EXISTS fuzz_attn_ball ON fuzz_rows USING ruvector_attention (kball ruvector_poincare_ops)",
+                    timeout=300)
         # a small graph (fuzz_rows' first 40 rows as nodes) and models for the catalogue's functions
         self.psql_c("SET client_min_messages = warning; "
                     "CREATE TABLE IF NOT EXISTS fuzz_nodes AS SELECT id::bigint AS id, k8 AS f FROM fuzz_rows WHERE id <= 40; "
