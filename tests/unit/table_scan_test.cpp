@@ -130,6 +130,36 @@ TEST(HeadWeights, AverageOfPerHeadSoftmaxes) {
   EXPECT_THROW(check_heads(12, 0), rvj::Error);
 }
 
+// exact := false: the same weights with the normalisers over a candidate
+// subset, the k best in order (the reference in f64, written out here).
+TEST(HeadWeights, OverCandidatesNormaliseOverThemAlone) {
+  const int dims = 12, heads = 3, n = 15, k = 4;
+  const auto q = random_rows(1, dims, 17), rows = random_rows(n, dims, 18);
+  std::vector<int64_t> keys(n);
+  for (int i = 0; i < n; ++i) keys[i] = 100 + (i * 7) % n;
+  std::vector<double> want(n, 0);
+  for (int h = 0; h < heads; ++h) {
+    std::vector<double> e(n);
+    double z = 0;
+    for (int j = 0; j < n; ++j) {
+      double dot = 0;
+      for (int t = 0; t < 4; ++t) dot += (double)q[h * 4 + t] * rows[(size_t)j * dims + h * 4 + t];
+      z += e[j] = std::exp(dot / 2.0);
+    }
+    for (int j = 0; j < n; ++j) want[j] += e[j] / z / heads;
+  }
+  std::vector<TopEntry> best(k);
+  const int got = candidate_head_weights(q.data(), rows.data(), keys.data(), n, dims, heads, k, best.data());
+  ASSERT_EQ(got, k);
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return want[a] > want[b]; });
+  for (int i = 0; i < k; ++i) {
+    EXPECT_EQ(best[i].key, keys[order[i]]);
+    EXPECT_NEAR(best[i].value, want[order[i]], 1e-6 * want[order[i]]);
+  }
+}
+
 namespace {
 // Weights of every document for every query, f64, straight from the
 // per-row kernel: the reference the blocked scan must match.
