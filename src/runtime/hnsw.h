@@ -27,7 +27,7 @@ const char* metric_kernel(Metric m);
 // The graph's knobs and their limits.
 inline constexpr int kDefaultM = 16, kMinM = 2, kMaxM = 100;
 inline constexpr int kDefaultEfConstruction = 64, kMinEfConstruction = 4, kMaxEfConstruction = 1000;
-inline constexpr int kDefaultEfSearch = 40, kMaxEfSearch = 1000;
+inline constexpr int kDefaultEfSearch = 48, kMaxEfSearch = 1000;
 inline constexpr int kMaxLevel = 15;
 
 // Slots of a node's neighbour list at `level`: 2m at the bottom, m above.

@@ -50,12 +50,39 @@ void write_graph(BuildState* s) {
   const hnsw::BuildGraph& g = *s->graph;
   const int n = g.size(), m = g.m(), dims = g.dims();
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseWrite);
-  // Where each node goes: pages are filled in insertion order.
+  // Where each node goes: pages are filled in breadth-first order from the
+  // entry point over the bottom level, so that a node and its neighbours
+  // tend to share pages and a search reads fewer of them.
+  int* order = (int*)MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * Max(n, 1));
+  bool* placed = (bool*)MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * Max(n, 1));
+  memset(placed, 0, sizeof(bool) * Max(n, 1));
+  int norder = 0;
+  for (int start = g.entry(), next = 0; norder < n;) {
+    if (start < 0 || placed[start]) {
+      while (next < n && placed[next]) next++;  // (every node is reachable after link(); for safety)
+      start = next;
+    }
+    placed[start] = true;
+    int head = norder;
+    order[norder++] = start;
+    while (head < norder) {
+      const int i = order[head++];
+      const hnsw::BuildGraph::Slot* slots;
+      const int cnt = g.neighbours(i, 0, &slots);
+      for (int c = 0; c < cnt; c++)
+        if (!placed[slots[c].id]) {
+          placed[slots[c].id] = true;
+          order[norder++] = (int)slots[c].id;
+        }
+    }
+    start = -1;
+  }
   uint64* pos = (uint64*)MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * Max(n, 1));
   BlockNumber blk = RelationGetNumberOfBlocks(s->index);
   Size room = usable();
   OffsetNumber off = FirstOffsetNumber;
-  for (int i = 0; i < n; i++) {
+  for (int j = 0; j < n; j++) {
+    const int i = order[j];
     const Size need = MAXALIGN(node_size(dims, m, g.level(i))) + sizeof(ItemIdData);
     if (need > room) {
       blk++;
@@ -68,7 +95,8 @@ void write_graph(BuildState* s) {
   }
   char* tuple = (char*)palloc0(BLCKSZ);
   Buffer buf = InvalidBuffer;
-  for (int i = 0; i < n; i++) {
+  for (int j = 0; j < n; j++) {
+    const int i = order[j];
     const BlockNumber want = (BlockNumber)(pos[i] >> 16);
     if (!BufferIsValid(buf) || BufferGetBlockNumber(buf) != want) {
       if (BufferIsValid(buf)) {
@@ -100,7 +128,7 @@ void write_graph(BuildState* s) {
     if (PageAddItem(BufferGetPage(buf), (Item)tuple, size, InvalidOffsetNumber, false, false) !=
         (OffsetNumber)(pos[i] & 0xFFFF))
       elog(ERROR, "ruvector_attention build: a node did not fit its page");
-    if ((i & 1023) == 0) CHECK_FOR_INTERRUPTS();
+    if ((j & 1023) == 0) CHECK_FOR_INTERRUPTS();
   }
   if (BufferIsValid(buf)) {
     MarkBufferDirty(buf);
@@ -116,11 +144,13 @@ void write_graph(BuildState* s) {
     meta->entry_off = (OffsetNumber)(e & 0xFFFF);
     meta->entry_level = (int16)g.level(g.entry());
   }
-  if (n > 0) meta->insert_blk = (BlockNumber)(pos[n - 1] >> 16);
+  if (n > 0) meta->insert_blk = (BlockNumber)(pos[order[n - 1]] >> 16);
   MarkBufferDirty(mb);
   UnlockReleaseBuffer(mb);
   pfree(tuple);
   pfree(pos);
+  pfree(order);
+  pfree(placed);
 }
 
 // Links what was gathered and writes it out (the whole build, or its part

@@ -142,6 +142,10 @@ Meta read_meta(Relation index);
 // The node at `id`, or null if the slot holds none (a stale id after VACUUM).
 void* page_node(Page page, OffsetNumber off);
 
+// ReadBuffer of an index page, through a backend-wide guess of where it
+// last was in shared buffers (ReadRecentBuffer).
+Buffer read_page(Relation index, BlockNumber blk, BufferAccessStrategy strategy);
+
 // The graph in pages, as the search template reads it: a prepared query and
 // its keys against stored nodes. Buffer locks are taken and dropped inside.
 struct PageGraph {

@@ -99,9 +99,38 @@ void* page_node(Page page, OffsetNumber off) {
 }
 
 // ---------------------------------------------------------------------------
+// Where each page was last seen in shared buffers, kept for the backend's
+// life: ReadRecentBuffer pins a page found there again without the buffer
+// mapping's hash lookup (a wrong or stale guess costs one check, then the
+// normal read). A search reads hundreds of pages per query, most of them
+// seen before.
+namespace {
+struct RecentPage {
+  RelFileNode node;
+  BlockNumber blk;
+  Buffer buf;
+};
+constexpr int kRecentPages = 1 << 14;
+RecentPage recent[kRecentPages];
+
+inline uint32 recent_slot(const RelFileNode& node, BlockNumber blk) {
+  return (uint32)((blk * 0x9E3779B1u) ^ (node.relNode * 0x85EBCA77u)) & (kRecentPages - 1);
+}
+}  // namespace
+
+Buffer read_page(Relation index, BlockNumber blk, BufferAccessStrategy strategy) {
+  RecentPage& r = recent[recent_slot(index->rd_node, blk)];
+  if (!strategy && r.blk == blk && RelFileNodeEquals(r.node, index->rd_node) && BufferIsValid(r.buf) &&
+      ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blk, r.buf))
+    return r.buf;
+  Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+  if (!BufferIsLocal(buf)) r = {index->rd_node, blk, buf};
+  return buf;
+}
+
 int PageGraph::neighbours(uint64 id, int level, uint64* out) {
   const BlockNumber blk = (BlockNumber)(id >> 16);
-  Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+  Buffer buf = read_page(index, blk, strategy);
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   int n = 0;
   if (void* t = page_node(BufferGetPage(buf), (OffsetNumber)(id & 0xFFFF))) {
@@ -129,7 +158,7 @@ void PageGraph::keys(const uint64* ids, int n, hnsw::Cand* out) {
     const BlockNumber blk = (BlockNumber)(ids[i] >> 16);
     if (blk != held) {
       if (BufferIsValid(buf)) UnlockReleaseBuffer(buf);
-      buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+      buf = read_page(index, blk, strategy);
       LockBuffer(buf, BUFFER_LOCK_SHARE);
       held = blk;
     }
