@@ -169,6 +169,13 @@ void clear(Visited& s) {
   s.n = 0;
 }
 
+void release(Search& s, const Alloc& a) {
+  void* buffers[] = {s.candidates.v, s.nearest.v, s.pending.v, s.visited.slots, s.ids, s.found};
+  for (void* p : buffers)
+    if (p) a.resize(a.ctx, p, 0, 0);
+  s = Search{};
+}
+
 void start(Search& s, const Cand* entries, int n, const Alloc& a) {
   s.expanded = 0;
   s.candidates.n = 0;

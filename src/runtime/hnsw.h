@@ -122,6 +122,9 @@ struct Search {
   bool stream = false;       // keep `pending` (scans); builds and inserts need only `nearest`
 };
 
+// Frees every buffer of s through a (for owners that have no memory context).
+void release(Search& s, const Alloc& a);
+
 // Starts a layer search from the entry points (their keys already computed);
 // the caller clears `visited` for a new layer.
 void start(Search& s, const Cand* entries, int n, const Alloc& a);

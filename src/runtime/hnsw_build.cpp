@@ -24,14 +24,7 @@ const Alloc kHeapAlloc{heap_resize, nullptr};
 // A Search whose buffers are freed with it (the build has no longjmp).
 struct OwnedSearch {
   Search s;
-  ~OwnedSearch() {
-    std::free(s.candidates.v);
-    std::free(s.nearest.v);
-    std::free(s.pending.v);
-    std::free(s.visited.slots);
-    std::free(s.ids);
-    std::free(s.found);
-  }
+  ~OwnedSearch() { release(s, kHeapAlloc); }
 };
 
 bool by_key(const Cand& x, const Cand& y) { return x.d < y.d || (x.d == y.d && x.id < y.id); }
@@ -238,10 +231,10 @@ void BuildGraph::connect() {
   const int n = size();
   std::vector<char> seen(n);
   std::vector<int> queue;
-  for (int pass = 0; pass < 8; pass++) {
-    std::fill(seen.begin(), seen.end(), 0);
-    queue.assign(1, entry_);
-    seen[entry_] = 1;
+  // Marks what `from` leads to over the bottom level; returns how many.
+  auto flood = [&](int from) {
+    seen[from] = 1;
+    queue.assign(1, from);
     for (size_t h = 0; h < queue.size(); h++) {
       const int i = queue[h];
       const Slot* s = slots(i, 0);
@@ -251,7 +244,11 @@ void BuildGraph::connect() {
           queue.push_back(static_cast<int>(s[c].id));
         }
     }
-    if (static_cast<int>(queue.size()) == n) return;
+    return queue.size();
+  };
+  for (int pass = 0; pass < 8; pass++) {
+    std::fill(seen.begin(), seen.end(), 0);
+    if (static_cast<int>(flood(entry_)) == n) return;
     check_cancel();
     for (int i = 0; i < n; i++) {
       if (seen[i]) continue;
@@ -271,18 +268,7 @@ void BuildGraph::connect() {
           if (list[c].d > list[worst].d) worst = c;
         list[worst] = {static_cast<uint32_t>(i), d};
       }
-      // What i leads to is reachable now too.
-      seen[i] = 1;
-      queue.assign(1, i);
-      for (size_t h = 0; h < queue.size(); h++) {
-        const int j = queue[h];
-        const Slot* s = slots(j, 0);
-        for (int c = 0; c < counts_[count_off_[j]]; c++)
-          if (!seen[s[c].id]) {
-            seen[s[c].id] = 1;
-            queue.push_back(static_cast<int>(s[c].id));
-          }
-      }
+      flood(i);  // what i leads to is reachable now too
     }
   }
 }

@@ -28,14 +28,7 @@ const hnsw::Alloc kAlloc{heap_resize, nullptr};
 
 struct Freed {
   hnsw::Search s;
-  ~Freed() {
-    std::free(s.candidates.v);
-    std::free(s.nearest.v);
-    std::free(s.pending.v);
-    std::free(s.visited.slots);
-    std::free(s.ids);
-    std::free(s.found);
-  }
+  ~Freed() { hnsw::release(s, kAlloc); }
 };
 
 // Clusters of unit-ish vectors: a structure a graph index can exploit, like
