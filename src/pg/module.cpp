@@ -92,5 +92,6 @@ void _PG_init(void) {
       nullptr);
   rvj::pg::index::init_settings();
   rvj::pg::index::init_options();
+  rvj::pg::index::init_order_by();
   MarkGUCPrefixReserved("ruvector_jit");
 }

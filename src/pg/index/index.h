@@ -10,6 +10,7 @@
 //   cost.cpp     the planner's estimate
 //   check.cpp    ruvector_index_check and ruvector_index_info
 //   lookup.cpp   the index a table function's approximate path may use
+//   order_by.cpp ORDER BY ruvector_attention_score(...) DESC, rewritten to the operator
 //
 // Page 0 is the meta page; every other page holds node tuples. A node holds
 // its heap TID, level, flags, its prepared vector (runtime/hnsw.h: unit
@@ -186,6 +187,10 @@ bool prepare_datum(Relation index, Metric metric, int dims_expected, Datum value
 // A valid ruvector_attention index of relid on its column attnum ranking by
 // `metric` (lookup.cpp), with its shape; InvalidOid when there is none.
 Oid find_index(Oid relid, AttrNumber attnum, Metric metric, Shape* shape);
+
+// Installs the planner hook that lets the plan's ORDER BY
+// ruvector_attention_score(...) DESC form use an index (order_by.cpp).
+void init_order_by();
 
 // The GUCs.
 extern int ef_search;

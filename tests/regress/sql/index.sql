@@ -47,6 +47,33 @@ SET ruvector_jit.ef_search = 100;
 SELECT recall() >= 0.98 AS recall_at_100;
 RESET ruvector_jit.ef_search;
 
+-- The plan's own form, ORDER BY ruvector_attention_score(...) DESC LIMIT k,
+-- is rewritten to <#> (scaled_dot) or <=> (cosine) before planning, so the
+-- index serves it: the same rows as the operator form. The column may hold
+-- NULLs, so it needs DESC NULLS LAST (plain DESC puts NULL scores first).
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id, ruvector_attention_score(embedding, (SELECT embedding FROM idx_queries WHERE id = 1),
+  'scaled_dot') AS score FROM idx_documents ORDER BY score DESC NULLS LAST LIMIT 10;
+SELECT array_agg(t.id ORDER BY t.ord) = (SELECT array_agg(id) FROM (SELECT id FROM idx_documents
+  ORDER BY embedding <#> (SELECT embedding FROM idx_queries WHERE id = 1) LIMIT 10) e) AS same_rows
+FROM (SELECT id, row_number() OVER () AS ord FROM (SELECT id FROM idx_documents
+  ORDER BY ruvector_attention_score((SELECT embedding FROM idx_queries WHERE id = 1), embedding) DESC NULLS LAST
+  LIMIT 10) s) t;
+-- Recall through the score form, in a LATERAL subquery, as the plan writes it.
+SELECT count(*)::float / (SELECT count(*) FROM idx_exact) >= 0.95 AS score_form_recall
+FROM idx_queries q, LATERAL (SELECT id FROM idx_documents
+  ORDER BY ruvector_attention_score(embedding, q.embedding, 'scaled_dot') DESC NULLS LAST LIMIT 10) t, idx_exact e
+WHERE e.qid = q.id AND e.id = t.id;
+-- Where the orders could differ, the sort stays: DESC on a nullable column,
+-- another attention type, a vector made from the row's own columns.
+EXPLAIN (COSTS OFF) SELECT id FROM idx_documents
+ORDER BY ruvector_attention_score(embedding, '[1,2]', 'scaled_dot') DESC LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM idx_documents
+ORDER BY ruvector_attention_score(embedding, (SELECT embedding FROM idx_queries WHERE id = 1), 'poincare') DESC NULLS LAST LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM idx_documents
+ORDER BY ruvector_attention_score(embedding, embedding + embedding, 'scaled_dot') DESC NULLS LAST LIMIT 10;
+RESET enable_seqscan;
+
 -- exact := false: ruvector_mha_search and ruvector_cross_attention take their
 -- candidates from the index and re-rank them exactly (recall@10 against the
 -- exact functions); the weights are normalised over the candidates, so they
@@ -142,6 +169,9 @@ SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM idx_small ORDER BY v <=> '[1,0.1,0]' LIMIT 3;
 SELECT id, round((v <=> '[1,0.1,0]')::numeric, 4) FROM idx_small ORDER BY v <=> '[1,0.1,0]' LIMIT 3;
 SELECT * FROM ruvector_index_check('small_cos');
+-- ... and the score form with cosine becomes <=>.
+EXPLAIN (COSTS OFF) SELECT id FROM idx_small ORDER BY ruvector_attention_score(v, '[1,0.1,0]', 'cosine') DESC NULLS LAST LIMIT 3;
+SELECT id FROM idx_small ORDER BY ruvector_attention_score(v, '[1,0.1,0]', 'cosine') DESC NULLS LAST LIMIT 3;
 DROP INDEX small_cos;
 -- L2: <->.
 CREATE INDEX small_l2 ON idx_small USING ruvector_attention (v ruvector_l2_ops) WITH (attention_type = 'l2', m = 4, ef_construction = 8);
