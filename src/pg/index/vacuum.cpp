@@ -2,8 +2,8 @@
 //   1. mark the nodes whose heap tuples are dead (no scan returns them from
 //      here on: their heap TIDs may be reused once VACUUM is done);
 //   2. under the update lock, repair every list that held a marked node:
-//      its place goes to the nearest of the node's other neighbours and the
-//      marked nodes' own neighbours (two hops), so paths through it survive;
+//      the other entries stay, and the freed places go to the nearest of the
+//      marked nodes' own neighbours (two hops), so paths through them survive;
 //   3. clear the marked nodes: no list points to them any more.
 // A new entry point (the highest live node) replaces a marked one.
 #include "pg/index/index.h"
@@ -63,6 +63,7 @@ void repair_node(Vacuum& v, BlockNumber blk, OffsetNumber off) {
       const uint64 id = pack_tid(n.nbrs[base + i]);
       if (!hnsw::contains(v.dead, id)) cands[nc++] = {n.keys[base + i], 1, id, 0};
     }
+    const int survivors = nc;
     for (int i = 0; i < cnt; i++) {
       const uint64 id = pack_tid(n.nbrs[base + i]);
       if (!hnsw::contains(v.dead, id)) continue;
@@ -83,7 +84,9 @@ void repair_node(Vacuum& v, BlockNumber blk, OffsetNumber off) {
         if (cands[nc + k].live) cands[w++] = cands[nc + k];
       nc = w;
     }
-    std::sort(cands, cands + nc, [](const hnsw::Cand& a, const hnsw::Cand& b) {
+    // The survivors stay (the heuristic chose them for their spread); the
+    // freed slots go to the nearest two-hop candidates.
+    std::sort(cands + survivors, cands + nc, [](const hnsw::Cand& a, const hnsw::Cand& b) {
       return a.d < b.d || (a.d == b.d && a.id < b.id);
     });
     const int keep = Min(nc, cap);
