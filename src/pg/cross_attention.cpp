@@ -166,6 +166,8 @@ void approximate(FunctionCallInfo fcinfo, const TableSource& qs, const TableSour
                  Oid vector_type) {
   ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
   const int per = Max(k, rvj::pg::index::ef_search);
+  check_work_mem("ruvector_cross_attention", (size_t)per * (sizeof(int64) + sizeof(double) + sizeof(char*)) +
+                                                 sizeof(TopEntry) * (size_t)k);
   const bool jit = jit_enabled;
   MemoryContext block_ctx = AllocSetContextCreate(CurrentMemoryContext, "query block", ALLOCSET_DEFAULT_SIZES);
   MemoryContext row_ctx = AllocSetContextCreate(CurrentMemoryContext, "candidates", ALLOCSET_DEFAULT_SIZES);
@@ -221,6 +223,9 @@ void approximate(FunctionCallInfo fcinfo, const TableSource& qs, const TableSour
       Datum values[2] = {PointerGetDatum(qvecs[i]), Int32GetDatum(per)};
       if (SPI_execute_plan(plan, values, nullptr, true, per) != SPI_OK_SELECT)
         elog(ERROR, "ruvector_cross_attention: the candidate query failed");
+      // The query may have run other kernels (a view, a policy) and the
+      // cache may have dropped ours.
+      if (!rvj::runtime::still_valid(kernel)) RVJ_ENGINE(kernel = rvj::runtime::bind(m, dims, jit));
       int n = 0;
       for (uint64 r = 0; r < SPI_processed && n < per; r++) {
         int64 key = 0;

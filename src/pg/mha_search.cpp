@@ -311,6 +311,8 @@ void approximate(FunctionCallInfo fcinfo, const TableSource& t, RuVector* q, int
   const int split = (shape.num_heads > 0 && dims % shape.num_heads == 0) ? shape.num_heads : heads;
   const int per = Max(k, rvj::pg::index::ef_search);
   const Oid vtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+  // (Allocated before SPI_connect: SPI_finish frees what is allocated after.)
+  TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * k);
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "ruvector_mha_search: SPI_connect failed");
   const char* sql = psprintf("SELECT %s::bigint, %s FROM %s WHERE %s IS NOT NULL ORDER BY %s OPERATOR(%s.<#>) $1 LIMIT $2",
                              t.id, t.column, t.relation, t.column, t.column, own_schema(fcinfo));
@@ -345,7 +347,6 @@ void approximate(FunctionCallInfo fcinfo, const TableSource& t, RuVector* q, int
     }
     SPI_freetuptable(SPI_tuptable);
   }
-  TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * k);
   int count = 0;
   RVJ_ENGINE(count = rvj::runtime::candidate_head_weights(q->x, rows, keys, n, dims, heads, k, best));
   SPI_finish();
@@ -393,7 +394,9 @@ RVJ_FUNCTION(ruvector_mha_search) {
   RVJ_ENGINE(rvj::runtime::check_heads(q->dim, heads));
 
   InitMaterializedSRF(fcinfo, 0);
-  if (!PG_GETARG_BOOL(7)) {
+  // The candidates' vectors must fit work_mem, else the exact scan runs.
+  const int64 candidate_bytes = (int64)(heads + 1) * Max(k, rvj::pg::index::ef_search) * q->dim * (int64)sizeof(float);
+  if (!PG_GETARG_BOOL(7) && candidate_bytes <= (int64)work_mem * 1024) {
     rvj::pg::index::Shape shape;
     if (OidIsValid(rvj::pg::index::find_index(relid, t.attnum, rvj::runtime::hnsw::Metric::InnerProduct, &shape))) {
       approximate(fcinfo, t, q, heads, k, shape);

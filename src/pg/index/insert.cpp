@@ -157,7 +157,12 @@ void insert_prepared(Relation index, const Meta& seen, const float* vec, float a
     lock_updates(index, mode);
     meta = read_meta(index);
   }
-  if (meta.dims == 0) set_dims(index, dims);
+  if (meta.dims == 0)
+    set_dims(index, dims);
+  else if (meta.dims != dims)  // another first insert set them meanwhile
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", meta.dims, dims),
+                    errdetail("Index \"%s\" holds vectors of %d dimensions.", RelationGetRelationName(index),
+                              meta.dims)));
 
   rvj::runtime::hnsw::Keys kf{};
   RVJ_ENGINE(kf = hnsw::keys_for(metric, dims));
@@ -263,13 +268,20 @@ void insert_prepared(Relation index, const Meta& seen, const float* vec, float a
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     GenericXLogState* state = GenericXLogStart(index);
     NodeView w = node_view(page_node(GenericXLogRegisterBuffer(state, buf, 0), off), dims, m);
+    // Other inserts may have linked to the node since it was written:
+    // append what is missing where there is room, drop nothing.
     for (int l = 0; l <= level; l++) {
-      const int base = hnsw::level_base(m, l);
-      for (int i = w.counts[l]; i < counts[l]; i++) {
-        unpack_tid(chosen[base + i].id, &w.nbrs[base + i]);
-        w.keys[base + i] = chosen[base + i].d;
+      const int base = hnsw::level_base(m, l), cap = hnsw::level_capacity(m, l);
+      int cnt = w.counts[l];
+      for (int i = v.counts[l]; i < counts[l] && cnt < cap; i++) {
+        bool have = false;
+        for (int j = 0; j < cnt && !have; j++) have = pack_tid(w.nbrs[base + j]) == chosen[base + i].id;
+        if (have) continue;
+        unpack_tid(chosen[base + i].id, &w.nbrs[base + cnt]);
+        w.keys[base + cnt] = chosen[base + i].d;
+        cnt++;
       }
-      w.counts[l] = (uint8)counts[l];
+      w.counts[l] = (uint8)cnt;
     }
     GenericXLogFinish(state);
     UnlockReleaseBuffer(buf);

@@ -6,10 +6,11 @@
 //   cosine (no params): score = cos(col, q), so DESC is ASC by <=>.
 // The score itself is still computed for the rows returned. Rows tied on the
 // (real) score may come in another order, which ORDER BY allows. It applies
-// only where the two orders are the same: one of the two vectors a plain
-// column, the other free of the query's columns and of volatile functions,
-// and NULLs in their place: the column NOT NULL, or DESC NULLS LAST (DESC
-// alone puts NULL scores first, and an index has no NULLs). A hook exists
+// only where the two orders are the same: the only sort key, no WITH TIES,
+// one of the two vectors a plain column, the other free of the query's
+// columns and of volatile functions, and NULLs in their place: the column
+// NOT NULL outside any outer join, or DESC NULLS LAST (DESC alone puts NULL
+// scores first, and an index has no NULLs). A hook exists
 // once the library is loaded: with shared_preload_libraries, from the first
 // query of every session.
 #include "pg/index/index.h"
@@ -62,8 +63,15 @@ bool empty_object(Node* n) {
   return JB_ROOT_IS_OBJECT(jb) && JB_ROOT_COUNT(jb) == 0;
 }
 
+// NOT NULL, and not on the nullable side of an outer join (where a NOT NULL
+// column still reads NULL): any outer join in the query level rules it out.
 bool not_null_column(Query* q, Var* v) {
   if (v->varlevelsup != 0 || v->varattno <= 0) return false;
+  ListCell* lc;
+  foreach (lc, q->rtable) {
+    const RangeTblEntry* r = (const RangeTblEntry*)lfirst(lc);
+    if (r->rtekind == RTE_JOIN && r->jointype != JOIN_INNER) return false;
+  }
   RangeTblEntry* rte = rt_fetch(v->varno, q->rtable);
   if (rte->rtekind != RTE_RELATION) return false;
   HeapTuple tp = SearchSysCache2(ATTNUM, ObjectIdGetDatum(rte->relid), Int16GetDatum(v->varattno));
@@ -81,8 +89,11 @@ Index next_sort_ref(Query* q) {
 }
 
 void rewrite(Query* q) {
-  if (q->commandType != CMD_SELECT || q->sortClause == NIL || q->groupClause != NIL || q->distinctClause != NIL ||
-      q->hasAggs || q->hasWindowFuncs || q->setOperations || q->hasTargetSRFs)
+  // One sort key: a second one (a tie-breaker) or WITH TIES would see the
+  // real score's ties in the distance's finer order.
+  if (q->commandType != CMD_SELECT || list_length(q->sortClause) != 1 || q->groupClause != NIL ||
+      q->distinctClause != NIL || q->hasAggs || q->hasWindowFuncs || q->setOperations || q->hasTargetSRFs ||
+      q->limitOption == LIMIT_OPTION_WITH_TIES)
     return;
   SortGroupClause* sgc = (SortGroupClause*)linitial(q->sortClause);
   if (sgc->sortop != kFloat4Greater) return;  // DESC by a real

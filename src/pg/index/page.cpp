@@ -30,8 +30,10 @@ Size node_size(int dims, int m, int level) {
 }
 
 int max_dims(int m) {
-  const Size fixed = node_size(0, m, 0);
-  return (int)((usable_space() - fixed) / sizeof(float)) & ~7;
+  // The largest dims whose level-0 node, aligned, fits (a multiple of 8).
+  int dims = (int)((usable_space() - node_size(0, m, 0)) / sizeof(float)) & ~7;
+  while (dims > 0 && MAXALIGN(node_size(dims, m, 0)) > usable_space()) dims -= 8;
+  return dims;
 }
 
 NodeView node_view(void* tuple, int dims, int m) {
@@ -119,12 +121,15 @@ inline uint32 recent_slot(const RelFileNode& node, BlockNumber blk) {
 }  // namespace
 
 Buffer read_page(Relation index, BlockNumber blk, BufferAccessStrategy strategy) {
+  // (Not for local buffers: a temporary relation's RelFileNode may equal
+  // another backend's or a permanent one's.)
+  if (RelationUsesLocalBuffers(index)) return ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
   RecentPage& r = recent[recent_slot(index->rd_node, blk)];
   if (!strategy && r.blk == blk && RelFileNodeEquals(r.node, index->rd_node) && BufferIsValid(r.buf) &&
       ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blk, r.buf))
     return r.buf;
   Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
-  if (!BufferIsLocal(buf)) r = {index->rd_node, blk, buf};
+  r = {index->rd_node, blk, buf};
   return buf;
 }
 

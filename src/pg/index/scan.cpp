@@ -2,7 +2,8 @@
 // then searches the bottom level with ef = ruvector_jit.ef_search and hands
 // back its ef nearest, nearest first. Asked for more (a WHERE clause threw
 // some away), it goes on where it stopped, ef more at a time, up to
-// ruvector_jit.max_scan_tuples rows.
+// ruvector_jit.max_scan_tuples rows. Rows always come nearest first: a row
+// a later round finds nearer than one already returned is skipped.
 #include "pg/index/index.h"
 #include "pg/errors.h"
 #include "pg/vector.h"
@@ -42,6 +43,7 @@ struct ScanState {
   int ef;  // ef_search when the scan started
   int nbatch, pos;
   int64 returned;
+  float last;  // the key of the last row returned
   BlockNumber all_blk;  // Mode::All: the next node in physical order
   OffsetNumber all_off;
 };
@@ -165,10 +167,18 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
   bool found = false;
   if (st->mode == Mode::All) {
     found = next_physical(scan, st);
-  } else if (st->mode == Mode::Search && st->returned < max_scan_tuples) {
-    if (st->pos >= st->nbatch && !next_batch(st)) st->mode = Mode::Done;
-    if (st->mode == Mode::Search) {
-      unpack_tid(st->batch[st->pos++].item, &scan->xs_heaptid);
+  } else if (st->mode == Mode::Search) {
+    while (!found && st->mode == Mode::Search && st->returned < max_scan_tuples) {
+      if (st->pos >= st->nbatch && !next_batch(st)) {
+        st->mode = Mode::Done;
+        break;
+      }
+      const hnsw::Cand& c = st->batch[st->pos++];
+      // Rows come in order: one a later round finds nearer than a row
+      // already returned is too late for its place, and is skipped.
+      if (st->returned > 0 && c.d < st->last) continue;
+      st->last = c.d;
+      unpack_tid(c.item, &scan->xs_heaptid);
       st->returned++;
       found = true;
     }

@@ -155,10 +155,11 @@ void reconnect(Vacuum& v, BlockNumber nblocks) {
         // Copy what is needed and let the page go before touching others.
         NodeView n = node_view(t, v.dims, v.m);
         uint64 via = entry;
-        float d = -1;
+        float d = 0;
+        bool found = false;
         for (int i = 0; i < n.counts[0]; i++) {
           const uint64 c = pack_tid(n.nbrs[i]);
-          if (hnsw::contains(reached, c) && (d < 0 || n.keys[i] < d)) via = c, d = n.keys[i];
+          if (hnsw::contains(reached, c) && (!found || n.keys[i] < d)) via = c, d = n.keys[i], found = true;
         }
         float* vec = (float*)palloc(sizeof(float) * v.dims);
         memcpy(vec, n.vec, sizeof(float) * v.dims);
@@ -166,7 +167,7 @@ void reconnect(Vacuum& v, BlockNumber nblocks) {
         ItemPointerData me;
         ItemPointerSet(&me, blk, off);
         UnlockReleaseBuffer(buf);
-        if (d < 0) {
+        if (!found) {
           PageGraph kg{v.index, v.dims, v.m, v.kf, vec, aux, v.strategy};
           hnsw::Cand c;
           kg.keys(&entry, 1, &c);
@@ -249,10 +250,24 @@ IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult*
       UnlockReleaseBuffer(buf);
       for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) repair_node(v, blk, off);
     }
-    // The entry point.
+    // The entry point: if it was marked, the highest live node now (inserts
+    // since pass 1 count; they wait on the lock from here on).
     const Meta now = read_meta(index);
     const uint64 entry = ((uint64)now.entry_blk << 16) | now.entry_off;
     if (now.entry_blk != InvalidBlockNumber && hnsw::contains(v.dead, entry)) {
+      best_level = -1;
+      for (BlockNumber blk = 1; blk < now_blocks; blk++) {
+        Buffer buf = read(v, blk, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++) {
+          const NodeHeader* h = (const NodeHeader*)page_node(page, off);
+          if (h && !(h->flags & (kDeleted | kFree)) && h->level > best_level) {
+            best_level = h->level;
+            best = ((uint64)blk << 16) | off;
+          }
+        }
+        UnlockReleaseBuffer(buf);
+      }
       Buffer mb = ReadBuffer(index, kMetaBlock);
       LockBuffer(mb, BUFFER_LOCK_EXCLUSIVE);
       GenericXLogState* state = GenericXLogStart(index);

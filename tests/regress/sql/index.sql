@@ -72,6 +72,9 @@ EXPLAIN (COSTS OFF) SELECT id FROM idx_documents
 ORDER BY ruvector_attention_score(embedding, (SELECT embedding FROM idx_queries WHERE id = 1), 'poincare') DESC NULLS LAST LIMIT 10;
 EXPLAIN (COSTS OFF) SELECT id FROM idx_documents
 ORDER BY ruvector_attention_score(embedding, embedding + embedding, 'scaled_dot') DESC NULLS LAST LIMIT 10;
+-- ... and a second sort key, which would see ties differently.
+EXPLAIN (COSTS OFF) SELECT id FROM idx_documents
+ORDER BY ruvector_attention_score(embedding, '[1,2]', 'scaled_dot') DESC NULLS LAST, id LIMIT 10;
 RESET enable_seqscan;
 
 -- exact := false: ruvector_mha_search and ruvector_cross_attention take their
@@ -100,6 +103,10 @@ EXPLAIN (COSTS OFF) SELECT id FROM idx_documents WHERE category = 3
 ORDER BY embedding <#> (SELECT embedding FROM idx_queries WHERE id = 1) LIMIT 10;
 SELECT count(*), bool_and(category = 3) FROM (SELECT id, category FROM idx_documents WHERE category = 3
   ORDER BY embedding <#> (SELECT embedding FROM idx_queries WHERE id = 1) LIMIT 10) t;
+-- Past the first round the rows still come nearest first (100 rows, many rounds).
+SELECT count(*) AS rows, bool_and(d >= prev) AS in_order FROM (
+  SELECT d, lag(d, 1, '-Infinity') OVER () AS prev FROM (SELECT embedding <#> (SELECT embedding FROM idx_queries WHERE id = 1) AS d
+  FROM idx_documents WHERE category = 3 ORDER BY embedding <#> (SELECT embedding FROM idx_queries WHERE id = 1) LIMIT 100) s) t;
 -- ... and as many as the filter has, when it has fewer than LIMIT.
 SELECT count(*) FROM (SELECT id FROM idx_documents WHERE id % 1000 = 7
   ORDER BY embedding <#> (SELECT embedding FROM idx_queries WHERE id = 1) LIMIT 10) t;
