@@ -34,10 +34,6 @@ void delete_graph(void* arg) {
   s->graph = nullptr;
 }
 
-Size usable() {
-  return BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(PageOpaque));
-}
-
 Buffer new_page(Relation index) {
   Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
   LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -79,14 +75,14 @@ void write_graph(BuildState* s) {
   }
   uint64* pos = (uint64*)MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * Max(n, 1));
   BlockNumber blk = RelationGetNumberOfBlocks(s->index);
-  Size room = usable();
+  Size room = page_room();
   OffsetNumber off = FirstOffsetNumber;
   for (int j = 0; j < n; j++) {
     const int i = order[j];
-    const Size need = MAXALIGN(node_size(dims, m, g.level(i))) + sizeof(ItemIdData);
+    const Size need = node_footprint(dims, m, g.level(i));
     if (need > room) {
       blk++;
-      room = usable();
+      room = page_room();
       off = FirstOffsetNumber;
     }
     pos[i] = ((uint64)blk << 16) | off;

@@ -55,6 +55,10 @@ inline constexpr uint32 kMagic = 0x52564a41;  // "RVJA"
 inline constexpr uint32 kVersion = 1;
 inline constexpr BlockNumber kMetaBlock = 0;
 inline constexpr uint16 kPageId = 0xA77E;     // in each page's special space
+// Space for items on an empty index page, and what a node takes of it (its
+// aligned tuple and its line pointer).
+Size page_room();
+Size node_footprint(int dims, int m, int level);
 // The largest dims the index takes: a node of level 0 must fit one page.
 int max_dims(int m);
 
@@ -135,6 +139,13 @@ inline void unpack_tid(uint64 id, ItemPointerData* t) {
   ItemPointerSet(t, (BlockNumber)(id >> 16), (OffsetNumber)(id & 0xFFFF));
 }
 
+// The highest level a node of `dims` may have: every level's lists must fit
+// one page with it.
+int max_level_for(int dims, int m);
+// The meta page's entry point (InvalidBlockNumber, InvalidOffsetNumber, -1:
+// none), WAL-logged.
+void set_entry(Relation index, BlockNumber blk, OffsetNumber off, int level);
+
 void init_page(Page page);
 void init_meta(Page page, const Shape& shape, int dims);
 Meta* page_meta(Page page);
@@ -169,9 +180,6 @@ extern const rvj::runtime::hnsw::Alloc kPallocAlloc;
 inline void lock_updates(Relation index, LOCKMODE mode) { LockPage(index, kMetaBlock, mode); }
 inline void unlock_updates(Relation index, LOCKMODE mode) { UnlockPage(index, kMetaBlock, mode); }
 
-// The highest level a node of `dims` may have: every level's lists must fit
-// one page with it.
-int max_level_for(int dims, int m);
 // Offers node `from` (key d) to r's list at `level`; returns whether the list
 // holds it afterwards. A full list replaces its farthest entry if d is nearer,
 // or always with `force`; *dropped (if given) is then that entry's id + 1.

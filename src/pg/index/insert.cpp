@@ -98,18 +98,6 @@ bool add_link(Relation index, int dims, int m, uint64 r, int level, const ItemPo
 }
 
 namespace {
-void set_entry(Relation index, BlockNumber blk, OffsetNumber off, int level) {
-  Buffer mb = ReadBuffer(index, kMetaBlock);
-  LockBuffer(mb, BUFFER_LOCK_EXCLUSIVE);
-  GenericXLogState* state = GenericXLogStart(index);
-  Meta* meta = page_meta(GenericXLogRegisterBuffer(state, mb, 0));
-  meta->entry_blk = blk;
-  meta->entry_off = off;
-  meta->entry_level = (int16)level;
-  GenericXLogFinish(state);
-  UnlockReleaseBuffer(mb);
-}
-
 void set_dims(Relation index, int dims) {
   Buffer mb = ReadBuffer(index, kMetaBlock);
   LockBuffer(mb, BUFFER_LOCK_EXCLUSIVE);
@@ -134,13 +122,6 @@ void load_vectors(Relation index, int dims, int m, const hnsw::Cand* c, int n, f
   }
 }
 }  // namespace
-
-int max_level_for(int dims, int m) {
-  const Size room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(PageOpaque)) - sizeof(ItemIdData);
-  int level = 0;
-  while (level < hnsw::kMaxLevel && MAXALIGN(node_size(dims, m, level + 1)) <= room) level++;
-  return level;
-}
 
 void insert_prepared(Relation index, const Meta& seen, const float* vec, float aux, ItemPointer heaptid, int dims) {
   const int m = seen.m;

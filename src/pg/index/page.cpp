@@ -8,9 +8,6 @@ namespace rvj::pg::index {
 namespace hnsw = rvj::runtime::hnsw;
 
 namespace {
-Size usable_space() {
-  return BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - sizeof(ItemIdData) - MAXALIGN(sizeof(PageOpaque));
-}
 
 void* palloc_resize(void*, void* p, size_t, size_t bytes) {
   if (bytes == 0) {
@@ -29,11 +26,33 @@ Size node_size(int dims, int m, int level) {
          (level + 1);
 }
 
+Size page_room() { return BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(PageOpaque)); }
+
+Size node_footprint(int dims, int m, int level) { return MAXALIGN(node_size(dims, m, level)) + sizeof(ItemIdData); }
+
 int max_dims(int m) {
-  // The largest dims whose level-0 node, aligned, fits (a multiple of 8).
-  int dims = (int)((usable_space() - node_size(0, m, 0)) / sizeof(float)) & ~7;
-  while (dims > 0 && MAXALIGN(node_size(dims, m, 0)) > usable_space()) dims -= 8;
+  // The largest dims (a multiple of 8) whose level-0 node fits an empty page.
+  int dims = (int)((page_room() - node_size(0, m, 0)) / sizeof(float)) & ~7;
+  while (dims > 0 && node_footprint(dims, m, 0) > page_room()) dims -= 8;
   return dims;
+}
+
+int max_level_for(int dims, int m) {
+  int level = 0;
+  while (level < hnsw::kMaxLevel && node_footprint(dims, m, level + 1) <= page_room()) level++;
+  return level;
+}
+
+void set_entry(Relation index, BlockNumber blk, OffsetNumber off, int level) {
+  Buffer mb = ReadBuffer(index, kMetaBlock);
+  LockBuffer(mb, BUFFER_LOCK_EXCLUSIVE);
+  GenericXLogState* state = GenericXLogStart(index);
+  Meta* meta = page_meta(GenericXLogRegisterBuffer(state, mb, 0));
+  meta->entry_blk = blk;
+  meta->entry_off = off;
+  meta->entry_level = (int16)level;
+  GenericXLogFinish(state);
+  UnlockReleaseBuffer(mb);
 }
 
 NodeView node_view(void* tuple, int dims, int m) {

@@ -203,8 +203,6 @@ IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult*
   RVJ_ENGINE(v.kf = hnsw::keys_for((Metric)meta.metric, meta.dims));
 
   // 1. Mark.
-  uint64 best = 0;
-  int best_level = -1;
   double live = 0;
   OffsetNumber* marks = (OffsetNumber*)palloc(sizeof(OffsetNumber) * MaxOffsetNumber);
   for (BlockNumber blk = 1; blk < nblocks; blk++) {
@@ -222,10 +220,6 @@ IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult*
         continue;
       }
       live++;
-      if (h->level > best_level) {
-        best_level = h->level;
-        best = id;
-      }
     }
     if (nmarks > 0) {
       GenericXLogState* state = GenericXLogStart(index);
@@ -255,7 +249,8 @@ IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult*
     const Meta now = read_meta(index);
     const uint64 entry = ((uint64)now.entry_blk << 16) | now.entry_off;
     if (now.entry_blk != InvalidBlockNumber && hnsw::contains(v.dead, entry)) {
-      best_level = -1;
+      uint64 best = 0;
+      int best_level = -1;
       for (BlockNumber blk = 1; blk < now_blocks; blk++) {
         Buffer buf = read(v, blk, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
@@ -268,21 +263,10 @@ IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult*
         }
         UnlockReleaseBuffer(buf);
       }
-      Buffer mb = ReadBuffer(index, kMetaBlock);
-      LockBuffer(mb, BUFFER_LOCK_EXCLUSIVE);
-      GenericXLogState* state = GenericXLogStart(index);
-      Meta* m = page_meta(GenericXLogRegisterBuffer(state, mb, 0));
-      if (best_level >= 0) {
-        m->entry_blk = (BlockNumber)(best >> 16);
-        m->entry_off = (OffsetNumber)(best & 0xFFFF);
-        m->entry_level = (int16)best_level;
-      } else {
-        m->entry_blk = InvalidBlockNumber;
-        m->entry_off = InvalidOffsetNumber;
-        m->entry_level = -1;
-      }
-      GenericXLogFinish(state);
-      UnlockReleaseBuffer(mb);
+      if (best_level >= 0)
+        set_entry(index, (BlockNumber)(best >> 16), (OffsetNumber)(best & 0xFFFF), best_level);
+      else
+        set_entry(index, InvalidBlockNumber, InvalidOffsetNumber, -1);
     }
     // 3. Clear the marked nodes.
     for (BlockNumber blk = 1; blk < nblocks; blk++) {
