@@ -7,11 +7,13 @@
 #include "pg/errors.h"
 #include "pg/index/index.h"
 #include "pg/params.h"
+#include "pg/partitions.h"
 #include "pg/table_source.h"
 #include "pg/vector.h"
 #include "pg/vector_arrays.h"
 #include "runtime/cross_scan.h"
 #include "runtime/dot_block.h"
+#include "runtime/head_weights.h"
 #include "runtime/top_k.h"
 
 #include <algorithm>
@@ -264,6 +266,244 @@ void approximate(FunctionCallInfo fcinfo, const TableSource& qs, const TableSour
   MemoryContextDelete(row_ctx);
 }
 
+// ---- the per-shard scan ----------------------------------------------------
+// ruvector_cross_scan(id, document, queries, k, attention_type, params):
+// a CrossScan of a block of queries over the rows of one table, as an
+// aggregate so that postgres_fdw pushes it down whole to a shard. Its
+// result (bytea) holds per query the running log-sum-exp and the k best
+// (id, logit): what the coordinator needs to merge shards exactly.
+struct CrossAgg {
+  Held held;
+  int dims, nq, k, pending;
+  Datum queries;  // the arguments seen on the first row (one param: the same datum)
+  ArrayType* first;
+  Datum attention_datum;
+  varlena* attention;
+};
+
+// The result: nq, k, then per query (m, s, count), then per query k entries.
+struct CrossPartial {
+  int32 vl_len_;
+  int32 nq, k, pad;
+};
+struct QueryPartial {
+  double m, s;
+  int64 count;
+};
+size_t partial_size(int nq, int k) {
+  return sizeof(CrossPartial) + sizeof(QueryPartial) * nq + sizeof(TopEntry) * (size_t)nq * k;
+}
+QueryPartial* partial_queries(CrossPartial* p) { return (QueryPartial*)(p + 1); }
+TopEntry* partial_entries(CrossPartial* p, int i) {
+  return (TopEntry*)(partial_queries(p) + p->nq) + (size_t)i * p->k;
+}
+
+void flush(CrossAgg* a) {
+  if (a->pending == 0) return;
+  RVJ_ENGINE({
+    a->held.scan->start_documents(0, a->pending);
+    a->held.scan->finish_documents();
+  });
+  a->pending = 0;
+}
+
+}  // namespace
+
+// The same datum, or equal bytes: the call's constant, row after row.
+bool same_datum(Datum d, Datum last, const varlena* first) {
+  if (d == last) return true;
+  varlena* v = PG_DETOAST_DATUM(d);
+  return VARSIZE(v) == VARSIZE(first) && memcmp(v, first, VARSIZE(first)) == 0;
+}
+
+// (state, id bigint, document, queries ruvector[], k, attention jsonb)
+RVJ_FUNCTION(ruvector_cross_scan_transition) {
+  MemoryContext ctx;
+  if (!AggCheckCallContext(fcinfo, &ctx)) elog(ERROR, "ruvector_cross_scan called in non-aggregate context");
+  CrossAgg* a = PG_ARGISNULL(0) ? nullptr : (CrossAgg*)PG_GETARG_POINTER(0);
+  if (PG_ARGISNULL(2)) {  // rows without a vector take no part
+    if (a) PG_RETURN_POINTER(a);
+    PG_RETURN_NULL();
+  }
+  static const char* const names[] = {nullptr, "the id", nullptr, "queries", "k", "attention"};
+  for (int i = 1; i < 6; i++)
+    if (names[i] && PG_ARGISNULL(i))
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_cross_scan: %s must not be null",
+                                                                      names[i])));
+  RuVector* d = PG_GETARG_RUVECTOR_P(2);
+  const int k = PG_GETARG_INT32(4);
+  if (a == nullptr) {
+    if (k < 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be at least 1, not %d", k)));
+    MemoryContext caller = MemoryContextSwitchTo(ctx);
+    a = (CrossAgg*)palloc0(sizeof(CrossAgg));
+    a->first = (ArrayType*)PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(3));
+    a->queries = PG_GETARG_DATUM(3);
+    a->attention = PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(5));
+    a->attention_datum = PG_GETARG_DATUM(5);
+    const Rows q = rows_of(a->first, "queries");
+    MemoryContextSwitchTo(caller);
+    const AttentionOptions o = attention_options((Jsonb*)a->attention, "ruvector_cross_scan");
+    const rvj::ir::Mechanism* m = nullptr;
+    RVJ_ENGINE(m = &rvj::runtime::row_score_mechanism(o.type));
+    double params[rvj::ir::kMaxParams] = {};
+    parse_params(o.params, *m, params);
+    RVJ_ENGINE(rvj::ir::check_params(*m, params));
+    const int threads = call_threads();
+    check_work_mem("ruvector_cross_scan", CrossScan::memory(q.n, q.dim, k, CrossScan::kBlockDocs, threads));
+    a->dims = q.dim, a->nq = q.n, a->k = k;
+    float* flat = (float*)palloc(sizeof(float) * (size_t)q.n * q.dim);
+    for (int i = 0; i < q.n; i++) memcpy(flat + (size_t)i * q.dim, q.x[i], sizeof(float) * q.dim);
+    a->held.cb.func = delete_scan;
+    a->held.cb.arg = &a->held;
+    MemoryContextRegisterResetCallback(ctx, &a->held.cb);
+    const bool jit = jit_enabled;
+    RVJ_ENGINE({
+      a->held.scan = new CrossScan(*m, params, q.dim, k, threads, jit);
+      a->held.scan->set_queries(flat, q.n);
+    });
+    pfree(flat);
+  } else if (k != a->k || !same_datum(PG_GETARG_DATUM(3), a->queries, (varlena*)a->first) ||
+             !same_datum(PG_GETARG_DATUM(5), a->attention_datum, a->attention)) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_cross_scan needs the same queries, k and attention for every row")));
+  }
+  check_dims(a->dims, d->dim);
+  const int64 id = PG_GETARG_INT64(1);
+  memcpy(a->held.scan->staging(0) + (size_t)a->pending * a->dims, d->x, sizeof(float) * a->dims);
+  a->held.scan->staging_keys(0)[a->pending++] = id;
+  if (a->pending == CrossScan::kBlockDocs) flush(a);
+  PG_RETURN_POINTER(a);
+}
+
+RVJ_FUNCTION(ruvector_cross_scan_final) {
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  CrossAgg* a = (CrossAgg*)PG_GETARG_POINTER(0);
+  flush(a);
+  const size_t size = partial_size(a->nq, a->k);
+  CrossPartial* p = (CrossPartial*)palloc0(size);
+  SET_VARSIZE(p, size);
+  p->nq = a->nq, p->k = a->k;
+  for (int i = 0; i < a->nq; i++) {
+    QueryPartial* qp = &partial_queries(p)[i];
+    TopEntry* e = partial_entries(p, i);
+    RVJ_ENGINE({
+      const std::vector<TopEntry> best = a->held.scan->partial(i, &qp->m, &qp->s);
+      qp->count = (int64)best.size();
+      std::copy(best.begin(), best.end(), e);
+    });
+  }
+  PG_RETURN_BYTEA_P(p);
+}
+
+namespace {
+
+// A document table partitioned into foreign tables (sharded with
+// postgres_fdw): the queries go to each partition in blocks, as an array
+// parameter of ruvector_cross_scan, which the shard runs whole; the
+// coordinator merges each query's log-sum-exps and k best logits. A shard
+// sends O(queries x k) numbers per block, never its documents.
+void sharded(FunctionCallInfo fcinfo, const TableSource& qs, const TableSource& ds, const Leaves& leaves,
+             const Output& out, int k, Oid vector_type) {
+  ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
+  if (!ds.integer_id)
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("ruvector_cross_attention over a sharded document_table needs integer document ids"),
+                    errhint("Pass document_id_column => a smallint, integer or bigint column.")));
+  const char* schema = own_schema(fcinfo);
+  const int block = kFetchQueries;
+  check_work_mem("ruvector_cross_attention",
+                 (sizeof(TopEntry) * 2 * (size_t)k + sizeof(QueryPartial) + sizeof(int64)) * block);
+  MemoryContext block_ctx = AllocSetContextCreate(CurrentMemoryContext, "query block", ALLOCSET_DEFAULT_SIZES);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "ruvector_cross_attention: SPI_connect failed");
+  Portal qportal = SPI_cursor_open_with_args(
+      nullptr, psprintf("SELECT %s, %s FROM %s", id_select(qs), qs.column, qs.relation), 0, nullptr, nullptr,
+      nullptr, true, 0);
+  const char* sql = union_all(
+      leaves, psprintf("SELECT %s.ruvector_cross_scan(%s::bigint, %s, $1, $2, $3) FROM", schema, ds.id, ds.column), "");
+  Oid types[3] = {get_array_type(vector_type), INT4OID, JSONBOID};
+  Datum values[3] = {0, Int32GetDatum(k),
+                     PointerGetDatum(attention_options_jsonb(text_to_cstring(PG_GETARG_TEXT_PP(4)),
+                                                             PG_GETARG_JSONB_P(8)))};
+  int dims = qs.dims > 0 ? qs.dims : ds.dims;
+  for (;;) {
+    CHECK_FOR_INTERRUPTS();
+    SPI_cursor_fetch(qportal, true, block);
+    const uint64 got = SPI_processed;
+    if (got == 0) break;
+    MemoryContextReset(block_ctx);
+    SPITupleTable* qrows = SPI_tuptable;
+    int nq = 0;
+    int64* qkeys = (int64*)MemoryContextAlloc(block_ctx, sizeof(int64) * got);
+    char** qtexts = (char**)MemoryContextAlloc(block_ctx, sizeof(char*) * got);
+    Datum* qvecs = (Datum*)MemoryContextAlloc(block_ctx, sizeof(Datum) * got);
+    for (uint64 r = 0; r < got; r++) {
+      SPI_tuptable = qrows;
+      int64 key = 0;
+      char* text = nullptr;
+      RuVector* v;
+      if (!read_row(block_ctx, r, qs.integer_id, &key, &text, &v, "query")) continue;
+      if (dims <= 0) dims = v->dim;
+      check_dims(dims, v->dim);
+      RuVector* copy = (RuVector*)MemoryContextAlloc(block_ctx, VARSIZE(v));  // the tuple goes with qrows
+      memcpy(copy, v, VARSIZE(v));
+      qkeys[nq] = key, qtexts[nq] = text, qvecs[nq] = PointerGetDatum(copy);
+      nq++;
+    }
+    SPI_freetuptable(qrows);
+    if (nq == 0) continue;
+    int16 typlen;
+    bool typbyval;
+    char typalign;
+    get_typlenbyvalalign(vector_type, &typlen, &typbyval, &typalign);
+    MemoryContext caller = MemoryContextSwitchTo(block_ctx);
+    values[0] = PointerGetDatum(construct_array(qvecs, nq, vector_type, typlen, typbyval, typalign));
+    QueryPartial* merged = (QueryPartial*)palloc(sizeof(QueryPartial) * nq);
+    TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * (size_t)nq * k);
+    MemoryContextSwitchTo(caller);
+    for (int i = 0; i < nq; i++) merged[i] = QueryPartial{-INFINITY, 0, 0};
+    if (SPI_execute_with_args(sql, 3, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+      elog(ERROR, "ruvector_cross_attention: the scan of %s failed", ds.relation);
+    for (uint64 r = 0; r < SPI_processed; r++) {
+      bool isnull;
+      Datum d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+      if (isnull) continue;  // a partition without documents
+      CrossPartial* p = (CrossPartial*)PG_DETOAST_DATUM_COPY(d);  // aligned for the doubles
+      bool ok = VARSIZE(p) == partial_size(nq, k) && p->nq == nq && p->k == k;
+      for (int i = 0; ok && i < nq; i++) ok = partial_queries(p)[i].count >= 0 && partial_queries(p)[i].count <= k;
+      if (!ok)
+        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                        errmsg("ruvector_cross_attention: a partition of %s returned a scan of the wrong shape",
+                               ds.relation)));
+      for (int i = 0; i < nq; i++) {
+        const QueryPartial& qp = partial_queries(p)[i];
+        rvj::runtime::lse_merge(&merged[i].m, &merged[i].s, &qp.m, &qp.s, 1);
+        int count = (int)merged[i].count;
+        const TopEntry* e = partial_entries(p, i);
+        for (int j = 0; j < qp.count; j++) rvj::runtime::top_k_offer(best + (size_t)i * k, &count, k, e[j]);
+        merged[i].count = count;
+      }
+    }
+    SPI_freetuptable(SPI_tuptable);
+    for (int i = 0; i < nq; i++) {
+      TopEntry* e = best + (size_t)i * k;
+      const int count = (int)merged[i].count;
+      rvj::runtime::top_k_sort(e, count);
+      const double lse = merged[i].m + std::log(merged[i].s);
+      for (int j = 0; j < count; j++) {
+        const double w = std::exp(e[j].value - lse);
+        Datum row[3] = {id_datum(out.query, qs.integer_id, qkeys[i], qtexts[i], "query"),
+                        id_datum(out.doc, true, e[j].key, nullptr, "document"),
+                        out.score8 ? Float8GetDatum(w) : Float4GetDatum((float4)w)};
+        bool nulls[3] = {false, false, false};
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+      }
+    }
+  }
+  SPI_cursor_close(qportal);
+  SPI_finish();
+  MemoryContextDelete(block_ctx);
+}
+
 }  // namespace
 
 // (query_table, query_column, document_table, document_column,
@@ -309,6 +549,11 @@ RVJ_FUNCTION(ruvector_cross_attention) {
   InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
   ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
   const Output out = check_columns(rsinfo->setDesc, qs, ds);
+  Leaves leaves;
+  if (partition_leaves(ds.relid, &leaves) && leaves.any_foreign) {
+    sharded(fcinfo, qs, ds, leaves, out, k, vector_type);
+    return (Datum)0;
+  }
   rvj::runtime::hnsw::Metric metric;
   if (!PG_GETARG_BOOL(9) && index_metric(*m, params, &metric) &&
       OidIsValid(rvj::pg::index::find_index(ds.relid, ds.attnum, metric, nullptr))) {

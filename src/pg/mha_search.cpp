@@ -10,6 +10,7 @@
 // ruvector_mha_scan(..., normalisers), which keeps the k best under them.
 #include "pg/errors.h"
 #include "pg/index/index.h"
+#include "pg/partitions.h"
 #include "pg/table_source.h"
 #include "pg/vector.h"
 #include "pg/vector_arrays.h"
@@ -279,6 +280,56 @@ RVJ_FUNCTION(ruvector_mha_scan_final) {
   PG_RETURN_BYTEA_P(r);
 }
 
+// ruvector_mha_normalisers(embedding, query, num_heads): each head's
+// log-sum-exp over the rows, the first pass of the sharded search (a float8
+// array per shard). The same state as ruvector_mha_scan, kept as
+// normalisers only, so it shares the combine and serial functions.
+RVJ_FUNCTION(ruvector_mha_normalisers_transition) {
+  MemoryContext ctx = aggregate_context(fcinfo);
+  MhaScan* st = PG_ARGISNULL(0) ? nullptr : (MhaScan*)PG_GETARG_POINTER(0);
+  if (PG_ARGISNULL(1)) {
+    if (st) PG_RETURN_POINTER(st);
+    PG_RETURN_NULL();
+  }
+  not_null(fcinfo, 2, "query");
+  not_null(fcinfo, 3, "num_heads");
+  RuVector* x = PG_GETARG_RUVECTOR_P(1);
+  RuVector* q = PG_GETARG_RUVECTOR_P(2);
+  const int heads = PG_GETARG_INT32(3);
+  check_same_dims(q, x);
+  if (st == nullptr) {
+    RVJ_ENGINE(rvj::runtime::check_heads(q->dim, heads));
+    MhaScan probe{};
+    probe.heads = heads, probe.dims = q->dim, probe.k = 1, probe.mode = kNormalisersOnly;
+    st = (MhaScan*)MemoryContextAllocZero(ctx, total_size(&probe));
+    *st = probe;
+    SET_VARSIZE(st, total_size(st));
+    rvj::runtime::lse_init(m_of(st), s_of(st), heads);
+    memcpy(query_of(st), q->x, sizeof(float) * q->dim);
+  } else if (heads != st->heads || q->dim != st->dims || memcmp(query_of(st), q->x, sizeof(float) * q->dim) != 0) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_mha_normalisers needs the same query and num_heads for every row")));
+  }
+  float* logits = scratch_of(st);
+  rvj::runtime::head_logits(q->x, x->x, st->dims, st->heads, logits);
+  for (int h = 0; h < st->heads; h++)
+    if (!std::isfinite(logits[h]))
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                      errmsg("a logit of ruvector_mha_search overflowed type real")));
+  rvj::runtime::lse_add(m_of(st), s_of(st), logits, st->heads);
+  PG_RETURN_POINTER(st);
+}
+
+RVJ_FUNCTION(ruvector_mha_normalisers_final) {
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  MhaScan* st = (MhaScan*)PG_GETARG_POINTER(0);
+  double* lse = (double*)palloc(sizeof(double) * st->heads);
+  rvj::runtime::lse_finish(m_of(st), s_of(st), st->heads, lse);
+  Datum* d = (Datum*)palloc(sizeof(Datum) * st->heads);
+  for (int h = 0; h < st->heads; h++) d[h] = Float8GetDatum(lse[h]);
+  PG_RETURN_ARRAYTYPE_P(construct_array(d, st->heads, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 namespace {
 
 // One scan through SPI; the result (copied out of SPI's memory), or null
@@ -296,6 +347,83 @@ MhaResult* scan(const char* sql, int nargs, Oid* types, Datum* values) {
   SET_VARSIZE(r, size);
   SPI_freetuptable(SPI_tuptable);
   return r;
+}
+
+// A partitioned table with foreign partitions (a table sharded with
+// postgres_fdw): two passes, each a whole aggregate per partition, which
+// postgres_fdw pushes down to the shard. First each head's log-sum-exp per
+// partition, merged here into the global normalisers; then each
+// partition's k best under those, merged here. A shard sends H numbers and
+// k (id, weight) pairs, never its rows.
+void sharded(FunctionCallInfo fcinfo, const TableSource& t, const Leaves& leaves, RuVector* q, int heads, int k) {
+  ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
+  const char* schema = own_schema(fcinfo);
+  Oid types[4] = {get_fn_expr_argtype(fcinfo->flinfo, 1), INT4OID, INT4OID, FLOAT8ARRAYOID};
+  Datum values[4] = {PointerGetDatum(q), Int32GetDatum(heads), Int32GetDatum(k), 0};
+  double* m = (double*)palloc(sizeof(double) * heads);
+  double* s = (double*)palloc(sizeof(double) * heads);
+  rvj::runtime::lse_init(m, s, heads);
+  TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * k);
+  int count = 0;
+  bool any = false;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "ruvector_mha_search: SPI_connect failed");
+  const char* sql =
+      union_all(leaves, psprintf("SELECT %s.ruvector_mha_normalisers(%s, $1, $2) FROM", schema, t.column), "");
+  if (SPI_execute_with_args(sql, 2, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+    elog(ERROR, "ruvector_mha_search: the normalisers of %s failed", t.relation);
+  for (uint64 r = 0; r < SPI_processed; r++) {
+    bool isnull;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+    if (isnull) continue;  // a partition without vectors
+    ArrayType* a = DatumGetArrayTypeP(d);
+    if (ARR_NDIM(a) != 1 || ARR_ELEMTYPE(a) != FLOAT8OID || ARR_HASNULL(a) || ARR_DIMS(a)[0] != heads)
+      ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                      errmsg("ruvector_mha_search: a partition of %s returned normalisers of the wrong shape",
+                             t.relation)));
+    // A partition's log-sum-exp is a running sum (lse, 1).
+    const double* lse = (const double*)ARR_DATA_PTR(a);
+    for (int h = 0; h < heads; h++) {
+      const double one = 1.0;
+      rvj::runtime::lse_merge(&m[h], &s[h], &lse[h], &one, 1);
+    }
+    any = true;
+  }
+  SPI_freetuptable(SPI_tuptable);
+  if (any) {
+    double* lse = (double*)palloc(sizeof(double) * heads);
+    rvj::runtime::lse_finish(m, s, heads, lse);
+    Datum* ld = (Datum*)palloc(sizeof(Datum) * heads);
+    for (int h = 0; h < heads; h++) ld[h] = Float8GetDatum(lse[h]);
+    values[3] = PointerGetDatum(construct_array(ld, heads, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    sql = union_all(leaves,
+                    psprintf("SELECT %s.ruvector_mha_scan(%s::bigint, %s, $1, $2, $3, $4) FROM", schema, t.id, t.column),
+                    "");
+    if (SPI_execute_with_args(sql, 4, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+      elog(ERROR, "ruvector_mha_search: the scan of %s failed", t.relation);
+    for (uint64 r = 0; r < SPI_processed; r++) {
+      bool isnull;
+      Datum d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+      if (isnull) continue;
+      bytea* b = DatumGetByteaPP(d);
+      const size_t size = VARSIZE_ANY_EXHDR(b) + VARHDRSZ;
+      MhaResult* copy = (MhaResult*)palloc0(Max(size, sizeof(MhaResult)));  // aligned, unpacked
+      memcpy((char*)copy + VARHDRSZ, VARDATA_ANY(b), size - VARHDRSZ);
+      if (size < sizeof(MhaResult) || !copy->complete || copy->heads != heads || copy->count < 0 ||
+          copy->count > k || result_size(heads, copy->count) != size)
+        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                        errmsg("ruvector_mha_search: a partition of %s returned an incomplete result", t.relation)));
+      const TopEntry* e = (const TopEntry*)((char*)copy + MAXALIGN(sizeof(MhaResult)) + sizeof(double) * heads);
+      for (int j = 0; j < copy->count; j++) rvj::runtime::top_k_offer(best, &count, k, e[j]);
+    }
+    SPI_freetuptable(SPI_tuptable);
+  }
+  SPI_finish();
+  rvj::runtime::top_k_sort(best, count);
+  for (int i = 0; i < count; i++) {
+    Datum out[2] = {Int64GetDatum(best[i].key), Float4GetDatum((float4)best[i].value)};
+    bool nulls[2] = {false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
+  }
 }
 
 // exact := false with a ruvector_attention index (inner product) on the
@@ -394,6 +522,11 @@ RVJ_FUNCTION(ruvector_mha_search) {
   RVJ_ENGINE(rvj::runtime::check_heads(q->dim, heads));
 
   InitMaterializedSRF(fcinfo, 0);
+  Leaves leaves;
+  if (partition_leaves(relid, &leaves) && leaves.any_foreign) {
+    sharded(fcinfo, t, leaves, q, heads, k);
+    return (Datum)0;
+  }
   // The candidates' vectors must fit work_mem, else the exact scan runs.
   const int64 candidate_bytes = (int64)(heads + 1) * Max(k, rvj::pg::index::ef_search) * q->dim * (int64)sizeof(float);
   if (!PG_GETARG_BOOL(7) && candidate_bytes <= (int64)work_mem * 1024) {

@@ -2,6 +2,10 @@
 
 #include "pg/errors.h"
 
+extern "C" {
+#include "utils/json.h"
+}
+
 namespace rvj::pg {
 
 namespace {
@@ -59,6 +63,47 @@ void parse_params(Jsonb* jb, const char* owner, const std::vector<rvj::ir::Param
                       errhint("%s must be %s.", key, describe(specs[index]))));
     params[index] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
   }
+}
+
+AttentionOptions attention_options(Jsonb* jb, const char* function) {
+  AttentionOptions o{"scaled_dot", nullptr};
+  if (!JB_ROOT_IS_OBJECT(jb))
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s: the attention must be a jsonb object", function),
+                    errhint("For example '{\"attention_type\": \"cosine\", \"params\": {\"tau\": 0.07}}'.")));
+  JsonbIterator* it = JsonbIteratorInit(&jb->root);
+  JsonbValue v;
+  JsonbIteratorToken tok;
+  char* key = nullptr;
+  while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+    if (tok == WJB_KEY) {
+      key = pnstrdup(v.val.string.val, v.val.string.len);
+      continue;
+    }
+    if (tok != WJB_VALUE) continue;
+    if (strcmp(key, "attention_type") == 0 && v.type == jbvString) {
+      o.type = pnstrdup(v.val.string.val, v.val.string.len);
+    } else if (strcmp(key, "params") == 0 && v.type == jbvBinary) {
+      o.params = JsonbValueToJsonb(&v);
+      if (!JB_ROOT_IS_OBJECT(o.params))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s: params must be a jsonb object", function)));
+    } else {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("%s: unexpected key \"%s\" in the attention", function, key),
+                      errhint("The attention has the keys attention_type (a string) and params (an object).")));
+    }
+  }
+  if (o.params == nullptr) o.params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+  return o;
+}
+
+Jsonb* attention_options_jsonb(const char* type, Jsonb* params) {
+  StringInfoData s;
+  initStringInfo(&s);
+  appendStringInfoString(&s, "{\"attention_type\": ");
+  escape_json(&s, type);
+  appendStringInfo(&s, ", \"params\": %s}",
+                   params ? JsonbToCString(nullptr, &params->root, VARSIZE(params)) : "{}");
+  return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
 }
 
 }  // namespace rvj::pg

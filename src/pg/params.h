@@ -16,4 +16,17 @@ void parse_params(Jsonb* jb, const char* owner, const std::vector<rvj::ir::Param
 inline void parse_params(Jsonb* jb, const rvj::ir::Mechanism& m, double* params) {
   parse_params(jb, m.name, m.params, params);
 }
+
+// The attention of a call that postgres_fdw must ship to a shard whole:
+// '{"attention_type": "cosine", "params": {"tau": 0.07}}' (both keys
+// optional: scaled_dot, {}). PostgreSQL 15's postgres_fdw ships no call with
+// a text argument (an argument's collation must come from a foreign column),
+// so the per-partition aggregates take the type inside jsonb.
+struct AttentionOptions {
+  const char* type;
+  Jsonb* params;
+};
+AttentionOptions attention_options(Jsonb* jb, const char* function);
+// The jsonb of attention_options for (type, params).
+Jsonb* attention_options_jsonb(const char* type, Jsonb* params);
 }

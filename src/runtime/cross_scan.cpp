@@ -236,11 +236,19 @@ std::vector<int64_t> CrossScan::live_keys() const {
   return keys;
 }
 
-std::vector<TopEntry> CrossScan::top(int i) const {
+std::vector<TopEntry> CrossScan::partial(int i, double* m, double* s) const {
   const Query& st = states_[i];
   std::vector<TopEntry> out(st.heap.begin(), st.heap.begin() + st.size);
   top_k_sort(out.data(), (int)out.size());
-  const double lse = st.m + std::log(st.s);
+  *m = st.m;
+  *s = st.s;
+  return out;
+}
+
+std::vector<TopEntry> CrossScan::top(int i) const {
+  double m, s;
+  std::vector<TopEntry> out = partial(i, &m, &s);
+  const double lse = m + std::log(s);
   for (TopEntry& e : out) e.value = std::exp(e.value - lse);
   return out;
 }

@@ -57,6 +57,11 @@ class CrossScan {
 
   // Query i's kept documents, best first: value = the exact weight.
   std::vector<TopEntry> top(int i) const;
+  // What top(i) is made of, for a caller merging scans of several tables
+  // (the shards of one): query i's running log-sum-exp (*m the largest
+  // logit, *s the sum of exp(logit - *m)) and its kept documents, best
+  // first, value = the logit.
+  std::vector<TopEntry> partial(int i, double* m, double* s) const;
 
  private:
   struct Query;

@@ -35,7 +35,7 @@ namespace rvj::runtime {
 // "abi 2": tile and single-query kernels take visibility and positions.
 // "abi 3": single-query kernels take the head's row offsets; tile kernels
 // accept a null vis.
-inline constexpr const char* kEngineVersion = "ruvector_jit 0.5.0 abi 3";
+inline constexpr const char* kEngineVersion = "ruvector_jit 0.6.0 abi 3";
 
 struct Notice {
   bool warning;  // else informational (LOG)
