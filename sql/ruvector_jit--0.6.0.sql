@@ -665,13 +665,13 @@ CREATE AGGREGATE ruvector_mha_normalisers(embedding ruvector, query ruvector, nu
   DESERIALFUNC = ruvector_mha_scan_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ruvector_mha_normalisers(ruvector, ruvector, integer) IS
   'each head''s log-sum-exp of the query''s scaled_dot logits over the rows (the first pass of a sharded ruvector_mha_search)';
-CREATE FUNCTION ruvector_cross_scan_transition(internal, bigint, ruvector, ruvector[], integer, jsonb)
+CREATE FUNCTION ruvector_cross_scan_transition(internal, bigint, ruvector, real[], integer, jsonb)
   RETURNS internal AS 'MODULE_PATHNAME', 'ruvector_cross_scan_transition' LANGUAGE C STABLE PARALLEL SAFE COST 50;
 CREATE FUNCTION ruvector_cross_scan_final(internal) RETURNS bytea
   AS 'MODULE_PATHNAME', 'ruvector_cross_scan_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ruvector_cross_scan(id bigint, document ruvector, queries ruvector[], k integer,
+CREATE AGGREGATE ruvector_cross_scan(id bigint, document ruvector, queries real[], k integer,
                                      attention jsonb) (
   SFUNC = ruvector_cross_scan_transition, STYPE = internal, FINALFUNC = ruvector_cross_scan_final,
   FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
-COMMENT ON AGGREGATE ruvector_cross_scan(bigint, ruvector, ruvector[], integer, jsonb) IS
+COMMENT ON AGGREGATE ruvector_cross_scan(bigint, ruvector, real[], integer, jsonb) IS
   'internal: one shard''s pass of ruvector_cross_attention (per query the log-sum-exp and the k best logits, as bytea)';

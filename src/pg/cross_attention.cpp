@@ -316,7 +316,7 @@ bool same_datum(Datum d, Datum last, const varlena* first) {
   return VARSIZE(v) == VARSIZE(first) && memcmp(v, first, VARSIZE(first)) == 0;
 }
 
-// (state, id bigint, document, queries ruvector[], k, attention jsonb)
+// (state, id bigint, document, queries real[nq][dims], k, attention jsonb)
 RVJ_FUNCTION(ruvector_cross_scan_transition) {
   MemoryContext ctx;
   if (!AggCheckCallContext(fcinfo, &ctx)) elog(ERROR, "ruvector_cross_scan called in non-aggregate context");
@@ -340,8 +340,23 @@ RVJ_FUNCTION(ruvector_cross_scan_transition) {
     a->queries = PG_GETARG_DATUM(3);
     a->attention = PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(5));
     a->attention_datum = PG_GETARG_DATUM(5);
-    const Rows q = rows_of(a->first, "queries");
     MemoryContextSwitchTo(caller);
+    // real[nq][dims]: a built-in type, which postgres_fdw ships (it ships
+    // no array of an extension's type), exact in text with the
+    // extra_float_digits = 3 it sets.
+    ArrayType* qa = a->first;
+    if (ARR_NDIM(qa) != 2 || ARR_ELEMTYPE(qa) != FLOAT4OID || ARR_HASNULL(qa) || ARR_DIMS(qa)[0] < 1 ||
+        ARR_DIMS(qa)[1] != d->dim)
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_cross_scan: queries must be a real[nq][%d] array without NULLs", d->dim),
+                      errhint("One row of the documents' %d dimensions per query.", d->dim)));
+    struct {
+      int n, dim;
+      const float* x;
+    } q{ARR_DIMS(qa)[0], ARR_DIMS(qa)[1], (const float*)ARR_DATA_PTR(qa)};
+    for (int i = 0; i < q.n * q.dim; i++)
+      if (!std::isfinite(q.x[i]))
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("ruvector_cross_scan: a query is not finite")));
     const AttentionOptions o = attention_options((Jsonb*)a->attention, "ruvector_cross_scan");
     const rvj::ir::Mechanism* m = nullptr;
     RVJ_ENGINE(m = &rvj::runtime::row_score_mechanism(o.type));
@@ -351,17 +366,14 @@ RVJ_FUNCTION(ruvector_cross_scan_transition) {
     const int threads = call_threads();
     check_work_mem("ruvector_cross_scan", CrossScan::memory(q.n, q.dim, k, CrossScan::kBlockDocs, threads));
     a->dims = q.dim, a->nq = q.n, a->k = k;
-    float* flat = (float*)palloc(sizeof(float) * (size_t)q.n * q.dim);
-    for (int i = 0; i < q.n; i++) memcpy(flat + (size_t)i * q.dim, q.x[i], sizeof(float) * q.dim);
     a->held.cb.func = delete_scan;
     a->held.cb.arg = &a->held;
     MemoryContextRegisterResetCallback(ctx, &a->held.cb);
     const bool jit = jit_enabled;
     RVJ_ENGINE({
       a->held.scan = new CrossScan(*m, params, q.dim, k, threads, jit);
-      a->held.scan->set_queries(flat, q.n);
+      a->held.scan->set_queries(q.x, q.n);
     });
-    pfree(flat);
   } else if (k != a->k || !same_datum(PG_GETARG_DATUM(3), a->queries, (varlena*)a->first) ||
              !same_datum(PG_GETARG_DATUM(5), a->attention_datum, a->attention)) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -399,11 +411,11 @@ namespace {
 
 // A document table partitioned into foreign tables (sharded with
 // postgres_fdw): the queries go to each partition in blocks, as an array
-// parameter of ruvector_cross_scan, which the shard runs whole; the
+// parameter (real[nq][dims]) of ruvector_cross_scan, which the shard runs whole; the
 // coordinator merges each query's log-sum-exps and k best logits. A shard
 // sends O(queries x k) numbers per block, never its documents.
 void sharded(FunctionCallInfo fcinfo, const TableSource& qs, const TableSource& ds, const Leaves& leaves,
-             const Output& out, int k, Oid vector_type) {
+             const Output& out, int k) {
   ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
   if (!ds.integer_id)
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -420,7 +432,7 @@ void sharded(FunctionCallInfo fcinfo, const TableSource& qs, const TableSource& 
       nullptr, true, 0);
   const char* sql = union_all(
       leaves, psprintf("SELECT %s.ruvector_cross_scan(%s::bigint, %s, $1, $2, $3) FROM", schema, ds.id, ds.column), "");
-  Oid types[3] = {get_array_type(vector_type), INT4OID, JSONBOID};
+  Oid types[3] = {FLOAT4ARRAYOID, INT4OID, JSONBOID};
   Datum values[3] = {0, Int32GetDatum(k),
                      PointerGetDatum(attention_options_jsonb(text_to_cstring(PG_GETARG_TEXT_PP(4)),
                                                              PG_GETARG_JSONB_P(8)))};
@@ -451,12 +463,12 @@ void sharded(FunctionCallInfo fcinfo, const TableSource& qs, const TableSource& 
     }
     SPI_freetuptable(qrows);
     if (nq == 0) continue;
-    int16 typlen;
-    bool typbyval;
-    char typalign;
-    get_typlenbyvalalign(vector_type, &typlen, &typbyval, &typalign);
     MemoryContext caller = MemoryContextSwitchTo(block_ctx);
-    values[0] = PointerGetDatum(construct_array(qvecs, nq, vector_type, typlen, typbyval, typalign));
+    Datum* elems = (Datum*)palloc(sizeof(Datum) * (size_t)nq * dims);
+    for (int i = 0; i < nq; i++)
+      for (int j = 0; j < dims; j++) elems[(size_t)i * dims + j] = Float4GetDatum(((RuVector*)qvecs[i])->x[j]);
+    int shape[2] = {nq, dims}, lbs[2] = {1, 1};
+    values[0] = PointerGetDatum(construct_md_array(elems, nullptr, 2, shape, lbs, FLOAT4OID, 4, true, TYPALIGN_INT));
     QueryPartial* merged = (QueryPartial*)palloc(sizeof(QueryPartial) * nq);
     TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * (size_t)nq * k);
     MemoryContextSwitchTo(caller);
@@ -551,7 +563,7 @@ RVJ_FUNCTION(ruvector_cross_attention) {
   const Output out = check_columns(rsinfo->setDesc, qs, ds);
   Leaves leaves;
   if (partition_leaves(ds.relid, &leaves) && leaves.any_foreign) {
-    sharded(fcinfo, qs, ds, leaves, out, k, vector_type);
+    sharded(fcinfo, qs, ds, leaves, out, k);
     return (Datum)0;
   }
   rvj::runtime::hnsw::Metric metric;

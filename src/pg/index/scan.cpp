@@ -161,6 +161,7 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("ruvector_attention index scans go forward only")));
   MemoryContext old = MemoryContextSwitchTo(st->ctx);
   if (!st->started) {
+    pgstat_count_index_scan(scan->indexRelation);  // pg_stat_user_indexes.idx_scan, as btree counts
     start(scan, st);
     st->started = true;
   }
