@@ -33,11 +33,12 @@ MemoryContext aggregate_context(FunctionCallInfo fcinfo, const char* fn) {
   return ctx;
 }
 
-void check_compatible(const AttendState* a, const AttendState* b) {
+void check_compatible(const AttendState* a, const AttendState* b, const char* function = "ruvector_attend") {
   if (a->dq != b->dq || a->dv != b->dv || a->type_len != b->type_len || memcmp(a->type, b->type, a->type_len) != 0 ||
       memcmp(state_query((AttendState*)a), state_query((AttendState*)b), sizeof(float) * a->dq) != 0)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("ruvector_attend needs the same query and attention type for every row of a group")));
+                    errmsg("%s needs the same query and attention type for every row of a group", function),
+                    errhint("States merge only when they attend the same query with the same attention type.")));
 }
 
 }  // namespace
@@ -214,7 +215,7 @@ RVJ_FUNCTION(ruvector_attend_merge_transition) {
   }
   if (a->dv != b->dv)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different value dimensions %d and %d", a->dv, b->dv)));
-  check_compatible(a, b);
+  check_compatible(a, b, "ruvector_attend_merge");
   rvj::runtime::softmax_merge(a->s, state_o(a), b->s, state_o(b), a->dv);
   PG_RETURN_POINTER(a);
 }

@@ -145,6 +145,43 @@ void check_dims(int expected, int got) {
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different ruvector dimensions %d and %d", expected, got)));
 }
 
+// The next block of up to `max` query rows from the cursor, copied into ctx
+// (reset first); dims is set from the first vector when still unknown.
+struct QueryBlock {
+  bool done;  // the cursor had no more rows
+  int n;      // rows with a vector (0 when all of this fetch's were NULL)
+  int64* keys;
+  char** texts;
+  RuVector** vecs;
+};
+QueryBlock fetch_queries(Portal portal, int max, MemoryContext ctx, const TableSource& qs, int* dims) {
+  QueryBlock b{false, 0, nullptr, nullptr, nullptr};
+  SPI_cursor_fetch(portal, true, max);
+  const uint64 got = SPI_processed;
+  b.done = got == 0;
+  if (b.done) return b;
+  MemoryContextReset(ctx);
+  SPITupleTable* rows = SPI_tuptable;
+  b.keys = (int64*)MemoryContextAlloc(ctx, sizeof(int64) * got);
+  b.texts = (char**)MemoryContextAlloc(ctx, sizeof(char*) * got);
+  b.vecs = (RuVector**)MemoryContextAlloc(ctx, sizeof(RuVector*) * got);
+  for (uint64 r = 0; r < got; r++) {
+    int64 key = 0;
+    char* text = nullptr;
+    RuVector* v;
+    if (!read_row(ctx, r, qs.integer_id, &key, &text, &v, "query")) continue;
+    if (*dims <= 0) *dims = v->dim;
+    check_dims(*dims, v->dim);
+    b.keys[b.n] = key;
+    b.texts[b.n] = text;
+    b.vecs[b.n] = (RuVector*)MemoryContextAlloc(ctx, VARSIZE(v));  // the tuple goes with the fetch
+    memcpy(b.vecs[b.n], v, VARSIZE(v));
+    b.n++;
+  }
+  SPI_freetuptable(rows);
+  return b;
+}
+
 // The similarity whose index ranks documents as attention_type's logit
 // does: scaled_dot by the inner product, cosine (a positive scale) by cosine.
 bool index_metric(const rvj::ir::Mechanism& m, const double* params, rvj::runtime::hnsw::Metric* metric) {
@@ -191,30 +228,12 @@ void approximate(FunctionCallInfo fcinfo, const TableSource& qs, const TableSour
   TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * k);
   for (;;) {
     CHECK_FOR_INTERRUPTS();
-    SPI_cursor_fetch(qportal, true, kFetchQueries);
-    const uint64 got = SPI_processed;
-    if (got == 0) break;
-    MemoryContextReset(block_ctx);
-    SPITupleTable* qrows = SPI_tuptable;
-    int nq = 0;
-    int64* qkeys = (int64*)MemoryContextAlloc(block_ctx, sizeof(int64) * got);
-    char** qtexts = (char**)MemoryContextAlloc(block_ctx, sizeof(char*) * got);
-    RuVector** qvecs = (RuVector**)MemoryContextAlloc(block_ctx, sizeof(RuVector*) * got);
-    for (uint64 r = 0; r < got; r++) {
-      SPI_tuptable = qrows;
-      int64 key = 0;
-      char* text = nullptr;
-      RuVector* v;
-      if (!read_row(block_ctx, r, qs.integer_id, &key, &text, &v, "query")) continue;
-      if (dims <= 0) dims = v->dim;
-      check_dims(dims, v->dim);
-      qkeys[nq] = key;
-      qtexts[nq] = text;
-      qvecs[nq] = (RuVector*)MemoryContextAlloc(block_ctx, VARSIZE(v));
-      memcpy(qvecs[nq], v, VARSIZE(v));
-      nq++;
-    }
-    SPI_freetuptable(qrows);
+    const QueryBlock block = fetch_queries(qportal, kFetchQueries, block_ctx, qs, &dims);
+    if (block.done) break;
+    const int nq = block.n;
+    int64* qkeys = block.keys;
+    char** qtexts = block.texts;
+    RuVector** qvecs = block.vecs;
     if (nq > 0 && !bound) {
       RVJ_ENGINE(kernel = rvj::runtime::bind(m, dims, jit));
       bound = true;
@@ -439,34 +458,16 @@ void sharded(FunctionCallInfo fcinfo, const TableSource& qs, const TableSource& 
   int dims = qs.dims > 0 ? qs.dims : ds.dims;
   for (;;) {
     CHECK_FOR_INTERRUPTS();
-    SPI_cursor_fetch(qportal, true, block);
-    const uint64 got = SPI_processed;
-    if (got == 0) break;
-    MemoryContextReset(block_ctx);
-    SPITupleTable* qrows = SPI_tuptable;
-    int nq = 0;
-    int64* qkeys = (int64*)MemoryContextAlloc(block_ctx, sizeof(int64) * got);
-    char** qtexts = (char**)MemoryContextAlloc(block_ctx, sizeof(char*) * got);
-    Datum* qvecs = (Datum*)MemoryContextAlloc(block_ctx, sizeof(Datum) * got);
-    for (uint64 r = 0; r < got; r++) {
-      SPI_tuptable = qrows;
-      int64 key = 0;
-      char* text = nullptr;
-      RuVector* v;
-      if (!read_row(block_ctx, r, qs.integer_id, &key, &text, &v, "query")) continue;
-      if (dims <= 0) dims = v->dim;
-      check_dims(dims, v->dim);
-      RuVector* copy = (RuVector*)MemoryContextAlloc(block_ctx, VARSIZE(v));  // the tuple goes with qrows
-      memcpy(copy, v, VARSIZE(v));
-      qkeys[nq] = key, qtexts[nq] = text, qvecs[nq] = PointerGetDatum(copy);
-      nq++;
-    }
-    SPI_freetuptable(qrows);
-    if (nq == 0) continue;
+    const QueryBlock qb = fetch_queries(qportal, block, block_ctx, qs, &dims);
+    if (qb.done) break;
+    if (qb.n == 0) continue;
+    const int nq = qb.n;
+    int64* qkeys = qb.keys;
+    char** qtexts = qb.texts;
     MemoryContext caller = MemoryContextSwitchTo(block_ctx);
     Datum* elems = (Datum*)palloc(sizeof(Datum) * (size_t)nq * dims);
     for (int i = 0; i < nq; i++)
-      for (int j = 0; j < dims; j++) elems[(size_t)i * dims + j] = Float4GetDatum(((RuVector*)qvecs[i])->x[j]);
+      for (int j = 0; j < dims; j++) elems[(size_t)i * dims + j] = Float4GetDatum(qb.vecs[i]->x[j]);
     int shape[2] = {nq, dims}, lbs[2] = {1, 1};
     values[0] = PointerGetDatum(construct_md_array(elems, nullptr, 2, shape, lbs, FLOAT4OID, 4, true, TYPALIGN_INT));
     QueryPartial* merged = (QueryPartial*)palloc(sizeof(QueryPartial) * nq);

@@ -93,6 +93,19 @@ MhaScan* reserve_row(MemoryContext ctx, MhaScan* st) {
   return st;
 }
 
+// The row's H logits, in the state's scratch; ERROR if one overflowed.
+const float* row_logits(MhaScan* st, const RuVector* q, const RuVector* x) {
+  float* logits = scratch_of(st);
+  rvj::runtime::head_logits(q->x, x->x, st->dims, st->heads, logits);
+  for (int h = 0; h < st->heads; h++)
+    if (!std::isfinite(logits[h]))
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                      errmsg("a logit of ruvector_mha_search overflowed type real"),
+                      errhint("A dot product of these vectors exceeds the range of real (about 3.4e38); scale them "
+                              "down.")));
+  return logits;
+}
+
 void check_same_scan(MhaScan* a, MhaScan* b) {
   if (a->heads != b->heads || a->dims != b->dims || a->k != b->k || (a->mode == kTopK) != (b->mode == kTopK) ||
       memcmp(query_of(a), query_of(b), sizeof(float) * a->dims) != 0 ||
@@ -151,14 +164,7 @@ RVJ_FUNCTION(ruvector_mha_scan_transition) {
                     errmsg("ruvector_mha_scan needs the same query, num_heads and k for every row")));
   }
 
-  float* logits = scratch_of(st);
-  rvj::runtime::head_logits(q->x, x->x, st->dims, st->heads, logits);
-  for (int h = 0; h < st->heads; h++)
-    if (!std::isfinite(logits[h]))
-      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("a logit of ruvector_mha_search overflowed type real"),
-                      errhint("A dot product of these vectors exceeds the range of real (about 3.4e38); scale them "
-                              "down.")));
+  const float* logits = row_logits(st, q, x);
   if (st->mode == kTopK) {
     const double w = rvj::runtime::head_average(logits, lse_of(st), st->heads);
     rvj::runtime::top_k_offer(heap_of(st), &st->heap_size, st->k, TopEntry{w, id});
@@ -310,12 +316,7 @@ RVJ_FUNCTION(ruvector_mha_normalisers_transition) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("ruvector_mha_normalisers needs the same query and num_heads for every row")));
   }
-  float* logits = scratch_of(st);
-  rvj::runtime::head_logits(q->x, x->x, st->dims, st->heads, logits);
-  for (int h = 0; h < st->heads; h++)
-    if (!std::isfinite(logits[h]))
-      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("a logit of ruvector_mha_search overflowed type real")));
+  const float* logits = row_logits(st, q, x);
   rvj::runtime::lse_add(m_of(st), s_of(st), logits, st->heads);
   PG_RETURN_POINTER(st);
 }

@@ -182,8 +182,9 @@ RVJ_FUNCTION(ruvector_search) {
                            : psprintf("WHERE %s IS NOT NULL ORDER BY %s OPERATOR(%s.%s) $1 LIMIT %d", t.column,
                                       t.column, schema, metric.op, k);
   Leaves leaves;
-  const char* sql = partition_leaves(relid, &leaves) ? union_all(leaves, head, tail)
-                                                     : psprintf("%s %s %s", head, t.relation, tail);
+  const bool per_partition = partition_leaves(relid, &leaves);
+  if (per_partition && leaves.count == 0) return (Datum)0;  // a partitioned table without partitions
+  const char* sql = per_partition ? union_all(leaves, head, tail) : psprintf("%s %s %s", head, t.relation, tail);
   TopEntry* best = (TopEntry*)palloc(sizeof(TopEntry) * k);
   int count = 0;
   Oid types[1] = {vtype};

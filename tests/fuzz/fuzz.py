@@ -334,7 +334,8 @@ class Gen:
                  (self.g_cache, 2), (self.g_softmax, 3), (self.g_types, 1), (self.g_ops, 7), (self.g_casts, 6),
                  (self.g_text_in, 5), (self.g_typmod, 3), (self.g_support, 2), (self.g_copy, 2), (self.g_guc, 2),
                  (self.g_btree, 2), (self.g_cache_race, 2), (self.g_maxdims, 1), (self.g_stored, 5),
-                 (self.g_sliding, 5), (self.g_tables, 6), (self.g_catalogue, 8), (self.g_index, 8)]
+                 (self.g_sliding, 5), (self.g_tables, 6), (self.g_catalogue, 8), (self.g_index, 8),
+                 (self.g_shard, 6)]
         tot = sum(w for _, w in kinds)
         x = self.r.uniform(0, tot)
         for f, w in kinds:
@@ -625,6 +626,68 @@ class Gen:
                % (h(["'fuzz_q'"], bad_rel), h(["'k8'", "'kball'"], bad_col), h(["'fuzz_rows'", "'fuzz_q'"], bad_rel),
                   dcol, sq(m), k, h(["'id'"], bad_id), h(["'id'"], bad_id), jp, exact, cols))
         return Stmt(0, sql, "ruvector_cross_attention", m, pairs, "")
+
+    def g_shard(self):
+        """The per-partition forms over fuzz_parts (partitioned), fuzz_rows and fuzz_q: ruvector_search,
+        ruvector_attend_table, ruvector_attend_state / ruvector_attend_merge (and the state's text form,
+        mutated), and the internal aggregates ruvector_search_scan, ruvector_mha_normalisers and
+        ruvector_cross_scan; each argument sensible with probability 0.85, hostile otherwise."""
+        def h(good, bad):
+            return self.pick(good) if not self.chance(0.15) else self.pick(bad)
+        table = h(["'fuzz_parts'", "'fuzz_rows'", "'fuzz_q'"],
+                  ["'pg_class'", "'fuzz_missing'", "NULL::regclass", "0::regclass", "'fuzz_idx'", "'fuzz_parts_0'"])
+        q = h(["(SELECT k8 FROM fuzz_rows WHERE id = 3)", "'[1,2,3,4,5,6,7,8]'", "'[0.1,0,0,0,0,0,0,0.2]'"],
+              ["'[1,2,3,4]'", "'[1e30,1e30,1e30,1e30,1e30,1e30,1e30,1e30]'", "NULL::ruvector", "'[0,0,0,0,0,0,0,0]'"])
+        col = h(["'k8'", "'knull'", "'kball'"], ["'v4'", "'id'", "NULL", "'bogus'", "'k8; DROP TABLE fuzz_rows'", "''"])
+        k = h(["1", "5", "10"], ["0", "-3", "2147483647", "100000", "NULL::int"])
+        mech = self.mech_name(self.score_mechs)
+        c = self.r.randrange(7)
+        if c == 0:
+            metric = h(["'inner_product'", "'cosine'", "'l2'", "'poincare'", "'<#>'", "'<=>'", "'<->'", "'<~>'"],
+                       ["'dot'", "''", "NULL", "'<~>x'", "'L2'"])
+            sql = ("SELECT count(*), sum(distance) FROM ruvector_search(%s, %s, %s, %s, column_name => %s, "
+                   "id_column => %s, exact => %s)" % (table, q, k, metric, col, h(["'id'"], ["NULL", "'k8'", "'bogus'"]),
+                                                     h(["true", "false"], ["NULL::boolean"])))
+            return Stmt(0, sql, "ruvector_search", None, (), "")
+        if c == 1:
+            sql = ("SELECT ruvector_attend_table(%s, %s, %s, %s, %s)"
+                   % (table, q, col, h(["'v4'", "'k8'", "NULL"], ["'bogus'", "'id'"]), sq(mech)))
+            return Stmt(0, sql, "ruvector_attend_table", mech, (), "")
+        if c == 2:
+            att = h(["jsonb_build_object('attention_type', %s)" % sq(mech), "'{}'::jsonb"],
+                    [x if "::" in x else x + "::jsonb" for x in HOSTILE_PARAMS_WHOLE])
+            sql = ("SELECT ruvector_attend_merge(s) FROM (SELECT ruvector_attend_state(%s, k8, %s, %s) s "
+                   "FROM fuzz_parts GROUP BY id %% %d) t" % (q, h(["v4", "k8"], ["kball", "knull"]), att,
+                                                            self.pick([1, 2, 7, 1000])))
+            return Stmt(0, sql, "ruvector_attend_state", mech, (), "")
+        if c == 3:
+            pos = self.r.randrange(7, 400)
+            byte = self.pick(["00", "ff", "7f", "80", "41", "fe"])
+            sql = ("SELECT ruvector_attend_merge(overlay(s::text PLACING '%s' FROM %d FOR 2)::ruvector_attend_state) "
+                   "FROM (SELECT ruvector_attend_state('[1,0,0,0,0,0,0,1]', k8, v4) s FROM fuzz_rows WHERE id <= 30) t"
+                   % (byte, pos))
+            return Stmt(0, sql, "ruvector_attend_state_in", None, (), "")
+        if c == 4:
+            heads = h(["1", "2", "4", "8"], ["3", "0", "-1", "NULL::int", "2147483647"])
+            sql = "SELECT ruvector_mha_normalisers(%s, %s, %s) FROM fuzz_parts" % (
+                h(["k8", "knull"], ["v4", "kball", "NULL::ruvector"]), q, heads)
+            return Stmt(0, sql, "ruvector_mha_normalisers", None, (), "")
+        if c == 5:
+            dist = h(["k8 <#> %s" % q, "k8 <-> %s" % q, "0.5::float8"], ["'NaN'::float8", "'Infinity'::float8", "NULL::float8"])
+            sql = "SELECT length(ruvector_search_scan(id, %s, %s)) FROM fuzz_parts" % (dist, k)
+            return Stmt(0, sql, "ruvector_search_scan", None, (), "")
+        nq = self.pick([1, 2, 5])
+        rows = ",".join("[%s]" % ",".join(self.pick(["0.1", "1", "-2", "0"]) for _ in range(8)) for _ in range(nq))
+        queries = h(["ARRAY[%s]::real[]" % rows], ["ARRAY[1,2,3]::real[]", "ARRAY[[1,2],[3,4]]::real[]",
+                                                    "ARRAY[['NaN',0,0,0,0,0,0,0]]::real[]", "NULL::real[]",
+                                                    "'{}'::real[]", "ARRAY[[[1]]]::real[]"])
+        jp, _ = self.params(mech, self.mechs.get(mech, {}).get("params", {}) if self.mechs.get(mech) else {},
+                            max_keys=2, hostile=0.1)
+        att = h(["jsonb_build_object('attention_type', %s, 'params', %s::jsonb)" % (sq(mech), jp)],
+                [x + "::jsonb" if "::" not in x else x for x in HOSTILE_PARAMS_WHOLE])
+        sql = "SELECT length(ruvector_cross_scan(id, %s, %s, %s, %s)) FROM fuzz_parts" % (
+            h(["k8", "knull"], ["v4", "kball"]), queries, k, att)
+        return Stmt(0, sql, "ruvector_cross_scan", mech, (), "")
 
     def g_mha(self):
         E = self.pick([1, 2, 3, 4, 6, 8, 16, 32])
@@ -1255,7 +1318,7 @@ class Runner:
         rc, have, _ = self.psql_c("SELECT sha FROM fuzz_script")
         sql = "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS ruvector_jit;"
         if rc != 0 or have.strip() != sha:
-            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows, fuzz_nodes, fuzz_edges CASCADE; "
+            sql = ("SET client_min_messages = warning; DROP TABLE IF EXISTS fuzz_rows, fuzz_nodes, fuzz_edges, fuzz_parts CASCADE; "
                    "DROP EXTENSION IF EXISTS ruvector_jit CASCADE; CREATE EXTENSION ruvector_jit; "
                    "DROP TABLE IF EXISTS fuzz_script; CREATE TABLE fuzz_script AS SELECT %s::text AS sha;" % sq(sha))
         rc, _, err = self.psql_c(sql, timeout=120)
@@ -1287,6 +1350,14 @@ class Runner:
                     "CREATE INDEX IF NOT EXISTS fuzz_attn_cos ON fuzz_rows USING ruvector_attention (knull ruvector_cosine_ops); "
                     "CREATE INDEX IF NOT EXISTS fuzz_attn_ball ON fuzz_rows USING ruvector_attention (kball ruvector_poincare_ops)",
                     timeout=300)
+        # a partitioned copy of fuzz_rows' first 3000 rows, for the per-partition (sharding) forms
+        self.psql_c("SET client_min_messages = warning; "
+                    "CREATE TABLE IF NOT EXISTS fuzz_parts (id bigint NOT NULL, k8 ruvector, knull ruvector, "
+                    "kball ruvector, v4 ruvector) PARTITION BY HASH (id); "
+                    "CREATE TABLE IF NOT EXISTS fuzz_parts_0 PARTITION OF fuzz_parts FOR VALUES WITH (MODULUS 2, REMAINDER 0); "
+                    "CREATE TABLE IF NOT EXISTS fuzz_parts_1 PARTITION OF fuzz_parts FOR VALUES WITH (MODULUS 2, REMAINDER 1); "
+                    "INSERT INTO fuzz_parts SELECT id, k8, knull, kball, v4 FROM fuzz_rows WHERE id <= 3000 "
+                    "AND NOT EXISTS (SELECT 1 FROM fuzz_parts)", timeout=300)
         # a small graph (fuzz_rows' first 40 rows as nodes) and models for the catalogue's functions
         self.psql_c("SET client_min_messages = warning; "
                     "CREATE TABLE IF NOT EXISTS fuzz_nodes AS SELECT id::bigint AS id, k8 AS f FROM fuzz_rows WHERE id <= 40; "
