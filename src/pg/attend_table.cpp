@@ -43,11 +43,11 @@ RVJ_FUNCTION(ruvector_attend_table) {
   StringInfoData sql;
   initStringInfo(&sql);
   if (partition_leaves(relid, &leaves) && leaves.count > 0) {
-    appendStringInfo(&sql, "SELECT %s.ruvector_attend_merge(s) FROM (", schema);
-    for (int i = 0; i < leaves.count; i++)
-      appendStringInfo(&sql, "%sSELECT %s.ruvector_attend_state($1, %s, %s, $3) AS s FROM ONLY %s",
-                       i ? " UNION ALL " : "", schema, keys.column, value_column, leaves.leaf[i].relation);
-    appendStringInfoString(&sql, ") AS partitions");
+    appendStringInfo(&sql, "SELECT %s.ruvector_attend_merge(s) FROM (%s) AS partitions", schema,
+                     union_all(leaves,
+                               psprintf("SELECT %s.ruvector_attend_state($1, %s, %s, $3) AS s FROM", schema,
+                                        keys.column, value_column),
+                               ""));
   } else {
     appendStringInfo(&sql, "SELECT %s.ruvector_attend($1, %s, %s, $2) FROM %s", schema, keys.column, value_column,
                      keys.relation);

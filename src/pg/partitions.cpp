@@ -41,7 +41,8 @@ const char* union_all(const Leaves& leaves, const char* head, const char* tail) 
   StringInfoData sql;
   initStringInfo(&sql);
   for (int i = 0; i < leaves.count; i++)
-    appendStringInfo(&sql, "%s(%s ONLY %s %s)", i ? " UNION ALL " : "", head, leaves.leaf[i].relation, tail);
+    appendStringInfo(&sql, "%s(%s ONLY %s%s%s)", i ? " UNION ALL " : "", head, leaves.leaf[i].relation,
+                     *tail ? " " : "", tail);
   return sql.data;
 }
 
