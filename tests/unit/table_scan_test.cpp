@@ -240,3 +240,79 @@ TEST(CrossScan, DestroyedWhileScoringWaitsForItsThreads) {
   }
   SUCCEED();
 }
+
+// The coordinator's merge of sharded scans (ruvector_cross_attention over a
+// table sharded with postgres_fdw): each shard's partial() (m, s, k best
+// logits), merged by lse_merge and top_k_offer, gives the single scan's
+// exact weights over all documents.
+TEST(CrossScan, ShardsMergeToTheDirectSoftmax) {
+  const int dims = 24, nq = 9, nd = 301, k = 4, shards = 3;
+  const auto q = random_rows(nq, dims, 31, 0.2f), d = random_rows(nd, dims, 32, 0.2f);
+  const double cosine[1] = {3.0};
+  const auto want = direct_weights("cosine", cosine, q, nq, d, nd, dims);
+  std::vector<std::unique_ptr<CrossScan>> scans;
+  for (int s = 0; s < shards; ++s) {
+    scans.push_back(std::make_unique<CrossScan>(row_score_mechanism("cosine"), cosine, dims, k, 1, false));
+    scans.back()->set_queries(q.data(), nq);
+    // Shard s holds documents j with j % shards == s (one hashed partition).
+    std::vector<float> rows;
+    std::vector<int64_t> keys;
+    for (int j = s; j < nd; j += shards) {
+      rows.insert(rows.end(), &d[(size_t)j * dims], &d[(size_t)(j + 1) * dims]);
+      keys.push_back(j);
+    }
+    for (size_t j0 = 0; j0 < keys.size(); j0 += CrossScan::kBlockDocs) {
+      const int n = (int)std::min<size_t>(CrossScan::kBlockDocs, keys.size() - j0);
+      scans.back()->add_documents(&rows[j0 * dims], &keys[j0], n);
+    }
+  }
+  for (int i = 0; i < nq; ++i) {
+    double m = -INFINITY, s = 0;
+    std::vector<TopEntry> best(k);
+    int count = 0;
+    for (const auto& scan : scans) {
+      double ms, ss;
+      for (const TopEntry& e : scan->partial(i, &ms, &ss)) top_k_offer(best.data(), &count, k, e);
+      lse_merge(&m, &s, &ms, &ss, 1);
+    }
+    top_k_sort(best.data(), count);
+    ASSERT_EQ(count, k);
+    std::vector<int> order(nd);
+    for (int j = 0; j < nd; ++j) order[j] = j;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return want[i][a] > want[i][b]; });
+    for (int r = 0; r < k; ++r) {
+      EXPECT_EQ(best[r].key, order[r]) << "query " << i << " rank " << r;
+      const double w = std::exp(best[r].value - (m + std::log(s)));
+      EXPECT_NEAR(w, want[i][order[r]], 1e-6 * want[i][order[r]]);
+    }
+  }
+}
+
+// ruvector_mha_search's first pass over shards: each shard's per-head
+// log-sum-exp, merged as a running sum (lse, 1), equals the log-sum-exp
+// over all rows.
+TEST(HeadWeights, ShardLogSumExpsMergeExactly) {
+  const int dims = 16, heads = 4, n = 50, shards = 3;
+  const auto q = random_rows(1, dims, 41, 2.0f), k = random_rows(n, dims, 42, 2.0f);
+  std::vector<float> logits(heads);
+  std::vector<double> m(heads), s(heads), all(heads);
+  lse_init(m.data(), s.data(), heads);
+  std::vector<double> gm(heads), gs(heads);
+  lse_init(gm.data(), gs.data(), heads);
+  for (int sh = 0; sh < shards; ++sh) {
+    std::vector<double> sm(heads), ss(heads), lse(heads);
+    lse_init(sm.data(), ss.data(), heads);
+    for (int r = sh; r < n; r += shards) {
+      head_logits(q.data(), &k[(size_t)r * dims], dims, heads, logits.data());
+      lse_add(sm.data(), ss.data(), logits.data(), heads);
+      lse_add(m.data(), s.data(), logits.data(), heads);
+    }
+    lse_finish(sm.data(), ss.data(), heads, lse.data());
+    const std::vector<double> one(heads, 1.0);
+    lse_merge(gm.data(), gs.data(), lse.data(), one.data(), heads);
+  }
+  std::vector<double> merged(heads);
+  lse_finish(gm.data(), gs.data(), heads, merged.data());
+  lse_finish(m.data(), s.data(), heads, all.data());
+  for (int h = 0; h < heads; ++h) EXPECT_NEAR(merged[h], all[h], 1e-12 * std::abs(all[h]) + 1e-12);
+}
