@@ -276,7 +276,10 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   UnlockReleaseBuffer(mb);
 
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseLoad);
-  const double reltuples = table_index_build_scan(heap, index, info, true, true, build_callback, s, nullptr);
+  // From the table's first page (allow_sync = false): a synchronized scan
+  // starts where another scan of the table is, and the graph, which
+  // depends on the insertion order, would differ from build to build.
+  const double reltuples = table_index_build_scan(heap, index, info, false, true, build_callback, s, nullptr);
   if (!s->on_disk) flush(s);
 
   IndexBuildResult* r = (IndexBuildResult*)palloc(sizeof(IndexBuildResult));
