@@ -26,6 +26,8 @@
 #include "runtime/schedules/flash.h"
 #include "runtime/schedules/parallel.h"
 #include "runtime/linear_table.h"
+#include "runtime/schedules/linear.h"
+#include <string>
 #include "runtime/graph.h"
 #include "runtime/moe.h"
 #include <thread>
@@ -414,7 +416,8 @@ BENCHMARK(BM_LoadFromDiskCache)->Arg(384)->Unit(benchmark::kMillisecond)->Iterat
 const bool codegen_registered = (rvj::runtime::register_codegen(&rvj::codegen::provider()), true);
 
 // ruvector_linear_attend's kernel: one query of 512 dims (8 heads x 64)
-// against a linear state over 512-dim values, built beforehand.
+// against a linear state over 512-dim values, built and packed beforehand
+// (a call site packs a stored state once).
 void BM_LinearAttend(benchmark::State& st) {
   const rvj::ir::SequenceMechanism& m = *rvj::ir::find_sequence_mechanism("linear");
   std::vector<double> params(m.params.size());
@@ -428,13 +431,59 @@ void BM_LinearAttend(benchmark::State& st) {
     rvj::runtime::linear_table_add(p, k.data(), v.data(), state.data());
   }
   const auto q = random_vec(d, 7);
-  std::vector<float> out(p.out_dims());
+  std::vector<float> out(p.out_dims()), packed(rvj::runtime::linear_query_size(p));
+  rvj::runtime::linear_table_pack(p, state.data(), packed.data());
   for (auto _ : st) {
-    rvj::runtime::linear_table_attend(p, state.data(), q.data(), out.data());
+    rvj::runtime::linear_table_attend(p, packed.data(), q.data(), out.data());
     benchmark::DoNotOptimize(out.data());
   }
 }
 BENCHMARK(BM_LinearAttend)->Unit(benchmark::kMicrosecond);
+
+// The linear schedule as ruvector_attention runs it: 4096 rows of 512 dims
+// (8 heads x 64) attending to themselves, state then queries, in the SQL
+// function's slices; range(0) picks the mechanism (0 linear, 1
+// linear_causal, 2 cosformer, 3 performer with 128 features), range(1) the
+// threads. GFLOP/s counts the state products (2 L F (d_v + 1) twice per
+// head, the feature maps and FAVOR+'s W x not included).
+void BM_LinearSequence(benchmark::State& st) {
+  static const char* const names[] = {"linear", "linear_causal", "cosformer", "performer"};
+  const char* name = names[st.range(0)];
+  const int threads = static_cast<int>(st.range(1)), n = 4096, d = 512;
+  const rvj::ir::SequenceMechanism& m = *rvj::ir::find_sequence_mechanism(name);
+  std::vector<double> params(m.params.size());
+  rvj::ir::default_params(m.params, params.data());
+  for (size_t i = 0; i < m.params.size(); ++i) {
+    if (std::string(m.params[i].name) == "num_heads") params[i] = 8;
+    if (std::string(m.params[i].name) == "num_features") params[i] = 128;
+  }
+  rvj::runtime::SequencePlan p = rvj::runtime::plan_sequence(m, params.data(), n, n, d, d, d);
+  std::vector<double> w(rvj::runtime::favor_weights_size(p));
+  rvj::runtime::favor_weights(p, w.data());
+  p.favor_w = w.data();
+  const auto x = random_vec(n * d, 21);
+  std::vector<const float*> rows(n);
+  for (int i = 0; i < n; ++i) rows[i] = x.data() + static_cast<size_t>(i) * d;
+  std::vector<double> state(rvj::runtime::linear_state_size(p));
+  std::vector<float> out(static_cast<size_t>(n) * p.out_dims());
+  const int step = rvj::runtime::linear_step_rows(p, threads);
+  for (auto _ : st) {
+    rvj::runtime::linear_init(p, state.data());
+    if (!p.causal)
+      for (int j0 = 0; j0 < n; j0 += step)
+        rvj::runtime::linear_add_keys(p, rows.data(), rows.data(), j0, std::min(n, j0 + step), state.data(), threads);
+    for (int q0 = 0; q0 < n; q0 += step)
+      rvj::runtime::run_linear(p, p.params.eps, rows.data(), rows.data(), rows.data(), q0, std::min(n, q0 + step),
+                               state.data(), out.data() + static_cast<size_t>(q0) * p.out_dims(), threads);
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(4.0 * n * p.heads * p.feature_dim() * (p.value_dim + 1),
+                                              benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_LinearSequence)
+    ->ArgsProduct({{0, 1, 2, 3}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // Mixture-of-experts routing: 512 vectors x 512 dims x 8 experts, top 2,
 // one thread: the gate scores and the router (runtime/moe).

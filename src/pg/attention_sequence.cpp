@@ -99,16 +99,19 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
     }
     double* state = (double*)palloc(sizeof(double) * rvj::runtime::linear_state_size(plan));
     RVJ_ENGINE(rvj::runtime::linear_init(plan, state));
-    if (!plan.causal)  // the whole state first, in slices
-      for (int j0 = 0; j0 < k.n; j0 += plan.block) {
+    // Slices of whole chunks, so the rounding never depends on the threads.
+    const int threads = call_threads(), step = rvj::runtime::linear_step_rows(plan, threads);
+    if (!plan.causal)  // the whole state first
+      for (int j0 = 0; j0 < k.n; j0 += step) {
         CHECK_FOR_INTERRUPTS();
-        const int j1 = Min(k.n, j0 + plan.block);
-        RVJ_ENGINE(rvj::runtime::linear_add_keys(plan, k.x, v.x, j0, j1, state));
+        const int j1 = Min(k.n, j0 + step);
+        RVJ_ENGINE(rvj::runtime::linear_add_keys(plan, k.x, v.x, j0, j1, state, threads));
       }
-    for (int q0 = 0; q0 < q.n; q0 += plan.block) {
+    for (int q0 = 0; q0 < q.n; q0 += step) {
       CHECK_FOR_INTERRUPTS();
-      const int q1 = Min(q.n, q0 + plan.block);
-      RVJ_ENGINE(rvj::runtime::run_linear(plan, eps, q.x, k.x, v.x, q0, q1, state, out + (size_t)q0 * out_dims));
+      const int q1 = Min(q.n, q0 + step);
+      RVJ_ENGINE(rvj::runtime::run_linear(plan, eps, q.x, k.x, v.x, q0, q1, state, out + (size_t)q0 * out_dims,
+                                          threads));
     }
     return out;
   }

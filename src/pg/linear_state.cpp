@@ -63,9 +63,14 @@ struct Site {
   char params_raw[256];
   double parsed[rvj::ir::kMaxParams];
   const rvj::ir::SequenceMechanism* parsed_m;
-  // ruvector_linear_attend: the detoasted state of the last TOAST pointer.
+  // ruvector_linear_attend: the detoasted state of the last TOAST pointer,
+  // and a state packed for queries (linear_table_pack), valid while
+  // packed_rel/packed_value name the TOAST value it came from.
   Oid toast_rel, toast_value;
   StateValue* detoasted;
+  float* packed;
+  size_t packed_cap;
+  Oid packed_rel, packed_value;
 };
 
 Site* site_of(FunctionCallInfo fcinfo) { return static_cast<Site*>(call_site(fcinfo, sizeof(Site))); }
@@ -353,9 +358,10 @@ RVJ_FUNCTION(ruvector_linear_state_send) {
 namespace {
 // The state argument `arg`, detoasted once per stored value: a state read
 // from a table arrives as a TOAST pointer, whose (relation, value) names it.
-StateValue* state_arg(FunctionCallInfo fcinfo, int arg, Site* s) {
+StateValue* state_arg(FunctionCallInfo fcinfo, int arg, Site* s, bool* stored = nullptr) {
   Datum raw = PG_GETARG_DATUM(arg);
   struct varlena* p = (struct varlena*)DatumGetPointer(raw);
+  if (stored) *stored = fcinfo->flinfo && VARATT_IS_EXTERNAL_ONDISK(p);
   if (fcinfo->flinfo && VARATT_IS_EXTERNAL_ONDISK(p)) {
     varatt_external ext;
     VARATT_EXTERNAL_GET_POINTER(ext, p);
@@ -376,17 +382,33 @@ StateValue* state_arg(FunctionCallInfo fcinfo, int arg, Site* s) {
 RVJ_FUNCTION(ruvector_linear_attend) {
   RuVector* q = PG_GETARG_RUVECTOR_P(0);
   Site* s = site_of(fcinfo);
-  StateValue* v = state_arg(fcinfo, 1, s);
+  bool stored = false;
+  StateValue* v = state_arg(fcinfo, 1, s, &stored);
   if (!s->ready || s->dims != v->dims || s->value_dims != v->value_dims || strcmp(s->name, v->name) != 0 ||
-      memcmp(s->params, v->params, sizeof s->params) != 0)
+      memcmp(s->params, v->params, sizeof s->params) != 0) {
     prepare_value(fcinfo, s, v, VARSIZE(v), ERRCODE_DATA_CORRUPTED);
+    s->packed_rel = s->packed_value = InvalidOid;
+  }
   if (q->dim != v->dims)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("the query has %d dimensions, the state's keys %d", q->dim, v->dims)));
   if (v->rows == 0)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the state holds no rows")));
+  // A stored state is packed once per call site; any other, per call.
+  if (!(stored && s->packed_rel == s->toast_rel && s->packed_value == s->toast_value)) {
+    const size_t n = rvj::runtime::linear_query_size(s->plan);
+    if (n > s->packed_cap) {
+      MemoryContext ctx = fcinfo->flinfo ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext;
+      if (s->packed) pfree(s->packed);
+      s->packed = (float*)MemoryContextAlloc(ctx, sizeof(float) * n);
+      s->packed_cap = n;
+    }
+    RVJ_ENGINE(rvj::runtime::linear_table_pack(s->plan, data_of(v), s->packed));
+    s->packed_rel = stored ? s->toast_rel : InvalidOid;
+    s->packed_value = stored ? s->toast_value : InvalidOid;
+  }
   RuVector* out = new_vector(s->plan.out_dims());
-  RVJ_ENGINE(rvj::runtime::linear_table_attend(s->plan, data_of(v), q->x, out->x));
+  RVJ_ENGINE(rvj::runtime::linear_table_attend(s->plan, s->packed, q->x, out->x));
   PG_RETURN_RUVECTOR_P(out);
 }
 

@@ -16,20 +16,23 @@ namespace {
 // between element chunks, which changes no bits (each partial is a float).
 constexpr int kChunk = 96;
 
-void panels_scalar(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld) {
+// Query element (i, t) is q[i * qi + t * qt]: rows (qi = dims, qt = 1) or
+// columns (qi = 1, qt = the column length); the same chains either way.
+void panels_scalar(const float* q, int64_t qi, int64_t qt, int nq, int dims, const float* panels, int nd, float* out,
+                   int64_t ld) {
   const int width = (int)panel_docs(nd);
   for (int i = 0; i < nq; ++i)
     for (int j = 0; j < width; ++j) {
       const float* p = panels + (int64_t)(j / kPanel) * dims * kPanel + j % kPanel;
       float acc = 0;
-      for (int t = 0; t < dims; ++t) acc = std::fma(q[(int64_t)i * dims + t], p[t * kPanel], acc);
+      for (int t = 0; t < dims; ++t) acc = std::fma(q[i * qi + t * qt], p[t * kPanel], acc);
       out[i * ld + j] = acc;
     }
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) void panels_avx512(const float* q, int nq, int dims, const float* panels, int nd,
-                                                      float* out, int64_t ld) {
+__attribute__((target("avx512f"))) void panels_avx512(const float* q, int64_t qi, int64_t qt, int nq, int dims,
+                                                      const float* panels, int nd, float* out, int64_t ld) {
   constexpr int MR = kQueryRows, NB = kPanelsPerBlock;
   const int width = (int)panel_docs(nd);
   const int64_t panel_size = (int64_t)dims * kPanel;
@@ -42,12 +45,12 @@ __attribute__((target("avx512f"))) void panels_avx512(const float* q, int nq, in
         for (int a = 0; a < MR; ++a)
           for (int b = 0; b < NB; ++b)
             acc[a][b] = t0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(out + (i0 + a) * ld + j0 + b * kPanel);
-        const float* qa = q + (int64_t)i0 * dims;
+        const float* qa = q + i0 * qi;
         for (int t = t0; t < t1; ++t) {
           __m512 dv[NB];
           for (int b = 0; b < NB; ++b) dv[b] = _mm512_loadu_ps(pb + b * panel_size + t * kPanel);
           for (int a = 0; a < MR; ++a) {
-            const __m512 qv = _mm512_set1_ps(qa[a * dims + t]);
+            const __m512 qv = _mm512_set1_ps(qa[a * qi + t * qt]);
             for (int b = 0; b < NB; ++b) acc[a][b] = _mm512_fmadd_ps(qv, dv[b], acc[a][b]);
           }
         }
@@ -59,8 +62,8 @@ __attribute__((target("avx512f"))) void panels_avx512(const float* q, int nq, in
 }
 
 // Two queries x 40 documents a block: 10 of the 16 registers hold sums.
-__attribute__((target("avx2,fma"))) void panels_avx2(const float* q, int nq, int dims, const float* panels, int nd,
-                                                     float* out, int64_t ld) {
+__attribute__((target("avx2,fma"))) void panels_avx2(const float* q, int64_t qi, int64_t qt, int nq, int dims,
+                                                     const float* panels, int nd, float* out, int64_t ld) {
   constexpr int MR = 2, NV = 5;  // 5 vectors of 8 documents
   static_assert(kBlockWidth % (8 * NV) == 0);
   const int width = (int)panel_docs(nd);
@@ -73,14 +76,14 @@ __attribute__((target("avx2,fma"))) void panels_avx2(const float* q, int nq, int
         for (int a = 0; a < MR; ++a)
           for (int v = 0; v < NV; ++v)
             acc[a][v] = t0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(out + (i0 + a) * ld + j0 + v * 8);
-        const float* qa = q + (int64_t)i0 * dims;
+        const float* qa = q + i0 * qi;
         const float* col[NV];
         for (int v = 0; v < NV; ++v) {
           const int j = j0 + v * 8;
           col[v] = panels + (int64_t)(j / kPanel) * panel_size + j % kPanel;
         }
         for (int t = t0; t < t1; ++t) {
-          const __m256 q0 = _mm256_set1_ps(qa[t]), q1 = _mm256_set1_ps(qa[dims + t]);
+          const __m256 q0 = _mm256_set1_ps(qa[t * qt]), q1 = _mm256_set1_ps(qa[qi + t * qt]);
           for (int v = 0; v < NV; ++v) {
             const __m256 dv = _mm256_loadu_ps(col[v] + t * kPanel);
             acc[0][v] = _mm256_fmadd_ps(q0, dv, acc[0][v]);
@@ -109,14 +112,26 @@ void pack_panels(const float* d, int nd, int dims, float* panels) {
   }
 }
 
-void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
-                SimdIsa isa) {
+namespace {
+void dispatch(const float* q, int64_t qi, int64_t qt, int nq, int dims, const float* panels, int nd, float* out,
+              int64_t ld, SimdIsa isa) {
   isa = simd_resolve(isa);
 #if defined(__x86_64__)
-  if (isa == SimdIsa::Avx512) return panels_avx512(q, nq, dims, panels, nd, out, ld);
-  if (isa == SimdIsa::Avx2) return panels_avx2(q, nq, dims, panels, nd, out, ld);
+  if (isa == SimdIsa::Avx512) return panels_avx512(q, qi, qt, nq, dims, panels, nd, out, ld);
+  if (isa == SimdIsa::Avx2) return panels_avx2(q, qi, qt, nq, dims, panels, nd, out, ld);
 #endif
-  panels_scalar(q, nq, dims, panels, nd, out, ld);
+  panels_scalar(q, qi, qt, nq, dims, panels, nd, out, ld);
+}
+}  // namespace
+
+void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
+                SimdIsa isa) {
+  dispatch(q, dims, 1, nq, dims, panels, nd, out, ld, isa);
+}
+
+void dot_panels_columns(const float* q, int64_t ldq, int nq, int dims, const float* panels, int nd, float* out,
+                        int64_t ld, SimdIsa isa) {
+  dispatch(q, 1, ldq, nq, dims, panels, nd, out, ld, isa);
 }
 
 }  // namespace rvj::runtime

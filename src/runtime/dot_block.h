@@ -37,4 +37,10 @@ void pack_panels(const float* d, int nd, int dims, float* panels);
 void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
                 SimdIsa isa = SimdIsa::Best);
 
+// The same products with the queries stored as columns: query i's element t
+// is q[t * ldq + i] (ldq >= query_rows(nq); the extra columns are read).
+// The same chains, so the same bits as dot_panels on the transposed rows.
+void dot_panels_columns(const float* q, int64_t ldq, int nq, int dims, const float* panels, int nd, float* out,
+                        int64_t ld, SimdIsa isa = SimdIsa::Best);
+
 }  // namespace rvj::runtime

@@ -1,5 +1,7 @@
 #include "runtime/simd.h"
 
+#include <atomic>
+
 namespace rvj::runtime {
 
 SimdIsa simd_isa() {
@@ -11,6 +13,18 @@ SimdIsa simd_isa() {
 #else
   return SimdIsa::Scalar;
 #endif
+}
+
+namespace {
+std::atomic<SimdIsa> forced{SimdIsa::Best};
+}
+
+void simd_force(SimdIsa isa) { forced.store(isa); }
+
+SimdIsa simd_resolve(SimdIsa isa) {
+  if (isa != SimdIsa::Best) return isa;
+  const SimdIsa f = forced.load(std::memory_order_relaxed);
+  return f == SimdIsa::Best ? simd_isa() : f;
 }
 
 bool simd_available(SimdIsa isa) {

@@ -20,7 +20,10 @@ enum class SimdIsa { Best, Avx512, Avx2, Scalar };
 SimdIsa simd_isa();
 // Whether this CPU runs `isa` (Best and Scalar: always).
 bool simd_available(SimdIsa isa);
-// isa, with Best resolved.
-inline SimdIsa simd_resolve(SimdIsa isa) { return isa == SimdIsa::Best ? simd_isa() : isa; }
+// Tests: what Best resolves to from now on, so that a whole schedule can be
+// run on each ISA (Best: the widest again). Not for use while work runs.
+void simd_force(SimdIsa isa);
+// isa, with Best resolved (to simd_isa(), or to what simd_force set).
+SimdIsa simd_resolve(SimdIsa isa);
 
 }  // namespace rvj::runtime

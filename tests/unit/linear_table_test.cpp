@@ -46,7 +46,9 @@ TEST(LinearTable, StateQueryEqualsTheSequenceSchedule) {
     for (int j = 0; j < n; ++j) linear_table_add(p, &k[(size_t)j * d], &v[(size_t)j * dv], (j < 77 ? a : b).data());
     linear_table_merge(a.data(), b.data(), a.size());
     std::vector<float> got(p.out_dims());
-    linear_table_attend(p, a.data(), q.data(), got.data());
+    std::vector<float> packed(linear_query_size(p));
+    linear_table_pack(p, a.data(), packed.data());
+    linear_table_attend(p, packed.data(), q.data(), got.data());
 
     // The sequence schedule over the same rows.
     SequencePlan s = plan_sequence(m, params.data(), 1, n, d, d, dv);

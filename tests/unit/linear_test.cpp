@@ -1,12 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "fixtures.h"
 #include "ir/errors.h"
 #include "ir/recipes/sequence.h"
 #include "runtime/schedules/linear.h"
+#include "runtime/simd.h"
 
 using namespace rvj;
 using namespace rvj::runtime;
@@ -16,7 +18,7 @@ namespace {
 // As the SQL function runs it: state built in slices (non-causal) or as a
 // prefix, queries in slices of `slice`.
 // FAVOR+ takes W from the case when it has one, else from the seed.
-std::vector<float> attend(const test::SequenceCase& c, int slice) {
+std::vector<float> attend(const test::SequenceCase& c, int slice, int threads = 1) {
   const ir::SequenceMechanism& m = *ir::find_sequence_mechanism(c.mechanism);
   std::vector<double> p = test::sequence_params(m, c);
   SequencePlan plan = plan_sequence(m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
@@ -27,14 +29,115 @@ std::vector<float> attend(const test::SequenceCase& c, int slice) {
   std::vector<double> state(linear_state_size(plan));
   linear_init(plan, state.data());
   if (!plan.causal)
-    for (int j0 = 0; j0 < c.S; j0 += slice) linear_add_keys(plan, k.data(), v.data(), j0, std::min(c.S, j0 + slice), state.data());
+    for (int j0 = 0; j0 < c.S; j0 += slice)
+      linear_add_keys(plan, k.data(), v.data(), j0, std::min(c.S, j0 + slice), state.data(), threads);
   std::vector<float> out(static_cast<size_t>(c.L) * plan.out_dims());
   for (int q0 = 0; q0 < c.L; q0 += slice)
     run_linear(plan, p[ir::param_index(m.params, "eps")], q.data(), k.data(), v.data(), q0, std::min(c.L, q0 + slice), state.data(),
-               out.data() + static_cast<size_t>(q0) * plan.out_dims());
+               out.data() + static_cast<size_t>(q0) * plan.out_dims(), threads);
+  return out;
+}
+
+// Random rows, seeded.
+std::vector<float> random_rows(int n, int d, unsigned seed, float scale) {
+  std::vector<float> x(static_cast<size_t>(n) * d);
+  uint64_t st = seed * 0x9e3779b97f4a7c15ull + 1;
+  for (float& e : x) {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    e = scale * (static_cast<float>(st >> 40) / static_cast<float>(1 << 24) * 2.0f - 1.0f);
+  }
+  return x;
+}
+
+test::SequenceCase random_case(const char* mechanism, int L, int S, int d, int dv,
+                               std::vector<std::pair<std::string, double>> params, unsigned seed) {
+  return {mechanism, L, S, d, d, dv, std::move(params), random_rows(L, d, seed, 1.0f), random_rows(S, d, seed + 1, 1.0f),
+          random_rows(S, dv, seed + 2, 1.0f), {}, {}};
+}
+
+// The causal definition, row by row in f64: query i over keys
+// j <= min(i, S - 1), with the IR's feature maps.
+std::vector<double> causal_reference(const test::SequenceCase& c) {
+  const ir::SequenceMechanism& m = *ir::find_sequence_mechanism(c.mechanism);
+  std::vector<double> p = test::sequence_params(m, c);
+  SequencePlan plan = plan_sequence(m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
+  std::vector<double> W(favor_weights_size(plan));
+  favor_weights(plan, W.data());
+  const int F = plan.feature_dim(), d = plan.head_dim, dv = plan.value_dim, M = std::max(c.L, c.S);
+  const double eps = p[ir::param_index(m.params, "eps")];
+  std::vector<double> out(static_cast<size_t>(c.L) * plan.out_dims()), fq(F), fk(F);
+  for (int h = 0; h < plan.heads; ++h)
+    for (int i = 0; i < c.L; ++i) {
+      ir::feature_map(plan.features, &c.q[static_cast<size_t>(i) * c.dq + h * d], d, i, M, W.data(),
+                      plan.params.num_features, fq.data());
+      std::vector<double> num(dv, 0.0);
+      double den = 0;
+      for (int j = 0; j <= std::min(i, c.S - 1); ++j) {
+        ir::feature_map(plan.features, &c.k[static_cast<size_t>(j) * c.dk + h * d], d, j, M, W.data(),
+                        plan.params.num_features, fk.data());
+        double dot = 0;
+        for (int f = 0; f < F; ++f) dot += fq[f] * fk[f];
+        den += dot;
+        for (int e = 0; e < dv; ++e) num[e] += dot * c.v[static_cast<size_t>(j) * c.dv + h * dv + e];
+      }
+      for (int e = 0; e < dv; ++e) out[static_cast<size_t>(i) * plan.out_dims() + h * dv + e] = num[e] / (den + eps);
+    }
   return out;
 }
 }  // namespace
+
+// The chunked causal form (masked products within a chunk, the state across
+// chunks) against the row-by-row definition: more queries than keys, fewer,
+// and chunks cut short.
+TEST(LinearSchedule, ChunkedCausalEqualsRowByRow) {
+  const std::vector<test::SequenceCase> cases = {
+      random_case("linear_causal", 200, 200, 16, 8, {{"num_heads", 2}}, 1),
+      random_case("linear_causal", 150, 100, 16, 8, {{"num_heads", 2}}, 2),
+      random_case("linear_causal", 70, 130, 8, 4, {{"num_heads", 1}}, 3),
+      random_case("cosformer", 200, 200, 16, 8, {{"num_heads", 2}, {"causal", 1}}, 4),
+      random_case("performer", 130, 130, 16, 8, {{"num_heads", 2}, {"num_features", 32}, {"causal", 1}}, 5),
+  };
+  for (const auto& c : cases) {
+    const std::vector<double> want = causal_reference(c);
+    for (int slice : {64, 128, 37}) {
+      const std::vector<float> got = attend(c, slice);
+      ASSERT_EQ(got.size(), want.size());
+      double worst = 0;
+      for (size_t i = 0; i < got.size(); ++i)
+        worst = std::max(worst, std::fabs(got[i] - want[i]) / std::max(1.0, std::fabs(want[i])));
+      EXPECT_LE(worst, 2e-5) << c.mechanism << " L=" << c.L << " S=" << c.S << " slice " << slice;
+    }
+  }
+}
+
+// The determinism promise: chunks aligned to the first row, f32 chains in a
+// fixed order, threads over whole (head, chunk) items: the same bits on every
+// ISA and thread count.
+TEST(LinearSchedule, SameBitsOnEveryIsaAndThreadCount) {
+  const std::vector<test::SequenceCase> cases = {
+      random_case("linear", 300, 260, 32, 16, {{"num_heads", 4}}, 11),
+      random_case("linear_causal", 300, 300, 32, 16, {{"num_heads", 4}}, 12),
+      random_case("cosformer", 260, 260, 32, 16, {{"num_heads", 2}, {"causal", 1}}, 13),
+      random_case("cosformer", 200, 260, 32, 16, {{"num_heads", 2}}, 14),
+      random_case("performer", 200, 260, 32, 16, {{"num_heads", 4}, {"num_features", 48}}, 15),
+      random_case("performer", 200, 200, 32, 16, {{"num_heads", 4}, {"num_features", 48}, {"causal", 1}}, 16),
+  };
+  for (const auto& c : cases) {
+    simd_force(SimdIsa::Scalar);
+    const std::vector<float> want = attend(c, 128, 1);
+    for (SimdIsa isa : {SimdIsa::Scalar, SimdIsa::Avx2, SimdIsa::Avx512}) {
+      if (!simd_available(isa)) continue;
+      simd_force(isa);
+      for (int threads : {1, 2, 3}) {
+        const std::vector<float> got = attend(c, 128, threads);
+        ASSERT_EQ(got.size(), want.size());
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), sizeof(float) * got.size()))
+            << c.mechanism << " isa " << static_cast<int>(isa) << " threads " << threads;
+      }
+    }
+    simd_force(SimdIsa::Best);
+  }
+}
 
 // linear and linear_causal against a numpy transcription of the paper.
 TEST(LinearSchedule, MatchesThePapersFormula) {

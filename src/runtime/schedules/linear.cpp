@@ -2,80 +2,346 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "ir/cancel.h"
 #include "ir/feature_map.h"
+#include "runtime/dot_block.h"
+#include "runtime/exp_block.h"
+#include "runtime/schedules/parallel.h"
 #include "runtime/simd.h"
 
 namespace rvj::runtime {
 
 namespace {
 
-// The state's f64 arithmetic as fused multiply-add chains in a fixed
-// order, vectorised along d_v: every clone gives the same bits.
-// The rank-1 updates of n keys (phiT: F rows of the n keys' features,
-// value rows v[b]), in key order: S[f][c] = fma(phiT[f][b], v[b][c],
-// S[f][c]) for b ascending, z[f] += phiT[f][b]. A row of S stays in L1
-// while the block's keys pass, so S is read from memory once per block.
-RVJ_CLONES void rank_updates(const double* phiT, const float* const* v, int n, int F, int dv, double* S, double* z) {
-  for (int f = 0; f < F; ++f) {
-    double* row = S + (size_t)f * dv;
-    const double* x = phiT + (size_t)f * n;
-    for (int b = 0; b < n; ++b) {
-      const float* vb = v[b];
-      const double a = x[b];
-      for (int c = 0; c < dv; ++c) row[c] = std::fma(a, static_cast<double>(vb[c]), row[c]);
-      z[f] += a;
-    }
-  }
-}
-
-// acc[c] = sum over f ascending of phi[f] S[f][c] (one chain per output).
-// Blocks of B outputs stay in registers while the rows of S stream past;
-// the block size changes no chain.
-template <int B>
-__attribute__((always_inline)) inline int product_blocks(const double* phi, const double* S, int F, int dv, int c0, double* acc) {
-  for (; c0 + B <= dv; c0 += B) {
-    double a[B] = {};
-    for (int f = 0; f < F; ++f) {
-      const double x = phi[f];
-      const double* row = S + (size_t)f * dv + c0;
-      for (int b = 0; b < B; ++b) a[b] = std::fma(x, row[b], a[b]);
-    }
-    for (int b = 0; b < B; ++b) acc[c0 + b] = a[b];
-  }
-  return c0;
-}
-
-RVJ_CLONES void state_product(const double* phi, const double* S, int F, int dv, double* acc) {
-  int c0 = product_blocks<64>(phi, S, F, dv, 0, acc);
-  c0 = product_blocks<16>(phi, S, F, dv, c0, acc);
-  for (int c = c0; c < dv; ++c) {
-    double a = 0;
-    for (int f = 0; f < F; ++f) a = std::fma(phi[f], S[(size_t)f * dv + c], a);
-    acc[c] = a;
-  }
-}
-
-// d[h] = sum over f ascending of phi[h][f] z_h[f], the heads' chains
-// interleaved (z_h at stride `step` in the state).
-RVJ_CLONES void denominators(const double* phi, const double* z, size_t step, int heads, int F, double* d) {
-  for (int h = 0; h < heads; ++h) d[h] = 0;
-  for (int f = 0; f < F; ++f)
-    for (int h = 0; h < heads; ++h) d[h] = std::fma(phi[(size_t)h * F + f], z[h * step + f], d[h]);
-}
-
+// Columns of a head's products: the value_dim values, then a column of ones,
+// whose products are z's sums and the denominators.
+int out_width(const SequencePlan& p) { return static_cast<int>(panel_docs(p.value_dim + 1)); }
 size_t head_state(const SequencePlan& p) {
   const size_t F = p.feature_dim();
   return F * p.value_dim + F;
 }
+int kv_head(const SequencePlan& p, int h) { return h / (p.heads / p.kv_heads); }
 
-// phi of row `pos` of x, head h. cosFormer's M is max(L, S).
-void phi(const SequencePlan& p, const float* row, int h, int pos, double* out) {
-  ir::feature_map(p.features, row + static_cast<size_t>(h) * p.head_dim, p.head_dim, pos, std::max(p.L, p.S),
-                  p.favor_w, p.params.num_features, out);
+// A thread's buffers, kept between calls.
+struct Scratch {
+  std::vector<float> phi, xh, wx, u, e, values, prod, a, inter, intra, state;
+  std::vector<int> t;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
 }
+
+// e^t for t = 0..88 (f32, rounded from f64), and infinity at 89: exp of
+// any u is then exp32(u - t) * e^t, t = min(ceil(u), 89) for u > 0, with
+// exp32's argument <= 0.
+const float* exp_integers() {
+  static const std::vector<float> table = [] {
+    std::vector<float> t(90);
+    for (int i = 0; i < 89; ++i) t[i] = static_cast<float>(std::exp(static_cast<double>(i)));
+    t[89] = std::numeric_limits<float>::infinity();
+    return t;
+  }();
+  return table.data();
+}
+
+// The element-wise steps, branch-free and cloned per ISA (selects and
+// single roundings: every clone gives the same bits).
+RVJ_CLONES void split_exponent(const float* __restrict u, int n, float* __restrict w, int* __restrict t) {
+  for (int j = 0; j < n; ++j) {
+    const float x = u[j];
+    const float tf = x > 0 ? std::min(std::ceil(x), 89.0f) : 0.0f;
+    w[j] = x > 0 ? x - tf : x;  // NaN stays NaN (exp32 keeps it)
+    t[j] = static_cast<int>(tf);
+  }
+}
+RVJ_CLONES void join_exponent(const float* __restrict e, const int* __restrict t, int n, float scale,
+                              const float* __restrict powers, float* __restrict out) {
+  for (int j = 0; j < n; ++j) out[j] = scale * (e[j] * powers[t[j]]);
+}
+RVJ_CLONES void negative_part(const float* __restrict x, int n, float* __restrict out) {
+  for (int i = 0; i < n; ++i) out[i] = x[i] < 0.0f ? x[i] : 0.0f;
+}
+// elu(x) + 1: x + 1 where x > 0, else exp(x) (e: exp32 of the negative part).
+RVJ_CLONES void elu_plus_one(const float* __restrict x, const float* __restrict e, int n, float* __restrict out) {
+  for (int i = 0; i < n; ++i) out[i] = x[i] > 0.0f ? x[i] + 1.0f : e[i];
+}
+RVJ_CLONES void relu_pair(const float* __restrict x, int d, float c, float sn, float* __restrict out) {
+  for (int i = 0; i < d; ++i) {
+    const float r = x[i] > 0.0f ? x[i] : 0.0f;
+    out[i] = r * c;
+    out[d + i] = r * sn;
+  }
+}
+
+// out[j] = scale * exp(u[j]) in f32, the same bits on every ISA; past
+// exp(88) it is infinite, which the callers' finiteness checks report.
+void scaled_exp(const float* u, int n, float scale, Scratch& s, float* out) {
+  s.e.resize(n);
+  s.t.resize(n);
+  split_exponent(u, n, s.e.data(), s.t.data());
+  exp32_block(s.e.data(), s.e.data(), n);
+  join_exponent(s.e.data(), s.t.data(), n, scale, exp_integers(), out);
+}
+
+// phi of rows x[0..n) (head h; row t at position pos0 + t) into
+// out[t * F + f], f32. wp: FAVOR+'s W in panels (favor_panels).
+void phi_rows(const SequencePlan& p, const float* const* x, int pos0, int n, int h, const float* wp, Scratch& s,
+              float* out) {
+  const int d = p.head_dim, F = p.feature_dim();
+  const size_t off = static_cast<size_t>(h) * d;
+  switch (p.features) {
+    case ir::FeatureMap::EluPlus1: {
+      s.u.resize(d);
+      s.e.resize(d);
+      for (int t = 0; t < n; ++t) {
+        const float* xs = x[t] + off;
+        negative_part(xs, d, s.u.data());
+        exp32_block(s.u.data(), s.e.data(), d);
+        elu_plus_one(xs, s.e.data(), d, out + static_cast<size_t>(t) * F);
+      }
+      return;
+    }
+    case ir::FeatureMap::CosFormer: {
+      const double M = std::max(p.L, p.S);
+      for (int t = 0; t < n; ++t) {
+        const double a = M_PI * (pos0 + t) / (2.0 * M);
+        relu_pair(x[t] + off, d, static_cast<float>(std::cos(a)), static_cast<float>(std::sin(a)),
+                  out + static_cast<size_t>(t) * F);
+      }
+      return;
+    }
+    case ir::FeatureMap::Favor: {
+      // m^-1/2 exp(W x^ - |x^|^2 / 2), x^ = x d^-1/4: W x^ on the panels.
+      const int m = p.params.num_features, wm = static_cast<int>(panel_docs(m));
+      const float scale = static_cast<float>(std::pow(static_cast<double>(d), -0.25));
+      const float norm = static_cast<float>(1 / std::sqrt(static_cast<double>(m)));
+      s.xh.assign(static_cast<size_t>(query_rows(n)) * d, 0.0f);
+      s.wx.resize(static_cast<size_t>(query_rows(n)) * wm);
+      s.u.resize(m);
+      for (int t = 0; t < n; ++t)
+        for (int i = 0; i < d; ++i) s.xh[static_cast<size_t>(t) * d + i] = x[t][off + i] * scale;
+      dot_panels(s.xh.data(), n, d, wp, m, s.wx.data(), wm);
+      for (int t = 0; t < n; ++t) {
+        const float* xt = s.xh.data() + static_cast<size_t>(t) * d;
+        float sq = 0;
+        for (int i = 0; i < d; ++i) sq = std::fma(xt[i], xt[i], sq);
+        const float half = 0.5f * sq;
+        const float* wt = s.wx.data() + static_cast<size_t>(t) * wm;
+        for (int r = 0; r < m; ++r) s.u[r] = wt[r] - half;
+        scaled_exp(s.u.data(), m, norm, s, out + static_cast<size_t>(t) * F);
+      }
+      return;
+    }
+  }
+}
+
+// Floats past a block of features that the products may read (a block's
+// query rows are padded to multiples of kQueryRows).
+constexpr int kPad = kQueryRows;
+
+// Rows of features for a block of n rows: query_rows(n) rows of F, padded.
+size_t phi_block(const SequencePlan& p, int n) {
+  return static_cast<size_t>(query_rows(n)) * p.feature_dim() + kPad;
+}
+
+// phi of rows x[0..n) for heads [h0, h1): head h's block (phi_block) at
+// out + (h - h0) * phi_block(p, n), zero past row n. The maps of one
+// element read each row once, whole, for all the heads.
+void phi_heads(const SequencePlan& p, const float* const* x, int pos0, int n, int h0, int h1, const float* wp,
+               Scratch& s, float* out) {
+  const size_t stride = phi_block(p, n), rows = static_cast<size_t>(n) * p.feature_dim();
+  for (int h = h0; h < h1; ++h) std::fill(out + stride * (h - h0) + rows, out + stride * (h - h0 + 1), 0.0f);
+  if (p.features == ir::FeatureMap::Favor) {
+    for (int h = h0; h < h1; ++h) phi_rows(p, x, pos0, n, h, wp, s, out + stride * (h - h0));
+    return;
+  }
+  const int F = p.feature_dim();
+  for (int t = 0; t < n; ++t)
+    for (int h = h0; h < h1; ++h) phi_rows(p, x + t, pos0 + t, 1, h, wp, s, out + stride * (h - h0) + static_cast<size_t>(t) * F);
+}
+
+// Heads per work item: all of them when the row blocks alone keep the
+// threads busy (each row is then read once, whole), fewer otherwise.
+int heads_per_item(const SequencePlan& p, int blocks, int threads) {
+  if (threads <= 1 || blocks >= 2 * threads) return p.heads;
+  const int groups = std::min(p.heads, (2 * threads + blocks - 1) / blocks);
+  return (p.heads + groups - 1) / groups;
+}
+
+// FAVOR+'s W (p.favor_w, f64) rounded to f32 and packed as m documents of
+// head_dim (nothing for the other maps).
+size_t favor_panels_size(const SequencePlan& p) {
+  return p.features == ir::FeatureMap::Favor ? static_cast<size_t>(panel_docs(p.params.num_features)) * p.head_dim
+                                             : 0;
+}
+void pack_favor(const SequencePlan& p, float* panels) {
+  if (p.features != ir::FeatureMap::Favor) return;
+  const int m = p.params.num_features, d = p.head_dim;
+  std::vector<float> w(static_cast<size_t>(m) * d);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(p.favor_w[i]);
+  pack_panels(w.data(), m, d, panels);
+}
+std::vector<float> favor_panels(const SequencePlan& p) {
+  std::vector<float> panels(favor_panels_size(p));
+  pack_favor(p, panels.data());
+  return panels;
+}
+
+// [V | 1] of keys j0..j0+n, head h, packed as documents over `rows` >= n
+// key rows (the rows past n zero): out[(c / 16) * rows * 16 + t * 16 + c % 16].
+void pack_values(const SequencePlan& p, const float* const* v, int j0, int n, int rows, int h, float* out) {
+  const int dv = p.value_dim, W = out_width(p);
+  const size_t off = static_cast<size_t>(kv_head(p, h)) * dv;
+  for (int c0 = 0; c0 < W; c0 += kPanel) {
+    float* panel = out + static_cast<size_t>(c0 / kPanel) * rows * kPanel;
+    const int copy = std::clamp(dv - c0, 0, kPanel);
+    for (int t = 0; t < rows; ++t) {
+      float* dst = panel + static_cast<size_t>(t) * kPanel;
+      if (t >= n) {
+        std::fill(dst, dst + kPanel, 0.0f);
+        continue;
+      }
+      std::copy(v[j0 + t] + off + c0, v[j0 + t] + off + c0 + copy, dst);
+      for (int l = copy; l < kPanel; ++l) dst[l] = c0 + l == dv ? 1.0f : 0.0f;
+    }
+  }
+}
+
+// prod (F rows of out_width) = phi(K)^T [V | 1] for the n keys from j0 whose
+// features are phi (n rows of F, then kPad readable floats): one f32 chain
+// per element, keys ascending; phi's columns are the products' rows.
+void chunk_product(const SequencePlan& p, const float* phi, const float* const* v, int j0, int n, int h, Scratch& s,
+                   float* prod) {
+  const int F = p.feature_dim(), W = out_width(p);
+  s.values.resize(static_cast<size_t>(W) * n);
+  pack_values(p, v, j0, n, n, h, s.values.data());
+  dot_panels_columns(phi, F, F, n, s.values.data(), p.value_dim + 1, prod, W);
+}
+
+// The state of head h += a chunk's product, in f64.
+void add_product(const SequencePlan& p, const float* prod, int h, double* state) {
+  const int F = p.feature_dim(), dv = p.value_dim, W = out_width(p);
+  double* S = state + head_state(p) * h;
+  double* z = S + static_cast<size_t>(F) * dv;
+  for (int f = 0; f < F; ++f) {
+    const float* r = prod + static_cast<size_t>(f) * W;
+    double* row = S + static_cast<size_t>(f) * dv;
+    for (int c = 0; c < dv; ++c) row[c] += r[c];
+    z[f] += r[dv];
+  }
+}
+
+// Head h's (S | z) rounded to f32, packed as out_width documents over F.
+void pack_head(const SequencePlan& p, const double* state, int h, float* out) {
+  const int F = p.feature_dim(), dv = p.value_dim, W = out_width(p);
+  const double* S = state + head_state(p) * h;
+  const double* z = S + static_cast<size_t>(F) * dv;
+  for (int c0 = 0; c0 < W; c0 += kPanel) {
+    float* panel = out + static_cast<size_t>(c0 / kPanel) * F * kPanel;
+    for (int f = 0; f < F; ++f)
+      for (int l = 0; l < kPanel; ++l) {
+        const int c = c0 + l;
+        panel[static_cast<size_t>(f) * kPanel + l] =
+            c < dv ? static_cast<float>(S[static_cast<size_t>(f) * dv + c]) : c == dv ? static_cast<float>(z[f]) : 0.0f;
+      }
+  }
+}
+
+// o[c] = (r[c] (+ x[c])) * (1 / den) in f64, rounded once to f32.
+RVJ_CLONES void divide_row(const float* __restrict r, int dv, double inv, float* __restrict o) {
+  for (int c = 0; c < dv; ++c) o[c] = static_cast<float>(static_cast<double>(r[c]) * inv);
+}
+RVJ_CLONES void divide_rows(const float* __restrict r, const float* __restrict x, int dv, double inv,
+                            float* __restrict o) {
+  for (int c = 0; c < dv; ++c) o[c] = static_cast<float>((static_cast<double>(r[c]) + static_cast<double>(x[c])) * inv);
+}
+
+// out row i, head h = num / (den + eps), from the product columns (f64).
+void finish_rows(const SequencePlan& p, double eps, const float* num, const float* extra, int n, int h, float* out) {
+  const int dv = p.value_dim, W = out_width(p);
+  for (int i = 0; i < n; ++i) {
+    const float* r = num + static_cast<size_t>(i) * W;
+    const float* x = extra ? extra + static_cast<size_t>(i) * W : nullptr;
+    const double den = static_cast<double>(r[dv]) + (x ? static_cast<double>(x[dv]) : 0.0) + eps;
+    float* o = out + static_cast<size_t>(i) * p.out_dims() + static_cast<size_t>(h) * dv;
+    if (x)
+      divide_rows(r, x, dv, 1 / den, o);
+    else
+      divide_row(r, dv, 1 / den, o);
+  }
+}
+
+size_t packed_head(const SequencePlan& p) { return static_cast<size_t>(out_width(p)) * p.feature_dim(); }
+
+// Queries q[0..n) (n <= kLinearChunk; positions pos0 + i), heads [h0, h1),
+// against the packed state (packed_head floats per head).
+void query_group(const SequencePlan& p, double eps, const float* packed, const float* wp, const float* const* q,
+                 int pos0, int n, int h0, int h1, float* out) {
+  Scratch& s = scratch();
+  const int F = p.feature_dim(), W = out_width(p);
+  s.phi.resize(phi_block(p, n) * (h1 - h0));
+  phi_heads(p, q, pos0, n, h0, h1, wp, s, s.phi.data());
+  s.inter.resize(static_cast<size_t>(query_rows(n)) * W);
+  for (int h = h0; h < h1; ++h) {
+    dot_panels(s.phi.data() + phi_block(p, n) * (h - h0), n, F, packed + packed_head(p) * h, p.value_dim + 1,
+               s.inter.data(), W);
+    finish_rows(p, eps, s.inter.data(), nullptr, n, h, out);
+  }
+}
+
+// The causal form, heads [h0, h1), queries [q0, q1) in chunks: each chunk's
+// queries see the state of the keys before it (one product) and, within the
+// chunk, the keys up to their own position (the masked product times
+// [V | 1]); then the chunk's keys join the state.
+void causal_group(const SequencePlan& p, double eps, const float* wp, const float* const* q, const float* const* k,
+                  const float* const* v, int q0, int q1, int h0, int h1, double* state, float* out) {
+  Scratch& s = scratch();
+  const int F = p.feature_dim(), W = out_width(p);
+  std::vector<float> phik, panels_k, packed(packed_head(p));
+  for (int c0 = q0; c0 < q1; c0 += kLinearChunk) {
+    check_cancel();
+    const int n = std::min(kLinearChunk, q1 - c0), nk = std::clamp(std::min(c0 + n, p.S) - c0, 0, n);
+    s.phi.resize(phi_block(p, n) * (h1 - h0));
+    phi_heads(p, q + c0, c0, n, h0, h1, wp, s, s.phi.data());
+    if (nk > 0) {
+      phik.resize(phi_block(p, nk) * (h1 - h0));
+      phi_heads(p, k + c0, c0, nk, h0, h1, wp, s, phik.data());
+    }
+    float* o = out + static_cast<size_t>(c0 - q0) * p.out_dims();
+    for (int h = h0; h < h1; ++h) {
+      const float* phq = s.phi.data() + phi_block(p, n) * (h - h0);
+      pack_head(p, state, h, packed.data());
+      s.inter.resize(static_cast<size_t>(query_rows(n)) * W);
+      dot_panels(phq, n, F, packed.data(), p.value_dim + 1, s.inter.data(), W);
+      if (nk == 0) {
+        finish_rows(p, eps, s.inter.data(), nullptr, n, h, o);
+        continue;
+      }
+      const float* phk = phik.data() + phi_block(p, nk) * (h - h0);
+      const int WK = static_cast<int>(panel_docs(nk));
+      panels_k.resize(static_cast<size_t>(WK) * F);
+      pack_panels(phk, nk, F, panels_k.data());
+      // A = phi(Q_c) phi(K_c)^T, keys past each query's position zeroed.
+      s.a.resize(static_cast<size_t>(query_rows(n)) * WK);
+      dot_panels(phq, n, F, panels_k.data(), nk, s.a.data(), WK);
+      for (int i = 0; i < n; ++i)
+        for (int j = i + 1; j < WK; ++j) s.a[static_cast<size_t>(i) * WK + j] = 0.0f;
+      s.values.resize(static_cast<size_t>(W) * WK);
+      pack_values(p, v, c0, nk, WK, h, s.values.data());
+      s.intra.resize(static_cast<size_t>(query_rows(n)) * W);
+      dot_panels(s.a.data(), n, WK, s.values.data(), p.value_dim + 1, s.intra.data(), W);
+      finish_rows(p, eps, s.inter.data(), s.intra.data(), n, h, o);
+      s.prod.resize(static_cast<size_t>(query_rows(F)) * W);
+      chunk_product(p, phk, v, c0, nk, h, s, s.prod.data());
+      add_product(p, s.prod.data(), h, state);
+    }
+  }
+}
+
 }  // namespace
 
 size_t linear_state_size(const SequencePlan& p) { return head_state(p) * p.heads; }
@@ -92,51 +358,101 @@ void favor_weights(const SequencePlan& p, double* W) {
   if (p.features == ir::FeatureMap::Favor) ir::favor_weights(p.params.num_features, p.head_dim, static_cast<uint64_t>(p.params.seed), W);
 }
 
+int linear_step_rows(const SequencePlan& p, int threads) {
+  // Per row: its features (FAVOR+: a product over head_dim) and its share
+  // of the products with the state, for every head.
+  const int64_t F = p.feature_dim();
+  const int64_t per_row = static_cast<int64_t>(p.heads) *
+                          (F * (out_width(p) + (p.features == ir::FeatureMap::Favor ? p.head_dim : 1)) +
+                           (p.causal ? 2 * kLinearChunk * (F + out_width(p)) : 0));
+  const int64_t chunks = std::clamp<int64_t>(ir::kStepWork / std::max<int64_t>(per_row * kLinearChunk, 1), 1, 1 << 12);
+  return static_cast<int>(std::min<int64_t>(chunks * kLinearChunk * std::max(threads, 1), ir::kMaxLength / 2));
+}
+
+size_t linear_work_memory(const SequencePlan& p, int threads) {
+  const size_t F = p.feature_dim(), W = out_width(p), C = kLinearChunk, Cp = query_rows(C), Fp = query_rows(F);
+  const size_t m = p.features == ir::FeatureMap::Favor ? p.params.num_features : 0;
+  const size_t mp = m ? panel_docs(m) : 0;
+  // Per thread: features (rows and transposed), FAVOR+'s products, values,
+  // a chunk's products, the causal form's masked block and packed state.
+  const size_t per_thread = Cp * F + Fp * C + Cp * p.head_dim + Cp * mp + 3 * mp + W * panel_docs(C) +
+                            Fp * W + Cp * panel_docs(C) + 2 * Cp * W + C * F + panel_docs(C) * F + F * W;
+  // Shared: W's panels, the packed state (queries), a slice's chunk products.
+  const int rows = linear_step_rows(p, threads);
+  const size_t shared = mp * p.head_dim + p.heads * F * W +
+                        static_cast<size_t>((rows + C - 1) / C) * p.heads * Fp * W;
+  return sizeof(float) * (per_thread * std::max(threads, 1) + shared);
+}
+
 void linear_add_keys(const SequencePlan& p, const float* const* k, const float* const* v, int j0, int j1,
-                     double* state) {
-  // Keys in blocks: the features of a block, then its updates per head.
-  constexpr int kBlock = 64;
-  const int F = p.feature_dim();
-  thread_local std::vector<double> fk, fkT;
-  thread_local std::vector<const float*> vh;
-  fk.resize(F);
-  fkT.resize((size_t)kBlock * F);
-  vh.resize(kBlock);
-  for (int b0 = j0; b0 < j1; b0 += kBlock) {
-    check_cancel();
-    const int n = std::min(kBlock, j1 - b0);
-    for (int h = 0; h < p.heads; ++h) {
-      double* st = state + head_state(p) * h;
-      for (int b = 0; b < n; ++b) {
-        phi(p, k[b0 + b], h, b0 + b, fk.data());
-        for (int f = 0; f < F; ++f) fkT[(size_t)f * n + b] = fk[f];
-        vh[b] = v[b0 + b] + static_cast<size_t>(h) * p.value_dim;
-      }
-      rank_updates(fkT.data(), vh.data(), n, F, p.value_dim, st, st + static_cast<size_t>(F) * p.value_dim);
-    }
+                     double* state, int threads) {
+  if (j1 <= j0) return;
+  const std::vector<float> wp = favor_panels(p);
+  const int F = p.feature_dim(), W = out_width(p);
+  const size_t prod_size = static_cast<size_t>(query_rows(F)) * W;
+  // Chunks in groups: their products on the threads, (head, chunk) a piece,
+  // then added to the state in chunk order.
+  const int group_chunks = 16 * std::max(threads, 1);
+  std::vector<float> prods;
+  for (int g0 = j0; g0 < j1; g0 += group_chunks * kLinearChunk) {
+    const int g1 = std::min(j1, g0 + group_chunks * kLinearChunk);
+    const int chunks = (g1 - g0 + kLinearChunk - 1) / kLinearChunk;
+    prods.resize(prod_size * chunks * p.heads);
+    const int hg = heads_per_item(p, chunks, threads), groups = (p.heads + hg - 1) / hg;
+    parallel_for_blocks(chunks * groups, threads, [&](int item) {
+      check_cancel();
+      const int c = item / groups, h0 = item % groups * hg, h1 = std::min(p.heads, h0 + hg);
+      const int c0 = g0 + c * kLinearChunk, n = std::min(kLinearChunk, g1 - c0);
+      Scratch& s = scratch();
+      s.phi.resize(phi_block(p, n) * (h1 - h0));
+      phi_heads(p, k + c0, c0, n, h0, h1, wp.data(), s, s.phi.data());
+      for (int h = h0; h < h1; ++h)
+        chunk_product(p, s.phi.data() + phi_block(p, n) * (h - h0), v, c0, n, h, s,
+                      prods.data() + prod_size * (static_cast<size_t>(c) * p.heads + h));
+    });
+    parallel_for_blocks(p.heads, threads, [&](int h) {
+      for (int c = 0; c < chunks; ++c) add_product(p, prods.data() + prod_size * (c * p.heads + h), h, state);
+    });
   }
 }
 
+size_t linear_query_size(const SequencePlan& p) { return packed_head(p) * p.heads + favor_panels_size(p); }
+
+void linear_pack_state(const SequencePlan& p, const double* state, float* packed) {
+  for (int h = 0; h < p.heads; ++h) pack_head(p, state, h, packed + packed_head(p) * h);
+  pack_favor(p, packed + packed_head(p) * p.heads);
+}
+
+void linear_query(const SequencePlan& p, double eps, const float* packed, const float* const* q, int pos0, int n,
+                  float* out) {
+  const float* wp = packed + packed_head(p) * p.heads;
+  for (int i0 = 0; i0 < n; i0 += kLinearChunk)
+    query_group(p, eps, packed, wp, q + i0, pos0 + i0, std::min(kLinearChunk, n - i0), 0, p.heads,
+                out + static_cast<size_t>(i0) * p.out_dims());
+}
+
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
-                const float* const* v, int q0, int q1, double* state, float* out) {
-  const int F = p.feature_dim();
-  thread_local std::vector<double> fq, acc, denom;
-  fq.resize((size_t)p.heads * F);
-  acc.resize(p.value_dim);
-  denom.resize(p.heads);
-  const size_t step = head_state(p);
-  for (int i = q0; i < q1; ++i) {
-    check_cancel();
-    if (p.causal && i < p.S) linear_add_keys(p, k, v, i, i + 1, state);
-    for (int h = 0; h < p.heads; ++h) phi(p, q[i], h, i, &fq[(size_t)h * F]);
-    denominators(fq.data(), state + static_cast<size_t>(F) * p.value_dim, step, p.heads, F, denom.data());
-    for (int h = 0; h < p.heads; ++h) {
-      state_product(&fq[(size_t)h * F], state + step * h, F, p.value_dim, acc.data());
-      float* o = out + static_cast<size_t>(i - q0) * p.out_dims() + static_cast<size_t>(h) * p.value_dim;
-      const double d = denom[h] + eps;
-      for (int c = 0; c < p.value_dim; ++c) o[c] = static_cast<float>(acc[c] / d);
-    }
+                const float* const* v, int q0, int q1, double* state, float* out, int threads) {
+  if (q1 <= q0) return;
+  if (p.causal) {
+    const std::vector<float> wp = favor_panels(p);
+    const int hg = heads_per_item(p, 1, threads), groups = (p.heads + hg - 1) / hg;
+    parallel_for_blocks(groups, threads, [&](int g) {
+      causal_group(p, eps, wp.data(), q, k, v, q0, q1, g * hg, std::min(p.heads, (g + 1) * hg), state, out);
+    });
+    return;
   }
+  std::vector<float> packed(linear_query_size(p));
+  linear_pack_state(p, state, packed.data());
+  const float* packed_w = packed.data() + packed_head(p) * p.heads;
+  const int blocks = (q1 - q0 + kLinearChunk - 1) / kLinearChunk;
+  const int hg = heads_per_item(p, blocks, threads), groups = (p.heads + hg - 1) / hg;
+  parallel_for_blocks(blocks * groups, threads, [&](int item) {
+    check_cancel();
+    const int i0 = q0 + item / groups * kLinearChunk, h0 = item % groups * hg;
+    query_group(p, eps, packed.data(), packed_w, q + i0, i0, std::min(kLinearChunk, q1 - i0), h0,
+                std::min(p.heads, h0 + hg), out + static_cast<size_t>(i0 - q0) * p.out_dims());
+  });
 }
 
 }  // namespace rvj::runtime

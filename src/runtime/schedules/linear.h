@@ -3,8 +3,22 @@
 //   out_i = phi(q_i)^T S / (phi(q_i)^T z + eps),  S = sum_j phi(k_j) v_j^T,  z = sum_j phi(k_j)
 // per head. The state (S, z) is built once (or as a prefix, j <= i, for the
 // causal forms) and applied per query: cost O((L + S) F d_v), memory O(F d_v).
+//
+// Precision and order (the determinism promise): the feature maps and the
+// products run in f32 on packed panels (dot_block.h: one fma chain per
+// product, in a fixed order, the same bits on every ISA). Keys fold in
+// chunks of kLinearChunk rows aligned to the first key: a chunk's product
+// phi(K_c)^T [V_c | 1] is one f32 chain over the chunk's keys, added to the
+// f64 state in chunk order. A query reads the state rounded to f32, one chain
+// over the features. Threads take whole (head, chunk) or (head, query block)
+// items, so the thread count changes no bit.
+//
+// The causal forms run chunk by chunk: within a chunk the masked product
+// (phi(Q_c) phi(K_c)^T, lower triangle) times V_c, across chunks the running
+// state; the state is never updated row by row.
+//
 // The state lives in caller-provided f64 buffers so that a caller can stop
-// between slices of queries (and check for interrupts) without losing it.
+// between slices (and check for interrupts) without losing it.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +27,11 @@
 
 namespace rvj::runtime {
 
+// Keys per f32 product chain (and per causal chunk). Slices passed to
+// linear_add_keys and run_linear should start at multiples of it: other
+// starts are correct, only rounded differently.
+inline constexpr int kLinearChunk = 64;
+
 // Doubles of state: heads x (F x value_dim + F).
 size_t linear_state_size(const SequencePlan& p);
 // FAVOR+'s W: how many doubles (0 for other maps), and filling them from the
@@ -20,12 +39,31 @@ size_t linear_state_size(const SequencePlan& p);
 size_t favor_weights_size(const SequencePlan& p);
 void favor_weights(const SequencePlan& p, double* W);
 void linear_init(const SequencePlan& p, double* state);
+
+// Rows per slice of a call on `threads` threads (a multiple of
+// kLinearChunk, about kStepWork multiply-adds per thread): callers check
+// for interrupts between slices; inside one the schedule polls
+// rvj::check_cancel() per chunk.
+int linear_step_rows(const SequencePlan& p, int threads);
+// Bytes of working memory a call on `threads` threads adds to the state.
+size_t linear_work_memory(const SequencePlan& p, int threads);
+
 // Folds keys [j0, j1) into the state.
 void linear_add_keys(const SequencePlan& p, const float* const* k, const float* const* v, int j0, int j1,
-                     double* state);
-// Output rows [q0, q1): for the causal form, key i is folded in before query
-// i is answered (keys past the last one are simply absent).
+                     double* state, int threads = 1);
+// Output rows [q0, q1) (out points at row q0): for the causal form, keys
+// [q0, q1) are folded in as the queries pass (keys past the last one are
+// simply absent), so slices must come in order.
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
-                const float* const* v, int q0, int q1, double* state, float* out);
+                const float* const* v, int q0, int q1, double* state, float* out, int threads = 1);
+
+// A state rounded to f32 and packed for queries (linear_query_size floats):
+// built once, it answers any number of queries (ruvector_linear_attend keeps
+// it per call site). run_linear packs its own.
+size_t linear_query_size(const SequencePlan& p);
+void linear_pack_state(const SequencePlan& p, const double* state, float* packed);
+// Queries rows q[0..n) (positions pos0 + i) against a packed state.
+void linear_query(const SequencePlan& p, double eps, const float* packed, const float* const* q, int pos0, int n,
+                  float* out);
 
 }  // namespace rvj::runtime

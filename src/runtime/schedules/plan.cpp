@@ -1,4 +1,5 @@
 #include "runtime/schedules/plan.h"
+#include "runtime/schedules/linear.h"
 
 #include "runtime/schedules/nystrom.h"
 #include "runtime/schedules/sinkhorn.h"
@@ -200,7 +201,7 @@ size_t call_memory(const SequencePlan& p, int threads) {
                                          static_cast<size_t>(p.block + p.S) * (p.head_dim + p.value_dim));
   } else if (p.mechanism->schedule == ir::Schedule::Linear) {
     const size_t F = p.feature_dim();
-    bytes += sizeof(double) * (p.heads * (F * p.value_dim + F) + F * p.head_dim);
+    bytes += sizeof(double) * (p.heads * (F * p.value_dim + F) + F * p.head_dim) + linear_work_memory(p, threads);
   } else {
     bytes += block_memory(p) * static_cast<size_t>(std::max(threads, 1));
   }
