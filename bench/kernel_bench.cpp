@@ -465,16 +465,22 @@ void BM_LinearSequence(benchmark::State& st) {
   std::vector<const float*> rows(n);
   for (int i = 0; i < n; ++i) rows[i] = x.data() + static_cast<size_t>(i) * d;
   std::vector<double> state(rvj::runtime::linear_state_size(p));
-  std::vector<float> out(static_cast<size_t>(n) * p.out_dims());
+  std::vector<float> out(static_cast<size_t>(n) * p.out_dims()), packed(rvj::runtime::linear_query_size(p));
   const int step = rvj::runtime::linear_step_rows(p, threads);
   for (auto _ : st) {
     rvj::runtime::linear_init(p, state.data());
     if (!p.causal)
       for (int j0 = 0; j0 < n; j0 += step)
         rvj::runtime::linear_add_keys(p, rows.data(), rows.data(), j0, std::min(n, j0 + step), state.data(), threads);
-    for (int q0 = 0; q0 < n; q0 += step)
-      rvj::runtime::run_linear(p, p.params.eps, rows.data(), rows.data(), rows.data(), q0, std::min(n, q0 + step),
-                               state.data(), out.data() + static_cast<size_t>(q0) * p.out_dims(), threads);
+    if (!p.causal) rvj::runtime::linear_pack_state(p, state.data(), packed.data());
+    for (int q0 = 0; q0 < n; q0 += step) {
+      float* o = out.data() + static_cast<size_t>(q0) * p.out_dims();
+      if (p.causal)
+        rvj::runtime::run_linear(p, p.params.eps, rows.data(), rows.data(), rows.data(), q0, std::min(n, q0 + step),
+                                 state.data(), o, threads);
+      else
+        rvj::runtime::linear_query(p, p.params.eps, packed.data(), rows.data(), q0, std::min(n, q0 + step), o, threads);
+    }
     benchmark::DoNotOptimize(out.data());
   }
   st.counters["GFLOP/s"] = benchmark::Counter(4.0 * n * p.heads * p.feature_dim() * (p.value_dim + 1),

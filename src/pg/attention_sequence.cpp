@@ -101,17 +101,27 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
     RVJ_ENGINE(rvj::runtime::linear_init(plan, state));
     // Slices of whole chunks, so the rounding never depends on the threads.
     const int threads = call_threads(), step = rvj::runtime::linear_step_rows(plan, threads);
-    if (!plan.causal)  // the whole state first
-      for (int j0 = 0; j0 < k.n; j0 += step) {
+    if (plan.causal) {
+      for (int q0 = 0; q0 < q.n; q0 += step) {
         CHECK_FOR_INTERRUPTS();
-        const int j1 = Min(k.n, j0 + step);
-        RVJ_ENGINE(rvj::runtime::linear_add_keys(plan, k.x, v.x, j0, j1, state, threads));
+        const int q1 = Min(q.n, q0 + step);
+        RVJ_ENGINE(rvj::runtime::run_linear(plan, eps, q.x, k.x, v.x, q0, q1, state, out + (size_t)q0 * out_dims,
+                                            threads));
       }
+      return out;
+    }
+    // The whole state first, then the queries against it packed once.
+    for (int j0 = 0; j0 < k.n; j0 += step) {
+      CHECK_FOR_INTERRUPTS();
+      const int j1 = Min(k.n, j0 + step);
+      RVJ_ENGINE(rvj::runtime::linear_add_keys(plan, k.x, v.x, j0, j1, state, threads));
+    }
+    float* packed = (float*)palloc(sizeof(float) * rvj::runtime::linear_query_size(plan));
+    RVJ_ENGINE(rvj::runtime::linear_pack_state(plan, state, packed));
     for (int q0 = 0; q0 < q.n; q0 += step) {
       CHECK_FOR_INTERRUPTS();
       const int q1 = Min(q.n, q0 + step);
-      RVJ_ENGINE(rvj::runtime::run_linear(plan, eps, q.x, k.x, v.x, q0, q1, state, out + (size_t)q0 * out_dims,
-                                          threads));
+      RVJ_ENGINE(rvj::runtime::linear_query(plan, eps, packed, q.x, q0, q1, out + (size_t)q0 * out_dims, threads));
     }
     return out;
   }

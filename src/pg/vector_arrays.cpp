@@ -40,9 +40,14 @@ void project_in_slices(const float* const* rows, int n, int in_dims, const float
 }
 
 Sequence sequence_args(FunctionCallInfo fcinfo, int first) {
-  ArrayType* qa = PG_GETARG_ARRAYTYPE_P(first);
-  Sequence s{rows_of(qa, "queries"), rows_of(PG_GETARG_ARRAYTYPE_P(first + 1), "keys"),
-             rows_of(PG_GETARG_ARRAYTYPE_P(first + 2), "values"), ARR_ELEMTYPE(qa)};
+  // Self-attention passes one array two or three times: it is detoasted and
+  // read once.
+  const Datum qd = PG_GETARG_DATUM(first), kd = PG_GETARG_DATUM(first + 1), vd = PG_GETARG_DATUM(first + 2);
+  ArrayType* qa = DatumGetArrayTypeP(qd);
+  Rows q = rows_of(qa, "queries");
+  Rows k = kd == qd ? q : rows_of(DatumGetArrayTypeP(kd), "keys");
+  Rows v = vd == qd ? q : vd == kd ? k : rows_of(DatumGetArrayTypeP(vd), "values");
+  Sequence s{q, k, v, ARR_ELEMTYPE(qa)};
   if (s.k.n != s.v.n)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("keys and values must have the same length, not %d and %d", s.k.n, s.v.n)));
@@ -51,13 +56,31 @@ Sequence sequence_args(FunctionCallInfo fcinfo, int first) {
 
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
   RVJ_ENGINE(rvj::runtime::check_finite_result("the result", rows, (size_t)n * dims));
-  Datum* result = (Datum*)palloc(sizeof(Datum) * n);
-  for (int i = 0; i < n; i++) {
-    RuVector* r = new_vector(dims);
+  // Written in place: one allocation, each element a vector with a 4-byte
+  // header, as construct_array would lay them out.
+  const size_t elem = RUVECTOR_SIZE(dims), stride = INTALIGN(elem);
+  const size_t bytes = ARR_OVERHEAD_NONULLS(1) + stride * (size_t)n;
+  if (!AllocSizeIsValid(bytes))
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("the result of %d vectors of %d dimensions exceeds the maximum array size", n, dims)));
+  ArrayType* a = (ArrayType*)palloc(bytes);
+  memset(a, 0, ARR_OVERHEAD_NONULLS(1));
+  SET_VARSIZE(a, bytes);
+  a->ndim = 1;
+  a->dataoffset = 0;
+  a->elemtype = vector_type;
+  ARR_DIMS(a)[0] = n;
+  ARR_LBOUND(a)[0] = 1;
+  char* p = ARR_DATA_PTR(a);
+  for (int i = 0; i < n; i++, p += stride) {
+    RuVector* r = (RuVector*)p;
+    SET_VARSIZE(r, elem);
+    r->dim = dims;
+    r->unused = 0;
     memcpy(r->x, rows + (size_t)i * dims, sizeof(float) * dims);
-    result[i] = PointerGetDatum(r);
+    if (stride > elem) memset(p + elem, 0, stride - elem);
   }
-  return construct_array(result, n, vector_type, -1, false, TYPALIGN_INT);
+  return a;
 }
 
 void check_work_mem(const char* function, size_t bytes) {

@@ -31,67 +31,101 @@ void panels_scalar(const float* q, int64_t qi, int64_t qt, int nq, int dims, con
 }
 
 #if defined(__x86_64__)
+// One register block: MR queries from i0 x NB panels from j0, elements
+// [t0, t1) of their chains (continued from out unless t0 == 0).
+template <int NB>
+__attribute__((target("avx512f"), always_inline)) inline void block_avx512(const float* q, int64_t qi, int64_t qt,
+                                                                          int i0, int t0, int t1, const float* pb,
+                                                                          int64_t panel_size, float* out, int64_t ld,
+                                                                          int j0) {
+  constexpr int MR = kQueryRows;
+  __m512 acc[MR][NB];
+  for (int a = 0; a < MR; ++a)
+    for (int b = 0; b < NB; ++b)
+      acc[a][b] = t0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(out + (i0 + a) * ld + j0 + b * kPanel);
+  const float* qa = q + i0 * qi;
+  for (int t = t0; t < t1; ++t) {
+    __m512 dv[NB];
+    for (int b = 0; b < NB; ++b) dv[b] = _mm512_loadu_ps(pb + b * panel_size + t * kPanel);
+    for (int a = 0; a < MR; ++a) {
+      const __m512 qv = _mm512_set1_ps(qa[a * qi + t * qt]);
+      for (int b = 0; b < NB; ++b) acc[a][b] = _mm512_fmadd_ps(qv, dv[b], acc[a][b]);
+    }
+  }
+  for (int a = 0; a < MR; ++a)
+    for (int b = 0; b < NB; ++b) _mm512_storeu_ps(out + (i0 + a) * ld + j0 + b * kPanel, acc[a][b]);
+}
+
+// Blocks of 5 panels, then one block of the 1 to 4 left.
 __attribute__((target("avx512f"))) void panels_avx512(const float* q, int64_t qi, int64_t qt, int nq, int dims,
                                                       const float* panels, int nd, float* out, int64_t ld) {
-  constexpr int MR = kQueryRows, NB = kPanelsPerBlock;
   const int width = (int)panel_docs(nd);
   const int64_t panel_size = (int64_t)dims * kPanel;
   for (int t0 = 0; t0 < dims; t0 += kChunk) {
     const int t1 = std::min(dims, t0 + kChunk);
     for (int j0 = 0; j0 < width; j0 += kBlockWidth) {
       const float* pb = panels + (int64_t)(j0 / kPanel) * panel_size;
-      for (int i0 = 0; i0 < nq; i0 += MR) {
-        __m512 acc[MR][NB];
-        for (int a = 0; a < MR; ++a)
-          for (int b = 0; b < NB; ++b)
-            acc[a][b] = t0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(out + (i0 + a) * ld + j0 + b * kPanel);
-        const float* qa = q + i0 * qi;
-        for (int t = t0; t < t1; ++t) {
-          __m512 dv[NB];
-          for (int b = 0; b < NB; ++b) dv[b] = _mm512_loadu_ps(pb + b * panel_size + t * kPanel);
-          for (int a = 0; a < MR; ++a) {
-            const __m512 qv = _mm512_set1_ps(qa[a * qi + t * qt]);
-            for (int b = 0; b < NB; ++b) acc[a][b] = _mm512_fmadd_ps(qv, dv[b], acc[a][b]);
-          }
+      const int nb = std::min(kPanelsPerBlock, (width - j0) / kPanel);
+      for (int i0 = 0; i0 < nq; i0 += kQueryRows) {
+        switch (nb) {
+          case 5: block_avx512<5>(q, qi, qt, i0, t0, t1, pb, panel_size, out, ld, j0); break;
+          case 4: block_avx512<4>(q, qi, qt, i0, t0, t1, pb, panel_size, out, ld, j0); break;
+          case 3: block_avx512<3>(q, qi, qt, i0, t0, t1, pb, panel_size, out, ld, j0); break;
+          case 2: block_avx512<2>(q, qi, qt, i0, t0, t1, pb, panel_size, out, ld, j0); break;
+          default: block_avx512<1>(q, qi, qt, i0, t0, t1, pb, panel_size, out, ld, j0); break;
         }
-        for (int a = 0; a < MR; ++a)
-          for (int b = 0; b < NB; ++b) _mm512_storeu_ps(out + (i0 + a) * ld + j0 + b * kPanel, acc[a][b]);
       }
     }
   }
 }
 
-// Two queries x 40 documents a block: 10 of the 16 registers hold sums.
+// Two queries x NV vectors of 8 documents from j0.
+template <int NV>
+__attribute__((target("avx2,fma"), always_inline)) inline void block_avx2(const float* q, int64_t qi, int64_t qt,
+                                                                         int i0, int t0, int t1, const float* panels,
+                                                                         int64_t panel_size, float* out, int64_t ld,
+                                                                         int j0) {
+  constexpr int MR = 2;
+  __m256 acc[MR][NV];
+  for (int a = 0; a < MR; ++a)
+    for (int v = 0; v < NV; ++v)
+      acc[a][v] = t0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(out + (i0 + a) * ld + j0 + v * 8);
+  const float* qa = q + i0 * qi;
+  const float* col[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int j = j0 + v * 8;
+    col[v] = panels + (int64_t)(j / kPanel) * panel_size + j % kPanel;
+  }
+  for (int t = t0; t < t1; ++t) {
+    const __m256 q0 = _mm256_set1_ps(qa[t * qt]), q1 = _mm256_set1_ps(qa[qi + t * qt]);
+    for (int v = 0; v < NV; ++v) {
+      const __m256 dv = _mm256_loadu_ps(col[v] + t * kPanel);
+      acc[0][v] = _mm256_fmadd_ps(q0, dv, acc[0][v]);
+      acc[1][v] = _mm256_fmadd_ps(q1, dv, acc[1][v]);
+    }
+  }
+  for (int a = 0; a < MR; ++a)
+    for (int v = 0; v < NV; ++v) _mm256_storeu_ps(out + (i0 + a) * ld + j0 + v * 8, acc[a][v]);
+}
+
+// Blocks of 2 queries x 40 documents (10 of the 16 registers hold sums),
+// then one of the 8 to 32 left.
 __attribute__((target("avx2,fma"))) void panels_avx2(const float* q, int64_t qi, int64_t qt, int nq, int dims,
                                                      const float* panels, int nd, float* out, int64_t ld) {
-  constexpr int MR = 2, NV = 5;  // 5 vectors of 8 documents
-  static_assert(kBlockWidth % (8 * NV) == 0);
   const int width = (int)panel_docs(nd);
   const int64_t panel_size = (int64_t)dims * kPanel;
   for (int t0 = 0; t0 < dims; t0 += kChunk) {
     const int t1 = std::min(dims, t0 + kChunk);
-    for (int j0 = 0; j0 < width; j0 += 8 * NV) {
-      for (int i0 = 0; i0 < nq; i0 += MR) {
-        __m256 acc[MR][NV];
-        for (int a = 0; a < MR; ++a)
-          for (int v = 0; v < NV; ++v)
-            acc[a][v] = t0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(out + (i0 + a) * ld + j0 + v * 8);
-        const float* qa = q + i0 * qi;
-        const float* col[NV];
-        for (int v = 0; v < NV; ++v) {
-          const int j = j0 + v * 8;
-          col[v] = panels + (int64_t)(j / kPanel) * panel_size + j % kPanel;
+    for (int j0 = 0; j0 < width; j0 += 40) {
+      const int nv = std::min(5, (width - j0) / 8);
+      for (int i0 = 0; i0 < nq; i0 += 2) {
+        switch (nv) {
+          case 5: block_avx2<5>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 4: block_avx2<4>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 3: block_avx2<3>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 2: block_avx2<2>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          default: block_avx2<1>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
         }
-        for (int t = t0; t < t1; ++t) {
-          const __m256 q0 = _mm256_set1_ps(qa[t * qt]), q1 = _mm256_set1_ps(qa[qi + t * qt]);
-          for (int v = 0; v < NV; ++v) {
-            const __m256 dv = _mm256_loadu_ps(col[v] + t * kPanel);
-            acc[0][v] = _mm256_fmadd_ps(q0, dv, acc[0][v]);
-            acc[1][v] = _mm256_fmadd_ps(q1, dv, acc[1][v]);
-          }
-        }
-        for (int a = 0; a < MR; ++a)
-          for (int v = 0; v < NV; ++v) _mm256_storeu_ps(out + (i0 + a) * ld + j0 + v * 8, acc[a][v]);
       }
     }
   }

@@ -1,7 +1,7 @@
 // Dot products of a block of query rows with a block of document rows, as a
 // register-blocked matrix product: the documents are packed in panels of 16
 // (element-major), each product is one fused multiply-add chain over the
-// elements in order, and a register block holds 4 queries x 80 documents.
+// elements in order, and a register block holds 4 queries x up to 80 documents.
 // One chain per product, in element order, is the same on every ISA (AVX-512,
 // AVX2, scalar), so the products have the same bits everywhere; it is a
 // different order from the per-row kernels' canonical tree (ir.h), so they
@@ -20,8 +20,9 @@ inline constexpr int kPanelsPerBlock = 5;     // panels per register block
 inline constexpr int kQueryRows = 4;          // queries per register block
 inline constexpr int kBlockWidth = kPanel * kPanelsPerBlock;
 
-// Documents a packed block of nd holds (the extra ones zero).
-inline int64_t panel_docs(int64_t nd) { return (nd + kBlockWidth - 1) / kBlockWidth * kBlockWidth; }
+// Documents a packed block of nd holds: whole panels (the extra ones zero).
+// Register blocks take 5 panels at a time, then the 1 to 4 left.
+inline int64_t panel_docs(int64_t nd) { return (nd + kPanel - 1) / kPanel * kPanel; }
 // Query rows a buffer of nq must hold (the extra ones zero).
 inline int64_t query_rows(int64_t nq) { return (nq + kQueryRows - 1) / kQueryRows * kQueryRows; }
 

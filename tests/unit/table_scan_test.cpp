@@ -36,7 +36,7 @@ std::vector<float> random_rows(int n, int dims, uint32_t seed, float scale = 1.0
 
 TEST(DotPanels, EveryIsaGivesOneFmaChainPerProduct) {
   for (int dims : {1, 7, 16, 31, 95, 96, 97, 100, 384, 768}) {
-    for (int nd : {1, 13, 80, 81, 240}) {
+    for (int nd : {1, 13, 16, 33, 48, 64, 65, 80, 81, 100, 240}) {
       const int nq = 7;
       auto q = random_rows(nq, dims, 1 + dims);
       q.resize((size_t)query_rows(nq) * dims, 0.0f);
@@ -46,13 +46,21 @@ TEST(DotPanels, EveryIsaGivesOneFmaChainPerProduct) {
       for (SimdIsa isa : {SimdIsa::Scalar, SimdIsa::Avx2, SimdIsa::Avx512}) {
         if (!simd_available(isa)) continue;
         const int64_t ld = panel_docs(nd);
-        std::vector<float> out((size_t)query_rows(nq) * ld, -1.0f);
+        // A guard row past the last: nothing is written beyond the width.
+        std::vector<float> out((size_t)(query_rows(nq) + 1) * ld, -1.0f), cols(out.size(), -1.0f);
         dot_panels(q.data(), nq, dims, panels.data(), nd, out.data(), ld, isa);
+        // The same products with the queries as columns.
+        std::vector<float> qt((size_t)dims * query_rows(nq));
+        for (int i = 0; i < query_rows(nq); ++i)
+          for (int t = 0; t < dims; ++t) qt[(size_t)t * query_rows(nq) + i] = q[(size_t)i * dims + t];
+        dot_panels_columns(qt.data(), query_rows(nq), nq, dims, panels.data(), nd, cols.data(), ld, isa);
+        for (int64_t j = query_rows(nq) * ld; j < (int64_t)out.size(); ++j) ASSERT_EQ(out[j], -1.0f) << nd;
         for (int i = 0; i < nq; ++i)
           for (int j = 0; j < nd; ++j) {
             float want = 0;  // the documented order: one fma chain, t ascending
             for (int t = 0; t < dims; ++t) want = std::fma(q[(size_t)i * dims + t], d[(size_t)j * dims + t], want);
             ASSERT_EQ(out[(size_t)i * ld + j], want) << "dims " << dims << " nd " << nd << " isa " << (int)isa;
+            ASSERT_EQ(cols[(size_t)i * ld + j], want) << "columns: dims " << dims << " nd " << nd << " isa " << (int)isa;
           }
       }
     }

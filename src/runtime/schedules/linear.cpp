@@ -27,40 +27,42 @@ int kv_head(const SequencePlan& p, int h) { return h / (p.heads / p.kv_heads); }
 
 // A thread's buffers, kept between calls.
 struct Scratch {
-  std::vector<float> phi, xh, wx, u, e, values, prod, a, inter, intra, state;
-  std::vector<int> t;
+  std::vector<float> phi, xh, wx, u, e, sq, t, values, prod, a, inter, intra, state;
 };
 Scratch& scratch() {
   thread_local Scratch s;
   return s;
 }
 
-// e^t for t = 0..88 (f32, rounded from f64), and infinity at 89: exp of
-// any u is then exp32(u - t) * e^t, t = min(ceil(u), 89) for u > 0, with
-// exp32's argument <= 0.
-const float* exp_integers() {
-  static const std::vector<float> table = [] {
-    std::vector<float> t(90);
-    for (int i = 0; i < 89; ++i) t[i] = static_cast<float>(std::exp(static_cast<double>(i)));
-    t[89] = std::numeric_limits<float>::infinity();
-    return t;
-  }();
-  return table.data();
-}
-
-// The element-wise steps, branch-free and cloned per ISA (selects and
-// single roundings: every clone gives the same bits).
-RVJ_CLONES void split_exponent(const float* __restrict u, int n, float* __restrict w, int* __restrict t) {
+// exp(u) for any u: exp32(u - t) * e^t with t in {0, 44, 88}, so that
+// exp32's argument stays in (-44, 0] for u > 0; past 88 it is infinite,
+// which the callers' finiteness checks report. Selects of constants only,
+// so the loops vectorise.
+const float kE44 = static_cast<float>(std::exp(44.0)), kE88 = static_cast<float>(std::exp(88.0));
+RVJ_CLONES void split_exponent(const float* __restrict u, int n, float* __restrict w, float* __restrict k) {
+  const float e44 = kE44, e88 = kE88, inf = std::numeric_limits<float>::infinity();
   for (int j = 0; j < n; ++j) {
     const float x = u[j];
-    const float tf = x > 0 ? std::min(std::ceil(x), 89.0f) : 0.0f;
-    w[j] = x > 0 ? x - tf : x;  // NaN stays NaN (exp32 keeps it)
-    t[j] = static_cast<int>(tf);
+    const float t = x > 44.0f ? 88.0f : (x > 0.0f ? 44.0f : 0.0f);
+    const float r = x - t;
+    w[j] = r > 0.0f ? 0.0f : r;  // NaN stays NaN (exp32 keeps it)
+    k[j] = x > 88.0f ? inf : (x > 44.0f ? e88 : (x > 0.0f ? e44 : 1.0f));
   }
 }
-RVJ_CLONES void join_exponent(const float* __restrict e, const int* __restrict t, int n, float scale,
-                              const float* __restrict powers, float* __restrict out) {
-  for (int j = 0; j < n; ++j) out[j] = scale * (e[j] * powers[t[j]]);
+RVJ_CLONES void join_exponent(const float* __restrict e, const float* __restrict k, int n, float scale,
+                              float* __restrict out) {
+  for (int j = 0; j < n; ++j) out[j] = scale * (e[j] * k[j]);
+}
+// sq[t] = |x_t|^2 for rows of d floats: one fma chain per row, eight rows'
+// chains interleaved (rows: a multiple of 8).
+RVJ_CLONES void row_squares(const float* __restrict x, int rows, int d, float* __restrict sq) {
+  for (int t0 = 0; t0 < rows; t0 += 8) {
+    float acc[8] = {};
+    const float* xt = x + static_cast<size_t>(t0) * d;
+    for (int i = 0; i < d; ++i)
+      for (int r = 0; r < 8; ++r) acc[r] = std::fma(xt[r * d + i], xt[r * d + i], acc[r]);
+    for (int r = 0; r < 8; ++r) sq[t0 + r] = acc[r];
+  }
 }
 RVJ_CLONES void negative_part(const float* __restrict x, int n, float* __restrict out) {
   for (int i = 0; i < n; ++i) out[i] = x[i] < 0.0f ? x[i] : 0.0f;
@@ -84,7 +86,7 @@ void scaled_exp(const float* u, int n, float scale, Scratch& s, float* out) {
   s.t.resize(n);
   split_exponent(u, n, s.e.data(), s.t.data());
   exp32_block(s.e.data(), s.e.data(), n);
-  join_exponent(s.e.data(), s.t.data(), n, scale, exp_integers(), out);
+  join_exponent(s.e.data(), s.t.data(), n, scale, out);
 }
 
 // phi of rows x[0..n) (head h; row t at position pos0 + t) into
@@ -119,17 +121,16 @@ void phi_rows(const SequencePlan& p, const float* const* x, int pos0, int n, int
       const int m = p.params.num_features, wm = static_cast<int>(panel_docs(m));
       const float scale = static_cast<float>(std::pow(static_cast<double>(d), -0.25));
       const float norm = static_cast<float>(1 / std::sqrt(static_cast<double>(m)));
-      s.xh.assign(static_cast<size_t>(query_rows(n)) * d, 0.0f);
+      s.xh.assign(static_cast<size_t>(std::max<int64_t>(query_rows(n), (n + 7) / 8 * 8)) * d, 0.0f);
       s.wx.resize(static_cast<size_t>(query_rows(n)) * wm);
       s.u.resize(m);
       for (int t = 0; t < n; ++t)
         for (int i = 0; i < d; ++i) s.xh[static_cast<size_t>(t) * d + i] = x[t][off + i] * scale;
       dot_panels(s.xh.data(), n, d, wp, m, s.wx.data(), wm);
+      s.sq.resize(static_cast<size_t>(n) + 8);
+      row_squares(s.xh.data(), (n + 7) / 8 * 8, d, s.sq.data());
       for (int t = 0; t < n; ++t) {
-        const float* xt = s.xh.data() + static_cast<size_t>(t) * d;
-        float sq = 0;
-        for (int i = 0; i < d; ++i) sq = std::fma(xt[i], xt[i], sq);
-        const float half = 0.5f * sq;
+        const float half = 0.5f * s.sq[t];
         const float* wt = s.wx.data() + static_cast<size_t>(t) * wm;
         for (int r = 0; r < m; ++r) s.u[r] = wt[r] - half;
         scaled_exp(s.u.data(), m, norm, s, out + static_cast<size_t>(t) * F);
@@ -369,18 +370,26 @@ int linear_step_rows(const SequencePlan& p, int threads) {
   return static_cast<int>(std::min<int64_t>(chunks * kLinearChunk * std::max(threads, 1), ir::kMaxLength / 2));
 }
 
+// Chunks whose products linear_add_keys keeps at a time.
+int product_chunks(int threads) { return 16 * std::max(threads, 1); }
+
 size_t linear_work_memory(const SequencePlan& p, int threads) {
-  const size_t F = p.feature_dim(), W = out_width(p), C = kLinearChunk, Cp = query_rows(C), Fp = query_rows(F);
+  const size_t F = p.feature_dim(), W = out_width(p);
+  const size_t C = std::min(kLinearChunk, std::max(std::max(p.L, p.S), 1)), Cp = query_rows(C), Fp = query_rows(F);
   const size_t m = p.features == ir::FeatureMap::Favor ? p.params.num_features : 0;
   const size_t mp = m ? panel_docs(m) : 0;
-  // Per thread: features (rows and transposed), FAVOR+'s products, values,
-  // a chunk's products, the causal form's masked block and packed state.
-  const size_t per_thread = Cp * F + Fp * C + Cp * p.head_dim + Cp * mp + 3 * mp + W * panel_docs(C) +
-                            Fp * W + Cp * panel_docs(C) + 2 * Cp * W + C * F + panel_docs(C) * F + F * W;
-  // Shared: W's panels, the packed state (queries), a slice's chunk products.
-  const int rows = linear_step_rows(p, threads);
-  const size_t shared = mp * p.head_dim + p.heads * F * W +
-                        static_cast<size_t>((rows + C - 1) / C) * p.heads * Fp * W;
+  const size_t heads = p.heads;
+  // Per thread: a block's features for its heads (and the keys', causal),
+  // FAVOR+'s x^, W x^ and exponents, values, a chunk's products; the causal
+  // form adds its masked block, keys' panels, partial outputs and a packed
+  // head.
+  const size_t blocks = p.causal ? 2 : 1, P = panel_docs(C);
+  size_t per_thread = blocks * heads * (Cp * F + kPad) + (Cp + 8) * p.head_dim + Cp * mp + 3 * mp + W * P + Fp * W +
+                      Cp * W;
+  if (p.causal) per_thread += Cp * P + P * F + Cp * W + F * W;
+  // Shared: W's panels, the packed state, the chunk products kept at a time.
+  const size_t chunks = std::min<size_t>(product_chunks(threads), (std::max(p.S, 1) + kLinearChunk - 1) / kLinearChunk);
+  const size_t shared = mp * p.head_dim + heads * F * W + chunks * heads * Fp * W;
   return sizeof(float) * (per_thread * std::max(threads, 1) + shared);
 }
 
@@ -392,7 +401,7 @@ void linear_add_keys(const SequencePlan& p, const float* const* k, const float* 
   const size_t prod_size = static_cast<size_t>(query_rows(F)) * W;
   // Chunks in groups: their products on the threads, (head, chunk) a piece,
   // then added to the state in chunk order.
-  const int group_chunks = 16 * std::max(threads, 1);
+  const int group_chunks = product_chunks(threads);
   std::vector<float> prods;
   for (int g0 = j0; g0 < j1; g0 += group_chunks * kLinearChunk) {
     const int g1 = std::min(j1, g0 + group_chunks * kLinearChunk);
@@ -423,12 +432,18 @@ void linear_pack_state(const SequencePlan& p, const double* state, float* packed
   pack_favor(p, packed + packed_head(p) * p.heads);
 }
 
-void linear_query(const SequencePlan& p, double eps, const float* packed, const float* const* q, int pos0, int n,
-                  float* out) {
+void linear_query(const SequencePlan& p, double eps, const float* packed, const float* const* q, int q0, int q1,
+                  float* out, int threads) {
+  if (q1 <= q0) return;
   const float* wp = packed + packed_head(p) * p.heads;
-  for (int i0 = 0; i0 < n; i0 += kLinearChunk)
-    query_group(p, eps, packed, wp, q + i0, pos0 + i0, std::min(kLinearChunk, n - i0), 0, p.heads,
-                out + static_cast<size_t>(i0) * p.out_dims());
+  const int blocks = (q1 - q0 + kLinearChunk - 1) / kLinearChunk;
+  const int hg = heads_per_item(p, blocks, threads), groups = (p.heads + hg - 1) / hg;
+  parallel_for_blocks(blocks * groups, threads, [&](int item) {
+    check_cancel();
+    const int i0 = q0 + item / groups * kLinearChunk, h0 = item % groups * hg;
+    query_group(p, eps, packed, wp, q + i0, i0, std::min(kLinearChunk, q1 - i0), h0, std::min(p.heads, h0 + hg),
+                out + static_cast<size_t>(i0 - q0) * p.out_dims());
+  });
 }
 
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
@@ -444,15 +459,7 @@ void run_linear(const SequencePlan& p, double eps, const float* const* q, const 
   }
   std::vector<float> packed(linear_query_size(p));
   linear_pack_state(p, state, packed.data());
-  const float* packed_w = packed.data() + packed_head(p) * p.heads;
-  const int blocks = (q1 - q0 + kLinearChunk - 1) / kLinearChunk;
-  const int hg = heads_per_item(p, blocks, threads), groups = (p.heads + hg - 1) / hg;
-  parallel_for_blocks(blocks * groups, threads, [&](int item) {
-    check_cancel();
-    const int i0 = q0 + item / groups * kLinearChunk, h0 = item % groups * hg;
-    query_group(p, eps, packed.data(), packed_w, q + i0, i0, std::min(kLinearChunk, q1 - i0), h0,
-                std::min(p.heads, h0 + hg), out + static_cast<size_t>(i0 - q0) * p.out_dims());
-  });
+  linear_query(p, eps, packed.data(), q, q0, q1, out, threads);
 }
 
 }  // namespace rvj::runtime

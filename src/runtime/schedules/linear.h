@@ -53,17 +53,18 @@ void linear_add_keys(const SequencePlan& p, const float* const* k, const float* 
                      double* state, int threads = 1);
 // Output rows [q0, q1) (out points at row q0): for the causal form, keys
 // [q0, q1) are folded in as the queries pass (keys past the last one are
-// simply absent), so slices must come in order.
+// simply absent), so slices must come in order. A non-causal call packs the
+// state first (callers with many slices pack once and use linear_query).
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
                 const float* const* v, int q0, int q1, double* state, float* out, int threads = 1);
 
-// A state rounded to f32 and packed for queries (linear_query_size floats):
-// built once, it answers any number of queries (ruvector_linear_attend keeps
-// it per call site). run_linear packs its own.
+// A state rounded to f32 and packed for queries (linear_query_size floats,
+// FAVOR+'s W included): built once, it answers any number of queries.
 size_t linear_query_size(const SequencePlan& p);
 void linear_pack_state(const SequencePlan& p, const double* state, float* packed);
-// Queries rows q[0..n) (positions pos0 + i) against a packed state.
-void linear_query(const SequencePlan& p, double eps, const float* packed, const float* const* q, int pos0, int n,
-                  float* out);
+// Query rows [q0, q1) (row i at position i; out points at row q0) against a
+// packed state of the non-causal form.
+void linear_query(const SequencePlan& p, double eps, const float* packed, const float* const* q, int q0, int q1,
+                  float* out, int threads = 1);
 
 }  // namespace rvj::runtime
