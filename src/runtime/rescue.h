@@ -13,10 +13,25 @@
 
 namespace rvj::runtime {
 
+// max |x[i]| (0 for n = 0) as 16 running maxima (independent lanes, which
+// the compiler vectorises), then theirs: a maximum is exact in any order.
+inline float max_abs(const float* x, int n) {
+  float top[16] = {};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) {
+      const float a = std::fabs(x[i + l]);
+      top[l] = a > top[l] ? a : top[l];
+    }
+  float m = 0;
+  for (; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  for (float t : top) m = std::max(m, t);
+  return m;
+}
+
 // 2^e with max |x| 2^e in [0.5, 1), or 1 when max |x| is not tiny.
 inline double tiny_scale(const float* x, int n) {
-  float top = 0;
-  for (int i = 0; i < n; ++i) top = std::max(top, std::fabs(x[i]));
+  const float top = max_abs(x, n);
   if (top == 0 || top >= ir::kTinyEntry) return 1;
   return std::ldexp(1.0, -std::ilogb(top) - 1);
 }

@@ -10,6 +10,7 @@
 #include "ir/recipes/sequence.h"
 #include "runtime/engine.h"
 #include "runtime/schedules/flash.h"
+#include "runtime/simd.h"
 
 using namespace rvj;
 using namespace rvj::runtime;
@@ -71,6 +72,26 @@ TEST(FlashSchedule, PatternsMatchTheirReferences) {
     EXPECT_LE(worst_error(out, c.out), 1e-5) << c.mechanism << " L=" << c.L << " S=" << c.S << " dq=" << c.dq;
     EXPECT_EQ(out, attend(c, false)) << c.mechanism << ": the interpreter path differs";
   }
+}
+
+// The blocked normaliser paths (sigmoid's weights and W V on packed panels,
+// the sparse normalisers' blocked logits) give the same bits on every ISA.
+TEST(FlashSchedule, NormalisersGiveTheSameBitsOnEveryIsa) {
+  int checked = 0;
+  for (const auto& c : test::pattern_cases()) {
+    const ir::SequenceMechanism* m = ir::find_sequence_mechanism(c.mechanism);
+    if (m->normaliser == ir::Normaliser::Softmax) continue;
+    simd_force(SimdIsa::Scalar);
+    const std::vector<float> want = attend(c, true);
+    for (SimdIsa isa : {SimdIsa::Avx2, SimdIsa::Avx512}) {
+      if (!simd_available(isa)) continue;
+      simd_force(isa);
+      EXPECT_EQ(attend(c, true), want) << c.mechanism << " isa " << static_cast<int>(isa);
+    }
+    simd_force(SimdIsa::Best);
+    ++checked;
+  }
+  EXPECT_GE(checked, 4);
 }
 
 // The interpreter computes the same logits, so the same outputs.

@@ -11,6 +11,7 @@
 #include "ir/errors.h"
 #include "ir/midpoint.h"
 #include "runtime/dot_block.h"
+#include "runtime/exp_block.h"
 #include "runtime/online_softmax.h"
 #include "runtime/rescue.h"
 #include "runtime/schedules/steps.h"
@@ -121,6 +122,69 @@ void blocked_logits(const SequencePlan& p, const Bound& score, double* prm, cons
   }
 }
 
+// sigmoid(l + bias) in f32 for n logits, 0 where masked (vis[j] == 0):
+// exp32 of -|x| (always <= 0), then e / (1 + e) or 1 / (1 + e) by the sign;
+// selects of values and one division, so every clone has the same bits.
+RVJ_CLONES void sigmoid_weights(const double* l, const uint8_t* vis, int n, double bias, float* neg, float* w) {
+  for (int j = 0; j < n; ++j) {
+    const float x = static_cast<float>(l[j] + bias);
+    neg[j] = x > 0.0f ? -x : x;
+  }
+  exp32_block(neg, neg, n);
+  for (int j = 0; j < n; ++j) {
+    const float x = static_cast<float>(l[j] + bias);
+    const float e = neg[j];
+    const float num = x >= 0.0f ? 1.0f : e;
+    w[j] = vis[j] ? num / (1.0f + e) : 0.0f;
+  }
+}
+
+// Sigmoid needs no row normaliser: for a block of queries and one head, the
+// weights sigmoid(l + b) of the blocked logits (f32), then W V as packed-panel
+// products (dot_block.h: one fma chain per output over the keys in order),
+// with the keys' values of the head packed once per block.
+void sigmoid_block(const SequencePlan& p, const double* logits, int64_t ld, const float* const* v, int q0, int q1,
+                   int h, std::vector<float>& scratch, float* out) {
+  const int n = q1 - q0, S = p.S, dvh = p.value_dim, group = p.heads / p.kv_heads;
+  const int64_t width = panel_docs(dvh), rows = query_rows(n);
+  scratch.resize((size_t)width * S + (size_t)rows * S + (size_t)rows * width + 2 * (size_t)S);
+  float* panels = scratch.data();
+  float* w = panels + (size_t)width * S;
+  float* o = w + (size_t)rows * S;
+  float* neg = o + (size_t)rows * width;
+  std::vector<uint8_t> vis(S);
+  const size_t off = static_cast<size_t>(h / group) * dvh;
+  for (int64_t c0 = 0; c0 < width; c0 += kPanel) {  // V's columns as documents over the keys
+    float* panel = panels + (size_t)(c0 / kPanel) * S * kPanel;
+    const int copy = static_cast<int>(std::min<int64_t>(dvh - c0, kPanel));
+    for (int j = 0; j < S; ++j) {
+      float* dst = panel + (size_t)j * kPanel;
+      std::copy(v[j] + off + c0, v[j] + off + c0 + copy, dst);
+      std::fill(dst + copy, dst + kPanel, 0.0f);
+    }
+  }
+  std::fill(w + (size_t)n * S, w + (size_t)rows * S, 0.0f);
+  const int holes = !p.mask.contiguous();
+  for (int i = 0; i < n; ++i) {
+    const int qi = q0 + i;
+    const double* l = logits + (size_t)i * ld;
+    const int first = p.first_key(qi), last = p.last_key(qi);
+    bool seen = false, all_overflowed = true;
+    for (int j = 0; j < S; ++j) {
+      vis[j] = j >= first && j <= last && (holes == 0 || p.mask.visible(qi, j));
+      seen |= vis[j] != 0;
+      all_overflowed &= !vis[j] || l[j] == -INFINITY;
+    }
+    if (seen && all_overflowed) logits_overflowed(qi);  // as the other normalisers report it
+    sigmoid_weights(l, vis.data(), S, p.sigmoid_bias, neg, w + (size_t)i * S);
+  }
+  check_cancel();
+  dot_panels(w, n, S, panels, dvh, o, width);
+  for (int i = 0; i < n; ++i)
+    std::copy(o + (size_t)i * width, o + (size_t)i * width + dvh,
+              out + static_cast<size_t>(i) * p.out_dims() + static_cast<size_t>(h) * dvh);
+}
+
 }  // namespace
 
 // Normalisers other than the softmax need the whole row of a query's
@@ -143,6 +207,11 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
     for (int h = 0; h < p.heads; ++h) {
       double* prm = params.for_head(p, h);
       if (blocked) blocked_logits(p, score, prm, q, k, b0, b1, h, scratch, block_logits.data(), p.S);
+      if (blocked && p.normaliser == ir::Normaliser::Sigmoid) {
+        sigmoid_block(p, block_logits.data(), p.S, v, b0, b1, h, scratch,
+                      out + static_cast<size_t>(b0 - q0) * p.out_dims());
+        continue;
+      }
       for (int i = b0; i < b1; ++i) {
         p.mask.key_blocks(i, i + 1, p.block, blocks);
         const float* qh = q[i] + static_cast<size_t>(h) * p.head_dim;

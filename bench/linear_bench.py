@@ -1,0 +1,113 @@
+"""The torch side of scripts/bench-linear: the linear family at 4096 rows x
+8 heads x 64 (self-attention, the shapes of BM_LinearSequence in
+bench/kernel_bench.cpp), as torch users write the papers' formulas, on 1
+and 2 threads. Prints "case|threads|ms" (medians) and "versions|torch".
+
+  linear:        phi = elu + 1; out = phi(Q) (phi(K)^T V) / (phi(Q) sum phi(K) + eps)
+  linear_causal: the same with j <= i, chunked as the efficient torch
+                 implementations do it (chunks of 64: the masked product
+                 within a chunk, a running state across chunks); the
+                 prefix-sum form would hold L x d x d_v per head (512 MB)
+  cosformer:     phi = [relu(x) cos(pi i / 2M), relu(x) sin(pi i / 2M)], M = L
+  performer:     FAVOR+ with 128 features, phi = m^-1/2 exp(W x^ - |x^|^2 / 2),
+                 x^ = x d^-1/4
+"""
+import math
+import sys
+import time
+
+import torch
+
+L, H, D = 4096, 8, 64
+EPS = 1e-6
+
+
+def median_ms(f, reps):
+    f()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def heads(x):
+    return x.view(L, H, D).transpose(0, 1)  # H x L x D
+
+
+def normalised(phq, state, z):
+    return (phq @ state) / ((phq @ z.unsqueeze(-1)) + EPS)
+
+
+def linear(x):
+    q = k = v = heads(x)
+    phq = torch.nn.functional.elu(q) + 1
+    phk = torch.nn.functional.elu(k) + 1
+    return normalised(phq, phk.transpose(1, 2) @ v, phk.sum(1))
+
+
+def linear_causal(x, chunk=64):
+    q = k = v = heads(x)
+    phq = torch.nn.functional.elu(q) + 1
+    phk = torch.nn.functional.elu(k) + 1
+    state = torch.zeros(H, D, D)
+    z = torch.zeros(H, D)
+    out = torch.empty(H, L, D)
+    mask = torch.tril(torch.ones(chunk, chunk))
+    for c0 in range(0, L, chunk):
+        qc, kc, vc = phq[:, c0:c0 + chunk], phk[:, c0:c0 + chunk], v[:, c0:c0 + chunk]
+        a = (qc @ kc.transpose(1, 2)) * mask
+        num = qc @ state + a @ vc
+        den = qc @ z.unsqueeze(-1) + a.sum(-1, keepdim=True)
+        out[:, c0:c0 + chunk] = num / (den + EPS)
+        state = state + kc.transpose(1, 2) @ vc
+        z = z + kc.sum(1)
+    return out
+
+
+POS = (math.pi * torch.arange(L, dtype=torch.float32) / (2 * L)).view(1, L, 1)
+
+
+def cosformer(x):
+    q = k = v = heads(x)
+
+    def phi(t):
+        r = torch.relu(t)
+        return torch.cat([r * torch.cos(POS), r * torch.sin(POS)], -1)
+
+    phq, phk = phi(q), phi(k)
+    return normalised(phq, phk.transpose(1, 2) @ v, phk.sum(1))
+
+
+W = torch.randn(128, D)
+
+
+def performer(x):
+    q = k = v = heads(x)
+
+    def phi(t):
+        t = t * D ** -0.25
+        return torch.exp(t @ W.T - (t * t).sum(-1, keepdim=True) / 2) / math.sqrt(W.shape[0])
+
+    phq, phk = phi(q), phi(k)
+    return normalised(phq, phk.transpose(1, 2) @ v, phk.sum(1))
+
+
+def main():
+    torch.manual_seed(0)
+    x = torch.randn(L, H * D) * 0.5
+    print(f"versions|{torch.__version__}")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        for name, f in (("linear", linear), ("linear_causal", linear_causal), ("cosformer", cosformer),
+                        ("performer", performer)):
+            with torch.inference_mode():
+                ms = median_ms(lambda: f(x), 15)
+            print(f"{name}|{threads}|{ms:.3f}")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
