@@ -4,6 +4,8 @@
 // the pattern fixtures (flash_test.cpp).
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -161,4 +163,67 @@ TEST(Normaliser, WeightsHaveTheirDefiningProperties) {
   EXPECT_EQ(w[2], 0.0);
   ir::normalise(ir::Normaliser::Sigmoid, z, 6, w, -1.0, 0);
   EXPECT_DOUBLE_EQ(w[1], 1 / (1 + std::exp(-2.0)));  // sigma(3 - 1), not normalised
+}
+
+namespace {
+// entmax 1.3's sort-based thresholds (sparsemax.py, entmax.py), transcribed
+// here on their own: the sort, the running sums, the support count, tau.
+std::vector<double> sorted_sparsemax(const std::vector<double>& z) {
+  const double m = *std::max_element(z.begin(), z.end());
+  std::vector<double> s;
+  for (double v : z) s.push_back(v - m);
+  std::sort(s.begin(), s.end(), std::greater<double>());
+  double cum = 0, tau = 0;
+  for (size_t k = 1; k <= s.size(); ++k) {
+    cum += s[k - 1];
+    if (k * s[k - 1] > cum - 1) tau = (cum - 1) / k;
+  }
+  std::vector<double> w;
+  for (double v : z) w.push_back(std::max(v - m - tau, 0.0));
+  return w;
+}
+std::vector<double> sorted_entmax15(const std::vector<double>& z) {
+  const double m = *std::max_element(z.begin(), z.end());
+  std::vector<double> s;
+  for (double v : z) s.push_back((v - m) / 2);
+  std::sort(s.begin(), s.end(), std::greater<double>());
+  double sum = 0, sq = 0, tau = 0;
+  for (size_t k = 1; k <= s.size(); ++k) {
+    sum += s[k - 1], sq += s[k - 1] * s[k - 1];
+    const double mean = sum / k, ss = k * (sq / k - mean * mean);
+    const double t = mean - std::sqrt(std::max((1 - ss) / k, 0.0));
+    if (t <= s[k - 1]) tau = t;
+  }
+  std::vector<double> w;
+  for (double v : z) w.push_back(std::pow(std::max((v - m) / 2 - tau, 0.0), 2));
+  return w;
+}
+}  // namespace
+
+// The thresholds found without a sort (Michelot's passes for sparsemax,
+// Newton steps from below for entmax15) against the sorted algorithms:
+// narrow and wide spreads, ties, one entry, many.
+TEST(Normaliser, SparseThresholdsWithoutASortMatchTheSortedOnes) {
+  std::mt19937 rng(17);
+  int cases = 0;
+  for (int n : {1, 2, 3, 7, 64, 512, 2000})
+    for (double spread : {0.01, 0.3, 1.0, 4.0, 30.0})
+      for (int rep = 0; rep < 6; ++rep) {
+        std::normal_distribution<double> g(0, spread);
+        std::vector<double> z(n), w(n);
+        for (double& v : z) v = rep == 5 ? std::round(g(rng)) : g(rng);  // rep 5: many ties
+        const std::vector<double> sp = sorted_sparsemax(z), en = sorted_entmax15(z);
+        ir::normalise(ir::Normaliser::Sparsemax, z.data(), n, w.data(), 0, 0);
+        for (int j = 0; j < n; ++j) {
+          EXPECT_EQ(w[j] == 0, sp[j] == 0) << "sparsemax support, n " << n << " spread " << spread;
+          EXPECT_NEAR(w[j], sp[j], 1e-12) << "sparsemax n " << n << " spread " << spread;
+        }
+        ir::normalise(ir::Normaliser::Entmax15, z.data(), n, w.data(), 0, 0);
+        for (int j = 0; j < n; ++j) {
+          EXPECT_EQ(w[j] == 0, en[j] == 0) << "entmax15 support, n " << n << " spread " << spread;
+          EXPECT_NEAR(w[j], en[j], 1e-12) << "entmax15 n " << n << " spread " << spread;
+        }
+        ++cases;
+      }
+  EXPECT_EQ(cases, 7 * 5 * 6);
 }
