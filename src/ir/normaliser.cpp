@@ -160,12 +160,20 @@ void entmax15(const double* z, int n, double* w) {
 
 void top_k_softmax(const double* z, int n, double* w, int k) {
   if (k >= n) return softmax(z, n, w);
-  // The k largest, ties to the lower index: the order a stable sort gives,
-  // without sorting the rest.
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                    [&](int a, int b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
+  for (int j = 0; j < n; ++j)
+    if (std::isnan(z[j])) return undefined(w, n);  // no order to select by
+  // The k largest, ties to the lower index (the set a stable sort keeps):
+  // the k-th largest value selected in O(n), then the entries above it and
+  // as many equal to it as fit, in index order.
+  std::vector<double> v(z, z + n);
+  std::nth_element(v.begin(), v.begin() + (k - 1), v.end(), std::greater<double>());
+  const double kth = v[k - 1];
+  int above = 0;
+  for (int j = 0; j < n; ++j) above += z[j] > kth;
+  std::vector<int> order;
+  order.reserve(k);
+  for (int j = 0, ties = k - above; j < n; ++j)
+    if (z[j] > kth || (z[j] == kth && ties-- > 0)) order.push_back(j);
   std::vector<double> top(k), wk(k);
   for (int t = 0; t < k; ++t) top[t] = z[order[t]];
   softmax(top.data(), k, wk.data());

@@ -139,20 +139,28 @@ RVJ_CLONES void sigmoid_weights(const double* l, const uint8_t* vis, int n, doub
   }
 }
 
-// Sigmoid needs no row normaliser: for a block of queries and one head, the
-// weights sigmoid(l + b) of the blocked logits (f32), then W V as packed-panel
-// products (dot_block.h: one fma chain per output over the keys in order),
-// with the keys' values of the head packed once per block.
-void sigmoid_block(const SequencePlan& p, const double* logits, int64_t ld, const float* const* v, int q0, int q1,
-                   int h, std::vector<float>& scratch, float* out) {
-  const int n = q1 - q0, S = p.S, dvh = p.value_dim, group = p.heads / p.kv_heads;
-  const int64_t width = panel_docs(dvh), rows = query_rows(n);
-  scratch.resize((size_t)width * S + (size_t)rows * S + (size_t)rows * width + 2 * (size_t)S);
+// The keys query qi sees, as flags over [0, S): its bounds, and the mask
+// where it has holes. Returns how many.
+int row_visibility(const SequencePlan& p, int qi, bool holes, uint8_t* vis) {
+  const int first = p.first_key(qi), last = p.last_key(qi);
+  int seen = 0;
+  for (int j = 0; j < p.S; ++j) {
+    vis[j] = j >= first && j <= last && (!holes || p.mask.visible(qi, j));
+    seen += vis[j];
+  }
+  return seen;
+}
+
+// out rows [0, n), head h = W V for a block's f32 weights (query_rows(n)
+// rows of S, zero past n) as packed-panel products (dot_block.h: one fma
+// chain per output over the keys in order), the head's values packed once.
+void weighted_values(const SequencePlan& p, const float* w, const float* const* v, int n, int h,
+                     std::vector<float>& scratch, float* out) {
+  const int S = p.S, dvh = p.value_dim, group = p.heads / p.kv_heads;
+  const int64_t width = panel_docs(dvh);
+  scratch.resize((size_t)width * S + (size_t)query_rows(n) * width);
   float* panels = scratch.data();
-  float* w = panels + (size_t)width * S;
-  float* o = w + (size_t)rows * S;
-  float* neg = o + (size_t)rows * width;
-  std::vector<uint8_t> vis(S);
+  float* o = panels + (size_t)width * S;
   const size_t off = static_cast<size_t>(h / group) * dvh;
   for (int64_t c0 = 0; c0 < width; c0 += kPanel) {  // V's columns as documents over the keys
     float* panel = panels + (size_t)(c0 / kPanel) * S * kPanel;
@@ -163,26 +171,47 @@ void sigmoid_block(const SequencePlan& p, const double* logits, int64_t ld, cons
       std::fill(dst + copy, dst + kPanel, 0.0f);
     }
   }
-  std::fill(w + (size_t)n * S, w + (size_t)rows * S, 0.0f);
-  const int holes = !p.mask.contiguous();
-  for (int i = 0; i < n; ++i) {
-    const int qi = q0 + i;
-    const double* l = logits + (size_t)i * ld;
-    const int first = p.first_key(qi), last = p.last_key(qi);
-    bool seen = false, all_overflowed = true;
-    for (int j = 0; j < S; ++j) {
-      vis[j] = j >= first && j <= last && (holes == 0 || p.mask.visible(qi, j));
-      seen |= vis[j] != 0;
-      all_overflowed &= !vis[j] || l[j] == -INFINITY;
-    }
-    if (seen && all_overflowed) logits_overflowed(qi);  // as the other normalisers report it
-    sigmoid_weights(l, vis.data(), S, p.sigmoid_bias, neg, w + (size_t)i * S);
-  }
   check_cancel();
   dot_panels(w, n, S, panels, dvh, o, width);
   for (int i = 0; i < n; ++i)
     std::copy(o + (size_t)i * width, o + (size_t)i * width + dvh,
               out + static_cast<size_t>(i) * p.out_dims() + static_cast<size_t>(h) * dvh);
+}
+
+// A block of queries [q0, q1), head h, with blocked logits: each row's
+// weights (sigmoid: f32, vectorised, needing no normaliser; the others:
+// ir::normalise over the visible logits in key order, in f64), rounded to
+// f32, then W V on packed panels.
+void normalised_block(const SequencePlan& p, const double* logits, int64_t ld, const float* const* v, int q0,
+                      int q1, int h, std::vector<float>& weights, std::vector<float>& scratch, float* out) {
+  const int n = q1 - q0, S = p.S;
+  weights.assign((size_t)query_rows(n) * S + S, 0.0f);
+  float* neg = weights.data() + (size_t)query_rows(n) * S;
+  std::vector<uint8_t> vis(S);
+  std::vector<double> z, wz;
+  std::vector<int> keys;
+  const bool holes = !p.mask.contiguous();
+  for (int i = 0; i < n; ++i) {
+    const int qi = q0 + i;
+    const double* l = logits + (size_t)i * ld;
+    float* w = weights.data() + (size_t)i * S;
+    const int seen = row_visibility(p, qi, holes, vis.data());
+    check_cancel();
+    bool all_overflowed = true;
+    for (int j = 0; j < S; ++j) all_overflowed &= !vis[j] || l[j] == -INFINITY;
+    if (seen > 0 && all_overflowed) logits_overflowed(qi);  // as every normaliser reports it
+    if (p.normaliser == ir::Normaliser::Sigmoid) {
+      sigmoid_weights(l, vis.data(), S, p.sigmoid_bias, neg, w);
+      continue;
+    }
+    if (seen == 0) continue;  // a query that sees no key gets zeros
+    z.resize(seen), wz.resize(seen), keys.resize(seen);
+    for (int j = 0, t = 0; j < S; ++j)
+      if (vis[j]) keys[t] = j, z[t++] = l[j];
+    ir::normalise(p.normaliser, z.data(), seen, wz.data(), p.sigmoid_bias, p.params.top_k);
+    for (int t = 0; t < seen; ++t) w[keys[t]] = static_cast<float>(wz[t]);
+  }
+  weighted_values(p, weights.data(), v, n, h, scratch, out);
 }
 
 }  // namespace
@@ -201,15 +230,15 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
   const int block_rows = blocked ? std::max(1, std::min(q1 - q0, (1 << 22) / std::max(p.S, 1))) : 1;
   std::vector<int> blocks, keys(p.S);
   std::vector<double> logits(p.S), w(p.S), acc(dvh), block_logits(blocked ? (size_t)block_rows * p.S : 0);
-  std::vector<float> scratch;
+  std::vector<float> scratch, weights;
   for (int b0 = q0; b0 < q1; b0 += block_rows) {
     const int b1 = std::min(q1, b0 + block_rows);
     for (int h = 0; h < p.heads; ++h) {
       double* prm = params.for_head(p, h);
-      if (blocked) blocked_logits(p, score, prm, q, k, b0, b1, h, scratch, block_logits.data(), p.S);
-      if (blocked && p.normaliser == ir::Normaliser::Sigmoid) {
-        sigmoid_block(p, block_logits.data(), p.S, v, b0, b1, h, scratch,
-                      out + static_cast<size_t>(b0 - q0) * p.out_dims());
+      if (blocked) {
+        blocked_logits(p, score, prm, q, k, b0, b1, h, scratch, block_logits.data(), p.S);
+        normalised_block(p, block_logits.data(), p.S, v, b0, b1, h, weights, scratch,
+                         out + static_cast<size_t>(b0 - q0) * p.out_dims());
         continue;
       }
       for (int i = b0; i < b1; ++i) {
