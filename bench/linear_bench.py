@@ -1,7 +1,9 @@
-"""The torch side of scripts/bench-linear: the linear family at 4096 rows x
-8 heads x 64 (self-attention, the shapes of BM_LinearSequence in
-bench/kernel_bench.cpp), as torch users write the papers' formulas, on 1
-and 2 threads. Prints "case|threads|ms" (medians) and "versions|torch".
+"""The torch side of scripts/bench-linear, on 1 and 2 threads: the linear
+family at 4096 rows x 8 heads x 64 (self-attention, the shapes of
+BM_LinearSequence in bench/kernel_bench.cpp), as torch users write the
+papers' formulas, and the row normalisers at 512 x 8 x 64 (torch, and the
+entmax package for sparsemax and entmax15). Prints "case|threads|ms"
+(medians) and "versions|torch|entmax".
 
   linear:        phi = elu + 1; out = phi(Q) (phi(K)^T V) / (phi(Q) sum phi(K) + eps)
   linear_causal: the same with j <= i, chunked as the efficient torch
@@ -11,6 +13,9 @@ and 2 threads. Prints "case|threads|ms" (medians) and "versions|torch".
   cosformer:     phi = [relu(x) cos(pi i / 2M), relu(x) sin(pi i / 2M)], M = L
   performer:     FAVOR+ with 128 features, phi = m^-1/2 exp(W x^ - |x^|^2 / 2),
                  x^ = x d^-1/4
+  sigmoid:       sigmoid(Q K^T / sqrt d - ln S) V
+  topk_sparse:   the 32 largest logits of a row kept, softmax over them, times V
+  sparsemax, entmax15: entmax.sparsemax / entmax.entmax15 over the logits, times V
 """
 import math
 import sys
@@ -95,16 +100,44 @@ def performer(x):
     return normalised(phq, phk.transpose(1, 2) @ v, phk.sum(1))
 
 
+def normalisers():
+    import entmax
+
+    n = 512
+    y = torch.rand(n, H * D) - 0.5
+    q = k = v = y.view(n, H, D).transpose(0, 1)
+
+    def logits():
+        return q @ k.transpose(1, 2) / math.sqrt(D)
+
+    def topk(s, kk=32):
+        top = s.topk(kk, dim=-1)
+        w = torch.full_like(s, float("-inf")).scatter(-1, top.indices, top.values)
+        return torch.softmax(w, -1)
+
+    return (("sigmoid", lambda: torch.sigmoid(logits() - math.log(n)) @ v),
+            ("topk_sparse", lambda: topk(logits()) @ v),
+            ("sparsemax", lambda: entmax.sparsemax(logits(), dim=-1) @ v),
+            ("entmax15", lambda: entmax.entmax15(logits(), dim=-1) @ v),
+            ("scaled_dot", lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v))), entmax
+
+
 def main():
     torch.manual_seed(0)
     x = torch.randn(L, H * D) * 0.5
-    print(f"versions|{torch.__version__}")
+    norms, entmax = normalisers()
+    print(f"versions|{torch.__version__}|{getattr(entmax, '__version__', '1.3')}")
     for threads in (1, 2):
         torch.set_num_threads(threads)
         for name, f in (("linear", linear), ("linear_causal", linear_causal), ("cosformer", cosformer),
                         ("performer", performer)):
             with torch.inference_mode():
                 ms = median_ms(lambda: f(x), 15)
+            print(f"{name}|{threads}|{ms:.3f}")
+            sys.stdout.flush()
+        for name, f in norms:
+            with torch.inference_mode():
+                ms = median_ms(f, 30)
             print(f"{name}|{threads}|{ms:.3f}")
             sys.stdout.flush()
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "ir/errors.h"
@@ -44,9 +45,20 @@ size_t tile_memory(const SequencePlan& p) {
          sizeof(int32_t) * (2 * Q + keys);
 }
 
-// One query's logits, weights and key indices over all keys.
+// One query's logits, weights, key indices and flags over all keys; the
+// blocked path adds a block's logits (f32 products, f64 logits, f32
+// weights), the keys packed, and the values packed with W V's rows.
 size_t normalised_memory(const SequencePlan& p) {
-  return static_cast<size_t>(p.S) * (2 * sizeof(double) + sizeof(int)) + sizeof(double) * p.value_dim;
+  const size_t S = p.S;
+  size_t bytes = S * (2 * sizeof(double) + sizeof(int) + 1) + sizeof(double) * p.value_dim;
+  if (normaliser_blocked(p)) {
+    const size_t r = normaliser_block_rows(p), rows = (r + 3) / 4 * 4, width = (S + 15) / 16 * 16;
+    const size_t dv = (p.value_dim + 15) / 16 * 16;
+    const size_t products = std::max(width * p.head_dim + S * p.head_dim + rows * p.head_dim + rows * width,
+                                     dv * S + rows * dv);
+    bytes += sizeof(double) * r * S + sizeof(float) * (rows * S + S + products);
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -208,6 +220,15 @@ size_t call_memory(const SequencePlan& p, int threads) {
   return bytes;
 }
 
+int normaliser_block_rows(const SequencePlan& p) {
+  return std::max(1, std::min({query_chunk(p), std::max(p.L, 1), (1 << 20) / std::max(p.S, 1)}));
+}
+
+bool normaliser_blocked(const SequencePlan& p) {
+  return p.normaliser != ir::Normaliser::Softmax && p.mechanism->score != nullptr &&
+         std::strcmp(p.mechanism->score, "scaled_dot") == 0 && p.score_vector == nullptr;
+}
+
 int step_rows(const SequencePlan& p, int threads) {
   // The keys the last query sees bound every query's for the masks here
   // (causal and windows grow with i; the others do not depend on it).
@@ -218,7 +239,11 @@ int step_rows(const SequencePlan& p, int threads) {
   const char* score = p.mechanism->score;
   const bool tiled = score && p.normaliser == ir::Normaliser::Softmax && ir::tileable(*ir::find_mechanism(score));
   const bool per_row = !tiled;
-  const int64_t per_query = keys * p.heads * (p.head_dim + p.value_dim + (per_row ? 32 : 0));
+  // Blocked normalisers run their products on packed panels (about 8
+  // multiply-adds a cycle) and a weight per key.
+  const int64_t per_key = normaliser_blocked(p) ? (p.head_dim + p.value_dim) / 8 + 4
+                                                : p.head_dim + p.value_dim + (per_row ? 32 : 0);
+  const int64_t per_query = keys * p.heads * per_key;
   const int64_t rows = std::clamp<int64_t>(ir::kStepWork / std::max<int64_t>(per_query, 1), 1, query_chunk(p));
   return static_cast<int>(std::min<int64_t>(rows * std::max(threads, 1), ir::kMaxLength));
 }

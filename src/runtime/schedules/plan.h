@@ -64,6 +64,13 @@ int query_chunk(const SequencePlan& p);
 // projections) and check the sum against their budget before allocating.
 size_t call_memory(const SequencePlan& p, int threads);
 
+// Whether the normaliser (not the softmax) takes its logits from blocked
+// products (rows.cpp): a plain scaled dot product score, no third input.
+bool normaliser_blocked(const SequencePlan& p);
+// Queries whose logits a blocked normaliser keeps at once (about 2^20
+// logits, at most a query chunk).
+int normaliser_block_rows(const SequencePlan& p);
+
 // Query rows per step of a call on `threads` threads: about kStepWork
 // multiply-adds per thread, at least one row, at most query_chunk() rows per
 // thread. Callers check for interrupts between steps; inside a step the

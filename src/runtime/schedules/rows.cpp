@@ -82,6 +82,11 @@ RVJ_CLONES void add_weighted(double w, const float* v, int n, double* acc) {
   for (int c = 0; c < n; ++c) acc[c] += w * static_cast<double>(v[c]);
 }
 
+// l[j] = d[j] * scale in f64 (one rounding of the product, every clone).
+RVJ_CLONES void scale_row(const float* d, int n, double scale, double* l) {
+  for (int j = 0; j < n; ++j) l[j] = static_cast<double>(d[j]) * scale;
+}
+
 // The logits of queries [q0, q1) for head h, all S keys, for scores that are
 // plain scaled dot products (scaled_dot, no ALiBi): packed-panel products
 // (dot_block.h: one fma chain per product, the same bits on every ISA) times
@@ -112,13 +117,16 @@ void blocked_logits(const SequencePlan& p, const Bound& score, double* prm, cons
   check_cancel();
   dot_panels(qs, n, hd, panels, S, dots, width);
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  std::vector<int> rescued;  // the keys a tiny entry sends to the per-row kernel
+  for (int j = 0; j < S; ++j)
+    if (!key_plain[j]) rescued.push_back(j);
   for (int i = 0; i < n; ++i) {
     double* l = logits + (size_t)i * ld;
-    const float* d = dots + (size_t)i * width;
-    for (int j = 0; j < S; ++j)
-      l[j] = query_plain[i] && key_plain[j]
-                 ? d[j] * scale
-                 : run_with_params(score, prm, q[q0 + i] + q_off, k[j] + kv_off, p.score_vector);
+    scale_row(dots + (size_t)i * width, S, scale, l);
+    if (!query_plain[i])
+      for (int j = 0; j < S; ++j) l[j] = run_with_params(score, prm, q[q0 + i] + q_off, k[j] + kv_off, p.score_vector);
+    else
+      for (int j : rescued) l[j] = run_with_params(score, prm, q[q0 + i] + q_off, k[j] + kv_off, p.score_vector);
   }
 }
 
@@ -142,12 +150,15 @@ RVJ_CLONES void sigmoid_weights(const double* l, const uint8_t* vis, int n, doub
 // The keys query qi sees, as flags over [0, S): its bounds, and the mask
 // where it has holes. Returns how many.
 int row_visibility(const SequencePlan& p, int qi, bool holes, uint8_t* vis) {
-  const int first = p.first_key(qi), last = p.last_key(qi);
-  int seen = 0;
-  for (int j = 0; j < p.S; ++j) {
-    vis[j] = j >= first && j <= last && (!holes || p.mask.visible(qi, j));
-    seen += vis[j];
+  const int first = std::max(p.first_key(qi), 0), last = std::min(p.last_key(qi), p.S - 1);
+  std::fill(vis, vis + p.S, 0);
+  if (first > last) return 0;
+  if (!holes) {
+    std::fill(vis + first, vis + last + 1, 1);
+    return last - first + 1;
   }
+  int seen = 0;
+  for (int j = first; j <= last; ++j) seen += vis[j] = p.mask.visible(qi, j);
   return seen;
 }
 
@@ -197,9 +208,9 @@ void normalised_block(const SequencePlan& p, const double* logits, int64_t ld, c
     float* w = weights.data() + (size_t)i * S;
     const int seen = row_visibility(p, qi, holes, vis.data());
     check_cancel();
-    bool all_overflowed = true;
-    for (int j = 0; j < S; ++j) all_overflowed &= !vis[j] || l[j] == -INFINITY;
-    if (seen > 0 && all_overflowed) logits_overflowed(qi);  // as every normaliser reports it
+    int finite = 0;  // stops at the first visible logit above -inf
+    while (finite < S && !(vis[finite] && l[finite] != -INFINITY)) ++finite;
+    if (seen > 0 && finite == S) logits_overflowed(qi);  // as every normaliser reports it
     if (p.normaliser == ir::Normaliser::Sigmoid) {
       sigmoid_weights(l, vis.data(), S, p.sigmoid_bias, neg, w);
       continue;
@@ -224,10 +235,9 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
                     const float* const* v, int q0, int q1, float* out) {
   const int group = p.heads / p.kv_heads, dvh = p.value_dim;
   HeadParams params(p, score);
-  const bool blocked = std::strcmp(score.kernel->mechanism->name, "scaled_dot") == 0 && params.slope < 0 &&
-                       p.score_vector == nullptr;
-  // Queries per block of logits: about 2^22 logits at a time.
-  const int block_rows = blocked ? std::max(1, std::min(q1 - q0, (1 << 22) / std::max(p.S, 1))) : 1;
+  const bool blocked = normaliser_blocked(p) && params.slope < 0;
+  // Queries per block of logits (normaliser_block_rows).
+  const int block_rows = blocked ? std::min(q1 - q0, normaliser_block_rows(p)) : 1;
   std::vector<int> blocks, keys(p.S);
   std::vector<double> logits(p.S), w(p.S), acc(dvh), block_logits(blocked ? (size_t)block_rows * p.S : 0);
   std::vector<float> scratch, weights;
