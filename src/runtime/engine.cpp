@@ -20,6 +20,7 @@
 #include "runtime/online_softmax.h"
 #include "runtime/rescue.h"
 #include "runtime/schedules/flash.h"
+#include "runtime/schedules/linear.h"
 
 namespace rvj::runtime {
 
@@ -116,7 +117,8 @@ Bound bind_sequence(const SequencePlan& p, bool jit) {
   const ir::SequenceMechanism& m = *p.mechanism;
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
   // One query row: the single-query kernel; several: tiles of queries.
-  // Normalisers other than the softmax run per query row on the row kernel.
+  // Normalisers other than the softmax bind the row kernel (the blocked
+  // path scores with it the rows a tiny entry sends there).
   const ir::KernelKind kind = p.L == 1 ? ir::KernelKind::Query : ir::KernelKind::Tile;
   Bound b = ir::tileable(score) && p.normaliser == ir::Normaliser::Softmax
                 ? bind(score, p.head_dim, jit, kind, p.value_dim)
@@ -361,23 +363,37 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   if (m->schedule == ir::Schedule::Linear) {
     std::snprintf(buf, sizeof buf,
                   "  Schedule: linear (Katharopoulos 2020): per head a %d x %d state sum phi(k) v^T and sum phi(k), "
-                  "phi = %s, %s; %zu bytes of state; queries in slices of %d",
+                  "phi = %s, %s; %zu bytes of state; slices of %d rows on %d thread(s)",
                   p.feature_dim(), p.value_dim, ir::feature_map_name(p.features),
-                  p.causal ? "built as a prefix (key i joins before query i)" : "built once",
+                  p.causal ? "chunk by chunk (a masked product within a chunk, the running state across chunks)"
+                           : "built once",
                   sizeof(double) * p.heads * (static_cast<size_t>(p.feature_dim()) * p.value_dim + p.feature_dim()),
-                  p.block);
+                  linear_step_rows(p, threads), threads);
     rows.push_back(buf);
-    rows.push_back("  (no score kernel: the feature map and the state products run in Eigen, f64)");
+    std::snprintf(buf, sizeof buf,
+                  "  (no score kernel: the feature maps and the state products run in f32 on packed panels in a "
+                  "fixed order, chunks of %d keys summed into the f64 state; the same bits on every ISA and thread "
+                  "count)",
+                  kLinearChunk);
+    rows.push_back(buf);
     return rows;
   }
   const ir::Mechanism& score = *ir::find_mechanism(m->score);
   const double* score_params = p.params.score;
   if (p.normaliser != ir::Normaliser::Softmax) {
-    std::snprintf(buf, sizeof buf,
-                  "  Schedule: per query row (%s needs all of a query's logits): the visible keys' logits through "
-                  "the per-row kernel, their weights, then sum w v in f64; blocks of %d queries on %d thread(s); "
-                  "extra memory per thread %zu bytes per key (logits, weights, indices)",
-                  ir::normaliser_name(p.normaliser), p.block, threads, 2 * sizeof(double) + sizeof(int));
+    if (normaliser_blocked(p))
+      std::snprintf(buf, sizeof buf,
+                    "  Schedule: blocked rows (%s needs all of a query's logits): blocks of up to %d queries (about "
+                    "2^20 logits) on %d thread(s), the logits from packed-panel products, each row's weights (%s), "
+                    "then W V as a packed-panel product; extra memory per thread %zu bytes",
+                    ir::normaliser_name(p.normaliser), normaliser_block_rows(p), threads,
+                    p.normaliser == ir::Normaliser::Sigmoid ? "f32" : "f64, rounded to f32", block_memory(p));
+    else
+      std::snprintf(buf, sizeof buf,
+                    "  Schedule: per query row (%s needs all of a query's logits): the visible keys' logits through "
+                    "the per-row kernel, their weights, then sum w v in f64; blocks of %d queries on %d thread(s); "
+                    "extra memory per thread %zu bytes per key (logits, weights, indices)",
+                    ir::normaliser_name(p.normaliser), p.block, threads, 2 * sizeof(double) + sizeof(int));
     rows.push_back(buf);
     rows.push_back("  Per-head score kernel:");
     for (const std::string& r : explain(m->score, p.head_dim, jit, score_params, isa)) rows.push_back("  " + r);
