@@ -160,9 +160,13 @@ void phi_heads(const SequencePlan& p, const float* const* x, int pos0, int n, in
     for (int h = h0; h < h1; ++h) phi_rows(p, x, pos0, n, h, wp, s, out + stride * (h - h0));
     return;
   }
-  const int F = p.feature_dim();
-  for (int t = 0; t < n; ++t)
-    for (int h = h0; h < h1; ++h) phi_rows(p, x + t, pos0 + t, 1, h, wp, s, out + stride * (h - h0) + static_cast<size_t>(t) * F);
+  const int F = p.feature_dim(), span = (h1 - h0) * p.head_dim;
+  for (int t = 0; t < n; ++t) {
+    if (t + 4 < n)  // the rows are far apart: fetch one ahead of use
+      for (int e = 0; e < span; e += 16) __builtin_prefetch(x[t + 4] + static_cast<size_t>(h0) * p.head_dim + e);
+    for (int h = h0; h < h1; ++h)
+      phi_rows(p, x + t, pos0 + t, 1, h, wp, s, out + stride * (h - h0) + static_cast<size_t>(t) * F);
+  }
 }
 
 // Heads per work item: all of them when the row blocks alone keep the
@@ -224,14 +228,17 @@ void chunk_product(const SequencePlan& p, const float* phi, const float* const* 
 }
 
 // The state of head h += a chunk's product, in f64.
+RVJ_CLONES void add_row(const float* __restrict r, int n, double* __restrict row) {
+  for (int c = 0; c < n; ++c) row[c] += static_cast<double>(r[c]);
+}
+
 void add_product(const SequencePlan& p, const float* prod, int h, double* state) {
   const int F = p.feature_dim(), dv = p.value_dim, W = out_width(p);
   double* S = state + head_state(p) * h;
   double* z = S + static_cast<size_t>(F) * dv;
   for (int f = 0; f < F; ++f) {
     const float* r = prod + static_cast<size_t>(f) * W;
-    double* row = S + static_cast<size_t>(f) * dv;
-    for (int c = 0; c < dv; ++c) row[c] += r[c];
+    add_row(r, dv, S + static_cast<size_t>(f) * dv);
     z[f] += r[dv];
   }
 }
