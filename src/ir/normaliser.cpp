@@ -163,17 +163,20 @@ void top_k_softmax(const double* z, int n, double* w, int k) {
   for (int j = 0; j < n; ++j)
     if (std::isnan(z[j])) return undefined(w, n);  // no order to select by
   // The k largest, ties to the lower index (the set a stable sort keeps):
-  // the k-th largest value selected in O(n), then the entries above it and
-  // as many equal to it as fit, in index order.
-  std::vector<double> v(z, z + n);
-  std::nth_element(v.begin(), v.begin() + (k - 1), v.end(), std::greater<double>());
-  const double kth = v[k - 1];
-  int above = 0;
-  for (int j = 0; j < n; ++j) above += z[j] > kth;
-  std::vector<int> order;
-  order.reserve(k);
-  for (int j = 0, ties = k - above; j < n; ++j)
-    if (z[j] > kth || (z[j] == kth && ties-- > 0)) order.push_back(j);
+  // one pass in index order keeping the best k so far, best first; a later
+  // entry enters only above the k-th (so an equal one never displaces an
+  // earlier), which after the first few most entries are not.
+  std::vector<int> best;
+  best.reserve(k + 1);
+  for (int j = 0; j < n; ++j) {
+    if (static_cast<int>(best.size()) == k && !(z[j] > z[best.back()])) continue;
+    int at = static_cast<int>(best.size());
+    while (at > 0 && z[best[at - 1]] < z[j]) --at;
+    best.insert(best.begin() + at, j);
+    if (static_cast<int>(best.size()) > k) best.pop_back();
+  }
+  std::vector<int> order = best;
+  std::sort(order.begin(), order.end());
   std::vector<double> top(k), wk(k);
   for (int t = 0; t < k; ++t) top[t] = z[order[t]];
   softmax(top.data(), k, wk.data());

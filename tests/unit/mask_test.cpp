@@ -202,7 +202,8 @@ std::vector<double> sorted_entmax15(const std::vector<double>& z) {
 
 // The thresholds found without a sort (Michelot's passes for sparsemax,
 // Newton steps from below for entmax15) against the sorted algorithms:
-// narrow and wide spreads, ties, one entry, many.
+// narrow and wide spreads, ties, one entry, many; and top-k's selection
+// against a stable sort.
 TEST(Normaliser, SparseThresholdsWithoutASortMatchTheSortedOnes) {
   std::mt19937 rng(17);
   int cases = 0;
@@ -217,6 +218,18 @@ TEST(Normaliser, SparseThresholdsWithoutASortMatchTheSortedOnes) {
         for (int j = 0; j < n; ++j) {
           EXPECT_EQ(w[j] == 0, sp[j] == 0) << "sparsemax support, n " << n << " spread " << spread;
           EXPECT_NEAR(w[j], sp[j], 1e-12) << "sparsemax n " << n << " spread " << spread;
+        }
+        // top-k: the first k of a stable sort by logit (ties to the lower
+        // index), softmax over them.
+        for (int k : {1, 3, 32}) {
+          if (k >= n) continue;
+          std::vector<int> idx(n);
+          for (int j = 0; j < n; ++j) idx[j] = j;
+          std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return z[a] > z[b]; });
+          std::vector<bool> kept(n, false);
+          for (int t = 0; t < k; ++t) kept[idx[t]] = true;
+          ir::normalise(ir::Normaliser::TopK, z.data(), n, w.data(), 0, k);
+          for (int j = 0; j < n; ++j) EXPECT_EQ(w[j] > 0, kept[j]) << "top " << k << " of " << n << " spread " << spread;
         }
         ir::normalise(ir::Normaliser::Entmax15, z.data(), n, w.data(), 0, 0);
         for (int j = 0; j < n; ++j) {
