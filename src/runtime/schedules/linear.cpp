@@ -27,7 +27,7 @@ int kv_head(const SequencePlan& p, int h) { return h / (p.heads / p.kv_heads); }
 
 // A thread's buffers, kept between calls.
 struct Scratch {
-  std::vector<float> phi, xh, wx, u, e, sq, t, values, prod, a, inter, intra, state;
+  std::vector<float> phi, xh, wx, u, e, sq, t, values, prod, a, inter, intra;
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -150,8 +150,8 @@ size_t phi_block(const SequencePlan& p, int n) {
 }
 
 // phi of rows x[0..n) for heads [h0, h1): head h's block (phi_block) at
-// out + (h - h0) * phi_block(p, n), zero past row n. The maps of one
-// element read each row once, whole, for all the heads.
+// out + (h - h0) * phi_block(p, n), zero past row n. The element-wise maps
+// read each row once, whole, for all the heads.
 void phi_heads(const SequencePlan& p, const float* const* x, int pos0, int n, int h0, int h1, const float* wp,
                Scratch& s, float* out) {
   const size_t stride = phi_block(p, n), rows = static_cast<size_t>(n) * p.feature_dim();
@@ -162,7 +162,7 @@ void phi_heads(const SequencePlan& p, const float* const* x, int pos0, int n, in
   }
   const int F = p.feature_dim(), span = (h1 - h0) * p.head_dim;
   for (int t = 0; t < n; ++t) {
-    if (t + 4 < n)  // the rows are far apart: fetch one ahead of use
+    if (t + 4 < n)  // the rows lie far apart: fetch four rows ahead
       for (int e = 0; e < span; e += 16) __builtin_prefetch(x[t + 4] + static_cast<size_t>(h0) * p.head_dim + e);
     for (int h = h0; h < h1; ++h)
       phi_rows(p, x + t, pos0 + t, 1, h, wp, s, out + stride * (h - h0) + static_cast<size_t>(t) * F);

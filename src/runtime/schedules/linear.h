@@ -18,7 +18,8 @@
 // state; the state is never updated row by row.
 //
 // The state lives in caller-provided f64 buffers so that a caller can stop
-// between slices (and check for interrupts) without losing it.
+// between slices (and check for interrupts) without losing it. The linear
+// family's recipes have one key head per query head.
 #pragma once
 
 #include <cstddef>
