@@ -56,6 +56,7 @@ struct HeapCheck {
   Metric metric;
   int dims;
   hnsw::Visited* heap_tids;
+  hnsw::Visited* visible;  // the heap TIDs of the visible rows, filled here
   float* scratch;
   int64 tuples;
 };
@@ -68,6 +69,7 @@ void heap_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool,
   if (v->dim == c->dims && hnsw::prepare(c->metric, v->x, v->dim, c->scratch, &aux) == hnsw::Prepared::ZeroVector)
     return;
   c->tuples++;
+  hnsw::visit(*c->visible, pack_tid(*tid), kPallocAlloc);
   if (!hnsw::contains(*c->heap_tids, pack_tid(*tid)))
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                     errmsg("index \"%s\" has no entry for heap tuple (%u,%u)", RelationGetRelationName(c->index),
@@ -160,30 +162,42 @@ RVJ_FUNCTION(ruvector_index_check) {
     UnlockReleaseBuffer(buf);
     if ((head & 255) == 0) CHECK_FOR_INTERRUPTS();
   }
-  if (reached_live < live) {
-    // Name one that cannot be reached.
-    for (BlockNumber blk = 1; blk < nblocks; blk++) {
-      Buffer buf = ReadBuffer(index, blk);
-      LockBuffer(buf, BUFFER_LOCK_SHARE);
-      Page page = BufferGetPage(buf);
-      for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++) {
-        NodeHeader* h = (NodeHeader*)page_node(page, off);
-        const uint64 id = ((uint64)blk << 16) | off;
-        if (h && !(h->flags & (kDeleted | kFree)) && !hnsw::contains(reached, id))
-          corrupt(index, "a live node cannot be reached from the entry point", id);
+  // Live nodes that cannot be reached (live - reached_live of them): ids
+  // and heap TIDs, judged after the heap scan below.
+  const int64 nunreached = live - reached_live;
+  uint64* unreached = (uint64*)palloc(sizeof(uint64) * 2 * Max(nunreached, 1));
+  int64 found = 0;
+  for (BlockNumber blk = 1; blk < nblocks && nunreached > 0; blk++) {
+    Buffer buf = ReadBuffer(index, blk);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page) && found < nunreached; off++) {
+      NodeHeader* h = (NodeHeader*)page_node(page, off);
+      const uint64 id = ((uint64)blk << 16) | off;
+      if (h && !(h->flags & (kDeleted | kFree)) && !hnsw::contains(reached, id)) {
+        unreached[2 * found] = id;
+        unreached[2 * found + 1] = pack_tid(h->heaptid);
+        found++;
       }
-      UnlockReleaseBuffer(buf);
     }
+    UnlockReleaseBuffer(buf);
   }
 
   // Every visible heap tuple has a node.
-  HeapCheck hc{index, (Metric)meta.metric, dims, &heap_tids, (float*)palloc(sizeof(float) * RUVECTOR_MAX_DIM), 0};
+  hnsw::Visited visible{};
+  HeapCheck hc{index, (Metric)meta.metric, dims, &heap_tids, &visible, (float*)palloc(sizeof(float) * RUVECTOR_MAX_DIM), 0};
   IndexInfo* ii = BuildIndexInfo(index);
   ii->ii_Concurrent = true;
   Snapshot snap = RegisterSnapshot(GetTransactionSnapshot());
   TableScanDesc scan = table_beginscan_strat(heap, snap, 0, nullptr, true, true);
   table_index_build_scan(heap, index, ii, true, false, heap_callback, &hc, scan);
   UnregisterSnapshot(snap);
+  // An unreachable node is a fault when its row is visible. A node whose
+  // row never committed (an insert a crash cut short, between writing the
+  // node and linking it) waits for VACUUM, which clears it.
+  for (int64 i = 0; i < found; i++)
+    if (hnsw::contains(visible, unreached[2 * i + 1]))
+      corrupt(index, "a live node cannot be reached from the entry point", unreached[2 * i]);
 
   TupleDesc desc;
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) elog(ERROR, "return type must be a row type");
