@@ -99,6 +99,13 @@ RVJ_FUNCTION(ruvector_index_check) {
     Buffer buf = ReadBuffer(index, blk);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
+    // An all-zero page: the relation grew but a crash came before the
+    // page's first WAL record was flushed. It holds nothing and nothing
+    // points to it (the meta page moves with that record).
+    if (PageIsNew(page)) {
+      UnlockReleaseBuffer(buf);
+      continue;
+    }
     if (((PageOpaque*)PageGetSpecialPointer(page))->page_id != kPageId) corrupt(index, "a page has a foreign special space", (uint64)blk << 16);
     for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++) {
       void* t = page_node(page, off);
