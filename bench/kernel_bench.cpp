@@ -432,7 +432,7 @@ void BM_LinearAttend(benchmark::State& st) {
   }
   const auto q = random_vec(d, 7);
   std::vector<float> out(p.out_dims()), packed(rvj::runtime::linear_query_size(p));
-  rvj::runtime::linear_table_pack(p, state.data(), packed.data());
+  rvj::runtime::linear_pack_state(p, state.data(), packed.data());
   for (auto _ : st) {
     rvj::runtime::linear_table_attend(p, packed.data(), q.data(), out.data());
     benchmark::DoNotOptimize(out.data());

@@ -19,23 +19,13 @@ entmax package for sparsemax and entmax15). Prints "case|threads|ms"
 """
 import math
 import sys
-import time
 
 import torch
 
+from catalogue_bench import median_ms
+
 L, H, D = 4096, 8, 64
 EPS = 1e-6
-
-
-def median_ms(f, reps):
-    f()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def heads(x):

@@ -64,7 +64,7 @@ struct Site {
   double parsed[rvj::ir::kMaxParams];
   const rvj::ir::SequenceMechanism* parsed_m;
   // ruvector_linear_attend: the detoasted state of the last TOAST pointer,
-  // and a state packed for queries (linear_table_pack), valid while
+  // and a state packed for queries (linear_pack_state), valid while
   // packed_rel/packed_value name the TOAST value it came from.
   Oid toast_rel, toast_value;
   StateValue* detoasted;
@@ -403,7 +403,7 @@ RVJ_FUNCTION(ruvector_linear_attend) {
       s->packed = (float*)MemoryContextAlloc(ctx, sizeof(float) * n);
       s->packed_cap = n;
     }
-    RVJ_ENGINE(rvj::runtime::linear_table_pack(s->plan, data_of(v), s->packed));
+    RVJ_ENGINE(rvj::runtime::linear_pack_state(s->plan, data_of(v), s->packed));
     s->packed_rel = stored ? s->toast_rel : InvalidOid;
     s->packed_value = stored ? s->toast_value : InvalidOid;
   }

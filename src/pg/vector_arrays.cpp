@@ -58,8 +58,8 @@ ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
   RVJ_ENGINE(rvj::runtime::check_finite_result("the result", rows, (size_t)n * dims));
   // Written in place: one allocation, each element a vector with a 4-byte
   // header, as construct_array would lay them out.
-  const size_t elem = RUVECTOR_SIZE(dims), stride = INTALIGN(elem);
-  const size_t bytes = ARR_OVERHEAD_NONULLS(1) + stride * (size_t)n;
+  const size_t elem = RUVECTOR_SIZE(dims);  // a multiple of 4: int alignment needs no padding
+  const size_t bytes = ARR_OVERHEAD_NONULLS(1) + elem * (size_t)n;
   if (!AllocSizeIsValid(bytes))
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("the result of %d vectors of %d dimensions exceeds the maximum array size", n, dims)));
@@ -72,13 +72,12 @@ ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
   ARR_DIMS(a)[0] = n;
   ARR_LBOUND(a)[0] = 1;
   char* p = ARR_DATA_PTR(a);
-  for (int i = 0; i < n; i++, p += stride) {
+  for (int i = 0; i < n; i++, p += elem) {
     RuVector* r = (RuVector*)p;
     SET_VARSIZE(r, elem);
     r->dim = dims;
     r->unused = 0;
     memcpy(r->x, rows + (size_t)i * dims, sizeof(float) * dims);
-    if (stride > elem) memset(p + elem, 0, stride - elem);
   }
   return a;
 }

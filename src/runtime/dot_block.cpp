@@ -158,6 +158,20 @@ void dispatch(const float* q, int64_t qi, int64_t qt, int nq, int dims, const fl
 }
 }  // namespace
 
+void pack_row_columns(const float* const* r, size_t offset, int n, int cols, int rows, float* panels) {
+  const int64_t width = panel_docs(cols);
+  for (int64_t c0 = 0; c0 < width; c0 += kPanel) {
+    float* panel = panels + (c0 / kPanel) * rows * kPanel;
+    const int copy = (int)std::clamp<int64_t>(cols - c0, 0, kPanel);
+    for (int t = 0; t < rows; ++t) {
+      float* dst = panel + (int64_t)t * kPanel;
+      const int have = t < n ? copy : 0;
+      if (have) std::copy(r[t] + offset + c0, r[t] + offset + c0 + have, dst);
+      std::fill(dst + have, dst + kPanel, 0.0f);
+    }
+  }
+}
+
 void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
                 SimdIsa isa) {
   dispatch(q, dims, 1, nq, dims, panels, nd, out, ld, isa);

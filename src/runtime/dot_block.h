@@ -9,6 +9,7 @@
 // scans of ruvector_cross_attention run here at matrix-multiply speed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "runtime/simd.h"
@@ -30,6 +31,13 @@ inline int64_t query_rows(int64_t nq) { return (nq + kQueryRows - 1) / kQueryRow
 // panels[(j / 16) * dims * 16 + t * 16 + j % 16] = d[j][t], zero past nd
 // up to panel_docs(nd).
 void pack_panels(const float* d, int nd, int dims, float* panels);
+
+// Packs the columns [offset, offset + cols) of rows r[0..n) (each a
+// pointer to floats) as documents over `rows` >= n elements:
+// panels[(c / 16) * rows * 16 + t * 16 + c % 16] = r[t][offset + c], zero
+// past n and past cols up to panel_docs(cols). A matrix V (keys x values)
+// becomes its value columns as documents over the keys, for W V.
+void pack_row_columns(const float* const* r, size_t offset, int n, int cols, int rows, float* panels);
 
 // out[i * ld + j] = sum over t of q[i * dims + t] * d_j[t] (one fma chain,
 // t ascending) for i < nq, j < panel_docs(nd); q and out hold

@@ -42,10 +42,6 @@ void linear_table_merge(double* state, const double* other, size_t n) {
   for (size_t i = 0; i < n; ++i) state[i] += other[i];
 }
 
-void linear_table_pack(const SequencePlan& p, const double* state, float* packed) {
-  linear_pack_state(p, state, packed);
-}
-
 void linear_table_attend(const SequencePlan& p, const float* packed, const float* query, float* out) {
   const float* const q[1] = {query};
   linear_query(p, p.params.eps, packed, q, 0, 1, out);

@@ -31,10 +31,8 @@ SequencePlan linear_table_plan(const ir::SequenceMechanism& m, const double* val
 void linear_table_add(const SequencePlan& p, const float* key, const float* value, double* state);
 // state += other, n doubles each (states of the same plan).
 void linear_table_merge(double* state, const double* other, size_t n);
-// A state prepared for queries (linear_query_size floats; see
-// schedules/linear.h): callers keep it while the state does not change.
-void linear_table_pack(const SequencePlan& p, const double* state, float* packed);
-// One query against a packed state: out has p.out_dims() floats, the same
+// One query against a state packed by linear_pack_state (schedules/
+// linear.h; callers keep it while the state does not change): out has p.out_dims() floats, the same
 // bits as run_linear's for that query. Throws rvj::Error(OutOfRange) if the
 // result is not finite.
 void linear_table_attend(const SequencePlan& p, const float* packed, const float* query, float* out);

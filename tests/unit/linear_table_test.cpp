@@ -47,7 +47,7 @@ TEST(LinearTable, StateQueryEqualsTheSequenceSchedule) {
     linear_table_merge(a.data(), b.data(), a.size());
     std::vector<float> got(p.out_dims());
     std::vector<float> packed(linear_query_size(p));
-    linear_table_pack(p, a.data(), packed.data());
+    linear_pack_state(p, a.data(), packed.data());
     linear_table_attend(p, packed.data(), q.data(), got.data());
 
     // The sequence schedule over the same rows.

@@ -94,6 +94,8 @@ TEST(LinearSchedule, ChunkedCausalEqualsRowByRow) {
       random_case("linear_causal", 200, 200, 16, 8, {{"num_heads", 2}}, 1),
       random_case("linear_causal", 150, 100, 16, 8, {{"num_heads", 2}}, 2),
       random_case("linear_causal", 70, 130, 8, 4, {{"num_heads", 1}}, 3),
+      // value heads of 16: the ones column gets a panel of its own
+      random_case("linear_causal", 100, 100, 32, 32, {{"num_heads", 2}}, 6),
       random_case("cosformer", 200, 200, 16, 8, {{"num_heads", 2}, {"causal", 1}}, 4),
       random_case("performer", 130, 130, 16, 8, {{"num_heads", 2}, {"num_features", 32}, {"causal", 1}}, 5),
   };

@@ -56,7 +56,11 @@ struct HeapCheck {
   Metric metric;
   int dims;
   hnsw::Visited* heap_tids;
-  hnsw::Visited* visible;  // the heap TIDs of the visible rows, filled here
+  // The heap TIDs of live nodes the entry point does not reach (id, TID
+  // pairs), and their set: one whose row is visible is a fault.
+  const hnsw::Visited* unreached_tids;
+  const uint64* unreached;
+  int64 nunreached;
   float* scratch;
   int64 tuples;
 };
@@ -69,7 +73,10 @@ void heap_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool,
   if (v->dim == c->dims && hnsw::prepare(c->metric, v->x, v->dim, c->scratch, &aux) == hnsw::Prepared::ZeroVector)
     return;
   c->tuples++;
-  hnsw::visit(*c->visible, pack_tid(*tid), kPallocAlloc);
+  if (c->nunreached > 0 && hnsw::contains(*c->unreached_tids, pack_tid(*tid)))
+    for (int64 i = 0; i < c->nunreached; i++)
+      if (c->unreached[2 * i + 1] == pack_tid(*tid))
+        corrupt(c->index, "a live node cannot be reached from the entry point", c->unreached[2 * i]);
   if (!hnsw::contains(*c->heap_tids, pack_tid(*tid)))
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                     errmsg("index \"%s\" has no entry for heap tuple (%u,%u)", RelationGetRelationName(c->index),
@@ -170,10 +177,11 @@ RVJ_FUNCTION(ruvector_index_check) {
     if ((head & 255) == 0) CHECK_FOR_INTERRUPTS();
   }
   // Live nodes that cannot be reached (live - reached_live of them): ids
-  // and heap TIDs, judged after the heap scan below.
+  // and heap TIDs, judged by the heap scan below.
   const int64 nunreached = live - reached_live;
   uint64* unreached = (uint64*)palloc(sizeof(uint64) * 2 * Max(nunreached, 1));
   int64 found = 0;
+  hnsw::Visited unreached_tids{};
   for (BlockNumber blk = 1; blk < nblocks && nunreached > 0; blk++) {
     Buffer buf = ReadBuffer(index, blk);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -184,6 +192,7 @@ RVJ_FUNCTION(ruvector_index_check) {
       if (h && !(h->flags & (kDeleted | kFree)) && !hnsw::contains(reached, id)) {
         unreached[2 * found] = id;
         unreached[2 * found + 1] = pack_tid(h->heaptid);
+        hnsw::visit(unreached_tids, unreached[2 * found + 1], kPallocAlloc);
         found++;
       }
     }
@@ -191,20 +200,16 @@ RVJ_FUNCTION(ruvector_index_check) {
   }
 
   // Every visible heap tuple has a node.
-  hnsw::Visited visible{};
-  HeapCheck hc{index, (Metric)meta.metric, dims, &heap_tids, &visible, (float*)palloc(sizeof(float) * RUVECTOR_MAX_DIM), 0};
+  // (A node whose row never committed, an insert a crash cut short between
+  // writing the node and linking it, may be unreachable: VACUUM clears it.)
+  HeapCheck hc{index, (Metric)meta.metric, dims, &heap_tids, &unreached_tids, unreached, found,
+               (float*)palloc(sizeof(float) * RUVECTOR_MAX_DIM), 0};
   IndexInfo* ii = BuildIndexInfo(index);
   ii->ii_Concurrent = true;
   Snapshot snap = RegisterSnapshot(GetTransactionSnapshot());
   TableScanDesc scan = table_beginscan_strat(heap, snap, 0, nullptr, true, true);
   table_index_build_scan(heap, index, ii, true, false, heap_callback, &hc, scan);
   UnregisterSnapshot(snap);
-  // An unreachable node is a fault when its row is visible. A node whose
-  // row never committed (an insert a crash cut short, between writing the
-  // node and linking it) waits for VACUUM, which clears it.
-  for (int64 i = 0; i < found; i++)
-    if (hnsw::contains(visible, unreached[2 * i + 1]))
-      corrupt(index, "a live node cannot be reached from the entry point", unreached[2 * i]);
 
   TupleDesc desc;
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) elog(ERROR, "return type must be a row type");

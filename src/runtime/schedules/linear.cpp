@@ -197,23 +197,14 @@ std::vector<float> favor_panels(const SequencePlan& p) {
 }
 
 // [V | 1] of keys j0..j0+n, head h, packed as documents over `rows` >= n
-// key rows (the rows past n zero): out[(c / 16) * rows * 16 + t * 16 + c % 16].
+// key rows (the rows past n zero): V's columns, then the ones column.
 void pack_values(const SequencePlan& p, const float* const* v, int j0, int n, int rows, int h, float* out) {
-  const int dv = p.value_dim, W = out_width(p);
-  const size_t off = static_cast<size_t>(kv_head(p, h)) * dv;
-  for (int c0 = 0; c0 < W; c0 += kPanel) {
-    float* panel = out + static_cast<size_t>(c0 / kPanel) * rows * kPanel;
-    const int copy = std::clamp(dv - c0, 0, kPanel);
-    for (int t = 0; t < rows; ++t) {
-      float* dst = panel + static_cast<size_t>(t) * kPanel;
-      if (t >= n) {
-        std::fill(dst, dst + kPanel, 0.0f);
-        continue;
-      }
-      std::copy(v[j0 + t] + off + c0, v[j0 + t] + off + c0 + copy, dst);
-      for (int l = copy; l < kPanel; ++l) dst[l] = c0 + l == dv ? 1.0f : 0.0f;
-    }
-  }
+  const int dv = p.value_dim;
+  const size_t packed = static_cast<size_t>(panel_docs(dv)) * rows, all = static_cast<size_t>(out_width(p)) * rows;
+  pack_row_columns(v + j0, static_cast<size_t>(kv_head(p, h)) * dv, n, dv, rows, out);
+  std::fill(out + packed, out + all, 0.0f);  // the ones column's panel, when it is a panel of its own
+  float* ones = out + static_cast<size_t>(dv / kPanel) * rows * kPanel + dv % kPanel;
+  for (int t = 0; t < n; ++t) ones[static_cast<size_t>(t) * kPanel] = 1.0f;
 }
 
 // prod (F rows of out_width) = phi(K)^T [V | 1] for the n keys from j0 whose

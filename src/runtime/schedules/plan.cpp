@@ -1,5 +1,6 @@
 #include "runtime/schedules/plan.h"
 #include "runtime/schedules/linear.h"
+#include "runtime/dot_block.h"
 
 #include "runtime/schedules/nystrom.h"
 #include "runtime/schedules/sinkhorn.h"
@@ -52,8 +53,8 @@ size_t normalised_memory(const SequencePlan& p) {
   const size_t S = p.S;
   size_t bytes = S * (2 * sizeof(double) + sizeof(int) + 1) + sizeof(double) * p.value_dim;
   if (normaliser_blocked(p)) {
-    const size_t r = normaliser_block_rows(p), rows = (r + 3) / 4 * 4, width = (S + 15) / 16 * 16;
-    const size_t dv = (p.value_dim + 15) / 16 * 16;
+    const size_t r = normaliser_block_rows(p), rows = query_rows(r), width = panel_docs(S);
+    const size_t dv = panel_docs(p.value_dim);
     const size_t products = std::max(width * p.head_dim + S * p.head_dim + rows * p.head_dim + rows * width,
                                      dv * S + rows * dv);
     bytes += sizeof(double) * r * S + sizeof(float) * (rows * S + S + products);

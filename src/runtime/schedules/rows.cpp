@@ -142,8 +142,8 @@ RVJ_CLONES void sigmoid_weights(const double* l, const uint8_t* vis, int n, doub
   for (int j = 0; j < n; ++j) {
     const float x = static_cast<float>(l[j] + bias);
     const float e = neg[j];
-    const float num = x >= 0.0f ? 1.0f : e;
-    w[j] = vis[j] ? num / (1.0f + e) : 0.0f;
+    const float r = (x >= 0.0f ? 1.0f : e) / (1.0f + e);  // divided always, then selected: it vectorises
+    w[j] = vis[j] ? r : 0.0f;
   }
 }
 
@@ -172,16 +172,7 @@ void weighted_values(const SequencePlan& p, const float* w, const float* const* 
   scratch.resize((size_t)width * S + (size_t)query_rows(n) * width);
   float* panels = scratch.data();
   float* o = panels + (size_t)width * S;
-  const size_t off = static_cast<size_t>(h / group) * dvh;
-  for (int64_t c0 = 0; c0 < width; c0 += kPanel) {  // V's columns as documents over the keys
-    float* panel = panels + (size_t)(c0 / kPanel) * S * kPanel;
-    const int copy = static_cast<int>(std::min<int64_t>(dvh - c0, kPanel));
-    for (int j = 0; j < S; ++j) {
-      float* dst = panel + (size_t)j * kPanel;
-      std::copy(v[j] + off + c0, v[j] + off + c0 + copy, dst);
-      std::fill(dst + copy, dst + kPanel, 0.0f);
-    }
-  }
+  pack_row_columns(v, static_cast<size_t>(h / group) * dvh, S, dvh, S, panels);
   check_cancel();
   dot_panels(w, n, S, panels, dvh, o, width);
   for (int i = 0; i < n; ++i)
@@ -238,8 +229,9 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
   const bool blocked = normaliser_blocked(p) && params.slope < 0;
   // Queries per block of logits (normaliser_block_rows).
   const int block_rows = blocked ? std::min(q1 - q0, normaliser_block_rows(p)) : 1;
-  std::vector<int> blocks, keys(p.S);
-  std::vector<double> logits(p.S), w(p.S), acc(dvh), block_logits(blocked ? (size_t)block_rows * p.S : 0);
+  const size_t per_row = blocked ? 0 : p.S;  // the per-row path's buffers
+  std::vector<int> blocks, keys(per_row);
+  std::vector<double> logits(per_row), w(per_row), acc(dvh), block_logits(blocked ? (size_t)block_rows * p.S : 0);
   std::vector<float> scratch, weights;
   for (int b0 = q0; b0 < q1; b0 += block_rows) {
     const int b1 = std::min(q1, b0 + block_rows);
