@@ -192,7 +192,7 @@ void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int
   std::vector<double> params;
   for (const auto& p : m.params) params.push_back(p.default_value);
   params[rvj::ir::param_index(m.params, "num_heads")] = heads;
-  params[rvj::ir::param_index(m.params, "block_size")] = block;
+  if (int b = rvj::ir::param_index(m.params, "block_size"); b >= 0) params[b] = block;
   if (int w = rvj::ir::param_index(m.params, "window"); w >= 0) params[w] = 128;
   auto plan = rvj::runtime::plan_sequence(m, params.data(), L, S, D, D, D);
   auto score = rvj::runtime::bind_sequence(plan, true);
@@ -219,6 +219,12 @@ void BM_SingleQuery_512x1x64(benchmark::State& st) { run_sequence(st, "scaled_do
 // into a few L1 sets).
 void BM_SingleQuery_512x8x64_Array(benchmark::State& st) { run_sequence(st, "scaled_dot", 1, 512, 8, 64, 2); }
 void BM_SelfAttention_512x8x64(benchmark::State& st) { run_sequence(st, "scaled_dot", 512, 512, 8, 64); }
+// The sigmoid on the tile kernels (FlashSigmoid), and the normalisers that
+// need whole rows (blocked logits), at the self-attention shape above.
+void BM_Sigmoid_512x8x64(benchmark::State& st) { run_sequence(st, "sigmoid", 512, 512, 8, 64); }
+void BM_Sparsemax_512x8x64(benchmark::State& st) { run_sequence(st, "sparsemax", 512, 512, 8, 64); }
+void BM_Entmax15_512x8x64(benchmark::State& st) { run_sequence(st, "entmax15", 512, 512, 8, 64); }
+void BM_TopkSparse_512x8x64(benchmark::State& st) { run_sequence(st, "topk_sparse", 512, 512, 8, 64); }
 void BM_FlashV2_4096x1x64(benchmark::State& st) { run_sequence(st, "flash_v2", 4096, 4096, 1, 64); }
 // The sparse case: a window of 128 over 4096 walks ~1/16 of the key blocks.
 void BM_SlidingWindow_4096x1x64(benchmark::State& st) { run_sequence(st, "sliding_window", 4096, 4096, 1, 64); }
@@ -394,6 +400,10 @@ BENCHMARK(BM_SingleQuery_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond
 BENCHMARK(BM_SingleQuery_512x8x64_Array)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SingleQuery_512x1x64)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SelfAttention_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sigmoid_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sparsemax_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Entmax15_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TopkSparse_512x8x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FlashV2_4096x1x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_SlidingWindow_4096x1x64)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AdditiveAttention_512x64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);

@@ -78,6 +78,14 @@ Value* emit_exp32(IRBuilder<>& b, Value* x, const Target& target) {
   return b.CreateSelect(below, c(0.0f), b.CreateFMul(y, b.CreateBitCast(bits, vf)));
 }
 
+Value* emit_sigmoid32(IRBuilder<>& b, Value* x, const Target& target) {
+  Type* vf = x->getType();
+  Value* zero = ConstantFP::get(vf, 0.0f);
+  Value* e = emit_exp32(b, b.CreateSelect(b.CreateFCmpOGT(x, zero), b.CreateFNeg(x), x), target);
+  Value* num = b.CreateSelect(b.CreateFCmpOGE(x, zero), ConstantFP::get(vf, 1.0f), e);
+  return b.CreateFDiv(num, b.CreateFAdd(ConstantFP::get(vf, 1.0f), e));
+}
+
 Value* emit_tanh64(IRBuilder<>& b, Value* x) {
   using namespace ir::tanh_f64;
   Type* vd = x->getType();

@@ -33,6 +33,8 @@ struct Mem {
 
 // ir/exp32.h's exp on a vector of floats, for x <= 0 (or NaN).
 llvm::Value* emit_exp32(llvm::IRBuilder<>& b, llvm::Value* x, const Target& target);
+// ir/exp32.h's sigmoid32 on a vector of floats (exp32 of -|x|, one division).
+llvm::Value* emit_sigmoid32(llvm::IRBuilder<>& b, llvm::Value* x, const Target& target);
 
 // ir/tanh64.h's tanh on a vector of doubles.
 llvm::Value* emit_tanh64(llvm::IRBuilder<>& b, llvm::Value* x);

@@ -289,7 +289,7 @@ void finish(Jit& j, llvm::orc::JITDylib& jd, Compiled& out) {
 
 std::string kernel_symbol(const ir::Function& fn) {
   if (fn.kind != ir::KernelKind::Row)
-    return std::string(fn.kind == ir::KernelKind::Tile ? "rvj_tile_" : "rvj_query_") + fn.name + "_" + std::to_string(fn.dims) + "x" + std::to_string(fn.value_dims);
+    return "rvj_" + std::string(ir::kind_name(fn.kind, fn.weights)) + "_" + fn.name + "_" + std::to_string(fn.dims) + "x" + std::to_string(fn.value_dims);
   return "rvj_" + fn.name + "_" + std::to_string(fn.dims);
 }
 

@@ -78,6 +78,12 @@ Value* emit_scalar_op(IRBuilder<>& b, const ir::Node& node, const std::vector<Va
 
 Value* emit_score_lanes(IRBuilder<>& b, const ir::Function& fn, Type* vd, const std::function<Value*(int)>& reduction,
                         const std::function<Value*(int)>& param, const std::function<Value*()>& position) {
+  Value* logit = emit_logit_lanes(b, fn, vd, reduction, param, position);
+  return b.CreateFPTrunc(logit, FixedVectorType::get(b.getFloatTy(), cast<FixedVectorType>(vd)->getNumElements()));
+}
+
+Value* emit_logit_lanes(IRBuilder<>& b, const ir::Function& fn, Type* vd, const std::function<Value*(int)>& reduction,
+                        const std::function<Value*(int)>& param, const std::function<Value*()>& position) {
   std::vector<Value*> val(fn.nodes.size(), nullptr);
   for (size_t id = 0; id < fn.nodes.size(); ++id) {
     const ir::Node& node = fn.nodes[id];
@@ -88,10 +94,7 @@ Value* emit_score_lanes(IRBuilder<>& b, const ir::Function& fn, Type* vd, const 
       case ir::Op::Position: val[id] = position(); break;
       case ir::Op::Dot:
       case ir::Op::SqDist: val[id] = b.CreateFPExt(reduction(i), vd); break;
-      case ir::Op::Output: {
-        auto* lanes = cast<FixedVectorType>(vd);
-        return b.CreateFPTrunc(val[node.a], FixedVectorType::get(b.getFloatTy(), lanes->getNumElements()));
-      }
+      case ir::Op::Output: return val[node.a];
       default: val[id] = emit_scalar_op(b, node, val, vd, FunctionCallee());
     }
   }

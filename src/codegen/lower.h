@@ -50,6 +50,11 @@ llvm::Value* emit_score_lanes(llvm::IRBuilder<>& b, const ir::Function& fn, llvm
                               const std::function<llvm::Value*(int)>& reduction,
                               const std::function<llvm::Value*(int)>& param,
                               const std::function<llvm::Value*()>& position);
+// The same, the logit left in f64 (the sigmoid tile adds its bias first).
+llvm::Value* emit_logit_lanes(llvm::IRBuilder<>& b, const ir::Function& fn, llvm::Type* vd,
+                              const std::function<llvm::Value*(int)>& reduction,
+                              const std::function<llvm::Value*(int)>& param,
+                              const std::function<llvm::Value*()>& position);
 
 
 // CPU, features, vector width, nounwind: every kernel function has them.

@@ -11,6 +11,9 @@
 //   2. online softmax: new max, p = exp32(logit - max) in place, l.
 //   3. P.V: query_group queries x value_vectors vectors of accumulators over
 //      the keys, merged into the f64 state as o = o * alpha + acc.
+// With sigmoid weights (ir::TileWeights::Sigmoid) step 1 writes each key's
+// w = sigmoid32(logit + bias) (0 where masked) and keeps the max logit, step
+// 2 only stores that max, and step 3 merges as o = o + acc.
 #include <algorithm>
 #include <functional>
 #include <limits>
@@ -81,6 +84,9 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
     hi_v[v] = mem.load_vec(vi, i32, hi, mem.idx(v * W));
     qpos_v[v] = mem.load_vec(vi, i32, qpos, mem.idx(v * W));
   }
+  const bool sigmoid = fn.weights == ir::TileWeights::Sigmoid;
+  Value* bias_v = sigmoid ? b.CreateVectorSplat(W, b.CreateLoad(f64, mem.at(f64, params, mem.idx(fn.num_params))))
+                          : nullptr;
   // Runtime params, splat once.
   std::vector<Value*> param_v(fn.nodes.size(), nullptr);
   for (size_t id = 0; id < fn.nodes.size(); ++id)
@@ -128,7 +134,7 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
         for (int j = 0; j < NK; ++j)
           for (int v = 0; v < QV; ++v) {
             // The score program, lane-wise in f64.
-            Value* logit = emit_score_lanes(
+            Value* logit64 = emit_logit_lanes(
                 b, fn, vd,
                 [&](int id) {
                   const int r = static_cast<int>(std::find(reds.begin(), reds.end(), id) - reds.begin());
@@ -139,6 +145,9 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
                   Value* kj = b.CreateVectorSplat(W, b.CreateLoad(i32, mem.at(i32, kpos, b.CreateAdd(j0, mem.idx(j)))));
                   return b.CreateSIToFP(b.CreateSub(kj, qpos_v[v]), vd);
                 });
+            Value* logit = b.CreateFPTrunc(logit64, vf);
+            Value* weight = sigmoid ? emit_sigmoid32(b, b.CreateFPTrunc(b.CreateFAdd(logit64, bias_v), vf), target)
+                                    : logit;
             if (masked) {
               Value* key = b.CreateVectorSplat(W, b.CreateTrunc(b.CreateAdd(j0, mem.idx(j)), i32));
               Value* visible = b.CreateAnd(b.CreateICmpSLE(lo_v[v], key), b.CreateICmpSLT(key, hi_v[v]));
@@ -147,8 +156,9 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
                   b.CreateAlignedLoad(vb, b.CreateBitCast(mem.at(i8, vis, vis_pos), PointerType::getUnqual(vb)), Align(1));
               visible = b.CreateAnd(visible, b.CreateICmpNE(vis_v, ConstantInt::get(vb, 0)));
               logit = b.CreateSelect(visible, logit, neg_inf);
+              weight = sigmoid ? b.CreateSelect(visible, weight, zero_f) : logit;
             }
-            mem.store_vec(logit, f32, s, b.CreateAdd(b.CreateMul(b.CreateAdd(j0, mem.idx(j)), mem.idx(Q)), mem.idx(v * W)));
+            mem.store_vec(weight, f32, s, b.CreateAdd(b.CreateMul(b.CreateAdd(j0, mem.idx(j)), mem.idx(Q)), mem.idx(v * W)));
             mb_out[v] = b.CreateSelect(b.CreateFCmpOGT(logit, mb_out[v]), logit, mb_out[v]);
           }
         return mb_out;
@@ -177,14 +187,20 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   }
 
   // ---- 2. online softmax -------------------------------------------------
+  // (sigmoid: the weights are final; m keeps the max logit)
   std::vector<Value*> m_old(QV), ms(QV);
-  for (int v = 0; v < QV; ++v) {
+  if (sigmoid)
+    for (int v = 0; v < QV; ++v) {
+      m_old[v] = mem.load_vec(vf, f32, m, mem.idx(v * W));
+      mem.store_vec(b.CreateSelect(b.CreateFCmpOGT(mb[v], m_old[v]), mb[v], m_old[v]), f32, m, mem.idx(v * W));
+    }
+  for (int v = 0; v < QV && !sigmoid; ++v) {
     m_old[v] = mem.load_vec(vf, f32, m, mem.idx(v * W));
     Value* m_new = b.CreateSelect(b.CreateFCmpOGT(mb[v], m_old[v]), mb[v], m_old[v]);
     ms[v] = b.CreateSelect(b.CreateFCmpOEQ(m_new, neg_inf), zero_f, m_new);
     mem.store_vec(m_new, f32, m, mem.idx(v * W));
   }
-  std::vector<Value*> lb = emit_loop(b, padded, std::vector<Value*>(QV, zero_f), "softmax",
+  std::vector<Value*> lb = sigmoid ? std::vector<Value*>{} : emit_loop(b, padded, std::vector<Value*>(QV, zero_f), "softmax",
                                      [&](Value* j, const std::vector<Value*>& in) {
                                        std::vector<Value*> out = in;
                                        for (int v = 0; v < QV; ++v) {
@@ -195,7 +211,7 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
                                        }
                                        return out;
                                      });
-  for (int v = 0; v < QV; ++v) {
+  for (int v = 0; v < QV && !sigmoid; ++v) {
     Value* alpha = emit_exp32(b, b.CreateFSub(m_old[v], ms[v]), target);
     mem.store_vec(alpha, f32, alpha_mem, mem.idx(v * W));
     Value* lv = mem.load_vec(vd, f64, l, mem.idx(v * W));
@@ -233,12 +249,14 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
           });
       for (int qi = 0; qi < QG; ++qi) {
         Value* i = b.CreateAdd(i0, mem.idx(qi));
-        Value* a = b.CreateVectorSplat(W, b.CreateFPExt(b.CreateLoad(f32, mem.at(f32, alpha_mem, i)), f64));
+        Value* a = sigmoid ? nullptr
+                           : b.CreateVectorSplat(W, b.CreateFPExt(b.CreateLoad(f32, mem.at(f32, alpha_mem, i)), f64));
         for (int c = 0; c < CV; ++c) {
           Value* pos = b.CreateAdd(b.CreateMul(i, mem.idx(shape.o_stride)),
                                    b.CreateMul(b.CreateAdd(c0, mem.idx(c)), mem.idx(W)));
           Value* ov = mem.load_vec(vd, f64, o, pos);
-          mem.store_vec(mem.fma(ov, a, b.CreateFPExt(acc[qi * CV + c], vd)), f64, o, pos);
+          Value* add = b.CreateFPExt(acc[qi * CV + c], vd);
+          mem.store_vec(sigmoid ? b.CreateFAdd(ov, add) : mem.fma(ov, a, add), f64, o, pos);
         }
       }
       return std::vector<Value*>{};

@@ -37,13 +37,16 @@ ir::TileShape tile_shape(const ir::Function& fn, const Target& target) {
 std::string describe_tile(const ir::Function& fn, const Target& target) {
   const Blocking k = blocking(fn, target);
   const int W = k.lanes, vv = (fn.value_dims + W - 1) / W;
-  return "flash tile of " + std::to_string(W * k.query_vectors) + " queries (" + std::to_string(k.query_vectors) +
+  const bool sigmoid = fn.weights == ir::TileWeights::Sigmoid;
+  return std::string(sigmoid ? "sigmoid tile of " : "flash tile of ") + std::to_string(W * k.query_vectors) + " queries (" + std::to_string(k.query_vectors) +
          " x " + std::to_string(W) + " lanes, transposed) x keys in groups of " + std::to_string(k.key_group) +
          ": Q.K^T in " + std::to_string(k.key_group * k.query_vectors * std::max(1, reductions(fn))) +
          " accumulators, one f32 fma chain per score over " + std::to_string(fn.dims) +
-         " elements; masked exp32 online softmax; P.V in " + std::to_string(k.query_group) + " queries x " +
-         std::to_string(std::min(k.value_vectors, vv)) + " of " + std::to_string(vv) +
-         " value vector(s) per pass; state m (f32), l and O (f64)";
+         (sigmoid ? " elements; w = sigmoid32(logit + bias) per key, 0 where masked; P.V in "
+                  : " elements; masked exp32 online softmax; P.V in ") +
+         std::to_string(k.query_group) + " queries x " + std::to_string(std::min(k.value_vectors, vv)) + " of " +
+         std::to_string(vv) + " value vector(s) per pass; " +
+         (sigmoid ? "O (f64) summed unnormalised, m (f32) the max logit" : "state m (f32), l and O (f64)");
 }
 
 std::string describe_schedule(const ir::Function& fn, const Target& target) {

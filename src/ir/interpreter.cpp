@@ -143,6 +143,7 @@ double tanh64(double x) {
 }
 
 float exp32(float x) { return rvj::ir::exp_f32::exp32(x); }
+float sigmoid32(float x) { return rvj::ir::exp_f32::sigmoid32(x); }
 
 void interpret_tile(const Function& fn, const TileShape& shape, const float* qt, const float* const* k,
                     const float* const* v, const int32_t* lo, const int32_t* hi, const uint8_t* vis,
@@ -159,6 +160,34 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
   std::vector<float> q(d);
   std::vector<double> prm(params, params + fn.num_params);
   prm.push_back(0);  // the Position slot
+  if (fn.weights == TileWeights::Sigmoid) {
+    const double bias = params[fn.num_params];
+    for (int i = 0; i < Q; ++i) {
+      for (int t = 0; t < d; ++t) q[t] = qt[static_cast<size_t>(t) * Q + i];
+      float mb = -inf;
+      for (int64_t j = 0; j < nk; ++j) {
+        float w = 0.0f;
+        if (lo[i] <= j && j < hi[i] && (!vis || vis[j * Q + i])) {
+          const float* in[2] = {q.data(), k[j]};
+          double out;
+          prm[fn.num_params] = kpos[j] - qpos[i];
+          evaluate(fn, in, prm.data(), &out,
+                   [&](const Node& node, const float* a, const float* b) { return reduce_sequential(node.op, a, b, d); });
+          const float logit = static_cast<float>(out);
+          if (logit > mb) mb = logit;
+          w = sigmoid32(static_cast<float>(out + bias));
+        }
+        s[j * Q + i] = w;
+      }
+      if (mb > m[i]) m[i] = mb;
+      for (int c = 0; c < dv; ++c) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < nk; ++j) acc = std::fma(s[j * Q + i], v[j][c], acc);
+        o[static_cast<size_t>(i) * shape.o_stride + c] += static_cast<double>(acc);
+      }
+    }
+    return;
+  }
   for (int i = 0; i < Q; ++i) {
     for (int t = 0; t < d; ++t) q[t] = qt[static_cast<size_t>(t) * Q + i];
     float mb = -inf;

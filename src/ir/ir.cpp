@@ -75,12 +75,24 @@ TileShape query_shape(const Function& fn) {
   return {1, kQueryKeys, (fn.value_dims + kQueryKeys - 1) / kQueryKeys * kQueryKeys};
 }
 
-Function tile_kernel(const Function& score, int value_dims, KernelKind kind) {
+const char* kind_name(KernelKind kind, TileWeights weights) {
+  switch (kind) {
+    case KernelKind::Row: return "";
+    case KernelKind::Tile: return weights == TileWeights::Sigmoid ? "sigmoid_tile" : "tile";
+    case KernelKind::Query: return "query";
+  }
+  return "?";
+}
+
+Function tile_kernel(const Function& score, int value_dims, KernelKind kind, TileWeights weights) {
   if (std::string why = tile_error(score); !why.empty())
     throw Error(ErrorKind::Unsupported, "score " + score.name + " cannot run in a tile kernel: " + why);
   if (value_dims < 1) throw Error(ErrorKind::Internal, "a tile kernel needs value rows");
+  if (weights != TileWeights::Softmax && kind != KernelKind::Tile)
+    throw Error(ErrorKind::Internal, "only tile kernels weigh keys other than by the softmax");
   Function t = score;
   t.kind = kind;
+  t.weights = weights;
   t.value_dims = value_dims;
   return t;
 }

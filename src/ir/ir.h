@@ -79,10 +79,22 @@ struct Node {
 //        query row), scores in the Row order; see interpret_query().
 enum class KernelKind : uint8_t { Row, Tile, Query };
 
+// How a tile kernel weighs its keys.
+//  Softmax: the online softmax (m, l, rescaled O).
+//  Sigmoid: w = sigmoid(logit + bias) on its own per key, bias in the param
+//        slot after the score's; O accumulates w v unnormalised, l is unused
+//        and m keeps the max logit (the overflow check). Tile kind only.
+enum class TileWeights : uint8_t { Softmax, Sigmoid };
+
+// A kernel's kind in its names (cache key, symbol, disk file): "" for Row,
+// "tile", "sigmoid_tile" or "query".
+const char* kind_name(KernelKind kind, TileWeights weights = TileWeights::Softmax);
+
 // One kernel body. Nodes are in SSA order: operands always precede users.
 struct Function {
   std::string name;       // mechanism name, e.g. "scaled_dot"
   KernelKind kind = KernelKind::Row;
+  TileWeights weights = TileWeights::Softmax;  // Tile only
   int value_dims = 0;     // Tile: length of each value row (the head's output)
   int dims = 0;           // length of every vector input
   int num_inputs = 0;     // vector inputs
@@ -163,7 +175,8 @@ int reduction_partials(const Function& fn);
 // The tile (or single-query) kernel of a score program for values of
 // `value_dims`, or throws rvj::Error(Unsupported) saying why the score cannot
 // be tiled (tile_error).
-Function tile_kernel(const Function& score, int value_dims, KernelKind kind = KernelKind::Tile);
+Function tile_kernel(const Function& score, int value_dims, KernelKind kind = KernelKind::Tile,
+                     TileWeights weights = TileWeights::Softmax);
 // Empty when `score` can run inside a tile: two vector inputs (query, key),
 // one output, f32 reductions, and only ops every vector target has (no log1p).
 std::string tile_error(const Function& score);

@@ -19,9 +19,13 @@ std::string ref(int id) {
 
 std::string print(const Function& fn) {
   std::string s;
-  if (fn.kind == KernelKind::Tile)
+  if (fn.kind == KernelKind::Tile && fn.weights == TileWeights::Softmax)
     s = "tile kernel " + fn.name + ": flash step over a block of keys, values f32[" +
         std::to_string(fn.value_dims) + "]; per (query, key):\n";
+  if (fn.kind == KernelKind::Tile && fn.weights == TileWeights::Sigmoid)
+    s = "tile kernel " + fn.name + ": sigmoid step over a block of keys (w = sigmoid(logit + p" +
+        std::to_string(fn.num_params) + "), O += w v), values f32[" + std::to_string(fn.value_dims) +
+        "]; per (query, key):\n";
   if (fn.kind == KernelKind::Query)
     s = "query kernel " + fn.name + ": flash step of one query over a block of keys, values f32[" +
         std::to_string(fn.value_dims) + "]; per key:\n";

@@ -105,8 +105,7 @@ std::string DiskCache::key(const ir::Function& fn) const {
 std::string DiskCache::file_name(const ir::Function& fn) const {
   const std::string k = key(fn);
   std::string file;
-  if (fn.kind == ir::KernelKind::Tile) file += "tile-";
-  if (fn.kind == ir::KernelKind::Query) file += "query-";
+  if (fn.kind != ir::KernelKind::Row) file += std::string(ir::kind_name(fn.kind, fn.weights)) + "-";
   file += fn.name + "-" + std::to_string(fn.dims);
   if (fn.kind != ir::KernelKind::Row) file += 'x' + std::to_string(fn.value_dims);
   return file + "-" + codegen::isa_name(codegen::host_target().isa) + "-" + hex(fnv1a(k.data(), k.size())) + kSuffix;

@@ -102,11 +102,12 @@ void check_same_dims(int a, int b) {
                 "different vector dimensions " + std::to_string(a) + " and " + std::to_string(b));
 }
 
-Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind, int value_dims) {
+Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind, int value_dims,
+           ir::TileWeights weights) {
   if (m.params.size() > sizeof(Bound::params) / sizeof(double))
     throw Error(ErrorKind::Internal, std::string("too many params in ") + m.name);
   Bound b;
-  b.kernel = &backend_cache().get(m, dims, jit, nullptr, kind, value_dims);
+  b.kernel = &backend_cache().get(m, dims, jit, nullptr, kind, value_dims, nullptr, weights);
   b.generation = backend_cache().generation();
   b.jit = jit;
   for (size_t i = 0; i < m.params.size(); ++i) b.params[i] = m.params[i].default_value;
@@ -116,13 +117,14 @@ Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind, int 
 Bound bind_sequence(const SequencePlan& p, bool jit) {
   const ir::SequenceMechanism& m = *p.mechanism;
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
-  // One query row: the single-query kernel; several: tiles of queries.
-  // Normalisers other than the softmax bind the row kernel (the blocked
-  // path scores with it the rows a tiny entry sends there).
-  const ir::KernelKind kind = p.L == 1 ? ir::KernelKind::Query : ir::KernelKind::Tile;
-  Bound b = ir::tileable(score) && p.normaliser == ir::Normaliser::Softmax
-                ? bind(score, p.head_dim, jit, kind, p.value_dim)
-                : bind(score, p.head_dim, jit);
+  // One query row under the softmax: the single-query kernel; several, or
+  // the sigmoid: tiles of queries. Normalisers that need whole rows bind the
+  // row kernel (the blocked path scores with it the rows a tiny entry sends
+  // there).
+  const ir::TileWeights weights = tile_weights(p);
+  const ir::KernelKind kind =
+      p.L == 1 && weights == ir::TileWeights::Softmax ? ir::KernelKind::Query : ir::KernelKind::Tile;
+  Bound b = tiled(p) ? bind(score, p.head_dim, jit, kind, p.value_dim, weights) : bind(score, p.head_dim, jit);
   std::copy(p.params.score, p.params.score + score.params.size(), b.params);
   return b;
 }
@@ -212,7 +214,8 @@ void check_finite_result(std::string_view what, const float* x, size_t n) {
 }
 
 std::vector<std::string> explain(std::string_view name, int dims, bool jit, const double* params,
-                                 std::string_view isa, ir::KernelKind kind, int value_dims) {
+                                 std::string_view isa, ir::KernelKind kind, int value_dims,
+                                 ir::TileWeights weights) {
   const ir::Mechanism& m = kernel_mechanism(name);
   check_explain_dims(dims);
   if (params) ir::check_params(m, params);
@@ -221,7 +224,8 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   // A kernel compiled now for the host gives explain its texts from the same
   // lowering; otherwise they are rendered once below.
   codegen::Inspection shown;
-  Kernel& k = backend_cache().get(m, dims, jit, &source, kind, value_dims, isa.empty() ? &shown : nullptr);
+  Kernel& k =
+      backend_cache().get(m, dims, jit, &source, kind, value_dims, isa.empty() ? &shown : nullptr, weights);
 
   std::vector<std::string> rows;
   auto add_block = [&](const std::string& text) {
@@ -232,7 +236,10 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   if (kind == ir::KernelKind::Row)
     rows.push_back("Kernel: " + std::string(m.name) + " (" + m.family + "), dims " + std::to_string(dims));
   else
-    rows.push_back(std::string(kind == ir::KernelKind::Tile ? "Tile kernel: " : "Single-query kernel: ") + m.name +
+    rows.push_back(std::string(kind == ir::KernelKind::Query             ? "Single-query kernel: "
+                               : weights == ir::TileWeights::Sigmoid ? "Sigmoid tile kernel: "
+                                                                     : "Tile kernel: ") +
+                   m.name +
                    " (" + m.family + "), head dims " + std::to_string(dims) + ", value dims " +
                    std::to_string(value_dims));
   rows.push_back("  Score: " + std::string(m.score_form));
@@ -325,10 +332,13 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   std::snprintf(buf, sizeof buf, "Sequence: %s (%s), query dims %d: %d head(s) of %d over %d key/value head(s)%s",
                 m->name, m->family, dims, p.heads, p.head_dim, p.kv_heads, mask.c_str());
   rows.push_back(buf);
+  const bool sigmoid_tiles = tiled(p) && tile_weights(p) == ir::TileWeights::Sigmoid;
   std::snprintf(buf, sizeof buf,
-                "  Schedule: flash (FlashAttention-2 online softmax): queries in chunks of %d on %d thread(s), keys "
+                "  Schedule: flash (%s): queries in chunks of %d on %d thread(s), keys "
                 "in blocks of %d from key 0 (only blocks a query can see are visited, each gathered once per "
                 "chunk); extra memory at most %zu bytes per thread",
+                sigmoid_tiles ? "FlashSigmoid: each key weighed on its own, sigmoid(logit + bias), no normaliser"
+                              : "FlashAttention-2 online softmax",
                 query_chunk(p), threads, p.block, block_memory(p));
   if (m->schedule == ir::Schedule::Sinkhorn) {
     std::snprintf(buf, sizeof buf,
@@ -380,14 +390,14 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   }
   const ir::Mechanism& score = *ir::find_mechanism(m->score);
   const double* score_params = p.params.score;
-  if (p.normaliser != ir::Normaliser::Softmax) {
+  if (!tiled(p) && p.normaliser != ir::Normaliser::Softmax) {
     if (normaliser_blocked(p))
       std::snprintf(buf, sizeof buf,
                     "  Schedule: blocked rows (%s needs all of a query's logits): blocks of up to %d queries (about "
-                    "2^20 logits) on %d thread(s), the logits from packed-panel products, each row's weights (%s), "
+                    "2^20 logits) on %d thread(s), the logits from packed-panel products, each row's weights (f64, "
+                    "rounded to f32), "
                     "then W V as a packed-panel product; extra memory per thread %zu bytes",
-                    ir::normaliser_name(p.normaliser), normaliser_block_rows(p), threads,
-                    p.normaliser == ir::Normaliser::Sigmoid ? "f32" : "f64, rounded to f32", block_memory(p));
+                    ir::normaliser_name(p.normaliser), normaliser_block_rows(p), threads, block_memory(p));
     else
       std::snprintf(buf, sizeof buf,
                     "  Schedule: per query row (%s needs all of a query's logits): the visible keys' logits through "
@@ -406,12 +416,18 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     for (const std::string& r : explain(m->score, p.head_dim, jit, score_params, isa)) rows.push_back("  " + r);
     return rows;
   }
-  rows.push_back("  Calls with one query row use the single-query kernel " +
-                 kernel_key(score, p.head_dim, codegen::host_target().isa, ir::KernelKind::Query, p.value_dim) +
-                 " (the per-row score's arithmetic, keys along the vector lanes).");
+  if (sigmoid_tiles) {
+    std::snprintf(buf, sizeof buf, "  Bias: %s; calls with one query row use this tile kernel too.",
+                  std::isnan(p.params.bias) ? "-ln(number of keys), per call" : "given");
+    rows.push_back(buf);
+  } else {
+    rows.push_back("  Calls with one query row use the single-query kernel " +
+                   kernel_key(score, p.head_dim, codegen::host_target().isa, ir::KernelKind::Query, p.value_dim) +
+                   " (the per-row score's arithmetic, keys along the vector lanes).");
+  }
   rows.push_back("  Per-head tile kernel:");
-  for (const std::string& r :
-       explain(m->score, p.head_dim, jit, score_params, isa, ir::KernelKind::Tile, p.value_dim))
+  for (const std::string& r : explain(m->score, p.head_dim, jit, score_params, isa, ir::KernelKind::Tile,
+                                      p.value_dim, tile_weights(p)))
     rows.push_back("  " + r);
   return rows;
 }

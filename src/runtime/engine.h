@@ -54,7 +54,7 @@ struct Bound {
 // Resolve (and, with jit, compile) the kernel of `m` for `dims`; params start
 // at their defaults. A Tile kernel also needs the value rows' length.
 Bound bind(const ir::Mechanism& m, int dims, bool jit, ir::KernelKind kind = ir::KernelKind::Row,
-           int value_dims = 0);
+           int value_dims = 0, ir::TileWeights weights = ir::TileWeights::Softmax);
 // False once the cache has dropped kernels since `b` was bound.
 bool still_valid(const Bound& b);
 
@@ -90,7 +90,7 @@ void check_finite_result(std::string_view what, const float* x, size_t n);
 // A Tile or Query kind explains that kernel of the mechanism's score instead.
 std::vector<std::string> explain(std::string_view mechanism, int dims, bool jit, const double* params = nullptr,
                                  std::string_view isa = {}, ir::KernelKind kind = ir::KernelKind::Row,
-                                 int value_dims = 0);
+                                 int value_dims = 0, ir::TileWeights weights = ir::TileWeights::Softmax);
 
 // The same for a sequence mechanism over query vectors of `dims`: its plan
 // (heads, mask, flash tiles, threads), then its per-head score kernel.

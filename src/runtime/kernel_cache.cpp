@@ -17,28 +17,31 @@ const char* source_name(Source s) {
   return "?";
 }
 
-std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind, int value_dims) {
+std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind, int value_dims,
+                       ir::TileWeights weights) {
   if (kind != ir::KernelKind::Row)
-    return std::string(kind == ir::KernelKind::Tile ? "tile:" : "query:") + m.name + "/" + std::to_string(dims) + "x" + std::to_string(value_dims) + "/" +
+    return std::string(ir::kind_name(kind, weights)) + ":" + m.name + "/" + std::to_string(dims) + "x" + std::to_string(value_dims) + "/" +
            codegen::isa_name(isa);
   return std::string(m.name) + "/" + std::to_string(dims) + "/" + codegen::isa_name(isa);
 }
 
 Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source* source, ir::KernelKind kind,
-                         int value_dims, codegen::Inspection* shown) {
+                         int value_dims, codegen::Inspection* shown, ir::TileWeights weights) {
   if (kind == ir::KernelKind::Row) value_dims = 0;
   Kernel* k = nullptr;
   for (auto& e : entries_)
-    if (e->mechanism == &m && e->dims == dims && e->kind == kind && e->value_dims == value_dims) {
+    if (e->mechanism == &m && e->dims == dims && e->kind == kind && e->value_dims == value_dims &&
+        e->ir.weights == weights) {
       k = e.get();
       break;
     }
   const bool found = k != nullptr;
   if (!found) {
     ir::Function fn = m.build(dims);
-    if (kind != ir::KernelKind::Row) fn = ir::tile_kernel(fn, value_dims, kind);
+    if (kind != ir::KernelKind::Row) fn = ir::tile_kernel(fn, value_dims, kind, weights);
     auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kind, value_dims,
-                                                 kernel_key(m, dims, codegen::host_target().isa, kind, value_dims),
+                                                 kernel_key(m, dims, codegen::host_target().isa, kind, value_dims,
+                                                            weights),
                                                  std::move(fn), {}, 0, 0, Source::CompiledNow});
     k = fresh.get();
     entries_.push_back(std::move(fresh));

@@ -28,7 +28,7 @@ struct Kernel {
   int dims;
   ir::KernelKind kind;           // Row: the mechanism's score; Tile/Query: its flash step
   int value_dims;                // Tile/Query only
-  std::string key;               // "mechanism/dims/isa", "tile:mechanism/dims x value_dims/isa"
+  std::string key;               // "mechanism/dims/isa", "tile:mechanism/dims x value_dims/isa" (ir::kind_name)
   ir::Function ir;
   codegen::Compiled code;        // fn == nullptr until first compiled
   uint64_t hits = 0;             // lookups served from the cache
@@ -48,7 +48,8 @@ class KernelCache {
   // `shown` (explain) receives the IR and assembly texts of a compile done
   // now, from the same lowering; it stays empty otherwise.
   Kernel& get(const ir::Mechanism& m, int dims, bool compile, Source* source = nullptr,
-              ir::KernelKind kind = ir::KernelKind::Row, int value_dims = 0, codegen::Inspection* shown = nullptr);
+              ir::KernelKind kind = ir::KernelKind::Row, int value_dims = 0, codegen::Inspection* shown = nullptr,
+              ir::TileWeights weights = ir::TileWeights::Softmax);
   const std::vector<std::unique_ptr<Kernel>>& entries() const { return entries_; }
 
   // Dropping kernels invalidates Kernel pointers held elsewhere: holders
@@ -82,6 +83,6 @@ class KernelCache {
 KernelCache& backend_cache();
 
 std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind = ir::KernelKind::Row,
-                       int value_dims = 0);
+                       int value_dims = 0, ir::TileWeights weights = ir::TileWeights::Softmax);
 
 }  // namespace rvj::runtime

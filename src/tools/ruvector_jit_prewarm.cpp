@@ -116,12 +116,12 @@ std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, cons
   std::vector<runtime::Kernel*> out;
   auto get = [&](ir::KernelKind kind, int value_dims) {
     runtime::Source source;
-    out.push_back(&cache.get(score, p.head_dim, true, &source, kind, value_dims));
+    out.push_back(&cache.get(score, p.head_dim, true, &source, kind, value_dims, nullptr, runtime::tile_weights(p)));
     sources.push_back(source);
   };
-  if (ir::tileable(score) && p.normaliser == ir::Normaliser::Softmax) {
+  if (runtime::tiled(p)) {
     get(ir::KernelKind::Tile, p.value_dim);
-    get(ir::KernelKind::Query, p.value_dim);
+    if (runtime::tile_weights(p) == ir::TileWeights::Softmax) get(ir::KernelKind::Query, p.value_dim);
   } else {
     get(ir::KernelKind::Row, 0);
   }

@@ -74,7 +74,7 @@ TEST(FlashSchedule, PatternsMatchTheirReferences) {
   }
 }
 
-// The blocked normaliser paths (sigmoid's weights and W V on packed panels,
+// The blocked normaliser paths (W V on packed panels,
 // the sparse normalisers' blocked logits) give the same bits on every ISA.
 TEST(FlashSchedule, NormalisersGiveTheSameBitsOnEveryIsa) {
   int checked = 0;

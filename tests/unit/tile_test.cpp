@@ -15,6 +15,7 @@
 #include "codegen/jit.h"
 #include "codegen/schedule.h"
 #include "ir/errors.h"
+#include "ir/exp32.h"
 #include "ir/interpreter.h"
 #include "ir/limits.h"
 #include "ir/printer.h"
@@ -55,14 +56,16 @@ std::vector<float> random_rows(std::mt19937& gen, size_t n) {
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-void expect_tiles_match_interpreter(const codegen::Target& target) {
+void expect_tiles_match_interpreter(const codegen::Target& target, ir::TileWeights weights) {
   std::mt19937 gen(11);
-  const double params[2] = {0.7, 0};
+  // The sigmoid's bias sits after the score's params: -1.25, or 0.7 for a
+  // score without params.
+  const double params[2] = {0.7, -1.25};
   for (int d : {1, 5, 16, 64, 100})
     for (int dv : {1, 7, 16, 65, ir::kMaxUnrolledHeadDim + 77})  // the last: value groups in a loop
       for (const ir::Function& score : score_programs(d)) {
         if (dv > ir::kMaxUnrolledHeadDim && d != 5) continue;
-        const ir::Function fn = ir::tile_kernel(score, dv);
+        const ir::Function fn = ir::tile_kernel(score, dv, ir::KernelKind::Tile, weights);
         const ir::TileShape shape = codegen::tile_shape(fn, target);
         const codegen::Compiled code = codegen::compile(fn, target);
         const int Q = shape.queries;
@@ -167,7 +170,35 @@ std::vector<codegen::Target> runnable_targets() {
 }  // namespace
 
 TEST(TileKernel, BitIdenticalToInterpreterOnEveryRunnableIsa) {
-  for (const codegen::Target& t : runnable_targets()) expect_tiles_match_interpreter(t);
+  for (const codegen::Target& t : runnable_targets()) expect_tiles_match_interpreter(t, ir::TileWeights::Softmax);
+}
+
+// The sigmoid tile (FlashSigmoid): w = sigmoid32(logit + bias) per key, O
+// summed unnormalised, m the max logit.
+TEST(TileKernel, SigmoidBitIdenticalToInterpreterOnEveryRunnableIsa) {
+  for (const codegen::Target& t : runnable_targets()) expect_tiles_match_interpreter(t, ir::TileWeights::Sigmoid);
+}
+
+// The sigmoid tile's weights against sigmoid in f64, and the ends exact.
+TEST(Sigmoid32, CloseToLibmAndExactAtTheEdges) {
+  for (float x = -120.0f; x <= 120.0f; x += 0.0371f) {
+    const double want = 1.0 / (1.0 + std::exp(-static_cast<double>(x)));
+    const float got = ir::exp_f32::sigmoid32(x);
+    EXPECT_LE(std::fabs(got - want), 4e-7 * want + 1e-37) << x;
+  }
+  EXPECT_EQ(ir::exp_f32::sigmoid32(0.0f), 0.5f);
+  EXPECT_EQ(ir::exp_f32::sigmoid32(-0.0f), 0.5f);
+  EXPECT_EQ(ir::exp_f32::sigmoid32(INFINITY), 1.0f);
+  EXPECT_EQ(ir::exp_f32::sigmoid32(-INFINITY), 0.0f);
+  EXPECT_EQ(ir::exp_f32::sigmoid32(200.0f), 1.0f);
+  EXPECT_TRUE(std::isnan(ir::exp_f32::sigmoid32(NAN)));
+}
+
+TEST(TileKernel, SigmoidWeightsNeedTheTileKind) {
+  EXPECT_THROW(ir::tile_kernel(ir::build_scaled_dot(8), 8, ir::KernelKind::Query, ir::TileWeights::Sigmoid), Error);
+  const ir::Function fn = ir::tile_kernel(ir::build_scaled_dot(8), 8, ir::KernelKind::Tile, ir::TileWeights::Sigmoid);
+  EXPECT_NE(fn.hash(), ir::tile_kernel(ir::build_scaled_dot(8), 8).hash());
+  EXPECT_EQ(codegen::kernel_symbol(fn), "rvj_sigmoid_tile_scaled_dot_8x8");
 }
 
 TEST(QueryKernel, BitIdenticalToInterpreterOnEveryRunnableIsa) {

@@ -57,17 +57,26 @@ size_t normalised_memory(const SequencePlan& p) {
     const size_t dv = panel_docs(p.value_dim);
     const size_t products = std::max(width * p.head_dim + S * p.head_dim + rows * p.head_dim + rows * width,
                                      dv * S + rows * dv);
-    bytes += sizeof(double) * r * S + sizeof(float) * (rows * S + S + products);
+    bytes += sizeof(double) * r * S + sizeof(float) * (rows * S + products);
   }
   return bytes;
 }
 
 }  // namespace
 
-size_t block_memory(const SequencePlan& p) {
-  if (p.normaliser != ir::Normaliser::Softmax) return normalised_memory(p);
+bool tiled(const SequencePlan& p) {
   const char* score = p.mechanism->score;
-  return score && ir::tileable(*ir::find_mechanism(score)) ? tile_memory(p) : row_memory(p);
+  return score && (p.normaliser == ir::Normaliser::Softmax || p.normaliser == ir::Normaliser::Sigmoid) &&
+         ir::tileable(*ir::find_mechanism(score));
+}
+
+ir::TileWeights tile_weights(const SequencePlan& p) {
+  return p.normaliser == ir::Normaliser::Sigmoid ? ir::TileWeights::Sigmoid : ir::TileWeights::Softmax;
+}
+
+size_t block_memory(const SequencePlan& p) {
+  if (tiled(p)) return tile_memory(p);
+  return p.normaliser != ir::Normaliser::Softmax ? normalised_memory(p) : row_memory(p);
 }
 
 SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values, int L, int S, int dq, int dk,
@@ -171,7 +180,7 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values,
                      ? "Use fewer num_features."
                      : "Use more heads (the state grows with the square of the head dimension).");
   } else if (block_memory(p) > ir::kStepMemoryLimit) {
-    const bool rows = p.normaliser != ir::Normaliser::Softmax;
+    const bool rows = !tiled(p) && p.normaliser != ir::Normaliser::Softmax;
     over_limit(name + " over " + std::to_string(S) + " keys with block_size " + std::to_string(p.block) + " needs " +
                    std::to_string(block_memory(p) >> 20) + " MB of working memory per thread, over the limit of " +
                    std::to_string(ir::kStepMemoryLimit >> 20) + " MB",
@@ -226,7 +235,7 @@ int normaliser_block_rows(const SequencePlan& p) {
 }
 
 bool normaliser_blocked(const SequencePlan& p) {
-  return p.normaliser != ir::Normaliser::Softmax && p.mechanism->score != nullptr &&
+  return p.normaliser != ir::Normaliser::Softmax && !tiled(p) && p.mechanism->score != nullptr &&
          std::strcmp(p.mechanism->score, "scaled_dot") == 0 && p.score_vector == nullptr;
 }
 
@@ -237,16 +246,21 @@ int step_rows(const SequencePlan& p, int threads) {
   const int64_t keys = std::clamp<int64_t>(int64_t{p.last_key(static_cast<int>(i))} - p.first_key(static_cast<int>(i)) + 1, 1, p.S);
   // Per key: the score and the value fold; the per-row kernel and the
   // normalisers add a call and a sort-like pass, weighted as 32.
-  const char* score = p.mechanism->score;
-  const bool tiled = score && p.normaliser == ir::Normaliser::Softmax && ir::tileable(*ir::find_mechanism(score));
-  const bool per_row = !tiled;
+  const bool per_row = !tiled(p);
   // Blocked normalisers run their products on packed panels (about 8
   // multiply-adds a cycle) and a weight per key.
   const int64_t per_key = normaliser_blocked(p) ? (p.head_dim + p.value_dim) / 8 + 4
                                                 : p.head_dim + p.value_dim + (per_row ? 32 : 0);
   const int64_t per_query = keys * p.heads * per_key;
-  const int64_t rows = std::clamp<int64_t>(ir::kStepWork / std::max<int64_t>(per_query, 1), 1, query_chunk(p));
-  return static_cast<int>(std::min<int64_t>(rows * std::max(threads, 1), ir::kMaxLength));
+  // A tile call gathers and packs the key blocks of every head once for all
+  // its queries: copying a float costs about what 32 rows' multiply-adds on
+  // it do, so a tile step takes a query chunk per thread (or all the rows);
+  // the drivers still poll for cancels per key block inside it.
+  const int n = std::max(threads, 1);
+  const int64_t least = per_row ? 1 : std::min<int64_t>(query_chunk(p), (int64_t{p.L} + n - 1) / n);
+  const int64_t rows =
+      std::clamp<int64_t>(ir::kStepWork / std::max<int64_t>(per_query, 1), least, query_chunk(p));
+  return static_cast<int>(std::min<int64_t>(rows * n, ir::kMaxLength));
 }
 
 }  // namespace rvj::runtime

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ir/ir.h"
 #include "ir/limits.h"
 #include "ir/mask.h"
 #include "ir/normaliser.h"
@@ -64,7 +65,13 @@ int query_chunk(const SequencePlan& p);
 // projections) and check the sum against their budget before allocating.
 size_t call_memory(const SequencePlan& p, int threads);
 
-// Whether the normaliser (not the softmax) takes its logits from blocked
+// Whether the score runs in tile kernels: a tileable score (ir::tileable)
+// under the softmax, or under the sigmoid, which weighs each key on its own
+// (tile_weights says which); the other normalisers need whole rows.
+bool tiled(const SequencePlan& p);
+ir::TileWeights tile_weights(const SequencePlan& p);
+
+// Whether a normaliser that needs whole rows takes its logits from blocked
 // products (rows.cpp): a plain scaled dot product score, no third input.
 bool normaliser_blocked(const SequencePlan& p);
 // Queries whose logits a blocked normaliser keeps at once (about 2^20
@@ -72,9 +79,10 @@ bool normaliser_blocked(const SequencePlan& p);
 int normaliser_block_rows(const SequencePlan& p);
 
 // Query rows per step of a call on `threads` threads: about kStepWork
-// multiply-adds per thread, at least one row, at most query_chunk() rows per
-// thread. Callers check for interrupts between steps; inside a step the
-// drivers poll rvj::check_cancel() per key block.
+// multiply-adds per thread, at least one row (tiles: a query chunk, or all
+// rows), at most query_chunk() rows per thread. Callers check for
+// interrupts between steps; inside a step the drivers poll
+// rvj::check_cancel() per key block.
 int step_rows(const SequencePlan& p, int threads);
 
 // RoPE (Positional::Rope): rows[r] (dims floats, heads of head_dim) rotated

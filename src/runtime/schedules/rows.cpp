@@ -11,7 +11,6 @@
 #include "ir/errors.h"
 #include "ir/midpoint.h"
 #include "runtime/dot_block.h"
-#include "runtime/exp_block.h"
 #include "runtime/online_softmax.h"
 #include "runtime/rescue.h"
 #include "runtime/schedules/steps.h"
@@ -130,23 +129,6 @@ void blocked_logits(const SequencePlan& p, const Bound& score, double* prm, cons
   }
 }
 
-// sigmoid(l + bias) in f32 for n logits, 0 where masked (vis[j] == 0):
-// exp32 of -|x| (always <= 0), then e / (1 + e) or 1 / (1 + e) by the sign;
-// selects of values and one division, so every clone has the same bits.
-RVJ_CLONES void sigmoid_weights(const double* l, const uint8_t* vis, int n, double bias, float* neg, float* w) {
-  for (int j = 0; j < n; ++j) {
-    const float x = static_cast<float>(l[j] + bias);
-    neg[j] = x > 0.0f ? -x : x;
-  }
-  exp32_block(neg, neg, n);
-  for (int j = 0; j < n; ++j) {
-    const float x = static_cast<float>(l[j] + bias);
-    const float e = neg[j];
-    const float r = (x >= 0.0f ? 1.0f : e) / (1.0f + e);  // divided always, then selected: it vectorises
-    w[j] = vis[j] ? r : 0.0f;
-  }
-}
-
 // The keys query qi sees, as flags over [0, S): its bounds, and the mask
 // where it has holes. Returns how many.
 int row_visibility(const SequencePlan& p, int qi, bool holes, uint8_t* vis) {
@@ -181,14 +163,12 @@ void weighted_values(const SequencePlan& p, const float* w, const float* const* 
 }
 
 // A block of queries [q0, q1), head h, with blocked logits: each row's
-// weights (sigmoid: f32, vectorised, needing no normaliser; the others:
-// ir::normalise over the visible logits in key order, in f64), rounded to
-// f32, then W V on packed panels.
+// weights (ir::normalise over the visible logits in key order, in f64),
+// rounded to f32, then W V on packed panels.
 void normalised_block(const SequencePlan& p, const double* logits, int64_t ld, const float* const* v, int q0,
                       int q1, int h, std::vector<float>& weights, std::vector<float>& scratch, float* out) {
   const int n = q1 - q0, S = p.S;
-  weights.assign((size_t)query_rows(n) * S + S, 0.0f);
-  float* neg = weights.data() + (size_t)query_rows(n) * S;
+  weights.assign((size_t)query_rows(n) * S, 0.0f);
   std::vector<uint8_t> vis(S);
   std::vector<double> z, wz;
   std::vector<int> keys;
@@ -202,10 +182,6 @@ void normalised_block(const SequencePlan& p, const double* logits, int64_t ld, c
     int finite = 0;  // stops at the first visible logit above -inf
     while (finite < S && !(vis[finite] && l[finite] != -INFINITY)) ++finite;
     if (seen > 0 && finite == S) logits_overflowed(qi);  // as every normaliser reports it
-    if (p.normaliser == ir::Normaliser::Sigmoid) {
-      sigmoid_weights(l, vis.data(), S, p.sigmoid_bias, neg, w);
-      continue;
-    }
     if (seen == 0) continue;  // a query that sees no key gets zeros
     z.resize(seen), wz.resize(seen), keys.resize(seen);
     for (int j = 0, t = 0; j < S; ++j)

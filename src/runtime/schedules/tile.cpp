@@ -118,6 +118,9 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
   std::fill(vis.get(), vis.get() + static_cast<size_t>(padded) * Q, 1);
   const codegen::TileFn jit = tile.jit ? tile.kernel->code.tile() : nullptr;
   HeadParams params(p, tile);
+  // The sigmoid's bias: the slot after the score's params (ir::TileWeights).
+  const bool sigmoid = fn.weights == ir::TileWeights::Sigmoid;
+  if (sigmoid) params.v[fn.num_params] = p.sigmoid_bias;
   std::vector<int> blocks;
   p.mask.key_blocks(q0, q1, B, blocks);
   // Rows that hold several heads are packed per key block: a head's slices
@@ -189,11 +192,18 @@ void run_tiles(const SequencePlan& p, const Bound& tile, const float* const* q, 
       }
     }
     // A query that sees no key gets zeros, as torch >= 2.5 gives for a fully
-    // masked row.
+    // masked row. Sigmoid weights are final: O as it is, and a max logit of
+    // -inf over keys the query sees means every logit overflowed.
     for (int i = 0; i < q1 - q0; ++i) {
       const int g = i / Q, lane = i % Q;
       float* dst = out + static_cast<size_t>(i) * p.out_dims() + static_cast<size_t>(h) * dv;
       const double* oi = o.get() + o_size * g + static_cast<size_t>(lane) * shape.o_stride;
+      if (sigmoid) {
+        if (m.get()[static_cast<size_t>(g) * Q + lane] == -std::numeric_limits<float>::infinity())
+          check_not_overflowed(p, q0 + i, 0.0);
+        for (int c = 0; c < dv; ++c) dst[c] = static_cast<float>(oi[c]);
+        continue;
+      }
       const double li = l.get()[static_cast<size_t>(g) * Q + lane];
       check_not_overflowed(p, q0 + i, li);
       const double inv = li > 0 ? 1 / li : 0.0;  // one division per query, not per value
