@@ -129,16 +129,11 @@ void blocked_logits(const SequencePlan& p, const Bound& score, double* prm, cons
   }
 }
 
-// The keys query qi sees, as flags over [0, S): its bounds, and the mask
-// where it has holes. Returns how many.
-int row_visibility(const SequencePlan& p, int qi, bool holes, uint8_t* vis) {
+// The keys query qi sees, as flags over [0, S), for a mask with holes: its
+// bounds, then the mask. Returns how many.
+int row_visibility(const SequencePlan& p, int qi, uint8_t* vis) {
   const int first = std::max(p.first_key(qi), 0), last = std::min(p.last_key(qi), p.S - 1);
   std::fill(vis, vis + p.S, 0);
-  if (first > last) return 0;
-  if (!holes) {
-    std::fill(vis + first, vis + last + 1, 1);
-    return last - first + 1;
-  }
   int seen = 0;
   for (int j = first; j <= last; ++j) seen += vis[j] = p.mask.visible(qi, j);
   return seen;
@@ -164,26 +159,41 @@ void weighted_values(const SequencePlan& p, const float* w, const float* const* 
 
 // A block of queries [q0, q1), head h, with blocked logits: each row's
 // weights (ir::normalise over the visible logits in key order, in f64),
-// rounded to f32, then W V on packed panels.
+// rounded to f32, then W V on packed panels. A row without holes is a range
+// of keys, normalised in place.
 void normalised_block(const SequencePlan& p, const double* logits, int64_t ld, const float* const* v, int q0,
                       int q1, int h, std::vector<float>& weights, std::vector<float>& scratch, float* out) {
   const int n = q1 - q0, S = p.S;
-  weights.assign((size_t)query_rows(n) * S, 0.0f);
-  std::vector<uint8_t> vis(S);
-  std::vector<double> z, wz;
+  weights.resize((size_t)query_rows(n) * S);
+  std::fill(weights.begin() + (size_t)n * S, weights.end(), 0.0f);  // the padding rows
+  std::vector<uint8_t> vis;
+  std::vector<double> z, wz(S);
   std::vector<int> keys;
   const bool holes = !p.mask.contiguous();
   for (int i = 0; i < n; ++i) {
     const int qi = q0 + i;
     const double* l = logits + (size_t)i * ld;
     float* w = weights.data() + (size_t)i * S;
-    const int seen = row_visibility(p, qi, holes, vis.data());
     check_cancel();
+    if (!holes) {
+      const int first = std::max(p.first_key(qi), 0), last = std::min(p.last_key(qi), p.S - 1);
+      std::fill(w, w + S, 0.0f);
+      if (first > last) continue;  // a query that sees no key gets zeros
+      const int seen = last - first + 1;
+      if (std::all_of(l + first, l + last + 1, [](double x) { return x == -INFINITY; }))
+        logits_overflowed(qi);  // as every normaliser reports it
+      ir::normalise(p.normaliser, l + first, seen, wz.data(), p.sigmoid_bias, p.params.top_k);
+      for (int t = 0; t < seen; ++t) w[first + t] = static_cast<float>(wz[t]);
+      continue;
+    }
+    vis.resize(S);
+    const int seen = row_visibility(p, qi, vis.data());
     int finite = 0;  // stops at the first visible logit above -inf
     while (finite < S && !(vis[finite] && l[finite] != -INFINITY)) ++finite;
-    if (seen > 0 && finite == S) logits_overflowed(qi);  // as every normaliser reports it
-    if (seen == 0) continue;  // a query that sees no key gets zeros
-    z.resize(seen), wz.resize(seen), keys.resize(seen);
+    if (seen > 0 && finite == S) logits_overflowed(qi);
+    std::fill(w, w + S, 0.0f);
+    if (seen == 0) continue;
+    z.resize(seen), keys.resize(seen);
     for (int j = 0, t = 0; j < S; ++j)
       if (vis[j]) keys[t] = j, z[t++] = l[j];
     ir::normalise(p.normaliser, z.data(), seen, wz.data(), p.sigmoid_bias, p.params.top_k);
@@ -228,13 +238,9 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
             if (p.mask.visible(i, j)) {
               if ((n & 4095) == 0) check_cancel();
               keys[n] = j;
-              if (blocked) {
-                logits[n++] = block_logits[(size_t)(i - b0) * p.S + j];
-              } else {
-                prm[score.kernel->mechanism->params.size()] = j - i;
-                logits[n++] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim,
-                                              p.score_vector);
-              }
+              prm[score.kernel->mechanism->params.size()] = j - i;
+              logits[n++] = run_with_params(score, prm, qh, k[j] + static_cast<size_t>(h / group) * p.head_dim,
+                                            p.score_vector);
             }
         std::fill(acc.begin(), acc.end(), 0.0);
         if (n > 0 && std::all_of(logits.begin(), logits.begin() + n, [](double x) { return x == -INFINITY; }))
