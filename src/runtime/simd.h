@@ -2,11 +2,13 @@
 // JIT's): loops written once and cloned per x86 ISA with RVJ_CLONES, and
 // hand-written intrinsics picked by simd_isa(). Every version computes the
 // same operations in the same order (files that use these are built with
-// -ffp-contract=off), so every ISA gives the same bits.
+// -ffp-contract=off), so every ISA gives the same bits. The clones are whole
+// x86-64 levels: in target_clones a comma separates clones, so "avx2,fma"
+// would make an AVX2 clone without FMA (std::fma then a libm call).
 #pragma once
 
 #if defined(__x86_64__)
-#define RVJ_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#define RVJ_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define RVJ_CLONES
 #endif

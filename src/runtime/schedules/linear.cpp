@@ -42,11 +42,14 @@ const float kE44 = static_cast<float>(std::exp(44.0)), kE88 = static_cast<float>
 RVJ_CLONES void split_exponent(const float* __restrict u, int n, float* __restrict w, float* __restrict k) {
   const float e44 = kE44, e88 = kE88, inf = std::numeric_limits<float>::infinity();
   for (int j = 0; j < n; ++j) {
+    // Two-way selects, one per statement: nested ones become branches.
     const float x = u[j];
-    const float t = x > 44.0f ? 88.0f : (x > 0.0f ? 44.0f : 0.0f);
+    const float t = (x > 0.0f ? 44.0f : 0.0f) + (x > 44.0f ? 44.0f : 0.0f);  // 0, 44 or 88, exactly
     const float r = x - t;
     w[j] = r > 0.0f ? 0.0f : r;  // NaN stays NaN (exp32 keeps it)
-    k[j] = x > 88.0f ? inf : (x > 44.0f ? e88 : (x > 0.0f ? e44 : 1.0f));
+    const float k0 = x > 0.0f ? e44 : 1.0f;
+    const float k1 = x > 44.0f ? e88 : k0;
+    k[j] = x > 88.0f ? inf : k1;
   }
 }
 RVJ_CLONES void join_exponent(const float* __restrict e, const float* __restrict k, int n, float scale,
@@ -68,8 +71,14 @@ RVJ_CLONES void negative_part(const float* __restrict x, int n, float* __restric
   for (int i = 0; i < n; ++i) out[i] = x[i] < 0.0f ? x[i] : 0.0f;
 }
 // elu(x) + 1: x + 1 where x > 0, else exp(x) (e: exp32 of the negative part).
+// As max(x, 0) + (x > 0 ? 1 : e), the same bits: selects of loaded values,
+// which vectorise, where a branch on the sign of the features mispredicts
+// half the time (GCC will not speculate the add under -ftrapping-math).
 RVJ_CLONES void elu_plus_one(const float* __restrict x, const float* __restrict e, int n, float* __restrict out) {
-  for (int i = 0; i < n; ++i) out[i] = x[i] > 0.0f ? x[i] + 1.0f : e[i];
+  for (int i = 0; i < n; ++i) {
+    const float pos = x[i] > 0.0f ? x[i] : 0.0f, base = x[i] > 0.0f ? 1.0f : e[i];
+    out[i] = pos + base;
+  }
 }
 RVJ_CLONES void relu_pair(const float* __restrict x, int d, float c, float sn, float* __restrict out) {
   for (int i = 0; i < d; ++i) {
