@@ -49,7 +49,7 @@ inline float exp32(float x) {
 
 // sigmoid(x) in f32: exp32 of -|x| (always <= 0), then e / (1 + e) below 0
 // or 1 / (1 + e) from 0; one division. The sigmoid tile kernel emits these
-// operations on vectors (lower_tile.cpp); the blocked rows (rows.cpp) too.
+// operations on vectors (emit_sigmoid32, lower_tile.cpp).
 inline float sigmoid32(float x) {
   const float e = exp32(x > 0.0f ? -x : x);
   return (x >= 0.0f ? 1.0f : e) / (1.0f + e);

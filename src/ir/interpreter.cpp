@@ -160,49 +160,39 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
   std::vector<float> q(d);
   std::vector<double> prm(params, params + fn.num_params);
   prm.push_back(0);  // the Position slot
-  if (fn.weights == TileWeights::Sigmoid) {
-    const double bias = params[fn.num_params];
-    for (int i = 0; i < Q; ++i) {
-      for (int t = 0; t < d; ++t) q[t] = qt[static_cast<size_t>(t) * Q + i];
-      float mb = -inf;
-      for (int64_t j = 0; j < nk; ++j) {
-        float w = 0.0f;
-        if (lo[i] <= j && j < hi[i] && (!vis || vis[j * Q + i])) {
-          const float* in[2] = {q.data(), k[j]};
-          double out;
-          prm[fn.num_params] = kpos[j] - qpos[i];
-          evaluate(fn, in, prm.data(), &out,
-                   [&](const Node& node, const float* a, const float* b) { return reduce_sequential(node.op, a, b, d); });
-          const float logit = static_cast<float>(out);
-          if (logit > mb) mb = logit;
-          w = sigmoid32(static_cast<float>(out + bias));
-        }
-        s[j * Q + i] = w;
-      }
-      if (mb > m[i]) m[i] = mb;
-      for (int c = 0; c < dv; ++c) {
-        float acc = 0.0f;
-        for (int64_t j = 0; j < nk; ++j) acc = std::fma(s[j * Q + i], v[j][c], acc);
-        o[static_cast<size_t>(i) * shape.o_stride + c] += static_cast<double>(acc);
-      }
-    }
-    return;
-  }
+  // The f64 score of query i (loaded in q) and key j; false where masked.
+  auto score = [&](int i, int64_t j, double* out) {
+    if (!(lo[i] <= j && j < hi[i] && (!vis || vis[j * Q + i]))) return false;
+    const float* in[2] = {q.data(), k[j]};
+    prm[fn.num_params] = kpos[j] - qpos[i];
+    evaluate(fn, in, prm.data(), out,
+             [&](const Node& node, const float* a, const float* b) { return reduce_sequential(node.op, a, b, d); });
+    return true;
+  };
+  // P.V for query i and value column c: one f32 fma chain over the keys.
+  auto weighted = [&](int i, int c) {
+    float acc = 0.0f;
+    for (int64_t j = 0; j < nk; ++j) acc = std::fma(s[j * Q + i], v[j][c], acc);
+    return static_cast<double>(acc);
+  };
+  const bool sigmoid = fn.weights == TileWeights::Sigmoid;
+  const double bias = sigmoid ? params[fn.num_params] : 0.0;
   for (int i = 0; i < Q; ++i) {
     for (int t = 0; t < d; ++t) q[t] = qt[static_cast<size_t>(t) * Q + i];
     float mb = -inf;
     for (int64_t j = 0; j < nk; ++j) {
-      float logit = -inf;
-      if (lo[i] <= j && j < hi[i] && (!vis || vis[j * Q + i])) {
-        const float* in[2] = {q.data(), k[j]};
-        double out;
-        prm[fn.num_params] = kpos[j] - qpos[i];
-        evaluate(fn, in, prm.data(), &out,
-                 [&](const Node& node, const float* a, const float* b) { return reduce_sequential(node.op, a, b, d); });
-        logit = static_cast<float>(out);
-      }
-      s[j * Q + i] = logit;
+      double out;
+      const bool seen = score(i, j, &out);
+      const float logit = seen ? static_cast<float>(out) : -inf;
       if (logit > mb) mb = logit;
+      // The sigmoid's weight is final here (0 where masked); the softmax's
+      // logit becomes a weight below.
+      s[j * Q + i] = !sigmoid ? logit : seen ? sigmoid32(static_cast<float>(out + bias)) : 0.0f;
+    }
+    if (sigmoid) {
+      if (mb > m[i]) m[i] = mb;
+      for (int c = 0; c < dv; ++c) o[static_cast<size_t>(i) * shape.o_stride + c] += weighted(i, c);
+      continue;
     }
     const float mnew = mb > m[i] ? mb : m[i];
     const float ms = mnew == -inf ? 0.0f : mnew;
@@ -216,10 +206,8 @@ void interpret_tile(const Function& fn, const TileShape& shape, const float* qt,
     m[i] = mnew;
     l[i] = std::fma(l[i], static_cast<double>(alpha), static_cast<double>(lb));
     for (int c = 0; c < dv; ++c) {
-      float acc = 0.0f;
-      for (int64_t j = 0; j < nk; ++j) acc = std::fma(s[j * Q + i], v[j][c], acc);
       double& oc = o[static_cast<size_t>(i) * shape.o_stride + c];
-      oc = std::fma(oc, static_cast<double>(alpha), static_cast<double>(acc));
+      oc = std::fma(oc, static_cast<double>(alpha), weighted(i, c));
     }
   }
 }

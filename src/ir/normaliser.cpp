@@ -109,8 +109,11 @@ void sparsemax(const double* z, int n, double* w) {
   for (int j = 0; j < n; ++j) w[j] = std::max(z[j] - m - tau, 0.0);
 }
 
-// entmax15's threshold on the k entries of a support (sums in their order):
-// tau = mean - sqrt(max((1 - k (mean_sq - mean^2)) / k, 0)).
+// entmax15's closed form on k entries above the threshold, from their mean
+// and ss, k times their variance: tau = mean - sqrt(max((1 - ss) / k, 0)).
+double entmax15_closed(double k, double mean, double ss) { return mean - std::sqrt(std::max((1 - ss) / k, 0.0)); }
+
+// entmax15's threshold on the k entries of a support (sums in their order).
 double entmax15_tau(const double* s, int k) {
   double sum = 0, sum_sq = 0;
   for (int t = 0; t < k; ++t) {
@@ -118,8 +121,7 @@ double entmax15_tau(const double* s, int k) {
     sum_sq += s[t] * s[t];
   }
   const double mean = sum / k, mean_sq = sum_sq / k;
-  const double ss = k * (mean_sq - mean * mean);
-  return mean - std::sqrt(std::max((1 - ss) / k, 0.0));
+  return entmax15_closed(k, mean, k * (mean_sq - mean * mean));
 }
 
 // entmax's _entmax15_threshold_and_support on x = (z - max) / 2, the sorted
@@ -137,9 +139,7 @@ double entmax15_sorted(std::vector<double> s) {
     sum += s[k - 1];
     sum_sq += s[k - 1] * s[k - 1];
     const double mean = sum / k, mean_sq = sum_sq / k;
-    const double ss = k * (mean_sq - mean * mean);
-    const double delta = std::max((1 - ss) / k, 0.0);
-    tau[k - 1] = mean - std::sqrt(delta);
+    tau[k - 1] = entmax15_closed(k, mean, k * (mean_sq - mean * mean));
     support += tau[k - 1] <= s[k - 1];
   }
   return support == 0 ? std::numeric_limits<double>::quiet_NaN() : tau[support - 1];
@@ -160,7 +160,7 @@ void entmax15(const double* z, int n, double* w) {
   if (c.empty()) return undefined(w, n);
   double low = -1, tau = std::numeric_limits<double>::quiet_NaN();
   bool found = false;
-  for (int step = 0; step < 64 && !found; ++step) {
+  for (int step = 0; step < 64; ++step) {
     // h and g over the entries above low, in four lanes (they only steer
     // the search); d = v - low.
     Lanes h, g;
@@ -183,7 +183,7 @@ void entmax15(const double* z, int n, double* w) {
     const double hs = h.sum(), gs = g.sum(), k = static_cast<double>(kept);
     // The closed form on the kept entries from their shifted sums: mean
     // low + g/k, k times the variance h - g^2/k.
-    const double t = low + gs / k - std::sqrt(std::max((1 - (hs - gs * gs / k)) / k, 0.0));
+    const double t = entmax15_closed(k, low + gs / k, hs - gs * gs / k);
     if (std::isfinite(t) && low < t && least >= t) {
       // The support is found; its threshold from sums in index order.
       tau = entmax15_tau(c.data(), static_cast<int>(kept));

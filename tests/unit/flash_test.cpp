@@ -74,8 +74,8 @@ TEST(FlashSchedule, PatternsMatchTheirReferences) {
   }
 }
 
-// The blocked normaliser paths (W V on packed panels,
-// the sparse normalisers' blocked logits) give the same bits on every ISA.
+// The blocked normaliser paths (the sparse normalisers' blocked logits and
+// W V on packed panels) give the same bits on every ISA.
 TEST(FlashSchedule, NormalisersGiveTheSameBitsOnEveryIsa) {
   int checked = 0;
   for (const auto& c : test::pattern_cases()) {
