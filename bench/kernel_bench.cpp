@@ -494,9 +494,10 @@ void BM_LinearSequence(benchmark::State& st) {
       float* o = out.data() + static_cast<size_t>(q0) * p.out_dims();
       if (p.causal)
         rvj::runtime::run_linear(p, p.params.eps, rows.data(), rows.data(), rows.data(), q0, std::min(n, q0 + step),
-                                 state.data(), o, threads);
+                                 state.data(), o, p.out_dims(), threads);
       else
-        rvj::runtime::linear_query(p, p.params.eps, packed.data(), rows.data(), q0, std::min(n, q0 + step), o, threads);
+        rvj::runtime::linear_query(p, p.params.eps, packed.data(), rows.data(), q0, std::min(n, q0 + step), o,
+                                   p.out_dims(), threads);
     }
     benchmark::DoNotOptimize(out.data());
   }

@@ -42,8 +42,50 @@ const rvj::ir::SequenceMechanism* sequence_mechanism(const char* type) {
   return m;
 }
 
-float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m, const double* params, Rows q,
-                       Rows k, Rows v, int* out_dims_out) {
+namespace {
+
+// The linear schedule writes its rows straight into the result array.
+ArrayType* attend_linear(rvj::runtime::SequencePlan& plan, Rows q, Rows k, Rows v, Oid vector_type) {
+  const double eps = plan.params.eps;
+  if (size_t w = rvj::runtime::favor_weights_size(plan)) {
+    double* W = (double*)palloc(sizeof(double) * w);
+    RVJ_ENGINE(rvj::runtime::favor_weights(plan, W));
+    plan.favor_w = W;
+  }
+  double* state = (double*)palloc(sizeof(double) * rvj::runtime::linear_state_size(plan));
+  RVJ_ENGINE(rvj::runtime::linear_init(plan, state));
+  const VectorRows out = vector_rows(q.n, plan.out_dims(), vector_type);
+  // Slices of whole chunks, so the rounding never depends on the threads.
+  const int threads = call_threads(), step = rvj::runtime::linear_step_rows(plan, threads);
+  if (plan.causal) {
+    for (int q0 = 0; q0 < q.n; q0 += step) {
+      CHECK_FOR_INTERRUPTS();
+      const int q1 = Min(q.n, q0 + step);
+      RVJ_ENGINE(rvj::runtime::run_linear(plan, eps, q.x, k.x, v.x, q0, q1, state, out.first + q0 * out.ld, out.ld,
+                                          threads));
+    }
+    return out.finish();
+  }
+  // The whole state first, then the queries against it packed once.
+  for (int j0 = 0; j0 < k.n; j0 += step) {
+    CHECK_FOR_INTERRUPTS();
+    const int j1 = Min(k.n, j0 + step);
+    RVJ_ENGINE(rvj::runtime::linear_add_keys(plan, k.x, v.x, j0, j1, state, threads));
+  }
+  float* packed = (float*)palloc(sizeof(float) * rvj::runtime::linear_query_size(plan));
+  RVJ_ENGINE(rvj::runtime::linear_pack_state(plan, state, packed));
+  for (int q0 = 0; q0 < q.n; q0 += step) {
+    CHECK_FOR_INTERRUPTS();
+    const int q1 = Min(q.n, q0 + step);
+    RVJ_ENGINE(rvj::runtime::linear_query(plan, eps, packed, q.x, q0, q1, out.first + q0 * out.ld, out.ld, threads));
+  }
+  return out.finish();
+}
+
+}  // namespace
+
+ArrayType* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m, const double* params, Rows q,
+                           Rows k, Rows v, Oid vector_type) {
   rvj::runtime::SequencePlan plan;
   size_t need = 0;
   RVJ_ENGINE({
@@ -51,8 +93,7 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
     need = rvj::runtime::call_memory(plan, call_threads());
   });
   check_work_mem(function, need);
-  const int out_dims = *out_dims_out = plan.out_dims();
-  float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
+  const int out_dims = plan.out_dims();
   if (plan.positional == rvj::ir::Positional::Rope) {
     // Rotated once per call, into memory of this call's context (the
     // caller's row pointers are left alone).
@@ -68,6 +109,9 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
     for (int i = 0; i < k.n; i++) k.x[i] = kr + (size_t)i * k.dim;
   }
 
+  if (m->schedule == rvj::ir::Schedule::Linear) return attend_linear(plan, q, k, v, vector_type);
+
+  float* out = (float*)palloc(sizeof(float) * (size_t)q.n * out_dims);
   if (m->schedule == rvj::ir::Schedule::Nystrom || m->schedule == rvj::ir::Schedule::Sinkhorn) {
     const bool nystrom = m->schedule == rvj::ir::Schedule::Nystrom;
     for (int h = 0; h < plan.heads; h++) {
@@ -75,57 +119,21 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
       RVJ_ENGINE(nystrom ? rvj::runtime::run_nystrom_head(plan, h, q.x, k.x, v.x, out)
                          : rvj::runtime::run_sinkhorn_head(plan, h, q.x, k.x, v.x, out));
     }
-    return out;
+    return vectors_array(out, q.n, out_dims, vector_type);
   }
   if (m->schedule == rvj::ir::Schedule::Retention) {
     if (plan.params.recurrent) {
       double* state = (double*)palloc(sizeof(double) * (size_t)plan.heads * plan.head_dim * plan.value_dim);
       RVJ_ENGINE(rvj::runtime::run_retention_recurrent(plan, q.x, k.x, v.x, state, out));
-      return out;
+      return vectors_array(out, q.n, out_dims, vector_type);
     }
     for (int q0 = 0; q0 < q.n; q0 += plan.block) {
       CHECK_FOR_INTERRUPTS();
       const int q1 = Min(q.n, q0 + plan.block);
       RVJ_ENGINE(rvj::runtime::run_retention(plan, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims));
     }
-    return out;
+    return vectors_array(out, q.n, out_dims, vector_type);
   }
-  if (m->schedule == rvj::ir::Schedule::Linear) {
-    const double eps = plan.params.eps;
-    if (size_t w = rvj::runtime::favor_weights_size(plan)) {
-      double* W = (double*)palloc(sizeof(double) * w);
-      RVJ_ENGINE(rvj::runtime::favor_weights(plan, W));
-      plan.favor_w = W;
-    }
-    double* state = (double*)palloc(sizeof(double) * rvj::runtime::linear_state_size(plan));
-    RVJ_ENGINE(rvj::runtime::linear_init(plan, state));
-    // Slices of whole chunks, so the rounding never depends on the threads.
-    const int threads = call_threads(), step = rvj::runtime::linear_step_rows(plan, threads);
-    if (plan.causal) {
-      for (int q0 = 0; q0 < q.n; q0 += step) {
-        CHECK_FOR_INTERRUPTS();
-        const int q1 = Min(q.n, q0 + step);
-        RVJ_ENGINE(rvj::runtime::run_linear(plan, eps, q.x, k.x, v.x, q0, q1, state, out + (size_t)q0 * out_dims,
-                                            threads));
-      }
-      return out;
-    }
-    // The whole state first, then the queries against it packed once.
-    for (int j0 = 0; j0 < k.n; j0 += step) {
-      CHECK_FOR_INTERRUPTS();
-      const int j1 = Min(k.n, j0 + step);
-      RVJ_ENGINE(rvj::runtime::linear_add_keys(plan, k.x, v.x, j0, j1, state, threads));
-    }
-    float* packed = (float*)palloc(sizeof(float) * rvj::runtime::linear_query_size(plan));
-    RVJ_ENGINE(rvj::runtime::linear_pack_state(plan, state, packed));
-    for (int q0 = 0; q0 < q.n; q0 += step) {
-      CHECK_FOR_INTERRUPTS();
-      const int q1 = Min(q.n, q0 + step);
-      RVJ_ENGINE(rvj::runtime::linear_query(plan, eps, packed, q.x, q0, q1, out + (size_t)q0 * out_dims, threads));
-    }
-    return out;
-  }
-
   // Bound per call: a cache lookup, and the tile kernel depends on the
   // value dimension as well as the head dimension.
   rvj::runtime::Bound score;
@@ -140,7 +148,7 @@ float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m
     RVJ_ENGINE(rvj::runtime::run_flash_parallel(plan, score, q.x, k.x, v.x, q0, q1, out + (size_t)q0 * out_dims,
                                                 call_threads()));
   }
-  return out;
+  return vectors_array(out, q.n, out_dims, vector_type);
 }
 
 }  // namespace rvj::pg
@@ -150,9 +158,7 @@ RVJ_FUNCTION(ruvector_attention) {
   const rvj::ir::SequenceMechanism* m = sequence_mechanism(text_to_cstring(PG_GETARG_TEXT_PP(3)));
   double params[rvj::ir::kMaxParams];
   parse_params(PG_GETARG_JSONB_P(4), m->name, m->params, params);
-  int out_dims = 0;
-  float* out = attend_sequence("ruvector_attention", m, params, q, k, v, &out_dims);
-  PG_RETURN_POINTER(vectors_array(out, q.n, out_dims, vector_type));
+  PG_RETURN_POINTER(attend_sequence("ruvector_attention", m, params, q, k, v, vector_type));
 }
 
 

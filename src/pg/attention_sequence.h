@@ -12,9 +12,9 @@ const rvj::ir::SequenceMechanism* sequence_mechanism(const char* type);
 // L = q.n queries over k.n (key, value) rows: plans (params in the
 // mechanism's order), checks the working memory against work_mem (naming
 // `function`), and runs the linear or flash schedule in bounded steps.
-// Returns q.n rows of *out_dims floats, palloc'd.
-float* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m, const double* params, Rows q,
-                       Rows k, Rows v, int* out_dims);
+// Returns the ruvector[] (of vector_type) of the q.n output rows.
+ArrayType* attend_sequence(const char* function, const rvj::ir::SequenceMechanism* m, const double* params, Rows q,
+                           Rows k, Rows v, Oid vector_type);
 
 // Additive attention (Bahdanau) with its weights: W_q (a rows of q.dim), W_k
 // (a rows of k.dim) and v (a), params in the additive sequence mechanism's

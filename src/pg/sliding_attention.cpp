@@ -46,10 +46,8 @@ RVJ_FUNCTION(ruvector_sliding_attention) {
     const int start = windows[w].start, len = windows[w].end - windows[w].start;
     MemoryContext caller = MemoryContextSwitchTo(per_window);
     Rows rows{x.x + start, len, x.dim};
-    int out_dims = 0;
-    float* out = attend_sequence("ruvector_sliding_attention", m, params, rows, rows, rows, &out_dims);
-    Datum values[3] = {Int32GetDatum(start + 1), Int32GetDatum(start + len),
-                       PointerGetDatum(vectors_array(out, len, out_dims, ARR_ELEMTYPE(a)))};
+    ArrayType* out = attend_sequence("ruvector_sliding_attention", m, params, rows, rows, rows, ARR_ELEMTYPE(a));
+    Datum values[3] = {Int32GetDatum(start + 1), Int32GetDatum(start + len), PointerGetDatum(out)};
     bool nulls[3] = {false, false, false};
     MemoryContextSwitchTo(caller);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);  // copies the tuple

@@ -1,6 +1,7 @@
 #include "pg/vector_arrays.h"
 
 #include "pg/errors.h"
+#include "runtime/memory.h"
 #include "runtime/schedules/projection.h"
 
 namespace rvj::pg {
@@ -54,16 +55,16 @@ Sequence sequence_args(FunctionCallInfo fcinfo, int first) {
   return s;
 }
 
-ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
-  RVJ_ENGINE(rvj::runtime::check_finite_result("the result", rows, (size_t)n * dims));
-  // Written in place: one allocation, each element a vector with a 4-byte
-  // header, as construct_array would lay them out.
+VectorRows vector_rows(int n, int dims, Oid vector_type) {
+  // Each element a vector with a 4-byte header, as construct_array would
+  // lay them out.
   const size_t elem = RUVECTOR_SIZE(dims);  // a multiple of 4: int alignment needs no padding
   const size_t bytes = ARR_OVERHEAD_NONULLS(1) + elem * (size_t)n;
   if (!AllocSizeIsValid(bytes))
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("the result of %d vectors of %d dimensions exceeds the maximum array size", n, dims)));
   ArrayType* a = (ArrayType*)palloc(bytes);
+  rvj::runtime::prefer_huge_pages(a, bytes);
   memset(a, 0, ARR_OVERHEAD_NONULLS(1));
   SET_VARSIZE(a, bytes);
   a->ndim = 1;
@@ -77,9 +78,21 @@ ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
     SET_VARSIZE(r, elem);
     r->dim = dims;
     r->unused = 0;
-    memcpy(r->x, rows + (size_t)i * dims, sizeof(float) * dims);
   }
-  return a;
+  RuVector* r0 = (RuVector*)ARR_DATA_PTR(a);
+  return VectorRows{a, r0->x, (int64)(elem / sizeof(float)), n, dims};
+}
+
+ArrayType* VectorRows::finish() const {
+  RVJ_ENGINE(rvj::runtime::check_finite_rows("the result", first, ld, (size_t)n, (size_t)dims));
+  return array;
+}
+
+ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type) {
+  RVJ_ENGINE(rvj::runtime::check_finite_result("the result", rows, (size_t)n * dims));
+  const VectorRows out = vector_rows(n, dims, vector_type);
+  for (int i = 0; i < n; i++) memcpy(out.first + i * out.ld, rows + (size_t)i * dims, sizeof(float) * dims);
+  return out.array;
 }
 
 void check_work_mem(const char* function, size_t bytes) {

@@ -35,6 +35,18 @@ void project_in_slices(const float* const* rows, int n, int in_dims, const float
 // finite (runtime::check_finite_result).
 ArrayType* vectors_array(const float* rows, int n, int dims, Oid vector_type);
 
+// A ruvector[] of n vectors of `dims` allocated first, for a schedule to
+// write its rows straight into (no output buffer, no copy): row i's floats
+// start at first + i * ld. finish() checks them as vectors_array does.
+struct VectorRows {
+  ArrayType* array;
+  float* first;
+  int64 ld;
+  int n, dims;
+  ArrayType* finish() const;
+};
+VectorRows vector_rows(int n, int dims, Oid vector_type);
+
 // ERROR 54000 unless `bytes` of working memory fit in work_mem: the budget
 // of every query-time call, checked before it allocates.
 void check_work_mem(const char* function, size_t bytes);

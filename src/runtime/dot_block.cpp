@@ -79,13 +79,14 @@ __attribute__((target("avx512f"))) void panels_avx512(const float* q, int64_t qi
   }
 }
 
-// Two queries x NV vectors of 8 documents from j0.
+// Four queries x NV vectors of 8 documents from j0: 12 sums, 3 document
+// vectors and a broadcast fill AVX2's 16 registers, 7 loads per 12 fmas.
 template <int NV>
 __attribute__((target("avx2,fma"), always_inline)) inline void block_avx2(const float* q, int64_t qi, int64_t qt,
                                                                          int i0, int t0, int t1, const float* panels,
                                                                          int64_t panel_size, float* out, int64_t ld,
                                                                          int j0) {
-  constexpr int MR = 2;
+  constexpr int MR = kQueryRows;
   __m256 acc[MR][NV];
   for (int a = 0; a < MR; ++a)
     for (int v = 0; v < NV; ++v)
@@ -97,31 +98,29 @@ __attribute__((target("avx2,fma"), always_inline)) inline void block_avx2(const 
     col[v] = panels + (int64_t)(j / kPanel) * panel_size + j % kPanel;
   }
   for (int t = t0; t < t1; ++t) {
-    const __m256 q0 = _mm256_set1_ps(qa[t * qt]), q1 = _mm256_set1_ps(qa[qi + t * qt]);
-    for (int v = 0; v < NV; ++v) {
-      const __m256 dv = _mm256_loadu_ps(col[v] + t * kPanel);
-      acc[0][v] = _mm256_fmadd_ps(q0, dv, acc[0][v]);
-      acc[1][v] = _mm256_fmadd_ps(q1, dv, acc[1][v]);
+    __m256 dv[NV];
+    for (int v = 0; v < NV; ++v) dv[v] = _mm256_loadu_ps(col[v] + t * kPanel);
+    for (int a = 0; a < MR; ++a) {
+      const __m256 qv = _mm256_broadcast_ss(qa + a * qi + t * qt);
+      for (int v = 0; v < NV; ++v) acc[a][v] = _mm256_fmadd_ps(qv, dv[v], acc[a][v]);
     }
   }
   for (int a = 0; a < MR; ++a)
     for (int v = 0; v < NV; ++v) _mm256_storeu_ps(out + (i0 + a) * ld + j0 + v * 8, acc[a][v]);
 }
 
-// Blocks of 2 queries x 40 documents (10 of the 16 registers hold sums),
-// then one of the 8 to 32 left.
+// Blocks of 4 queries x 24 documents, then one of the 8 or 16 left; the
+// documents end at the next multiple of 8 (a panel's zero half is skipped).
 __attribute__((target("avx2,fma"))) void panels_avx2(const float* q, int64_t qi, int64_t qt, int nq, int dims,
                                                      const float* panels, int nd, float* out, int64_t ld) {
-  const int width = (int)panel_docs(nd);
+  const int width = (nd + 7) / 8 * 8;
   const int64_t panel_size = (int64_t)dims * kPanel;
   for (int t0 = 0; t0 < dims; t0 += kChunk) {
     const int t1 = std::min(dims, t0 + kChunk);
-    for (int j0 = 0; j0 < width; j0 += 40) {
-      const int nv = std::min(5, (width - j0) / 8);
-      for (int i0 = 0; i0 < nq; i0 += 2) {
+    for (int j0 = 0; j0 < width; j0 += 24) {
+      const int nv = std::min(3, (width - j0) / 8);
+      for (int i0 = 0; i0 < nq; i0 += kQueryRows) {
         switch (nv) {
-          case 5: block_avx2<5>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
-          case 4: block_avx2<4>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
           case 3: block_avx2<3>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
           case 2: block_avx2<2>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
           default: block_avx2<1>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;

@@ -40,8 +40,9 @@ void pack_panels(const float* d, int nd, int dims, float* panels);
 void pack_row_columns(const float* const* r, size_t offset, int n, int cols, int rows, float* panels);
 
 // out[i * ld + j] = sum over t of q[i * dims + t] * d_j[t] (one fma chain,
-// t ascending) for i < nq, j < panel_docs(nd); q and out hold
-// query_rows(nq) rows (the extra ones of out are scratch).
+// t ascending) for i < nq, j < nd; q and out hold query_rows(nq) rows of
+// panel_docs(nd) (the extra rows and columns of out are scratch: a version
+// may skip a panel's zero half).
 // `isa` picks a version for the tests; every version gives the same bits.
 void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
                 SimdIsa isa = SimdIsa::Best);

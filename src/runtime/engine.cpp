@@ -202,15 +202,22 @@ bool any_not_finite(const float* x, size_t n) {
 }
 }  // namespace
 
+void check_finite_rows(std::string_view what, const float* x, int64_t ld, size_t rows, size_t dims) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = x + static_cast<int64_t>(r) * ld;
+    if (!any_not_finite(row, dims)) continue;
+    for (size_t i = 0; i < dims; ++i)
+      if (!std::isfinite(row[i]))
+        throw Error(ErrorKind::OutOfRange,
+                    std::string(what) + " overflowed type real (element " + std::to_string(r * dims + i + 1) +
+                        " is " + (std::isnan(row[i]) ? "NaN" : "infinite") + ")",
+                    "Values inside this computation (dot products, logits, projections) exceed the range of real "
+                    "(about 3.4e38); scale the inputs down.");
+  }
+}
+
 void check_finite_result(std::string_view what, const float* x, size_t n) {
-  if (!any_not_finite(x, n)) return;
-  for (size_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i]))
-      throw Error(ErrorKind::OutOfRange,
-                  std::string(what) + " overflowed type real (element " + std::to_string(i + 1) + " is " +
-                      (std::isnan(x[i]) ? "NaN" : "infinite") + ")",
-                  "Values inside this computation (dot products, logits, projections) exceed the range of real "
-                  "(about 3.4e38); scale the inputs down.");
+  check_finite_rows(what, x, static_cast<int64_t>(n), 1, n);
 }
 
 std::vector<std::string> explain(std::string_view name, int dims, bool jit, const double* params,

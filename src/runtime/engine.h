@@ -2,6 +2,7 @@
 // Plain C++: pointers in, numbers out, rvj::Error on bad input.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -84,6 +85,9 @@ void run_vec(const Bound& k, const float* a, const float* b, float* result);
 // the f32 arithmetic that made them overflowed (finite inputs give no other),
 // and such a vector is never returned. `what` names them in the message.
 void check_finite_result(std::string_view what, const float* x, size_t n);
+// The same for `rows` rows of `dims` floats, ld floats apart (a result
+// written in place); elements are numbered as if the rows were contiguous.
+void check_finite_rows(std::string_view what, const float* x, int64_t ld, size_t rows, size_t dims);
 
 // EXPLAIN-style text rows for a kernel (compiling it if needed): with
 // `params` (null: the defaults) and the assembly for `isa` ("" = the host).

@@ -44,7 +44,7 @@ void linear_table_merge(double* state, const double* other, size_t n) {
 
 void linear_table_attend(const SequencePlan& p, const float* packed, const float* query, float* out) {
   const float* const q[1] = {query};
-  linear_query(p, p.params.eps, packed, q, 0, 1, out);
+  linear_query(p, p.params.eps, packed, q, 0, 1, out, p.out_dims());
   check_finite_result("ruvector_linear_attend", out, p.out_dims());
 }
 

@@ -72,7 +72,8 @@ bool cancels(const char* mechanism, int L, int S, int d, int after, int threads 
       std::vector<double> state(linear_state_size(plan));
       linear_init(plan, state.data());
       linear_add_keys(plan, k.rows.data(), k.rows.data(), 0, S, state.data());
-      run_linear(plan, plan.params.eps, q.rows.data(), k.rows.data(), k.rows.data(), 0, L, state.data(), out.data());
+      run_linear(plan, plan.params.eps, q.rows.data(), k.rows.data(), k.rows.data(), 0, L, state.data(), out.data(),
+                 plan.out_dims());
     } else {
       Bound score = bind_sequence(plan, true);
       run_flash_parallel(plan, score, q.rows.data(), k.rows.data(), k.rows.data(), 0, L, out.data(), threads);

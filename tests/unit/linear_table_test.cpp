@@ -60,7 +60,7 @@ TEST(LinearTable, StateQueryEqualsTheSequenceSchedule) {
     linear_init(s, state.data());
     linear_add_keys(s, kp.data(), vp.data(), 0, n, state.data());
     std::vector<float> want(s.out_dims());
-    run_linear(s, s.params.eps, qp, kp.data(), vp.data(), 0, 1, state.data(), want.data());
+    run_linear(s, s.params.eps, qp, kp.data(), vp.data(), 0, 1, state.data(), want.data(), s.out_dims());
     for (int i = 0; i < p.out_dims(); ++i) EXPECT_NEAR(got[i], want[i], 1e-6 * std::max(1.0f, std::fabs(want[i]))) << c.name;
   }
 }

@@ -268,14 +268,16 @@ RVJ_CLONES void divide_rows(const float* __restrict r, const float* __restrict x
   for (int c = 0; c < dv; ++c) o[c] = static_cast<float>((static_cast<double>(r[c]) + static_cast<double>(x[c])) * inv);
 }
 
-// out row i, head h = num / (den + eps), from the product columns (f64).
-void finish_rows(const SequencePlan& p, double eps, const float* num, const float* extra, int n, int h, float* out) {
+// out row i (out + i * ld), head h = num / (den + eps), from the product
+// columns (f64).
+void finish_rows(const SequencePlan& p, double eps, const float* num, const float* extra, int n, int h, float* out,
+                 int64_t ld) {
   const int dv = p.value_dim, W = out_width(p);
   for (int i = 0; i < n; ++i) {
     const float* r = num + static_cast<size_t>(i) * W;
     const float* x = extra ? extra + static_cast<size_t>(i) * W : nullptr;
     const double den = static_cast<double>(r[dv]) + (x ? static_cast<double>(x[dv]) : 0.0) + eps;
-    float* o = out + static_cast<size_t>(i) * p.out_dims() + static_cast<size_t>(h) * dv;
+    float* o = out + static_cast<size_t>(i) * ld + static_cast<size_t>(h) * dv;
     if (x)
       divide_rows(r, x, dv, 1 / den, o);
     else
@@ -288,7 +290,7 @@ size_t packed_head(const SequencePlan& p) { return static_cast<size_t>(out_width
 // Queries q[0..n) (n <= kLinearChunk; positions pos0 + i), heads [h0, h1),
 // against the packed state (packed_head floats per head).
 void query_group(const SequencePlan& p, double eps, const float* packed, const float* wp, const float* const* q,
-                 int pos0, int n, int h0, int h1, float* out) {
+                 int pos0, int n, int h0, int h1, float* out, int64_t ld) {
   Scratch& s = scratch();
   const int F = p.feature_dim(), W = out_width(p);
   s.phi.resize(phi_block(p, n) * (h1 - h0));
@@ -297,7 +299,7 @@ void query_group(const SequencePlan& p, double eps, const float* packed, const f
   for (int h = h0; h < h1; ++h) {
     dot_panels(s.phi.data() + phi_block(p, n) * (h - h0), n, F, packed + packed_head(p) * h, p.value_dim + 1,
                s.inter.data(), W);
-    finish_rows(p, eps, s.inter.data(), nullptr, n, h, out);
+    finish_rows(p, eps, s.inter.data(), nullptr, n, h, out, ld);
   }
 }
 
@@ -306,7 +308,7 @@ void query_group(const SequencePlan& p, double eps, const float* packed, const f
 // chunk, the keys up to their own position (the masked product times
 // [V | 1]); then the chunk's keys join the state.
 void causal_group(const SequencePlan& p, double eps, const float* wp, const float* const* q, const float* const* k,
-                  const float* const* v, int q0, int q1, int h0, int h1, double* state, float* out) {
+                  const float* const* v, int q0, int q1, int h0, int h1, double* state, float* out, int64_t ld) {
   Scratch& s = scratch();
   const int F = p.feature_dim(), W = out_width(p);
   std::vector<float> phik, panels_k, packed(packed_head(p));
@@ -319,30 +321,31 @@ void causal_group(const SequencePlan& p, double eps, const float* wp, const floa
       phik.resize(phi_block(p, nk) * (h1 - h0));
       phi_heads(p, k + c0, c0, nk, h0, h1, wp, s, phik.data());
     }
-    float* o = out + static_cast<size_t>(c0 - q0) * p.out_dims();
+    float* o = out + static_cast<size_t>(c0 - q0) * ld;
     for (int h = h0; h < h1; ++h) {
       const float* phq = s.phi.data() + phi_block(p, n) * (h - h0);
       pack_head(p, state, h, packed.data());
       s.inter.resize(static_cast<size_t>(query_rows(n)) * W);
       dot_panels(phq, n, F, packed.data(), p.value_dim + 1, s.inter.data(), W);
       if (nk == 0) {
-        finish_rows(p, eps, s.inter.data(), nullptr, n, h, o);
+        finish_rows(p, eps, s.inter.data(), nullptr, n, h, o, ld);
         continue;
       }
       const float* phk = phik.data() + phi_block(p, nk) * (h - h0);
       const int WK = static_cast<int>(panel_docs(nk));
       panels_k.resize(static_cast<size_t>(WK) * F);
       pack_panels(phk, nk, F, panels_k.data());
-      // A = phi(Q_c) phi(K_c)^T, keys past each query's position zeroed.
+      // A = phi(Q_c) phi(K_c)^T, keys past each query's position zeroed
+      // (and the columns past nk, which dot_panels leaves as scratch).
       s.a.resize(static_cast<size_t>(query_rows(n)) * WK);
       dot_panels(phq, n, F, panels_k.data(), nk, s.a.data(), WK);
       for (int i = 0; i < n; ++i)
-        for (int j = i + 1; j < WK; ++j) s.a[static_cast<size_t>(i) * WK + j] = 0.0f;
+        for (int j = std::min(i + 1, nk); j < WK; ++j) s.a[static_cast<size_t>(i) * WK + j] = 0.0f;
       s.values.resize(static_cast<size_t>(W) * WK);
       pack_values(p, v, c0, nk, WK, h, s.values.data());
       s.intra.resize(static_cast<size_t>(query_rows(n)) * W);
       dot_panels(s.a.data(), n, WK, s.values.data(), p.value_dim + 1, s.intra.data(), W);
-      finish_rows(p, eps, s.inter.data(), s.intra.data(), n, h, o);
+      finish_rows(p, eps, s.inter.data(), s.intra.data(), n, h, o, ld);
       s.prod.resize(static_cast<size_t>(query_rows(F)) * W);
       chunk_product(p, phk, v, c0, nk, h, s, s.prod.data());
       add_product(p, s.prod.data(), h, state);
@@ -440,7 +443,7 @@ void linear_pack_state(const SequencePlan& p, const double* state, float* packed
 }
 
 void linear_query(const SequencePlan& p, double eps, const float* packed, const float* const* q, int q0, int q1,
-                  float* out, int threads) {
+                  float* out, int64_t ld, int threads) {
   if (q1 <= q0) return;
   const float* wp = packed + packed_head(p) * p.heads;
   const int blocks = (q1 - q0 + kLinearChunk - 1) / kLinearChunk;
@@ -449,24 +452,24 @@ void linear_query(const SequencePlan& p, double eps, const float* packed, const 
     check_cancel();
     const int i0 = q0 + item / groups * kLinearChunk, h0 = item % groups * hg;
     query_group(p, eps, packed, wp, q + i0, i0, std::min(kLinearChunk, q1 - i0), h0, std::min(p.heads, h0 + hg),
-                out + static_cast<size_t>(i0 - q0) * p.out_dims());
+                out + static_cast<size_t>(i0 - q0) * ld, ld);
   });
 }
 
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
-                const float* const* v, int q0, int q1, double* state, float* out, int threads) {
+                const float* const* v, int q0, int q1, double* state, float* out, int64_t ld, int threads) {
   if (q1 <= q0) return;
   if (p.causal) {
     const std::vector<float> wp = favor_panels(p);
     const int hg = heads_per_item(p, 1, threads), groups = (p.heads + hg - 1) / hg;
     parallel_for_blocks(groups, threads, [&](int g) {
-      causal_group(p, eps, wp.data(), q, k, v, q0, q1, g * hg, std::min(p.heads, (g + 1) * hg), state, out);
+      causal_group(p, eps, wp.data(), q, k, v, q0, q1, g * hg, std::min(p.heads, (g + 1) * hg), state, out, ld);
     });
     return;
   }
   std::vector<float> packed(linear_query_size(p));
   linear_pack_state(p, state, packed.data());
-  linear_query(p, eps, packed.data(), q, q0, q1, out, threads);
+  linear_query(p, eps, packed.data(), q, q0, q1, out, ld, threads);
 }
 
 }  // namespace rvj::runtime

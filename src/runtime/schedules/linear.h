@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "runtime/schedules/flash.h"
 
@@ -52,20 +53,21 @@ size_t linear_work_memory(const SequencePlan& p, int threads);
 // Folds keys [j0, j1) into the state.
 void linear_add_keys(const SequencePlan& p, const float* const* k, const float* const* v, int j0, int j1,
                      double* state, int threads = 1);
-// Output rows [q0, q1) (out points at row q0): for the causal form, keys
+// Output rows [q0, q1) (out points at row q0, rows ld floats apart, ld >=
+// out_dims: a caller may write straight into its result): for the causal form, keys
 // [q0, q1) are folded in as the queries pass (keys past the last one are
 // simply absent), so slices must come in order. A non-causal call packs the
 // state first (callers with many slices pack once and use linear_query).
 void run_linear(const SequencePlan& p, double eps, const float* const* q, const float* const* k,
-                const float* const* v, int q0, int q1, double* state, float* out, int threads = 1);
+                const float* const* v, int q0, int q1, double* state, float* out, int64_t ld, int threads = 1);
 
 // A state rounded to f32 and packed for queries (linear_query_size floats,
 // FAVOR+'s W included): built once, it answers any number of queries.
 size_t linear_query_size(const SequencePlan& p);
 void linear_pack_state(const SequencePlan& p, const double* state, float* packed);
-// Query rows [q0, q1) (row i at position i; out points at row q0) against a
-// packed state of the non-causal form.
+// Query rows [q0, q1) (row i at position i; out points at row q0, rows ld
+// floats apart) against a packed state of the non-causal form.
 void linear_query(const SequencePlan& p, double eps, const float* packed, const float* const* q, int q0, int q1,
-                  float* out, int threads = 1);
+                  float* out, int64_t ld, int threads = 1);
 
 }  // namespace rvj::runtime

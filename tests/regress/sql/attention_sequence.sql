@@ -152,6 +152,10 @@ SELECT ruvector_attention(ARRAY['[3e38,3e38]','[1,2]']::ruvector[], ARRAY['[3e38
                           ARRAY['[3e38,3e38]','[1,1]']::ruvector[]);
 SELECT ruvector_attention(ARRAY['[3e38,3e38]','[1,2]']::ruvector[], ARRAY['[3e38,-3e38]','[1,1]']::ruvector[],
                           ARRAY['[3e38,3e38]','[1,1]']::ruvector[], 'cosine');
+-- the linear family writes its rows straight into the result: an overflow
+-- in the second row is still named by its place in the whole result
+SELECT ruvector_attention(ARRAY['[1,2]','[1,1]']::ruvector[], ARRAY['[1,2]','[1,1]']::ruvector[],
+                          ARRAY['[1,1]','[3e38,3e38]']::ruvector[], 'linear_causal');
 SELECT ruvector_attention_score('[3e38,3e38]'::ruvector, '[3e38,-3e38]'::ruvector);
 SELECT ruvector_attention_weights('[3e38,3e38]', ARRAY['[3e38,3e38]','[1,1]']::ruvector[]);
 SELECT ruvector_attend('[3e38,3e38]', e, e) FROM unnest(ARRAY['[3e38,-3e38]','[1,1]']::ruvector[]) e;
