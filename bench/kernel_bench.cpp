@@ -21,6 +21,7 @@
 #include "ir/recipes/sequence.h"
 #include "runtime/native.h"
 #include "runtime/disk_cache.h"
+#include "runtime/dot_block.h"
 #include "runtime/engine.h"
 #include "runtime/online_softmax.h"
 #include "runtime/schedules/flash.h"
@@ -508,6 +509,41 @@ BENCHMARK(BM_LinearSequence)
     ->ArgsProduct({{0, 1, 2, 3}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// The state products alone, as BM_LinearSequence/0/1 runs them (linear,
+// 4096 rows, 8 heads x 64, one thread): per head and 64-key chunk
+// phi(K_c)^T [V_c | 1] (dot_panels_columns over the chunk's keys), per head
+// and 64-query block phi(Q_b) [S | z] (dot_panels over the features). The
+// schedule computes a block's features and packs its values just before its
+// product, into a thread's scratch, so here they are made beforehand, one
+// block per head, warm in the caches (the feature maps, packing and division
+// are BM_LinearSequence's). GFLOP/s counts the useful products,
+// 2 L F (d_v + 1) twice per head, as BM_LinearSequence does.
+void BM_LinearStateProducts(benchmark::State& st) {
+  using rvj::runtime::panel_docs;
+  using rvj::runtime::query_rows;
+  const int n = 4096, heads = 8, F = 64, dv = 64, chunk = rvj::runtime::kLinearChunk, W = panel_docs(dv + 1);
+  const int chunks = n / chunk;
+  const size_t phi_size = static_cast<size_t>(query_rows(chunk)) * F, panels = static_cast<size_t>(W) * chunk;
+  const auto phi = random_vec(heads * phi_size, 31), values = random_vec(heads * panels, 32),
+             state = random_vec(heads * static_cast<size_t>(W) * F, 33);
+  std::vector<float> prod(static_cast<size_t>(query_rows(F)) * W), out(static_cast<size_t>(query_rows(chunk)) * W);
+  for (auto _ : st) {
+    for (int c = 0; c < chunks; ++c)
+      for (int h = 0; h < heads; ++h)
+        rvj::runtime::dot_panels_columns(phi.data() + h * phi_size, F, F, chunk, values.data() + h * panels, dv + 1,
+                                         prod.data(), W);
+    for (int b = 0; b < chunks; ++b)
+      for (int h = 0; h < heads; ++h)
+        rvj::runtime::dot_panels(phi.data() + h * phi_size, chunk, F, state.data() + static_cast<size_t>(h) * W * F,
+                                 dv + 1, out.data(), W);
+    benchmark::DoNotOptimize(prod.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(4.0 * n * heads * F * (dv + 1), benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_LinearStateProducts)->Unit(benchmark::kMillisecond);
 
 // Mixture-of-experts routing: 512 vectors x 512 dims x 8 experts, top 2,
 // one thread: the gate scores and the router (runtime/moe).
