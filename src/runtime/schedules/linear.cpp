@@ -98,54 +98,28 @@ void scaled_exp(const float* u, int n, float scale, Scratch& s, float* out) {
   join_exponent(s.e.data(), s.t.data(), n, scale, out);
 }
 
-// phi of rows x[0..n) (head h; row t at position pos0 + t) into
-// out[t * F + f], f32. wp: FAVOR+'s W in panels (favor_panels).
-void phi_rows(const SequencePlan& p, const float* const* x, int pos0, int n, int h, const float* wp, Scratch& s,
-              float* out) {
+// FAVOR+'s phi of rows x[0..n) (head h) into out[t * F + f], f32:
+// m^-1/2 exp(W x^ - |x^|^2 / 2), x^ = x d^-1/4, W x^ on the panels wp
+// (favor_panels).
+void favor_rows(const SequencePlan& p, const float* const* x, int n, int h, const float* wp, Scratch& s, float* out) {
   const int d = p.head_dim, F = p.feature_dim();
   const size_t off = static_cast<size_t>(h) * d;
-  switch (p.features) {
-    case ir::FeatureMap::EluPlus1: {
-      s.u.resize(d);
-      s.e.resize(d);
-      for (int t = 0; t < n; ++t) {
-        const float* xs = x[t] + off;
-        negative_part(xs, d, s.u.data());
-        exp32_block(s.u.data(), s.e.data(), d);
-        elu_plus_one(xs, s.e.data(), d, out + static_cast<size_t>(t) * F);
-      }
-      return;
-    }
-    case ir::FeatureMap::CosFormer: {
-      const double M = std::max(p.L, p.S);
-      for (int t = 0; t < n; ++t) {
-        const double a = M_PI * (pos0 + t) / (2.0 * M);
-        relu_pair(x[t] + off, d, static_cast<float>(std::cos(a)), static_cast<float>(std::sin(a)),
-                  out + static_cast<size_t>(t) * F);
-      }
-      return;
-    }
-    case ir::FeatureMap::Favor: {
-      // m^-1/2 exp(W x^ - |x^|^2 / 2), x^ = x d^-1/4: W x^ on the panels.
-      const int m = p.params.num_features, wm = static_cast<int>(panel_docs(m));
-      const float scale = static_cast<float>(std::pow(static_cast<double>(d), -0.25));
-      const float norm = static_cast<float>(1 / std::sqrt(static_cast<double>(m)));
-      s.xh.assign(static_cast<size_t>(std::max<int64_t>(query_rows(n), (n + 7) / 8 * 8)) * d, 0.0f);
-      s.wx.resize(static_cast<size_t>(query_rows(n)) * wm);
-      s.u.resize(m);
-      for (int t = 0; t < n; ++t)
-        for (int i = 0; i < d; ++i) s.xh[static_cast<size_t>(t) * d + i] = x[t][off + i] * scale;
-      dot_panels(s.xh.data(), n, d, wp, m, s.wx.data(), wm);
-      s.sq.resize(static_cast<size_t>(n) + 8);
-      row_squares(s.xh.data(), (n + 7) / 8 * 8, d, s.sq.data());
-      for (int t = 0; t < n; ++t) {
-        const float half = 0.5f * s.sq[t];
-        const float* wt = s.wx.data() + static_cast<size_t>(t) * wm;
-        for (int r = 0; r < m; ++r) s.u[r] = wt[r] - half;
-        scaled_exp(s.u.data(), m, norm, s, out + static_cast<size_t>(t) * F);
-      }
-      return;
-    }
+  const int m = p.params.num_features, wm = static_cast<int>(panel_docs(m));
+  const float scale = static_cast<float>(std::pow(static_cast<double>(d), -0.25));
+  const float norm = static_cast<float>(1 / std::sqrt(static_cast<double>(m)));
+  s.xh.assign(static_cast<size_t>(std::max<int64_t>(query_rows(n), (n + 7) / 8 * 8)) * d, 0.0f);
+  s.wx.resize(static_cast<size_t>(query_rows(n)) * wm);
+  s.u.resize(m);
+  for (int t = 0; t < n; ++t)
+    for (int i = 0; i < d; ++i) s.xh[static_cast<size_t>(t) * d + i] = x[t][off + i] * scale;
+  dot_panels(s.xh.data(), n, d, wp, m, s.wx.data(), wm);
+  s.sq.resize(static_cast<size_t>(n) + 8);
+  row_squares(s.xh.data(), (n + 7) / 8 * 8, d, s.sq.data());
+  for (int t = 0; t < n; ++t) {
+    const float half = 0.5f * s.sq[t];
+    const float* wt = s.wx.data() + static_cast<size_t>(t) * wm;
+    for (int r = 0; r < m; ++r) s.u[r] = wt[r] - half;
+    scaled_exp(s.u.data(), m, norm, s, out + static_cast<size_t>(t) * F);
   }
 }
 
@@ -159,22 +133,37 @@ size_t phi_block(const SequencePlan& p, int n) {
 }
 
 // phi of rows x[0..n) for heads [h0, h1): head h's block (phi_block) at
-// out + (h - h0) * phi_block(p, n), zero past row n. The element-wise maps
-// read each row once, whole, for all the heads.
+// out + (h - h0) * phi_block(p, n), zero past row n, f32. The element-wise
+// maps read each row once, whole, for all the heads: elu + 1 takes exp32 of
+// the row's negative part in one pass; cosFormer's cos and sin depend on
+// the row's position (pos0 + t) only.
 void phi_heads(const SequencePlan& p, const float* const* x, int pos0, int n, int h0, int h1, const float* wp,
                Scratch& s, float* out) {
   const size_t stride = phi_block(p, n), rows = static_cast<size_t>(n) * p.feature_dim();
   for (int h = h0; h < h1; ++h) std::fill(out + stride * (h - h0) + rows, out + stride * (h - h0 + 1), 0.0f);
   if (p.features == ir::FeatureMap::Favor) {
-    for (int h = h0; h < h1; ++h) phi_rows(p, x, pos0, n, h, wp, s, out + stride * (h - h0));
+    for (int h = h0; h < h1; ++h) favor_rows(p, x, n, h, wp, s, out + stride * (h - h0));
     return;
   }
-  const int F = p.feature_dim(), span = (h1 - h0) * p.head_dim;
+  const int F = p.feature_dim(), d = p.head_dim, span = (h1 - h0) * d;
+  const size_t first = static_cast<size_t>(h0) * d;
+  const double M = std::max(p.L, p.S);
+  s.u.resize(span);
+  s.e.resize(span);
   for (int t = 0; t < n; ++t) {
     if (t + 4 < n)  // the rows lie far apart: fetch four rows ahead
-      for (int e = 0; e < span; e += 16) __builtin_prefetch(x[t + 4] + static_cast<size_t>(h0) * p.head_dim + e);
-    for (int h = h0; h < h1; ++h)
-      phi_rows(p, x + t, pos0 + t, 1, h, wp, s, out + stride * (h - h0) + static_cast<size_t>(t) * F);
+      for (int e = 0; e < span; e += 16) __builtin_prefetch(x[t + 4] + first + e);
+    const float* xs = x[t] + first;
+    float* o = out + static_cast<size_t>(t) * F;
+    if (p.features == ir::FeatureMap::EluPlus1) {
+      negative_part(xs, span, s.u.data());
+      exp32_block(s.u.data(), s.e.data(), span);
+      for (int g = 0; g < h1 - h0; ++g) elu_plus_one(xs + g * d, s.e.data() + g * d, d, o + stride * g);
+    } else {  // CosFormer
+      const double a = M_PI * (pos0 + t) / (2.0 * M);
+      const float c = static_cast<float>(std::cos(a)), sn = static_cast<float>(std::sin(a));
+      for (int g = 0; g < h1 - h0; ++g) relu_pair(xs + g * d, d, c, sn, o + stride * g);
+    }
   }
 }
 
@@ -250,12 +239,14 @@ void pack_head(const SequencePlan& p, const double* state, int h, float* out) {
   const double* z = S + static_cast<size_t>(F) * dv;
   for (int c0 = 0; c0 < W; c0 += kPanel) {
     float* panel = out + static_cast<size_t>(c0 / kPanel) * F * kPanel;
-    for (int f = 0; f < F; ++f)
-      for (int l = 0; l < kPanel; ++l) {
-        const int c = c0 + l;
-        panel[static_cast<size_t>(f) * kPanel + l] =
-            c < dv ? static_cast<float>(S[static_cast<size_t>(f) * dv + c]) : c == dv ? static_cast<float>(z[f]) : 0.0f;
-      }
+    const int have = std::clamp(dv - c0, 0, kPanel);  // S's columns in this panel
+    for (int f = 0; f < F; ++f) {
+      float* r = panel + static_cast<size_t>(f) * kPanel;
+      const double* row = S + static_cast<size_t>(f) * dv + c0;
+      for (int l = 0; l < have; ++l) r[l] = static_cast<float>(row[l]);
+      for (int l = have; l < kPanel; ++l) r[l] = 0.0f;
+      if (dv >= c0 && dv < c0 + kPanel) r[dv - c0] = static_cast<float>(z[f]);
+    }
   }
 }
 
@@ -409,8 +400,29 @@ void linear_add_keys(const SequencePlan& p, const float* const* k, const float* 
   const std::vector<float> wp = favor_panels(p);
   const int F = p.feature_dim(), W = out_width(p);
   const size_t prod_size = static_cast<size_t>(query_rows(F)) * W;
-  // Chunks in groups: their products on the threads, (head, chunk) a piece,
-  // then added to the state in chunk order.
+  if (p.heads >= threads) {
+    // A thread per group of heads, through the chunks in order: each
+    // chunk's product goes into the state while it is warm.
+    const int groups = std::max(1, std::min(p.heads, threads)), hg = (p.heads + groups - 1) / groups;
+    parallel_for_blocks(groups, threads, [&](int g) {
+      const int h0 = g * hg, h1 = std::min(p.heads, h0 + hg);
+      Scratch& s = scratch();
+      s.prod.resize(prod_size);
+      for (int c0 = j0; c0 < j1 && h0 < h1; c0 += kLinearChunk) {
+        check_cancel();
+        const int n = std::min(kLinearChunk, j1 - c0);
+        s.phi.resize(phi_block(p, n) * (h1 - h0));
+        phi_heads(p, k + c0, c0, n, h0, h1, wp.data(), s, s.phi.data());
+        for (int h = h0; h < h1; ++h) {
+          chunk_product(p, s.phi.data() + phi_block(p, n) * (h - h0), v, c0, n, h, s, s.prod.data());
+          add_product(p, s.prod.data(), h, state);
+        }
+      }
+    });
+    return;
+  }
+  // Fewer heads than threads: chunks in groups, their products on the
+  // threads, (head, chunk) a piece, then added to the state in chunk order.
   const int group_chunks = product_chunks(threads);
   std::vector<float> prods;
   for (int g0 = j0; g0 < j1; g0 += group_chunks * kLinearChunk) {
