@@ -79,14 +79,14 @@ __attribute__((target("avx512f"))) void panels_avx512(const float* q, int64_t qi
   }
 }
 
-// Four queries x NV vectors of 8 documents from j0: 12 sums, 3 document
-// vectors and a broadcast fill AVX2's 16 registers, 7 loads per 12 fmas.
-template <int NV>
+// MR queries x NV vectors of 8 documents from j0. Four queries x 3 vectors:
+// 12 sums, 3 document vectors and a broadcast fill AVX2's 16 registers, 7
+// loads per 12 fmas; a query left over takes up to 8 vectors at a time.
+template <int MR, int NV>
 __attribute__((target("avx2,fma"), always_inline)) inline void block_avx2(const float* q, int64_t qi, int64_t qt,
                                                                          int i0, int t0, int t1, const float* panels,
                                                                          int64_t panel_size, float* out, int64_t ld,
                                                                          int j0) {
-  constexpr int MR = kQueryRows;
   __m256 acc[MR][NV];
   for (int a = 0; a < MR; ++a)
     for (int v = 0; v < NV; ++v)
@@ -110,23 +110,38 @@ __attribute__((target("avx2,fma"), always_inline)) inline void block_avx2(const 
 }
 
 // Blocks of 4 queries x 24 documents, then one of the 8 or 16 left; the
-// documents end at the next multiple of 8 (a panel's zero half is skipped).
+// queries past the last multiple of 4 one at a time (a single query does
+// not pay for four). The documents end at the next multiple of 8 (a
+// panel's zero half is skipped).
 __attribute__((target("avx2,fma"))) void panels_avx2(const float* q, int64_t qi, int64_t qt, int nq, int dims,
                                                      const float* panels, int nd, float* out, int64_t ld) {
-  const int width = (nd + 7) / 8 * 8;
+  const int width = (nd + 7) / 8 * 8, whole = nq / kQueryRows * kQueryRows;
   const int64_t panel_size = (int64_t)dims * kPanel;
   for (int t0 = 0; t0 < dims; t0 += kChunk) {
     const int t1 = std::min(dims, t0 + kChunk);
     for (int j0 = 0; j0 < width; j0 += 24) {
       const int nv = std::min(3, (width - j0) / 8);
-      for (int i0 = 0; i0 < nq; i0 += kQueryRows) {
+      for (int i0 = 0; i0 < whole; i0 += kQueryRows) {
         switch (nv) {
-          case 3: block_avx2<3>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
-          case 2: block_avx2<2>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
-          default: block_avx2<1>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 3: block_avx2<kQueryRows, 3>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 2: block_avx2<kQueryRows, 2>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          default: block_avx2<kQueryRows, 1>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
         }
       }
     }
+    for (int i0 = whole; i0 < nq; ++i0)
+      for (int j0 = 0; j0 < width; j0 += 64) {
+        switch (std::min(8, (width - j0) / 8)) {
+          case 8: block_avx2<1, 8>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 7: block_avx2<1, 7>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 6: block_avx2<1, 6>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 5: block_avx2<1, 5>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 4: block_avx2<1, 4>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 3: block_avx2<1, 3>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          case 2: block_avx2<1, 2>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+          default: block_avx2<1, 1>(q, qi, qt, i0, t0, t1, panels, panel_size, out, ld, j0); break;
+        }
+      }
   }
 }
 #endif
