@@ -1,7 +1,8 @@
 // Dot products of a block of query rows with a block of document rows, as a
 // register-blocked matrix product: the documents are packed in panels of 16
 // (element-major), each product is one fused multiply-add chain over the
-// elements in order, and a register block holds 4 queries x up to 80 documents.
+// elements in order, and a register block holds 4 queries x up to 80
+// documents (AVX-512) or 24 (AVX2).
 // One chain per product, in element order, is the same on every ISA (AVX-512,
 // AVX2, scalar), so the products have the same bits everywhere; it is a
 // different order from the per-row kernels' canonical tree (ir.h), so they
