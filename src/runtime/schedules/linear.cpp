@@ -338,7 +338,10 @@ void causal_group(const SequencePlan& p, double eps, const float* wp, const floa
       dot_panels(s.a.data(), n, WK, s.values.data(), p.value_dim + 1, s.intra.data(), W);
       finish_rows(p, eps, s.inter.data(), s.intra.data(), n, h, o, ld);
       s.prod.resize(static_cast<size_t>(query_rows(F)) * W);
-      chunk_product(p, phk, v, c0, nk, h, s, s.prod.data());
+      if (nk == WK)  // the values packed above are the chunk product's
+        dot_panels_columns(phk, F, F, nk, s.values.data(), p.value_dim + 1, s.prod.data(), W);
+      else
+        chunk_product(p, phk, v, c0, nk, h, s, s.prod.data());
       add_product(p, s.prod.data(), h, state);
     }
   }
