@@ -56,7 +56,7 @@ Sequence sequence_args(FunctionCallInfo fcinfo, int first) {
 }
 
 VectorRows vector_rows(int n, int dims, Oid vector_type) {
-  // Each element a vector with a 4-byte header, as construct_array would
+  // Each element a vector with its 8-byte header (length, dim), as construct_array would
   // lay them out.
   const size_t elem = RUVECTOR_SIZE(dims);  // a multiple of 4: int alignment needs no padding
   const size_t bytes = ARR_OVERHEAD_NONULLS(1) + elem * (size_t)n;

@@ -12,7 +12,8 @@ namespace rvj::runtime {
 namespace {
 
 // The elements of a register block's panels that stay in L1 together
-// (5 panels x 96 elements x 64 bytes = 30 kB): the chains pause in memory
+// (AVX-512's 5 panels x 96 elements x 64 bytes = 30 kB; AVX2's blocks are
+// narrower): the chains pause in memory
 // between element chunks, which changes no bits (each partial is a float).
 constexpr int kChunk = 96;
 

@@ -23,7 +23,7 @@ inline constexpr int kQueryRows = 4;          // queries per register block
 inline constexpr int kBlockWidth = kPanel * kPanelsPerBlock;
 
 // Documents a packed block of nd holds: whole panels (the extra ones zero).
-// Register blocks take 5 panels at a time, then the 1 to 4 left.
+// AVX-512's register blocks take 5 panels at a time, then the 1 to 4 left.
 inline int64_t panel_docs(int64_t nd) { return (nd + kPanel - 1) / kPanel * kPanel; }
 // Query rows a buffer of nq must hold (the extra ones zero).
 inline int64_t query_rows(int64_t nq) { return (nq + kQueryRows - 1) / kQueryRows * kQueryRows; }
@@ -41,9 +41,9 @@ void pack_panels(const float* d, int nd, int dims, float* panels);
 void pack_row_columns(const float* const* r, size_t offset, int n, int cols, int rows, float* panels);
 
 // out[i * ld + j] = sum over t of q[i * dims + t] * d_j[t] (one fma chain,
-// t ascending) for i < nq, j < nd; q and out hold query_rows(nq) rows of
-// panel_docs(nd) (the extra rows and columns of out are scratch: a version
-// may skip a panel's zero half).
+// t ascending) for i < nq, j < nd; q holds query_rows(nq) rows of dims, out
+// query_rows(nq) rows of panel_docs(nd) (its extra rows and columns are
+// scratch: a version may skip a panel's zero half).
 // `isa` picks a version for the tests; every version gives the same bits.
 void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld,
                 SimdIsa isa = SimdIsa::Best);

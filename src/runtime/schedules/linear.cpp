@@ -391,8 +391,10 @@ size_t linear_work_memory(const SequencePlan& p, int threads) {
   size_t per_thread = blocks * heads * (Cp * F + kPad) + (Cp + 8) * p.head_dim + Cp * mp + 3 * mp + W * P + Fp * W +
                       Cp * W;
   if (p.causal) per_thread += Cp * P + P * F + Cp * W + F * W;
-  // Shared: W's panels, the packed state, the chunk products kept at a time.
-  const size_t chunks = std::min<size_t>(product_chunks(threads), (std::max(p.S, 1) + kLinearChunk - 1) / kLinearChunk);
+  // Shared: W's panels, the packed state, the chunk products kept at a time
+  // (only with fewer heads than threads: linear_add_keys).
+  const size_t chunks = p.heads >= threads ? 0
+                        : std::min<size_t>(product_chunks(threads), (std::max(p.S, 1) + kLinearChunk - 1) / kLinearChunk);
   const size_t shared = mp * p.head_dim + heads * F * W + chunks * heads * Fp * W;
   return sizeof(float) * (per_thread * std::max(threads, 1) + shared);
 }

@@ -10,8 +10,9 @@
 // chunks of kLinearChunk rows aligned to the first key: a chunk's product
 // phi(K_c)^T [V_c | 1] is one f32 chain over the chunk's keys, added to the
 // f64 state in chunk order. A query reads the state rounded to f32, one chain
-// over the features. Threads take whole (head, chunk) or (head, query block)
-// items, so the thread count changes no bit.
+// over the features. Threads take whole items, a group of heads through the
+// chunks in order, (head, chunk) products added in chunk order, or (head,
+// query block), so the thread count changes no bit.
 //
 // The causal forms run chunk by chunk: within a chunk the masked product
 // (phi(Q_c) phi(K_c)^T, lower triangle) times V_c, across chunks the running

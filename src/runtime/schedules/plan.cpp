@@ -207,8 +207,10 @@ int query_chunk(const SequencePlan& p) {
 }
 
 size_t call_memory(const SequencePlan& p, int threads) {
-  // The output rows, and the array of vectors returned from them.
-  size_t bytes = 2 * (sizeof(float) * p.out_dims() + 16) * static_cast<size_t>(p.L);
+  // The output rows, and the array of vectors returned from them (the
+  // linear schedule writes its rows straight into the array).
+  const size_t copies = p.mechanism->schedule == ir::Schedule::Linear ? 1 : 2;
+  size_t bytes = copies * (sizeof(float) * p.out_dims() + 16) * static_cast<size_t>(p.L);
   if (p.positional == ir::Positional::Rope)
     bytes += sizeof(float) * (static_cast<size_t>(p.L) * p.dq + static_cast<size_t>(p.S) * p.dk);
   if (p.mechanism->schedule == ir::Schedule::Sinkhorn) {
