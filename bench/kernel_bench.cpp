@@ -173,22 +173,41 @@ void BM_LoadFromDiskCache(benchmark::State& st) {
 
 // Rows `stride` floats apart (the row length: one contiguous block; 2 more:
 // the 8-byte header of each ruvector in a PostgreSQL array between them).
+// Uniform in [-0.5, 0.5), as the SQL benchmarks' tables and the torch
+// scripts draw the rows of the row normalisers (whose cost depends on the
+// spread of the logits).
+std::vector<float> uniform_vec(int d, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::vector<float> v(d);
+  for (auto& x : v) x = u(gen);
+  return v;
+}
+
+// Normal rows for q, k and v; or (self_uniform, L == S) one set of uniform
+// rows as queries, keys and values, the self-attention of the SQL and torch
+// benchmarks of the row normalisers.
 struct SeqData {
   std::vector<float> q, k, v;
   std::vector<const float*> qr, kr, vr;
-  SeqData(int L, int S, int stride)
-      : q(random_vec(L * stride, 3)), k(random_vec(S * stride, 4)), v(random_vec(S * stride, 5)) {
+  SeqData(int L, int S, int stride, bool self_uniform = false)
+      : q(self_uniform ? uniform_vec(L * stride, 3) : random_vec(L * stride, 3)),
+        k(self_uniform ? std::vector<float>() : random_vec(S * stride, 4)),
+        v(self_uniform ? std::vector<float>() : random_vec(S * stride, 5)) {
+    const std::vector<float>& keys = self_uniform ? q : k;
+    const std::vector<float>& values = self_uniform ? q : v;
     for (int i = 0; i < L; ++i) qr.push_back(q.data() + static_cast<size_t>(i) * stride);
     for (int j = 0; j < S; ++j)
-      kr.push_back(k.data() + static_cast<size_t>(j) * stride), vr.push_back(v.data() + static_cast<size_t>(j) * stride);
+      kr.push_back(keys.data() + static_cast<size_t>(j) * stride), vr.push_back(values.data() + static_cast<size_t>(j) * stride);
   }
 };
 
 // L queries over S keys, `heads` heads of 64: scaled_dot through the flash
 // schedule, `threads` threads. FLOPs counted as 4 L S D (Q.K^T and P.V).
-void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int heads, int block, int gap = 0) {
+void run_sequence(benchmark::State& st, const char* mechanism, int L, int S, int heads, int block, int gap = 0,
+                  bool self_uniform = false) {
   const int hd = 64, D = heads * hd, threads = static_cast<int>(st.range(0));
-  SeqData data(L, S, D + gap);
+  SeqData data(L, S, D + gap, self_uniform);
   const auto& m = *rvj::ir::find_sequence_mechanism(mechanism);
   std::vector<double> params;
   for (const auto& p : m.params) params.push_back(p.default_value);
@@ -222,10 +241,10 @@ void BM_SingleQuery_512x8x64_Array(benchmark::State& st) { run_sequence(st, "sca
 void BM_SelfAttention_512x8x64(benchmark::State& st) { run_sequence(st, "scaled_dot", 512, 512, 8, 64); }
 // The sigmoid on the tile kernels (FlashSigmoid), and the normalisers that
 // need whole rows (blocked logits), at the self-attention shape above.
-void BM_Sigmoid_512x8x64(benchmark::State& st) { run_sequence(st, "sigmoid", 512, 512, 8, 64); }
-void BM_Sparsemax_512x8x64(benchmark::State& st) { run_sequence(st, "sparsemax", 512, 512, 8, 64); }
-void BM_Entmax15_512x8x64(benchmark::State& st) { run_sequence(st, "entmax15", 512, 512, 8, 64); }
-void BM_TopkSparse_512x8x64(benchmark::State& st) { run_sequence(st, "topk_sparse", 512, 512, 8, 64); }
+void BM_Sigmoid_512x8x64(benchmark::State& st) { run_sequence(st, "sigmoid", 512, 512, 8, 64, 0, true); }
+void BM_Sparsemax_512x8x64(benchmark::State& st) { run_sequence(st, "sparsemax", 512, 512, 8, 64, 0, true); }
+void BM_Entmax15_512x8x64(benchmark::State& st) { run_sequence(st, "entmax15", 512, 512, 8, 64, 0, true); }
+void BM_TopkSparse_512x8x64(benchmark::State& st) { run_sequence(st, "topk_sparse", 512, 512, 8, 64, 0, true); }
 void BM_FlashV2_4096x1x64(benchmark::State& st) { run_sequence(st, "flash_v2", 4096, 4096, 1, 64); }
 // The sparse case: a window of 128 over 4096 walks ~1/16 of the key blocks.
 void BM_SlidingWindow_4096x1x64(benchmark::State& st) { run_sequence(st, "sliding_window", 4096, 4096, 1, 64); }
