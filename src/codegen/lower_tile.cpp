@@ -187,35 +187,33 @@ std::unique_ptr<Module> lower_tile(const ir::Function& fn, const Target& target,
   }
 
   // ---- 2. online softmax -------------------------------------------------
-  // (sigmoid: the weights are final; m keeps the max logit)
+  // m keeps the max logit either way; the sigmoid's weights are final.
   std::vector<Value*> m_old(QV), ms(QV);
-  if (sigmoid)
-    for (int v = 0; v < QV; ++v) {
-      m_old[v] = mem.load_vec(vf, f32, m, mem.idx(v * W));
-      mem.store_vec(b.CreateSelect(b.CreateFCmpOGT(mb[v], m_old[v]), mb[v], m_old[v]), f32, m, mem.idx(v * W));
-    }
-  for (int v = 0; v < QV && !sigmoid; ++v) {
+  for (int v = 0; v < QV; ++v) {
     m_old[v] = mem.load_vec(vf, f32, m, mem.idx(v * W));
     Value* m_new = b.CreateSelect(b.CreateFCmpOGT(mb[v], m_old[v]), mb[v], m_old[v]);
     ms[v] = b.CreateSelect(b.CreateFCmpOEQ(m_new, neg_inf), zero_f, m_new);
     mem.store_vec(m_new, f32, m, mem.idx(v * W));
   }
-  std::vector<Value*> lb = sigmoid ? std::vector<Value*>{} : emit_loop(b, padded, std::vector<Value*>(QV, zero_f), "softmax",
-                                     [&](Value* j, const std::vector<Value*>& in) {
-                                       std::vector<Value*> out = in;
-                                       for (int v = 0; v < QV; ++v) {
-                                         Value* pos = b.CreateAdd(b.CreateMul(j, mem.idx(Q)), mem.idx(v * W));
-                                         Value* p = emit_exp32(b, b.CreateFSub(mem.load_vec(vf, f32, s, pos), ms[v]), target);
-                                         mem.store_vec(p, f32, s, pos);
-                                         out[v] = b.CreateFAdd(out[v], p);
-                                       }
-                                       return out;
-                                     });
-  for (int v = 0; v < QV && !sigmoid; ++v) {
-    Value* alpha = emit_exp32(b, b.CreateFSub(m_old[v], ms[v]), target);
-    mem.store_vec(alpha, f32, alpha_mem, mem.idx(v * W));
-    Value* lv = mem.load_vec(vd, f64, l, mem.idx(v * W));
-    mem.store_vec(mem.fma(lv, b.CreateFPExt(alpha, vd), b.CreateFPExt(lb[v], vd)), f64, l, mem.idx(v * W));
+  if (!sigmoid) {
+    std::vector<Value*> lb = emit_loop(b, padded, std::vector<Value*>(QV, zero_f), "softmax",
+                                       [&](Value* j, const std::vector<Value*>& in) {
+                                         std::vector<Value*> out = in;
+                                         for (int v = 0; v < QV; ++v) {
+                                           Value* pos = b.CreateAdd(b.CreateMul(j, mem.idx(Q)), mem.idx(v * W));
+                                           Value* p = emit_exp32(b, b.CreateFSub(mem.load_vec(vf, f32, s, pos), ms[v]),
+                                                                 target);
+                                           mem.store_vec(p, f32, s, pos);
+                                           out[v] = b.CreateFAdd(out[v], p);
+                                         }
+                                         return out;
+                                       });
+    for (int v = 0; v < QV; ++v) {
+      Value* alpha = emit_exp32(b, b.CreateFSub(m_old[v], ms[v]), target);
+      mem.store_vec(alpha, f32, alpha_mem, mem.idx(v * W));
+      Value* lv = mem.load_vec(vd, f64, l, mem.idx(v * W));
+      mem.store_vec(mem.fma(lv, b.CreateFPExt(alpha, vd), b.CreateFPExt(lb[v], vd)), f64, l, mem.idx(v * W));
+    }
   }
 
   // ---- 3. P.V, merged into the f64 state ---------------------------------

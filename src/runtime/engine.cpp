@@ -397,7 +397,7 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
   }
   const ir::Mechanism& score = *ir::find_mechanism(m->score);
   const double* score_params = p.params.score;
-  if (!tiled(p) && p.normaliser != ir::Normaliser::Softmax) {
+  if (whole_rows(p)) {
     if (normaliser_blocked(p))
       std::snprintf(buf, sizeof buf,
                     "  Schedule: blocked rows (%s needs all of a query's logits): blocks of up to %d queries (about "

@@ -27,7 +27,10 @@ std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::K
 
 Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source* source, ir::KernelKind kind,
                          int value_dims, codegen::Inspection* shown, ir::TileWeights weights) {
-  if (kind == ir::KernelKind::Row) value_dims = 0;
+  if (kind == ir::KernelKind::Row) {  // a row kernel has no values and no weights
+    value_dims = 0;
+    weights = ir::TileWeights::Softmax;
+  }
   Kernel* k = nullptr;
   for (auto& e : entries_)
     if (e->mechanism == &m && e->dims == dims && e->kind == kind && e->value_dims == value_dims &&

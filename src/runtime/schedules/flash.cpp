@@ -15,7 +15,7 @@ void run_flash(const SequencePlan& p, const Bound& score, const float* const* q,
     case ir::KernelKind::Tile: return run_tiles(p, score, q, k, v, q0, q1, out);
     case ir::KernelKind::Query: return run_queries(p, score, q, k, v, q0, q1, out, 0, p.heads);
     case ir::KernelKind::Row:
-      if (p.normaliser != ir::Normaliser::Softmax) return run_normalised(p, score, q, k, v, q0, q1, out);
+      if (whole_rows(p)) return run_normalised(p, score, q, k, v, q0, q1, out);
       return run_rows(p, score, q, k, v, q0, q1, out);
   }
 }

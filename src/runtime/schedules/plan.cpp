@@ -74,9 +74,11 @@ ir::TileWeights tile_weights(const SequencePlan& p) {
   return p.normaliser == ir::Normaliser::Sigmoid ? ir::TileWeights::Sigmoid : ir::TileWeights::Softmax;
 }
 
+bool whole_rows(const SequencePlan& p) { return !tiled(p) && p.normaliser != ir::Normaliser::Softmax; }
+
 size_t block_memory(const SequencePlan& p) {
   if (tiled(p)) return tile_memory(p);
-  return p.normaliser != ir::Normaliser::Softmax ? normalised_memory(p) : row_memory(p);
+  return whole_rows(p) ? normalised_memory(p) : row_memory(p);
 }
 
 SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values, int L, int S, int dq, int dk,
@@ -180,7 +182,7 @@ SequencePlan plan_sequence(const ir::SequenceMechanism& m, const double* values,
                      ? "Use fewer num_features."
                      : "Use more heads (the state grows with the square of the head dimension).");
   } else if (block_memory(p) > ir::kStepMemoryLimit) {
-    const bool rows = !tiled(p) && p.normaliser != ir::Normaliser::Softmax;
+    const bool rows = whole_rows(p);
     over_limit(name + " over " + std::to_string(S) + " keys with block_size " + std::to_string(p.block) + " needs " +
                    std::to_string(block_memory(p) >> 20) + " MB of working memory per thread, over the limit of " +
                    std::to_string(ir::kStepMemoryLimit >> 20) + " MB",
@@ -237,7 +239,7 @@ int normaliser_block_rows(const SequencePlan& p) {
 }
 
 bool normaliser_blocked(const SequencePlan& p) {
-  return p.normaliser != ir::Normaliser::Softmax && !tiled(p) && p.mechanism->score != nullptr &&
+  return whole_rows(p) && p.mechanism->score != nullptr &&
          std::strcmp(p.mechanism->score, "scaled_dot") == 0 && p.score_vector == nullptr;
 }
 

@@ -70,6 +70,9 @@ size_t call_memory(const SequencePlan& p, int threads);
 // (tile_weights says which); the other normalisers need whole rows.
 bool tiled(const SequencePlan& p);
 ir::TileWeights tile_weights(const SequencePlan& p);
+// Whether the normaliser needs a query's whole row of logits (rows.cpp):
+// not tiled, and not the softmax.
+bool whole_rows(const SequencePlan& p);
 
 // Whether a normaliser that needs whole rows takes its logits from blocked
 // products (rows.cpp): a plain scaled dot product score, no third input.

@@ -129,16 +129,6 @@ void blocked_logits(const SequencePlan& p, const Bound& score, double* prm, cons
   }
 }
 
-// The keys query qi sees, as flags over [0, S), for a mask with holes: its
-// bounds, then the mask. Returns how many.
-int row_visibility(const SequencePlan& p, int qi, uint8_t* vis) {
-  const int first = std::max(p.first_key(qi), 0), last = std::min(p.last_key(qi), p.S - 1);
-  std::fill(vis, vis + p.S, 0);
-  int seen = 0;
-  for (int j = first; j <= last; ++j) seen += vis[j] = p.mask.visible(qi, j);
-  return seen;
-}
-
 // out rows [0, n), head h = W V for a block's f32 weights (query_rows(n)
 // rows of S, zero past n) as packed-panel products (dot_block.h: one fma
 // chain per output over the keys in order), the head's values packed once.
@@ -157,6 +147,13 @@ void weighted_values(const SequencePlan& p, const float* w, const float* const* 
               out + static_cast<size_t>(i) * p.out_dims() + static_cast<size_t>(h) * dvh);
 }
 
+// ir::normalise over the n >= 1 logits query qi sees, in key order, after
+// the check every normaliser shares: all of them -inf means they overflowed.
+void normalise_row(const SequencePlan& p, int qi, const double* z, int n, double* w) {
+  if (std::all_of(z, z + n, [](double x) { return x == -INFINITY; })) logits_overflowed(qi);
+  ir::normalise(p.normaliser, z, n, w, p.sigmoid_bias, p.params.top_k);
+}
+
 // A block of queries [q0, q1), head h, with blocked logits: each row's
 // weights (ir::normalise over the visible logits in key order, in f64),
 // rounded to f32, then W V on packed panels. A row without holes is a range
@@ -166,8 +163,7 @@ void normalised_block(const SequencePlan& p, const double* logits, int64_t ld, c
   const int n = q1 - q0, S = p.S;
   weights.resize((size_t)query_rows(n) * S);
   std::fill(weights.begin() + (size_t)n * S, weights.end(), 0.0f);  // the padding rows
-  std::vector<uint8_t> vis;
-  std::vector<double> z, wz(S);
+  std::vector<double> z(S), wz(S);
   std::vector<int> keys;
   const bool holes = !p.mask.contiguous();
   for (int i = 0; i < n; ++i) {
@@ -175,28 +171,22 @@ void normalised_block(const SequencePlan& p, const double* logits, int64_t ld, c
     const double* l = logits + (size_t)i * ld;
     float* w = weights.data() + (size_t)i * S;
     check_cancel();
+    std::fill(w, w + S, 0.0f);  // a query that sees no key gets zeros
+    const int first = std::max(p.first_key(qi), 0), last = std::min(p.last_key(qi), p.S - 1);
+    if (first > last) continue;
     if (!holes) {
-      const int first = std::max(p.first_key(qi), 0), last = std::min(p.last_key(qi), p.S - 1);
-      std::fill(w, w + S, 0.0f);
-      if (first > last) continue;  // a query that sees no key gets zeros
       const int seen = last - first + 1;
-      if (std::all_of(l + first, l + last + 1, [](double x) { return x == -INFINITY; }))
-        logits_overflowed(qi);  // as every normaliser reports it
-      ir::normalise(p.normaliser, l + first, seen, wz.data(), p.sigmoid_bias, p.params.top_k);
+      normalise_row(p, qi, l + first, seen, wz.data());
       for (int t = 0; t < seen; ++t) w[first + t] = static_cast<float>(wz[t]);
       continue;
     }
-    vis.resize(S);
-    const int seen = row_visibility(p, qi, vis.data());
-    int finite = 0;  // stops at the first visible logit above -inf
-    while (finite < S && !(vis[finite] && l[finite] != -INFINITY)) ++finite;
-    if (seen > 0 && finite == S) logits_overflowed(qi);
-    std::fill(w, w + S, 0.0f);
+    // The visible keys in order, their logits gathered.
+    keys.resize(S);
+    int seen = 0;
+    for (int j = first; j <= last; ++j)
+      if (p.mask.visible(qi, j)) keys[seen] = j, z[seen++] = l[j];
     if (seen == 0) continue;
-    z.resize(seen), keys.resize(seen);
-    for (int j = 0, t = 0; j < S; ++j)
-      if (vis[j]) keys[t] = j, z[t++] = l[j];
-    ir::normalise(p.normaliser, z.data(), seen, wz.data(), p.sigmoid_bias, p.params.top_k);
+    normalise_row(p, qi, z.data(), seen, wz.data());
     for (int t = 0; t < seen; ++t) w[keys[t]] = static_cast<float>(wz[t]);
   }
   weighted_values(p, weights.data(), v, n, h, scratch, out);
@@ -243,10 +233,8 @@ void run_normalised(const SequencePlan& p, const Bound& score, const float* cons
                                             p.score_vector);
             }
         std::fill(acc.begin(), acc.end(), 0.0);
-        if (n > 0 && std::all_of(logits.begin(), logits.begin() + n, [](double x) { return x == -INFINITY; }))
-          logits_overflowed(i);  // n > 0: the query sees keys
-        if (n > 0) {
-          ir::normalise(p.normaliser, logits.data(), n, w.data(), p.sigmoid_bias, p.params.top_k);
+        if (n > 0) {  // the query sees keys
+          normalise_row(p, i, logits.data(), n, w.data());
           for (int t = 0; t < n; ++t) {
             if (w[t] == 0) continue;  // sparse normalisers: most keys weigh nothing
             add_weighted(w[t], v[keys[t]] + static_cast<size_t>(h / group) * dvh, dvh, acc.data());
