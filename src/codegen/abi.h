@@ -40,6 +40,18 @@ using QueryFn = void (*)(const float* q, const float* const* k, const float* con
                          const uint8_t* vis, int32_t qpos, const int32_t* kpos, double* params, float* s, float* m, double* l,
                          double* o, int64_t n);
 
+// The panel product ABI (Panel kind), rows against packed panels:
+//   out[i * ld + j] = sum over t < n of a[i * ai + t * at] * panels[(j / 16) *
+//   n * 16 + t * 16 + j % 16] for i < rows, j < cols: one f32 fma chain per
+//   product from 0, t ascending (the rows of a: ai = n, at = 1; its columns:
+//   ai = 1, at = the column length). Panels hold whole groups of 16 columns
+//   (ir::kPanelWidth), zero past cols; out's columns [cols, cols rounded up to
+//   16) are scratch, its rows past `rows` untouched. runtime/dot_block.h
+//   implements the same contract by hand (the same bits), for calls without
+//   the JIT.
+using PanelFn = void (*)(const float* a, int64_t ai, int64_t at, int64_t rows, const float* panels, int64_t cols,
+                         float* out, int64_t ld, int64_t n);
+
 // The kernel ABI every generated function has. A kernel with vector outputs
 // writes output j (dims floats) through inputs[num_inputs + j] (ir.h).
 using KernelFn = void (*)(const float* const* inputs, const double* params, double* out);
@@ -52,9 +64,10 @@ struct Compiled {
   std::string object;             // that object file, when compiled now (for the disk cache)
   std::shared_ptr<void> memory;   // owns the code: it is freed with the last copy
   double total_ms() const { return lower_ms + opt_ms + codegen_ms; }
-  // A Tile (Query) kernel's entry has the TileFn (QueryFn) convention instead.
+  // A Tile (Query, Panel) kernel's entry has the TileFn (QueryFn, PanelFn) convention instead.
   TileFn tile() const { return reinterpret_cast<TileFn>(reinterpret_cast<void (*)()>(fn)); }
   QueryFn query() const { return reinterpret_cast<QueryFn>(reinterpret_cast<void (*)()>(fn)); }
+  PanelFn panel() const { return reinterpret_cast<PanelFn>(reinterpret_cast<void (*)()>(fn)); }
 };
 
 struct Inspection {

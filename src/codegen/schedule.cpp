@@ -49,8 +49,28 @@ std::string describe_tile(const ir::Function& fn, const Target& target) {
          (sigmoid ? "O (f64) summed unnormalised, m (f32) the max logit" : "state m (f32), l and O (f64)");
 }
 
+// 32 registers (AVX-512, NEON): 4 rows x 5 vectors is 20 sums, 5 loads and
+// a broadcast; 16 (AVX2, generic): 4 x 3 is 12 sums, 3 loads and a
+// broadcast, 7 loads per 12 fmas. A single row has no broadcast to share:
+// 8 vectors keep 8 independent chains in flight.
+PanelBlocking panel_blocking(const Target& t) {
+  const bool wide = t.isa == Isa::Avx512 || t.isa == Isa::Neon;
+  return {t.vector_bits / 32, 4, wide ? 5 : 3, 8};
+}
+
+std::string describe_panel(const Target& target) {
+  const PanelBlocking k = panel_blocking(target);
+  return "panel product: blocks of " + std::to_string(k.rows) + " rows x " + std::to_string(k.vectors * k.lanes) +
+         " columns (" + std::to_string(k.rows * k.vectors) + " accumulators of " + std::to_string(k.lanes) +
+         " lanes, one broadcast per row element), the last rows one at a time over up to " +
+         std::to_string(k.row_vectors * k.lanes) + " columns; one f32 fma chain per product, elements in passes of " +
+         std::to_string(kPanelChunk) + " (the panels stay in L1), columns up to the next multiple of " +
+         std::to_string(k.lanes);
+}
+
 std::string describe_schedule(const ir::Function& fn, const Target& target) {
   if (fn.kind == ir::KernelKind::Tile) return describe_tile(fn, target);
+  if (fn.kind == ir::KernelKind::Panel) return describe_panel(target);
   if (fn.kind == ir::KernelKind::Query) {
     const int W = target.vector_bits / 32;
     ir::Function row = fn;

@@ -20,11 +20,26 @@ struct Blocking {
 };
 Blocking blocking(const ir::Function& fn, const Target& t);
 
+// A panel kernel's register blocks (lower_panel.cpp): `rows` rows x up to
+// `vectors` vectors of columns (each column vector one load, each row
+// element one broadcast), then the rows past the last multiple of `rows`
+// one at a time over up to `row_vectors` vectors. Every product is one
+// chain, so the blocking changes no bits.
+struct PanelBlocking {
+  int lanes, rows, vectors, row_vectors;
+};
+PanelBlocking panel_blocking(const Target& t);
+// Elements of a chain run per pass over a register block: the panels of a
+// block stay in L1 between passes (the partial sums wait in `out`, f32, so
+// the pause changes no bits).
+inline constexpr int kPanelChunk = 96;
+
 // The buffer layout of a tile kernel on `target`.
 ir::TileShape tile_shape(const ir::Function& fn, const Target& target);
 
 // One line on how a kernel's reductions (or tiles) are laid out on `target`.
 std::string describe_schedule(const ir::Function& fn, const Target& target);
 std::string describe_tile(const ir::Function& fn, const Target& target);
+std::string describe_panel(const Target& target);
 
 }  // namespace rvj::codegen

@@ -80,6 +80,7 @@ const char* kind_name(KernelKind kind, TileWeights weights) {
     case KernelKind::Row: return "";
     case KernelKind::Tile: return weights == TileWeights::Sigmoid ? "sigmoid_tile" : "tile";
     case KernelKind::Query: return "query";
+    case KernelKind::Panel: return "panel";
   }
   return "?";
 }
@@ -95,6 +96,25 @@ Function tile_kernel(const Function& score, int value_dims, KernelKind kind, Til
   t.weights = weights;
   t.value_dims = value_dims;
   return t;
+}
+
+std::string panel_error(const Function& score) {
+  if (score.num_inputs != 2 || score.num_outputs != 1 || score.num_params != 0 || score.num_vec_outputs != 0 ||
+      score.nodes.size() != 4)
+    return "it is not a bare dot product of two inputs";
+  const Node& dot = score.nodes[2];
+  if (dot.op != Op::Dot || dot.precision != Precision::F32 || score.nodes[3].op != Op::Output || score.nodes[3].a != 2)
+    return "it is not a bare f32 dot product";
+  return {};
+}
+
+Function panel_kernel(const Function& score) {
+  if (std::string why = panel_error(score); !why.empty())
+    throw Error(ErrorKind::Unsupported, "score " + score.name + " cannot run in a panel kernel: " + why);
+  Function p = score;
+  p.kind = KernelKind::Panel;
+  p.dims = 0;
+  return p;
 }
 
 uint64_t Function::hash() const {

@@ -77,7 +77,12 @@ struct Node {
 //        TileShape and interpret_tile() for the exact arithmetic.
 //  Query: the same step for one query over a block of keys (a call with one
 //        query row), scores in the Row order; see interpret_query().
-enum class KernelKind : uint8_t { Row, Tile, Query };
+//  Panel: a bare dot product (panel_error) as a blocked matrix product: rows
+//        of one operand against packed panels of the other, one f32 fma
+//        chain per product in element order; the length is a runtime
+//        argument, so dims is 0 (codegen/abi.h: PanelFn). The linear
+//        schedule's state products.
+enum class KernelKind : uint8_t { Row, Tile, Query, Panel };
 
 // How a tile kernel weighs its keys.
 //  Softmax: the online softmax (m, l, rescaled O).
@@ -87,7 +92,7 @@ enum class KernelKind : uint8_t { Row, Tile, Query };
 enum class TileWeights : uint8_t { Softmax, Sigmoid };
 
 // A kernel's kind in its names (cache key, symbol, disk file): "" for Row,
-// "tile", "sigmoid_tile" or "query".
+// "tile", "sigmoid_tile", "query" or "panel".
 const char* kind_name(KernelKind kind, TileWeights weights = TileWeights::Softmax);
 
 // One kernel body. Nodes are in SSA order: operands always precede users.
@@ -180,6 +185,15 @@ Function tile_kernel(const Function& score, int value_dims, KernelKind kind = Ke
 // Empty when `score` can run inside a tile: two vector inputs (query, key),
 // one output, f32 reductions, and only ops every vector target has (no log1p).
 std::string tile_error(const Function& score);
+
+// The panel kernel of a bare dot product score, or throws
+// rvj::Error(Unsupported) naming why `score` is not one (panel_error).
+Function panel_kernel(const Function& score);
+// Empty when `score` is out = in0 . in1 (f32) and nothing else.
+std::string panel_error(const Function& score);
+
+// Elements per panel of the Panel kind's packed operand (codegen/abi.h).
+inline constexpr int kPanelWidth = 16;
 
 // How a caller lays out a tile kernel's buffers (the calling conventions
 // of the generated code are in codegen/abi.h). Codegen picks it per target

@@ -21,6 +21,11 @@ bool reads_scalar(const Function& fn, int id) {
 }  // namespace
 
 void verify(const Function& fn) {
+  if (fn.kind == KernelKind::Panel) {  // its length is a runtime argument
+    if (fn.dims != 0) fail(fn, 0, "a panel kernel has dims 0");
+    if (std::string why = panel_error(fn); !why.empty()) fail(fn, 0, "not a panel kernel: " + why);
+    return;
+  }
   if (fn.dims < 1) fail(fn, 0, "dims must be at least 1");
   int outputs = 0, vec_outputs = 0;
   for (size_t id = 0; id < fn.nodes.size(); ++id) {

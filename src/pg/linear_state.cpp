@@ -183,7 +183,10 @@ void flush(FunctionCallInfo fcinfo, Site* s, LinearAgg* a) {
   const float* val[kPending];
   for (int i = 0; i < a->pending; i++)
     k[i] = a->keys + (size_t)i * v->dims, val[i] = a->values + (size_t)i * v->value_dims;
-  RVJ_ENGINE(rvj::runtime::linear_add_keys(s->plan, k, val, 0, a->pending, data_of(v)));
+  RVJ_ENGINE({
+    s->plan.panel = rvj::runtime::bind_panel(rvj::pg::jit_enabled);
+    rvj::runtime::linear_add_keys(s->plan, k, val, 0, a->pending, data_of(v));
+  });
   a->pending = 0;
 }
 
@@ -408,7 +411,10 @@ RVJ_FUNCTION(ruvector_linear_attend) {
     s->packed_value = stored ? s->toast_value : InvalidOid;
   }
   RuVector* out = new_vector(s->plan.out_dims());
-  RVJ_ENGINE(rvj::runtime::linear_table_attend(s->plan, s->packed, q->x, out->x));
+  RVJ_ENGINE({
+    s->plan.panel = rvj::runtime::bind_panel(rvj::pg::jit_enabled);
+    rvj::runtime::linear_table_attend(s->plan, s->packed, q->x, out->x);
+  });
   PG_RETURN_RUVECTOR_P(out);
 }
 

@@ -197,4 +197,19 @@ void dot_panels_columns(const float* q, int64_t ldq, int nq, int dims, const flo
   dispatch(q, 1, ldq, nq, dims, panels, nd, out, ld, isa);
 }
 
+void PanelKernel::rows(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld) const {
+  if (fn)
+    fn(q, dims, 1, nq, panels, nd, out, ld, dims);
+  else
+    dot_panels(q, nq, dims, panels, nd, out, ld);
+}
+
+void PanelKernel::columns(const float* q, int64_t ldq, int nq, int dims, const float* panels, int nd, float* out,
+                          int64_t ld) const {
+  if (fn)
+    fn(q, 1, ldq, nq, panels, nd, out, ld, dims);
+  else
+    dot_panels_columns(q, ldq, nq, dims, panels, nd, out, ld);
+}
+
 }  // namespace rvj::runtime

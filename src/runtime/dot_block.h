@@ -13,11 +13,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "codegen/abi.h"
+#include "ir/ir.h"
 #include "runtime/simd.h"
 
 namespace rvj::runtime {
 
-inline constexpr int kPanel = 16;             // documents per panel
+inline constexpr int kPanel = ir::kPanelWidth;  // documents per panel
 inline constexpr int kPanelsPerBlock = 5;     // panels per register block
 inline constexpr int kQueryRows = 4;          // queries per register block
 inline constexpr int kBlockWidth = kPanel * kPanelsPerBlock;
@@ -53,5 +55,15 @@ void dot_panels(const float* q, int nq, int dims, const float* panels, int nd, f
 // The same chains, so the same bits as dot_panels on the transposed rows.
 void dot_panels_columns(const float* q, int64_t ldq, int nq, int dims, const float* panels, int nd, float* out,
                         int64_t ld, SimdIsa isa = SimdIsa::Best);
+
+// The same products through a generated panel kernel (codegen's Panel kind,
+// bound by engine.h's bind_panel), or through the versions above when there
+// is none (the JIT is off): the same bits either way.
+struct PanelKernel {
+  codegen::PanelFn fn = nullptr;
+  void rows(const float* q, int nq, int dims, const float* panels, int nd, float* out, int64_t ld) const;
+  void columns(const float* q, int64_t ldq, int nq, int dims, const float* panels, int nd, float* out,
+               int64_t ld) const;
+};
 
 }  // namespace rvj::runtime

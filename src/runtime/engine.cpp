@@ -129,6 +129,12 @@ Bound bind_sequence(const SequencePlan& p, bool jit) {
   return b;
 }
 
+PanelKernel bind_panel(bool jit) {
+  if (!jit) return {};
+  static const ir::Mechanism& dot = *ir::find_mechanism("feature_dot");
+  return {backend_cache().get(dot, 0, true, nullptr, ir::KernelKind::Panel).code.panel()};
+}
+
 bool still_valid(const Bound& b) { return b.kernel && b.generation == backend_cache().generation(); }
 
 double run(const Bound& k, const float* a, const float* b) { return run_with_params(k, k.params, a, b); }
@@ -224,7 +230,8 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
                                  std::string_view isa, ir::KernelKind kind, int value_dims,
                                  ir::TileWeights weights) {
   const ir::Mechanism& m = kernel_mechanism(name);
-  check_explain_dims(dims);
+  if (kind == ir::KernelKind::Panel) dims = 0;  // any length
+  else check_explain_dims(dims);
   if (params) ir::check_params(m, params);
   const codegen::Target target = isa.empty() ? codegen::host_target() : codegen::named_target(isa);
   Source source;
@@ -242,6 +249,8 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   char buf[256];
   if (kind == ir::KernelKind::Row)
     rows.push_back("Kernel: " + std::string(m.name) + " (" + m.family + "), dims " + std::to_string(dims));
+  else if (kind == ir::KernelKind::Panel)
+    rows.push_back("Panel kernel: " + std::string(m.name) + " (" + m.family + "), any length");
   else
     rows.push_back(std::string(kind == ir::KernelKind::Query             ? "Single-query kernel: "
                                : weights == ir::TileWeights::Sigmoid ? "Sigmoid tile kernel: "
@@ -388,11 +397,14 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
                   linear_step_rows(p, threads), threads);
     rows.push_back(buf);
     std::snprintf(buf, sizeof buf,
-                  "  (no score kernel: the feature maps and the state products run in f32 on packed panels in a "
-                  "fixed order, chunks of %d keys summed into the f64 state; the same bits on every ISA and thread "
-                  "count)",
+                  "  Products: phi(K)^T [V | 1] per chunk of %d keys, summed into the f64 state in chunk order, and "
+                  "phi(Q) [S | z], in the panel kernel below (f32, one fma chain per product); feature maps in "
+                  "hand-vectorised f32 (runtime/schedules/linear.cpp); the same bits on every ISA and thread count",
                   kLinearChunk);
     rows.push_back(buf);
+    rows.push_back("  Product kernel:");
+    for (const std::string& r : explain("feature_dot", 0, jit, nullptr, isa, ir::KernelKind::Panel))
+      rows.push_back("  " + r);
     return rows;
   }
   const ir::Mechanism& score = *ir::find_mechanism(m->score);

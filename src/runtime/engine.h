@@ -11,6 +11,7 @@
 #include "ir/normaliser.h"
 #include "ir/recipes/mechanisms.h"
 #include "ir/recipes/sequence.h"
+#include "runtime/dot_block.h"
 #include "runtime/kernel_cache.h"
 
 namespace rvj::runtime {
@@ -65,6 +66,12 @@ struct SequencePlan;
 // (ir::tile_error), its single-query kernel for one query row and its tile
 // kernel for more; else its per-row kernel.
 Bound bind_sequence(const SequencePlan& p, bool jit);
+
+// The linear schedule's products (SequencePlan::panel): the feature_dot
+// panel kernel, compiled or loaded now (on the calling thread, before the
+// workers start) and valid until the kernel cache's next lookup; with the
+// JIT off, none (the hand-written products, the same bits).
+PanelKernel bind_panel(bool jit);
 
 // Run a kernel on its vector inputs (b is unused by one-input kernels): JIT
 // code or the interpreter, then the mechanism's input checks. Returns out[0].

@@ -19,6 +19,7 @@ const char* source_name(Source s) {
 
 std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind, int value_dims,
                        ir::TileWeights weights) {
+  if (kind == ir::KernelKind::Panel) return std::string("panel:") + m.name + "/" + codegen::isa_name(isa);
   if (kind != ir::KernelKind::Row)
     return std::string(ir::kind_name(kind, weights)) + ":" + m.name + "/" + std::to_string(dims) + "x" + std::to_string(value_dims) + "/" +
            codegen::isa_name(isa);
@@ -27,10 +28,11 @@ std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::K
 
 Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source* source, ir::KernelKind kind,
                          int value_dims, codegen::Inspection* shown, ir::TileWeights weights) {
-  if (kind == ir::KernelKind::Row) {  // a row kernel has no values and no weights
+  if (kind == ir::KernelKind::Row || kind == ir::KernelKind::Panel) {  // no values, no weights
     value_dims = 0;
     weights = ir::TileWeights::Softmax;
   }
+  if (kind == ir::KernelKind::Panel) dims = 0;  // its length is a runtime argument
   Kernel* k = nullptr;
   for (auto& e : entries_)
     if (e->mechanism == &m && e->dims == dims && e->kind == kind && e->value_dims == value_dims &&
@@ -40,8 +42,11 @@ Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source*
     }
   const bool found = k != nullptr;
   if (!found) {
-    ir::Function fn = m.build(dims);
-    if (kind != ir::KernelKind::Row) fn = ir::tile_kernel(fn, value_dims, kind, weights);
+    ir::Function fn = m.build(kind == ir::KernelKind::Panel ? 1 : dims);
+    if (kind == ir::KernelKind::Panel)
+      fn = ir::panel_kernel(fn);
+    else if (kind != ir::KernelKind::Row)
+      fn = ir::tile_kernel(fn, value_dims, kind, weights);
     auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kind, value_dims,
                                                  kernel_key(m, dims, codegen::host_target().isa, kind, value_dims,
                                                             weights),

@@ -25,10 +25,11 @@ const char* source_name(Source s);
 
 struct Kernel {
   const ir::Mechanism* mechanism;
-  int dims;
-  ir::KernelKind kind;           // Row: the mechanism's score; Tile/Query: its flash step
+  int dims;                      // 0 for a Panel kernel (any length)
+  ir::KernelKind kind;           // Row: the mechanism's score; Tile/Query: its flash step; Panel: products
   int value_dims;                // Tile/Query only
-  std::string key;               // "mechanism/dims/isa", "tile:mechanism/dims x value_dims/isa" (ir::kind_name)
+  std::string key;               // "mechanism/dims/isa", "tile:mechanism/dims x value_dims/isa" (ir::kind_name),
+                                 // "panel:mechanism/isa"
   ir::Function ir;
   codegen::Compiled code;        // fn == nullptr until first compiled
   uint64_t hits = 0;             // lookups served from the cache

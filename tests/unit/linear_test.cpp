@@ -5,7 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "codegen/jit.h"
 #include "fixtures.h"
+#include "ir/recipes/mechanisms.h"
 #include "ir/errors.h"
 #include "ir/recipes/sequence.h"
 #include "runtime/schedules/linear.h"
@@ -21,13 +23,15 @@ namespace {
 // FAVOR+ takes W from the case when it has one, else from the seed. Output
 // rows are out_dims + pad floats apart (a caller writing into its result);
 // the gaps must stay untouched.
-std::vector<float> attend(const test::SequenceCase& c, int slice, int threads = 1, int pad = 0) {
+std::vector<float> attend(const test::SequenceCase& c, int slice, int threads = 1, int pad = 0,
+                          PanelKernel panel = {}) {
   const ir::SequenceMechanism& m = *ir::find_sequence_mechanism(c.mechanism);
   std::vector<double> p = test::sequence_params(m, c);
   SequencePlan plan = plan_sequence(m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
   std::vector<double> W(favor_weights_size(plan));
   favor_weights(plan, W.data());
   plan.favor_w = c.extra.empty() ? W.data() : c.extra.data();
+  plan.panel = panel;
   auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
   std::vector<double> state(linear_state_size(plan));
   linear_init(plan, state.data());
@@ -124,8 +128,14 @@ TEST(LinearSchedule, ChunkedCausalEqualsRowByRow) {
 // The determinism promise: chunks aligned to the first row, f32 chains in a
 // fixed order, threads over whole (head, chunk) items: the same bits on every
 // ISA and thread count.
-// (and with output rows apart: a strided result holds the same bits)
+// (and with output rows apart: a strided result holds the same bits), with
+// the hand-written products on each ISA and the generated panel kernel of
+// each ISA this host runs.
 TEST(LinearSchedule, SameBitsOnEveryIsaAndThreadCount) {
+  std::vector<codegen::Compiled> panels{codegen::compile(ir::panel_kernel(ir::find_mechanism("feature_dot")->build(1)))};
+  if (codegen::host_target().triple.rfind("x86_64", 0) == 0)
+    panels.push_back(codegen::compile(ir::panel_kernel(ir::find_mechanism("feature_dot")->build(1)),
+                                      codegen::named_target("generic")));
   const std::vector<test::SequenceCase> cases = {
       random_case("linear", 300, 260, 32, 16, {{"num_heads", 4}}, 11),
       random_case("linear_causal", 300, 300, 32, 16, {{"num_heads", 4}}, 12),
@@ -148,6 +158,12 @@ TEST(LinearSchedule, SameBitsOnEveryIsaAndThreadCount) {
       }
     }
     simd_force(SimdIsa::Best);
+    for (const codegen::Compiled& panel : panels)
+      for (int threads : {1, 2}) {
+        const std::vector<float> got = attend(c, 128, threads, 0, PanelKernel{panel.panel()});
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), sizeof(float) * got.size()))
+            << c.mechanism << " generated products (" << panel.symbol << "), threads " << threads;
+      }
   }
 }
 

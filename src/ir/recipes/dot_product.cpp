@@ -18,6 +18,16 @@ Function build_scaled_dot(int dims) {
   return b.finish();
 }
 
+// feature_dot: phi(q) . phi(k), the kernelised score of linear attention
+// (Katharopoulos et al. 2020). The linear schedule never scores a pair: it
+// runs this program as a panel kernel (ir.h), for its state products.
+Function build_feature_dot(int dims) {
+  Builder b("feature_dot", dims);
+  int q = b.input(), k = b.input();
+  b.output(b.dot(q, k));
+  return b.finish();
+}
+
 // additive (Bahdanau et al. 2015): v . tanh(W_q q + W_k k). The kernel gets
 // the projections qp = W_q q and kp = W_k k (runtime/schedules/projection:
 // once per row, through Eigen, not once per pair) and v; dims is the

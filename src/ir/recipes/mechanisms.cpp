@@ -32,6 +32,10 @@ const std::vector<Mechanism>& mechanisms() {
        {"query projection", "key projection", "v"}, {}, build_additive, nullptr,
        "ruvector_additive_score(query, key, w_query, w_key, v) and "
        "ruvector_additive_attention(queries, keys, values, w_query, w_key, v, params)"},
+      {"feature_dot", false, "linear", "O(F d_v) per row of a state product",
+       "the linear schedule's state products (a panel kernel)", "phi(q) . phi(k)",
+       "Katharopoulos et al. 2020, Transformers are RNNs", {"feature row", "feature row"}, {}, build_feature_dot,
+       nullptr},
       {"alibi_score", false, "positional", "O(d)", "the alibi sequence mechanism",
        "q.k / sqrt(d) + slope * (j - i)", "Press et al. 2022, ALiBi", {"query", "key"},
        {internal_param("slope", "the head's ALiBi slope, set per head by the schedule", Field::Slope)},

@@ -106,6 +106,7 @@ int poincare_distance(Builder& b, int x, int y, int c, int* cxx_out, int* cyy_ou
 
 // Recipes, one per mechanism; each lives with its family.
 Function build_scaled_dot(int dims);
+Function build_feature_dot(int dims);
 Function build_additive(int dims);
 Function build_alibi_score(int dims);
 Function build_cosine(int dims);

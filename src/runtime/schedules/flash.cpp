@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ir/errors.h"
 #include "runtime/schedules/parallel.h"
 #include "runtime/schedules/steps.h"
 
@@ -17,7 +18,9 @@ void run_flash(const SequencePlan& p, const Bound& score, const float* const* q,
     case ir::KernelKind::Row:
       if (whole_rows(p)) return run_normalised(p, score, q, k, v, q0, q1, out);
       return run_rows(p, score, q, k, v, q0, q1, out);
+    case ir::KernelKind::Panel: break;  // bind_sequence never binds one
   }
+  throw Error(ErrorKind::Internal, "the flash schedule got a panel kernel");
 }
 
 void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,

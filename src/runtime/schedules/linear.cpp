@@ -112,7 +112,7 @@ void favor_rows(const SequencePlan& p, const float* const* x, int n, int h, cons
   s.u.resize(m);
   for (int t = 0; t < n; ++t)
     for (int i = 0; i < d; ++i) s.xh[static_cast<size_t>(t) * d + i] = x[t][off + i] * scale;
-  dot_panels(s.xh.data(), n, d, wp, m, s.wx.data(), wm);
+  p.panel.rows(s.xh.data(), n, d, wp, m, s.wx.data(), wm);
   s.sq.resize(static_cast<size_t>(n) + 8);
   row_squares(s.xh.data(), (n + 7) / 8 * 8, d, s.sq.data());
   for (int t = 0; t < n; ++t) {
@@ -213,7 +213,7 @@ void chunk_product(const SequencePlan& p, const float* phi, const float* const* 
   const int F = p.feature_dim(), W = out_width(p);
   s.values.resize(static_cast<size_t>(W) * n);
   pack_values(p, v, j0, n, n, h, s.values.data());
-  dot_panels_columns(phi, F, F, n, s.values.data(), p.value_dim + 1, prod, W);
+  p.panel.columns(phi, F, F, n, s.values.data(), p.value_dim + 1, prod, W);
 }
 
 // The state of head h += a chunk's product, in f64.
@@ -288,7 +288,7 @@ void query_group(const SequencePlan& p, double eps, const float* packed, const f
   phi_heads(p, q, pos0, n, h0, h1, wp, s, s.phi.data());
   s.inter.resize(static_cast<size_t>(query_rows(n)) * W);
   for (int h = h0; h < h1; ++h) {
-    dot_panels(s.phi.data() + phi_block(p, n) * (h - h0), n, F, packed + packed_head(p) * h, p.value_dim + 1,
+    p.panel.rows(s.phi.data() + phi_block(p, n) * (h - h0), n, F, packed + packed_head(p) * h, p.value_dim + 1,
                s.inter.data(), W);
     finish_rows(p, eps, s.inter.data(), nullptr, n, h, out, ld);
   }
@@ -317,7 +317,7 @@ void causal_group(const SequencePlan& p, double eps, const float* wp, const floa
       const float* phq = s.phi.data() + phi_block(p, n) * (h - h0);
       pack_head(p, state, h, packed.data());
       s.inter.resize(static_cast<size_t>(query_rows(n)) * W);
-      dot_panels(phq, n, F, packed.data(), p.value_dim + 1, s.inter.data(), W);
+      p.panel.rows(phq, n, F, packed.data(), p.value_dim + 1, s.inter.data(), W);
       if (nk == 0) {
         finish_rows(p, eps, s.inter.data(), nullptr, n, h, o, ld);
         continue;
@@ -327,19 +327,19 @@ void causal_group(const SequencePlan& p, double eps, const float* wp, const floa
       panels_k.resize(static_cast<size_t>(WK) * F);
       pack_panels(phk, nk, F, panels_k.data());
       // A = phi(Q_c) phi(K_c)^T, keys past each query's position zeroed
-      // (and the columns past nk, which dot_panels leaves as scratch).
+      // (and the columns past nk, which the products leave as scratch).
       s.a.resize(static_cast<size_t>(query_rows(n)) * WK);
-      dot_panels(phq, n, F, panels_k.data(), nk, s.a.data(), WK);
+      p.panel.rows(phq, n, F, panels_k.data(), nk, s.a.data(), WK);
       for (int i = 0; i < n; ++i)
         for (int j = std::min(i + 1, nk); j < WK; ++j) s.a[static_cast<size_t>(i) * WK + j] = 0.0f;
       s.values.resize(static_cast<size_t>(W) * WK);
       pack_values(p, v, c0, nk, WK, h, s.values.data());
       s.intra.resize(static_cast<size_t>(query_rows(n)) * W);
-      dot_panels(s.a.data(), n, WK, s.values.data(), p.value_dim + 1, s.intra.data(), W);
+      p.panel.rows(s.a.data(), n, WK, s.values.data(), p.value_dim + 1, s.intra.data(), W);
       finish_rows(p, eps, s.inter.data(), s.intra.data(), n, h, o, ld);
       s.prod.resize(static_cast<size_t>(query_rows(F)) * W);
       if (nk == WK)  // the values packed above are the chunk product's
-        dot_panels_columns(phk, F, F, nk, s.values.data(), p.value_dim + 1, s.prod.data(), W);
+        p.panel.columns(phk, F, F, nk, s.values.data(), p.value_dim + 1, s.prod.data(), W);
       else
         chunk_product(p, phk, v, c0, nk, h, s, s.prod.data());
       add_product(p, s.prod.data(), h, state);

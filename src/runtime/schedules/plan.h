@@ -12,6 +12,7 @@
 #include "ir/mask.h"
 #include "ir/normaliser.h"
 #include "ir/recipes/sequence.h"
+#include "runtime/dot_block.h"
 
 namespace rvj::runtime {
 
@@ -35,6 +36,10 @@ struct SequencePlan {
   // seed are read from params.)
   ir::FeatureMap features;
   const double* favor_w = nullptr;
+  // The linear schedule's products: the generated panel kernel bound just
+  // before the call (bind_panel; valid until the kernel cache's next
+  // lookup), or none, and the hand-written products run. The same bits.
+  PanelKernel panel;
   // A third input of the score, the same for every pair (additive's v,
   // head_dim floats); the caller's memory. Per-row scores only.
   const float* score_vector = nullptr;
