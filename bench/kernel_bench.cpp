@@ -461,7 +461,8 @@ void BM_LinearAttend(benchmark::State& st) {
   rvj::ir::default_params(m.params, params.data());
   params[0] = 8;  // num_heads
   const int d = 512;
-  const rvj::runtime::SequencePlan p = rvj::runtime::linear_table_plan(m, params.data(), d, d);
+  rvj::runtime::SequencePlan p = rvj::runtime::linear_table_plan(m, params.data(), d, d);
+  p.panel = rvj::runtime::bind_panel(true);  // as SQL binds it
   std::vector<double> state(rvj::runtime::linear_state_size(p), 0.0);
   for (int j = 0; j < 64; ++j) {
     const auto k = random_vec(d, 100 + j), v = random_vec(d, 300 + j);
@@ -498,6 +499,7 @@ void BM_LinearSequence(benchmark::State& st) {
   std::vector<double> w(rvj::runtime::favor_weights_size(p));
   rvj::runtime::favor_weights(p, w.data());
   p.favor_w = w.data();
+  p.panel = rvj::runtime::bind_panel(true);  // as SQL binds it
   const auto x = random_vec(n * d, 21);
   std::vector<const float*> rows(n);
   for (int i = 0; i < n; ++i) rows[i] = x.data() + static_cast<size_t>(i) * d;
@@ -531,14 +533,17 @@ BENCHMARK(BM_LinearSequence)
 
 // The state products alone, as BM_LinearSequence/0/1 runs them (linear,
 // 4096 rows, 8 heads x 64, one thread): per head and 64-key chunk
-// phi(K_c)^T [V_c | 1] (dot_panels_columns over the chunk's keys), per head
-// and 64-query block phi(Q_b) [S | z] (dot_panels over the features). The
+// phi(K_c)^T [V_c | 1] (the columns form, over the chunk's keys), per head
+// and 64-query block phi(Q_b) [S | z] (the rows form, over the features). The
 // schedule computes a block's features and packs its values just before its
 // product, into a thread's scratch, so here they are made beforehand, one
 // block per head, warm in the caches (the feature maps, packing and division
 // are BM_LinearSequence's). GFLOP/s counts the useful products,
-// 2 L F (d_v + 1) twice per head, as BM_LinearSequence does.
+// 2 L F (d_v + 1) twice per head, as BM_LinearSequence does. range(0): 0
+// the generated panel kernel (as SQL runs them), 1 the hand-written
+// products (the JIT off).
 void BM_LinearStateProducts(benchmark::State& st) {
+  const rvj::runtime::PanelKernel k = st.range(0) == 0 ? rvj::runtime::bind_panel(true) : rvj::runtime::PanelKernel{};
   using rvj::runtime::panel_docs;
   using rvj::runtime::query_rows;
   const int n = 4096, heads = 8, F = 64, dv = 64, chunk = rvj::runtime::kLinearChunk, W = panel_docs(dv + 1);
@@ -550,19 +555,18 @@ void BM_LinearStateProducts(benchmark::State& st) {
   for (auto _ : st) {
     for (int c = 0; c < chunks; ++c)
       for (int h = 0; h < heads; ++h)
-        rvj::runtime::dot_panels_columns(phi.data() + h * phi_size, F, F, chunk, values.data() + h * panels, dv + 1,
-                                         prod.data(), W);
+        k.columns(phi.data() + h * phi_size, F, F, chunk, values.data() + h * panels, dv + 1, prod.data(), W);
     for (int b = 0; b < chunks; ++b)
       for (int h = 0; h < heads; ++h)
-        rvj::runtime::dot_panels(phi.data() + h * phi_size, chunk, F, state.data() + static_cast<size_t>(h) * W * F,
-                                 dv + 1, out.data(), W);
+        k.rows(phi.data() + h * phi_size, chunk, F, state.data() + static_cast<size_t>(h) * W * F, dv + 1, out.data(),
+               W);
     benchmark::DoNotOptimize(prod.data());
     benchmark::DoNotOptimize(out.data());
   }
   st.counters["GFLOP/s"] = benchmark::Counter(4.0 * n * heads * F * (dv + 1), benchmark::Counter::kIsIterationInvariantRate,
                                               benchmark::Counter::kIs1000);
 }
-BENCHMARK(BM_LinearStateProducts)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LinearStateProducts)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // Mixture-of-experts routing: 512 vectors x 512 dims x 8 experts, top 2,
 // one thread: the gate scores and the router (runtime/moe).

@@ -74,7 +74,22 @@ SELECT ruvector_attention(ARRAY['[0]', '[0]']::ruvector[], ARRAY['[0]', '[1]']::
 WITH a AS (SELECT array_agg(q ORDER BY i) AS q, array_agg(k ORDER BY i) AS k, array_agg(v ORDER BY i) AS v FROM seq)
 SELECT (ruvector_attention(q, k, v, 'linear_causal', '{"num_heads": 2}'))[40] <-> (ruvector_attention(q, k, v, 'linear', '{"num_heads": 2}'))[40] < 1e-5 AS last_row_agrees
 FROM a;
-SELECT line FROM ruvector_jit_explain('linear_causal', 64, '{"num_heads": 4}') AS line;
+-- the plan, then the product kernel (its schedule for a named ISA; keys name the host's)
+SELECT regexp_replace(line, '/(avx512|avx2|neon|generic) ', '/<isa> ') AS line
+  FROM ruvector_jit_explain('linear_causal', 64, '{"num_heads": 4}', isa => 'avx2') AS line
+  WHERE line ~ '^(Sequence|  Schedule:|  Products|  Product kernel|  Panel kernel|    Score|    Schedule|    Cache key)';
+-- the products run in the panel kernel: one per ISA, any length (dims NULL)
+SELECT regexp_replace(key, '/(avx512|avx2|neon|generic)$', '/<isa>') AS key, mechanism, dims, compiled
+  FROM ruvector_jit_cache() WHERE key LIKE 'panel:%';
+-- with the JIT off the hand-written products run: the same bits
+WITH a AS (SELECT array_agg(q ORDER BY i) AS q, array_agg(k ORDER BY i) AS k, array_agg(v ORDER BY i) AS v FROM seq)
+SELECT ruvector_attention(q, k, v, 'performer', '{"num_heads": 2}')::text AS jit_performer,
+       ruvector_attention(q, k, v, 'linear_causal', '{"num_heads": 2}')::text AS jit_causal FROM a \gset
+SET ruvector_jit.enabled = off;
+WITH a AS (SELECT array_agg(q ORDER BY i) AS q, array_agg(k ORDER BY i) AS k, array_agg(v ORDER BY i) AS v FROM seq)
+SELECT ruvector_attention(q, k, v, 'performer', '{"num_heads": 2}')::text = :'jit_performer' AS performer_same_bits,
+       ruvector_attention(q, k, v, 'linear_causal', '{"num_heads": 2}')::text = :'jit_causal' AS causal_same_bits FROM a;
+RESET ruvector_jit.enabled;
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'linear', '{"eps": 0}');
 SELECT ruvector_attention(ARRAY['[1,2]']::ruvector[], ARRAY['[1,2]']::ruvector[], ARRAY['[1]']::ruvector[], 'linear', '{"block_size": 8}');
 

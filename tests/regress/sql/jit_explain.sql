@@ -40,6 +40,9 @@ SELECT regexp_replace(line, '/(avx512|avx2|neon|generic) ', '/<isa> ') AS line
   FROM ruvector_jit_explain('grouped_query', 512, '{"num_heads": 8, "num_kv_heads": 2}', isa => 'avx2') AS line
   WHERE line LIKE 'Sequence%' OR line LIKE '  Schedule%' OR line LIKE '  Calls%' OR line LIKE '  Tile kernel%'
      OR line LIKE '    Schedule%';
+-- the linear family's products: the panel kernel, its register blocks per ISA
+SELECT line FROM ruvector_jit_explain('performer', 64, isa => 'neon') AS line WHERE line LIKE '    Schedule%';
+SELECT line FROM ruvector_jit_explain('performer', 64, isa => 'avx512') AS line WHERE line LIKE '    Schedule%';
 SET ruvector_jit.threads = 2;
 SELECT line FROM ruvector_jit_explain('causal', 64, '{"block_size": 16}') AS line WHERE line LIKE 'Sequence%' OR line LIKE '  Schedule%';
 RESET ruvector_jit.threads;
