@@ -106,8 +106,12 @@ std::string DiskCache::file_name(const ir::Function& fn) const {
   const std::string k = key(fn);
   std::string file;
   if (fn.kind != ir::KernelKind::Row) file += std::string(ir::kind_name(fn.kind, fn.weights)) + "-";
-  file += fn.name + "-" + std::to_string(fn.dims);
-  if (fn.kind != ir::KernelKind::Row) file += 'x' + std::to_string(fn.value_dims);
+  file += fn.name;
+  if (fn.kind != ir::KernelKind::Panel) {  // a panel kernel takes any length
+    file += '-';
+    file += std::to_string(fn.dims);
+  }
+  if (fn.kind == ir::KernelKind::Tile || fn.kind == ir::KernelKind::Query) file += 'x' + std::to_string(fn.value_dims);
   return file + "-" + codegen::isa_name(codegen::host_target().isa) + "-" + hex(fnv1a(k.data(), k.size())) + kSuffix;
 }
 

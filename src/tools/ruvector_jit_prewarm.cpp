@@ -10,7 +10,8 @@
 //   sequence causal 512 {"num_heads": 8}
 // A "sequence" line compiles the kernels ruvector_attention runs for that
 // mechanism over query vectors of dims (self-attention widths): the score's
-// tile and single-query kernels, or its per-row kernel.
+// tile and single-query kernels, or its per-row kernel; for the linear types,
+// the panel kernel of their products.
 // Parameters are runtime arguments of a kernel, so they do not change what is
 // compiled; they are checked (an unknown name or bad value is an error) so a
 // manifest says exactly what the application calls.
@@ -100,16 +101,23 @@ std::vector<double> parse_params(const std::vector<ir::ParamSpec>& specs, const 
 
 // The kernels ruvector_attention runs for a sequence mechanism over query
 // vectors of `dims` (keys and values of the key/value heads' width): the
-// score's tile and single-query kernels, or its per-row kernel.
+// score's tile and single-query kernels, or its per-row kernel; the linear
+// types' panel kernel.
 std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, const ir::SequenceMechanism& m,
                                                const double* params, int dims, std::vector<runtime::Source>& sources) {
   const auto [dk, dv] = runtime::key_value_dims(m, ir::typed_params(m, params), dims);
+  if (m.schedule == ir::Schedule::Linear) {  // its products: one panel kernel for every shape
+    runtime::Source source;
+    std::vector<runtime::Kernel*> out{
+        &cache.get(*ir::find_mechanism("feature_dot"), 0, true, &source, ir::KernelKind::Panel)};
+    sources.push_back(source);
+    return out;
+  }
   if (m.schedule != ir::Schedule::Flash)
     throw Error(ErrorKind::InvalidArgument, std::string(m.name) + " runs no generated kernel (the " +
-                                                (m.schedule == ir::Schedule::Linear      ? "linear"
-                                                 : m.schedule == ir::Schedule::Retention ? "retention"
-                                                 : m.schedule == ir::Schedule::Nystrom   ? "nystrom"
-                                                                                         : "sinkhorn") +
+                                                (m.schedule == ir::Schedule::Retention ? "retention"
+                                                 : m.schedule == ir::Schedule::Nystrom ? "nystrom"
+                                                                                       : "sinkhorn") +
                                                 " schedule)");
   const runtime::SequencePlan p = runtime::plan_sequence(m, params, 2, 1, dims, dk, dv);
   const ir::Mechanism& score = *ir::find_mechanism(m.score);
