@@ -1,5 +1,5 @@
 /* Runs generated AArch64 kernels under emulation for tests/neon/neon_check.cpp.
- * The kernel is linked in as rvj_row, rvj_tile and rvj_query (--defsym). Cases arrive on stdin,
+ * The kernel is linked in as rvj_row, rvj_tile, rvj_query and rvj_panel (--defsym). Cases arrive on stdin,
  * results leave on stdout, both as raw little-endian arrays; the layouts are
  * the kernel ABIs of src/ir/ir.h, and neon_check.cpp writes and reads them. */
 #include <stdint.h>
@@ -12,6 +12,7 @@ extern void rvj_row(const float* const*, const double*, double*);
 extern void rvj_tile(const float*, const float* const*, const float* const*, const int32_t*, const int32_t*,
                      const uint8_t*, const int32_t*, const int32_t*, const double*, float*, float*, double*, double*,
                      int64_t);
+extern void rvj_panel(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t);
 extern void rvj_query(const float*, const float* const*, const float* const*, int64_t, int64_t, const uint8_t*,
                       int32_t, const int32_t*, double*, float*, float*, double*, double*, int64_t);
 
@@ -100,13 +101,31 @@ static void query_case(void) {
   free(s);
 }
 
+/* rows x n, as rows (columns == 0) or as columns, against panels of width
+ * columns over n; out's columns past cols (scratch) are zeroed. */
+static void panel_case(void) {
+  int32_t rows = take_i32(), n = take_i32(), cols = take_i32(), width = take_i32(), columns = take_i32();
+  float* a = take(sizeof(float) * rows * n);
+  float* panels = take(sizeof(float) * width * n);
+  float* out = calloc((size_t)rows * width, sizeof(float));
+  if (columns)
+    rvj_panel(a, 1, rows, rows, panels, cols, out, width, n);
+  else
+    rvj_panel(a, n, 1, rows, panels, cols, out, width, n);
+  for (int i = 0; i < rows; i++)
+    for (int j = cols; j < width; j++) out[(size_t)i * width + j] = 0;
+  give(out, sizeof(float) * rows * width);
+  free(a), free(panels), free(out);
+}
+
 int main(void) {
   for (;;) {
     int32_t kind = take_i32();
     if (kind < 0) break;
     if (kind == 0) row_case();
     else if (kind == 1) tile_case();
-    else query_case();
+    else if (kind == 2) query_case();
+    else panel_case();
   }
   fflush(stdout);
   return 0;

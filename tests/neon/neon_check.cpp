@@ -146,6 +146,35 @@ void query_cases(const ir::Function& fn, Bytes& in, Bytes& want) {
   }
 }
 
+// Panel kernel cases: rows against packed panels, both layouts; the want is
+// the documented chain (one fma per element, ascending), scratch zeroed.
+void panel_cases(Bytes& in, Bytes& want) {
+  for (int rows : {1, 4, 5, 9})
+    for (int n : {1, 7, 97, 200})
+      for (int cols : {1, 13, 33, 65})
+        for (int columns : {0, 1}) {
+          const int width = (cols + ir::kPanelWidth - 1) / ir::kPanelWidth * ir::kPanelWidth;
+          std::vector<float> a = normal(static_cast<size_t>(rows) * n), d = normal(static_cast<size_t>(cols) * n);
+          std::vector<float> panels(static_cast<size_t>(width) * n, 0.0f), out(static_cast<size_t>(rows) * width, 0.0f);
+          for (int j = 0; j < cols; ++j)
+            for (int t = 0; t < n; ++t)
+              panels[static_cast<size_t>(j / ir::kPanelWidth) * n * ir::kPanelWidth + t * ir::kPanelWidth +
+                     j % ir::kPanelWidth] = d[static_cast<size_t>(j) * n + t];
+          for (int i = 0; i < rows; ++i)
+            for (int j = 0; j < cols; ++j) {
+              float acc = 0;
+              for (int t = 0; t < n; ++t) {
+                const float x = columns ? a[static_cast<size_t>(t) * rows + i] : a[static_cast<size_t>(i) * n + t];
+                acc = std::fma(x, d[static_cast<size_t>(j) * n + t], acc);
+              }
+              out[static_cast<size_t>(i) * width + j] = acc;
+            }
+          in.i32(3), in.i32(rows), in.i32(n), in.i32(cols), in.i32(width), in.i32(columns);
+          in.put(a), in.put(panels);
+          want.put(out);
+        }
+}
+
 bool write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -174,7 +203,7 @@ bool check(const ir::Function& fn, const std::string& harness, const std::string
   }
   const std::string link = "aarch64-linux-gnu-gcc -O1 -Wall -Wextra -Werror -static -o " + prog + " " + harness + " " + obj +
                            " -lm -Wl,--defsym=rvj_row=" + name + ",--defsym=rvj_tile=" + name +
-                           ",--defsym=rvj_query=" + name;  // the harness calls the one of fn's kind
+                           ",--defsym=rvj_query=" + name + ",--defsym=rvj_panel=" + name;  // the harness calls the one of fn's kind
   if (std::system(link.c_str()) != 0) {
     std::cerr << name << ": link failed: " << link << "\n";
     return false;
@@ -231,6 +260,12 @@ int main(int argc, char** argv) {
           query_cases(query, qin, qwant);
           run(query, qin, qwant);
         }
+    }
+ // The panel kernel of the linear schedule's products.
+    {
+      Bytes in, want;
+      panel_cases(in, want);
+      run(ir::panel_kernel(ir::find_mechanism("feature_dot")->build(1)), in, want);
     }
   } catch (const std::exception& e) {
     std::cerr << "neon check: " << e.what() << "\n";
