@@ -191,3 +191,24 @@ SELECT ruvector_additive_score('[1,1]', '[1,1]', ARRAY['[1,1]','[1,1]']::ruvecto
 -- a fully masked row is not an overflow: zeros, as torch gives
 SELECT ruvector_attention(ARRAY['[1,0]','[0,1]','[1,1]']::ruvector[], ARRAY['[1,0]']::ruvector[], ARRAY['[5,6]']::ruvector[],
                           'sliding_window', '{"window": 1}');
+-- large arrays stored out of line are read from their TOAST table into a
+-- mapping of their own: the same result as the array in memory
+CREATE TABLE big_seq AS
+  SELECT array_agg(ARRAY(SELECT sin(i * 512 + j)::real FROM generate_series(1, 512) j)::ruvector ORDER BY i) AS x,
+         array_agg(ARRAY(SELECT cos(i * 512 + j)::real FROM generate_series(1, 512) j)::ruvector ORDER BY i) AS y
+  FROM generate_series(1, 600) i;
+SELECT pg_column_size(x) > 1200000 AS out_of_line, pg_column_compression(x) IS NULL AS uncompressed FROM big_seq;
+SELECT ruvector_attention(x, y, x, t, '{"num_heads": 8}')::text
+     = ruvector_attention(x || '{}'::ruvector[], y || '{}'::ruvector[], x || '{}'::ruvector[], t, '{"num_heads": 8}')::text AS same
+  FROM big_seq, (VALUES ('linear'), ('performer'), ('scaled_dot')) m(t);
+-- an error after the mapping (512 dims in 7 heads) leaves nothing behind
+SELECT ruvector_attention(x, x, x, 'linear', '{"num_heads": 7}') FROM big_seq;
+SELECT (ruvector_attention(x, x, x, 'linear', '{"num_heads": 8}'))[1] = (ruvector_attention(x, x, x, 'linear', '{"num_heads": 8}'))[1] AS after_error FROM big_seq;
+-- compressed ones take PostgreSQL's own path
+CREATE TABLE big_zeros (x ruvector[]);
+INSERT INTO big_zeros SELECT array_agg(ARRAY(SELECT 0::real FROM generate_series(1, 512 + i * 0))::ruvector) FROM generate_series(1, 600) i;
+SELECT pg_column_compression(x) IS NOT NULL AS compressed,
+       ruvector_attention(x, x, x, 'linear', '{"num_heads": 8}')::text
+     = ruvector_attention(x || '{}'::ruvector[], x, x, 'linear', '{"num_heads": 8}')::text AS same
+  FROM big_zeros;
+DROP TABLE big_seq, big_zeros;
