@@ -462,7 +462,7 @@ void BM_LinearAttend(benchmark::State& st) {
   params[0] = 8;  // num_heads
   const int d = 512;
   rvj::runtime::SequencePlan p = rvj::runtime::linear_table_plan(m, params.data(), d, d);
-  p.panel = rvj::runtime::bind_panel(true);  // as SQL binds it
+  rvj::runtime::bind_linear(p, true);  // as SQL binds it
   std::vector<double> state(rvj::runtime::linear_state_size(p), 0.0);
   for (int j = 0; j < 64; ++j) {
     const auto k = random_vec(d, 100 + j), v = random_vec(d, 300 + j);
@@ -499,7 +499,7 @@ void BM_LinearSequence(benchmark::State& st) {
   std::vector<double> w(rvj::runtime::favor_weights_size(p));
   rvj::runtime::favor_weights(p, w.data());
   p.favor_w = w.data();
-  p.panel = rvj::runtime::bind_panel(true);  // as SQL binds it
+  rvj::runtime::bind_linear(p, true);  // as SQL binds it
   const auto x = random_vec(n * d, 21);
   std::vector<const float*> rows(n);
   for (int i = 0; i < n; ++i) rows[i] = x.data() + static_cast<size_t>(i) * d;
@@ -543,7 +543,9 @@ BENCHMARK(BM_LinearSequence)
 // the generated panel kernel (as SQL runs them), 1 the hand-written
 // products (the JIT off).
 void BM_LinearStateProducts(benchmark::State& st) {
-  const rvj::runtime::PanelKernel k = st.range(0) == 0 ? rvj::runtime::bind_panel(true) : rvj::runtime::PanelKernel{};
+  rvj::runtime::SequencePlan bound{};
+  if (st.range(0) == 0) rvj::runtime::bind_linear(bound, true);
+  const rvj::runtime::PanelKernel k = bound.panel;
   using rvj::runtime::panel_docs;
   using rvj::runtime::query_rows;
   const int n = 4096, heads = 8, F = 64, dv = 64, chunk = rvj::runtime::kLinearChunk, W = panel_docs(dv + 1);

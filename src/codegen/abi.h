@@ -52,6 +52,11 @@ using QueryFn = void (*)(const float* q, const float* const* k, const float* con
 using PanelFn = void (*)(const float* a, int64_t ai, int64_t at, int64_t rows, const float* panels, int64_t cols,
                          float* out, int64_t ld, int64_t n);
 
+// The feature map ABI (Features kind): out = phi(x) for a row of n floats,
+// as ir::feature_map32 computes it (c: the map's constants there; null for
+// elu + 1).
+using FeatureFn = void (*)(const float* x, int64_t n, float* out, const float* c);
+
 // The kernel ABI every generated function has. A kernel with vector outputs
 // writes output j (dims floats) through inputs[num_inputs + j] (ir.h).
 using KernelFn = void (*)(const float* const* inputs, const double* params, double* out);
@@ -64,10 +69,12 @@ struct Compiled {
   std::string object;             // that object file, when compiled now (for the disk cache)
   std::shared_ptr<void> memory;   // owns the code: it is freed with the last copy
   double total_ms() const { return lower_ms + opt_ms + codegen_ms; }
-  // A Tile (Query, Panel) kernel's entry has the TileFn (QueryFn, PanelFn) convention instead.
+  // A Tile (Query, Panel, Features) kernel's entry has the TileFn (QueryFn,
+  // PanelFn, FeatureFn) convention instead.
   TileFn tile() const { return reinterpret_cast<TileFn>(reinterpret_cast<void (*)()>(fn)); }
   QueryFn query() const { return reinterpret_cast<QueryFn>(reinterpret_cast<void (*)()>(fn)); }
   PanelFn panel() const { return reinterpret_cast<PanelFn>(reinterpret_cast<void (*)()>(fn)); }
+  FeatureFn features() const { return reinterpret_cast<FeatureFn>(reinterpret_cast<void (*)()>(fn)); }
 };
 
 struct Inspection {

@@ -288,7 +288,8 @@ void finish(Jit& j, llvm::orc::JITDylib& jd, Compiled& out) {
 }  // namespace
 
 std::string kernel_symbol(const ir::Function& fn) {
-  if (fn.kind == ir::KernelKind::Panel) return "rvj_panel_" + fn.name;
+  if (fn.kind == ir::KernelKind::Panel || fn.kind == ir::KernelKind::Features)
+    return "rvj_" + std::string(ir::kind_name(fn.kind, fn.weights, fn.features)) + "_" + fn.name;
   if (fn.kind != ir::KernelKind::Row)
     return "rvj_" + std::string(ir::kind_name(fn.kind, fn.weights)) + "_" + fn.name + "_" + std::to_string(fn.dims) + "x" + std::to_string(fn.value_dims);
   return "rvj_" + fn.name + "_" + std::to_string(fn.dims);

@@ -106,6 +106,7 @@ std::unique_ptr<Module> lower(const ir::Function& fn, const Target& target, cons
   if (fn.kind == ir::KernelKind::Tile) return lower_tile(fn, target, symbol, ctx);
   if (fn.kind == ir::KernelKind::Query) return lower_query(fn, target, symbol, ctx);
   if (fn.kind == ir::KernelKind::Panel) return lower_panel(fn, target, symbol, ctx);
+  if (fn.kind == ir::KernelKind::Features) return lower_features(fn, target, symbol, ctx);
   auto mod = std::make_unique<Module>("rvj_" + fn.name, ctx);
   mod->setTargetTriple(target.triple);
 

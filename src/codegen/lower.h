@@ -26,13 +26,15 @@ namespace rvj::codegen {
 // interpreter's on every target. Vector outputs (ir.h: written through
 // inputs[num_inputs + j]) are computed after the scalar epilogue by a second
 // loop over dims, elementwise in f64 lanes.
-// Tile, Query and Panel kernels are lowered by lower_tile, lower_query and
-// lower_panel, with the TileFn, QueryFn and PanelFn conventions of
-// codegen/abi.h.
+// Tile, Query, Panel and Features kernels are lowered by lower_tile,
+// lower_query, lower_panel and lower_features, with the TileFn, QueryFn,
+// PanelFn and FeatureFn conventions of codegen/abi.h.
 std::unique_ptr<llvm::Module> lower(const ir::Function& fn, const Target& target,
                                     const std::string& symbol, llvm::LLVMContext& ctx);
 std::unique_ptr<llvm::Module> lower_query(const ir::Function& fn, const Target& target,
                                           const std::string& symbol, llvm::LLVMContext& ctx);
+std::unique_ptr<llvm::Module> lower_features(const ir::Function& fn, const Target& target,
+                                             const std::string& symbol, llvm::LLVMContext& ctx);
 std::unique_ptr<llvm::Module> lower_panel(const ir::Function& fn, const Target& target,
                                           const std::string& symbol, llvm::LLVMContext& ctx);
 std::unique_ptr<llvm::Module> lower_tile(const ir::Function& fn, const Target& target,

@@ -68,9 +68,18 @@ std::string describe_panel(const Target& target) {
          std::to_string(k.lanes);
 }
 
+std::string describe_features(const ir::Function& fn, const Target& target) {
+  const int W = target.vector_bits / 32;
+  return std::string("feature map ") + ir::feature_map_name(fn.features) + " in one pass over the row: " +
+         std::to_string(W) + "-lane f32 vectors" +
+         (fn.features == ir::FeatureMap::CosFormer ? ", relu times the row's cos and sin" : ", exp32 inline") +
+         ", then the tail one element at a time";
+}
+
 std::string describe_schedule(const ir::Function& fn, const Target& target) {
   if (fn.kind == ir::KernelKind::Tile) return describe_tile(fn, target);
   if (fn.kind == ir::KernelKind::Panel) return describe_panel(target);
+  if (fn.kind == ir::KernelKind::Features) return describe_features(fn, target);
   if (fn.kind == ir::KernelKind::Query) {
     const int W = target.vector_bits / 32;
     ir::Function row = fn;

@@ -41,5 +41,6 @@ ir::TileShape tile_shape(const ir::Function& fn, const Target& target);
 std::string describe_schedule(const ir::Function& fn, const Target& target);
 std::string describe_tile(const ir::Function& fn, const Target& target);
 std::string describe_panel(const Target& target);
+std::string describe_features(const ir::Function& fn, const Target& target);
 
 }  // namespace rvj::codegen

@@ -1,5 +1,6 @@
 #include "ir/feature_map.h"
 
+#include "ir/exp32.h"
 #include "ir/random.h"
 
 #include <cmath>
@@ -14,6 +15,31 @@ const char* feature_map_name(FeatureMap f) {
     case FeatureMap::CosFormer: return "relu with cos re-weighting (cosFormer)";
   }
   return "?";
+}
+
+void feature_map32(FeatureMap f, const float* x, int64_t n, float* out, const float* c) {
+  using exp_f32::exp32;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    switch (f) {
+      case FeatureMap::EluPlus1:
+        out[i] = (v > 0.0f ? v : 0.0f) + (v > 0.0f ? 1.0f : exp32(v < 0.0f ? v : 0.0f));
+        break;
+      case FeatureMap::CosFormer: {
+        const float r = v > 0.0f ? v : 0.0f;
+        out[i] = r * c[0];
+        out[n + i] = r * c[1];
+        break;
+      }
+      case FeatureMap::Favor: {
+        const float t = (v > 0.0f ? 44.0f : 0.0f) + (v > 44.0f ? 44.0f : 0.0f);
+        const float r = v - t, w = r > 0.0f ? 0.0f : r;
+        const float k = v > 88.0f ? INFINITY : v > 44.0f ? kExp88 : v > 0.0f ? kExp44 : 1.0f;
+        out[i] = c[0] * (exp32(w) * k);
+        break;
+      }
+    }
+  }
 }
 
 int feature_dim(FeatureMap f, int d, int m) {

@@ -25,6 +25,20 @@ int feature_dim(FeatureMap f, int d, int m);
 // W (m x d, row-major): FAVOR+'s random features.
 void feature_map(FeatureMap f, const float* x, int d, int pos, int M, const double* W, int m, double* out);
 
+// The f32 arithmetic of the linear schedule's maps (its Features kernels
+// and runtime's hand-written loops compute exactly this, element by
+// element, so both give these bits):
+//   EluPlus1:  out[i] = (x > 0 ? x : 0) + (x > 0 ? 1 : exp32(x < 0 ? x : 0))
+//   CosFormer: r = x > 0 ? x : 0; out[i] = r * c[0], out[n + i] = r * c[1]
+//              (c: the row's cos and sin)
+//   Favor:     FAVOR+'s exp, c[0] * exp(x) for any x: t = (x > 0 ? 44 : 0) +
+//              (x > 44 ? 44 : 0), r = x - t, w = r > 0 ? 0 : r, k = x > 88 ?
+//              inf : x > 44 ? e^88 : x > 0 ? e^44 : 1 (f32), out[i] = c[0] *
+//              (exp32(w) * k): exp32's argument stays in (-44, 0]
+// exp32 as ir/exp32.h. x: n floats.
+void feature_map32(FeatureMap f, const float* x, int64_t n, float* out, const float* c);
+inline constexpr float kExp44 = 0x1.64b41cp+63f, kExp88 = 0x1.f1056ep+126f;  // e^44, e^88 in f32
+
 // FAVOR+'s W, m x d, from seed: orthogonal Gaussian rows (Performer's
 // "orthogonal random features"). Blocks of d rows: a d x d matrix of
 // standard normals, its rows orthonormalised by modified Gram-Schmidt in

@@ -75,12 +75,16 @@ TileShape query_shape(const Function& fn) {
   return {1, kQueryKeys, (fn.value_dims + kQueryKeys - 1) / kQueryKeys * kQueryKeys};
 }
 
-const char* kind_name(KernelKind kind, TileWeights weights) {
+const char* kind_name(KernelKind kind, TileWeights weights, FeatureMap features) {
   switch (kind) {
     case KernelKind::Row: return "";
     case KernelKind::Tile: return weights == TileWeights::Sigmoid ? "sigmoid_tile" : "tile";
     case KernelKind::Query: return "query";
     case KernelKind::Panel: return "panel";
+    case KernelKind::Features:
+      return features == FeatureMap::Favor       ? "favor_features"
+             : features == FeatureMap::CosFormer ? "cosformer_features"
+                                                 : "elu_features";
   }
   return "?";
 }
@@ -114,6 +118,13 @@ Function panel_kernel(const Function& score) {
   Function p = score;
   p.kind = KernelKind::Panel;
   p.dims = 0;
+  return p;
+}
+
+Function feature_kernel(const Function& score, FeatureMap f) {
+  Function p = panel_kernel(score);
+  p.kind = KernelKind::Features;
+  p.features = f;
   return p;
 }
 

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "ir/feature_map.h"
+
 namespace rvj::ir {
 
 enum class Type : uint8_t { Vec, Scalar };
@@ -82,7 +84,10 @@ struct Node {
 //        chain per product in element order; the length is a runtime
 //        argument, so dims is 0 (codegen/abi.h: PanelFn). The linear
 //        schedule's state products.
-enum class KernelKind : uint8_t { Row, Tile, Query, Panel };
+//  Features: the feature map (Function::features) that feeds such a dot
+//        product, applied to a row of any length in f32 (FeatureFn, and the
+//        arithmetic in ir/feature_map.h: feature_map32). dims is 0.
+enum class KernelKind : uint8_t { Row, Tile, Query, Panel, Features };
 
 // How a tile kernel weighs its keys.
 //  Softmax: the online softmax (m, l, rescaled O).
@@ -92,14 +97,17 @@ enum class KernelKind : uint8_t { Row, Tile, Query, Panel };
 enum class TileWeights : uint8_t { Softmax, Sigmoid };
 
 // A kernel's kind in its names (cache key, symbol, disk file): "" for Row,
-// "tile", "sigmoid_tile", "query" or "panel".
-const char* kind_name(KernelKind kind, TileWeights weights = TileWeights::Softmax);
+// "tile", "sigmoid_tile", "query", "panel", or "elu_features",
+// "favor_features", "cosformer_features".
+const char* kind_name(KernelKind kind, TileWeights weights = TileWeights::Softmax,
+                      FeatureMap features = FeatureMap::EluPlus1);
 
 // One kernel body. Nodes are in SSA order: operands always precede users.
 struct Function {
   std::string name;       // mechanism name, e.g. "scaled_dot"
   KernelKind kind = KernelKind::Row;
   TileWeights weights = TileWeights::Softmax;  // Tile only
+  FeatureMap features = FeatureMap::EluPlus1;  // Features only
   int value_dims = 0;     // Tile: length of each value row (the head's output)
   int dims = 0;           // length of every vector input
   int num_inputs = 0;     // vector inputs
@@ -191,6 +199,8 @@ std::string tile_error(const Function& score);
 Function panel_kernel(const Function& score);
 // Empty when `score` is out = in0 . in1 (f32) and nothing else.
 std::string panel_error(const Function& score);
+// The kernel of feature map f for such a score (the same checks).
+Function feature_kernel(const Function& score, FeatureMap f);
 
 // Elements per panel of the Panel kind's packed operand (codegen/abi.h).
 inline constexpr int kPanelWidth = 16;

@@ -29,13 +29,16 @@ std::string print(const Function& fn) {
   if (fn.kind == KernelKind::Query)
     s = "query kernel " + fn.name + ": flash step of one query over a block of keys, values f32[" +
         std::to_string(fn.value_dims) + "]; per key:\n";
+  if (fn.kind == KernelKind::Features)
+    s = "feature kernel " + fn.name + ": phi = " + feature_map_name(fn.features) +
+        " over a row of runtime length n, f32, for the dot product:\n";
   if (fn.kind == KernelKind::Panel)
     s = "panel kernel " + fn.name + ": rows x packed panels of " + std::to_string(kPanelWidth) +
         ", one f32 fma chain per product over a runtime length n; per (row, column):\n";
   s += "kernel " + fn.name + "(";
   for (int i = 0; i < fn.num_inputs; ++i)
     s += (i ? ", " : "") + std::string("in") + std::to_string(i) + ": f32[" +
-         (fn.kind == KernelKind::Panel ? std::string("n") : std::to_string(fn.dims)) + "]";
+         (fn.kind == KernelKind::Panel || fn.kind == KernelKind::Features ? std::string("n") : std::to_string(fn.dims)) + "]";
   for (int i = 0; i < fn.num_params; ++i)
     s += ", p" + std::to_string(i) + ": f64";
   s += ") -> f64[" + std::to_string(fn.num_outputs) + "]";

@@ -21,8 +21,8 @@ bool reads_scalar(const Function& fn, int id) {
 }  // namespace
 
 void verify(const Function& fn) {
-  if (fn.kind == KernelKind::Panel) {  // its length is a runtime argument
-    if (fn.dims != 0) fail(fn, 0, "a panel kernel has dims 0");
+  if (fn.kind == KernelKind::Panel || fn.kind == KernelKind::Features) {  // the length is a runtime argument
+    if (fn.dims != 0) fail(fn, 0, "a panel or feature kernel has dims 0");
     if (std::string why = panel_error(fn); !why.empty()) fail(fn, 0, "not a panel kernel: " + why);
     return;
   }

@@ -55,7 +55,7 @@ ArrayType* attend_linear(rvj::runtime::SequencePlan& plan, Rows q, Rows k, Rows 
   double* state = (double*)palloc(sizeof(double) * rvj::runtime::linear_state_size(plan));
   RVJ_ENGINE({
     rvj::runtime::linear_init(plan, state);
-    plan.panel = rvj::runtime::bind_panel(jit_enabled);
+    rvj::runtime::bind_linear(plan, jit_enabled);
   });
   const VectorRows out = vector_rows(q.n, plan.out_dims(), vector_type);
   // Slices of whole chunks, so the rounding never depends on the threads.

@@ -88,7 +88,7 @@ RVJ_FUNCTION(ruvector_jit_cache) {
     };
     bool nulls[8] = {};
     nulls[6] = nulls[7] = k.code.fn == nullptr;
-    nulls[2] = k.kind == rvj::ir::KernelKind::Panel;  // a panel kernel takes any length
+    nulls[2] = k.dims == 0;  // panel and feature kernels take any length
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   return (Datum)0;

@@ -184,7 +184,7 @@ void flush(FunctionCallInfo fcinfo, Site* s, LinearAgg* a) {
   for (int i = 0; i < a->pending; i++)
     k[i] = a->keys + (size_t)i * v->dims, val[i] = a->values + (size_t)i * v->value_dims;
   RVJ_ENGINE({
-    s->plan.panel = rvj::runtime::bind_panel(rvj::pg::jit_enabled);
+    rvj::runtime::bind_linear(s->plan, rvj::pg::jit_enabled);
     rvj::runtime::linear_add_keys(s->plan, k, val, 0, a->pending, data_of(v));
   });
   a->pending = 0;
@@ -412,7 +412,7 @@ RVJ_FUNCTION(ruvector_linear_attend) {
   }
   RuVector* out = new_vector(s->plan.out_dims());
   RVJ_ENGINE({
-    s->plan.panel = rvj::runtime::bind_panel(rvj::pg::jit_enabled);
+    rvj::runtime::bind_linear(s->plan, rvj::pg::jit_enabled);
     rvj::runtime::linear_table_attend(s->plan, s->packed, q->x, out->x);
   });
   PG_RETURN_RUVECTOR_P(out);

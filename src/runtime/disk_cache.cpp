@@ -105,9 +105,9 @@ std::string DiskCache::key(const ir::Function& fn) const {
 std::string DiskCache::file_name(const ir::Function& fn) const {
   const std::string k = key(fn);
   std::string file;
-  if (fn.kind != ir::KernelKind::Row) file += std::string(ir::kind_name(fn.kind, fn.weights)) + "-";
+  if (fn.kind != ir::KernelKind::Row) file += std::string(ir::kind_name(fn.kind, fn.weights, fn.features)) + "-";
   file += fn.name;
-  if (fn.kind != ir::KernelKind::Panel) {  // a panel kernel takes any length
+  if (fn.kind != ir::KernelKind::Panel && fn.kind != ir::KernelKind::Features) {  // these take any length
     file += '-';
     file += std::to_string(fn.dims);
   }

@@ -57,7 +57,7 @@ void dot_panels_columns(const float* q, int64_t ldq, int nq, int dims, const flo
                         int64_t ld, SimdIsa isa = SimdIsa::Best);
 
 // The same products through a generated panel kernel (codegen's Panel kind,
-// bound by engine.h's bind_panel), or through the versions above when there
+// bound by engine.h's bind_linear), or through the versions above when there
 // is none (the JIT is off): the same bits either way.
 struct PanelKernel {
   codegen::PanelFn fn = nullptr;

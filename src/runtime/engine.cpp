@@ -129,10 +129,21 @@ Bound bind_sequence(const SequencePlan& p, bool jit) {
   return b;
 }
 
-PanelKernel bind_panel(bool jit) {
-  if (!jit) return {};
+void bind_linear(SequencePlan& p, bool jit) {
+  p.panel = {};
+  p.feature_map = nullptr;
+  if (!jit) return;
   static const ir::Mechanism& dot = *ir::find_mechanism("feature_dot");
-  return {backend_cache().get(dot, 0, true, nullptr, ir::KernelKind::Panel).code.panel()};
+  // Copies of the code keep it alive until the next bind, whatever the
+  // cache evicts meanwhile (the second lookup may drop the first kernel).
+  // Kept for the process's life, like the JIT.
+  static auto* pinned = new std::pair<codegen::Compiled, codegen::Compiled>();
+  KernelCache& cache = backend_cache();
+  pinned->first = cache.get(dot, 0, true, nullptr, ir::KernelKind::Panel).code;
+  pinned->second =
+      cache.get(dot, 0, true, nullptr, ir::KernelKind::Features, 0, nullptr, ir::TileWeights::Softmax, p.features).code;
+  p.panel = {pinned->first.panel()};
+  p.feature_map = pinned->second.features();
 }
 
 bool still_valid(const Bound& b) { return b.kernel && b.generation == backend_cache().generation(); }
@@ -228,9 +239,9 @@ void check_finite_result(std::string_view what, const float* x, size_t n) {
 
 std::vector<std::string> explain(std::string_view name, int dims, bool jit, const double* params,
                                  std::string_view isa, ir::KernelKind kind, int value_dims,
-                                 ir::TileWeights weights) {
+                                 ir::TileWeights weights, ir::FeatureMap features) {
   const ir::Mechanism& m = kernel_mechanism(name);
-  if (kind == ir::KernelKind::Panel) dims = 0;  // any length
+  if (kind == ir::KernelKind::Panel || kind == ir::KernelKind::Features) dims = 0;  // any length
   else check_explain_dims(dims);
   if (params) ir::check_params(m, params);
   const codegen::Target target = isa.empty() ? codegen::host_target() : codegen::named_target(isa);
@@ -239,7 +250,7 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
   // lowering; otherwise they are rendered once below.
   codegen::Inspection shown;
   Kernel& k =
-      backend_cache().get(m, dims, jit, &source, kind, value_dims, isa.empty() ? &shown : nullptr, weights);
+      backend_cache().get(m, dims, jit, &source, kind, value_dims, isa.empty() ? &shown : nullptr, weights, features);
 
   std::vector<std::string> rows;
   auto add_block = [&](const std::string& text) {
@@ -251,6 +262,9 @@ std::vector<std::string> explain(std::string_view name, int dims, bool jit, cons
     rows.push_back("Kernel: " + std::string(m.name) + " (" + m.family + "), dims " + std::to_string(dims));
   else if (kind == ir::KernelKind::Panel)
     rows.push_back("Panel kernel: " + std::string(m.name) + " (" + m.family + "), any length");
+  else if (kind == ir::KernelKind::Features)
+    rows.push_back("Feature kernel: " + std::string(ir::feature_map_name(features)) + " for " + m.name + " (" +
+                   m.family + "), any length");
   else
     rows.push_back(std::string(kind == ir::KernelKind::Query             ? "Single-query kernel: "
                                : weights == ir::TileWeights::Sigmoid ? "Sigmoid tile kernel: "
@@ -398,10 +412,14 @@ std::vector<std::string> explain_sequence(std::string_view name, int dims, bool 
     rows.push_back(buf);
     std::snprintf(buf, sizeof buf,
                   "  Products: phi(K)^T [V | 1] per chunk of %d keys, summed into the f64 state in chunk order, and "
-                  "phi(Q) [S | z], in the panel kernel below (f32, one fma chain per product); feature maps in "
-                  "hand-vectorised f32 (runtime/schedules/linear.cpp); the same bits on every ISA and thread count",
-                  kLinearChunk);
+                  "phi(Q) [S | z], in the panel kernel below (f32, one fma chain per product); phi in the feature "
+                  "kernel below%s; the same bits on every ISA and thread count",
+                  kLinearChunk, p.features == ir::FeatureMap::Favor ? " (W x^ in the panel kernel too)" : "");
     rows.push_back(buf);
+    rows.push_back("  Feature map kernel:");
+    for (const std::string& r :
+         explain("feature_dot", 0, jit, nullptr, isa, ir::KernelKind::Features, 0, ir::TileWeights::Softmax, p.features))
+      rows.push_back("  " + r);
     rows.push_back("  Product kernel:");
     for (const std::string& r : explain("feature_dot", 0, jit, nullptr, isa, ir::KernelKind::Panel))
       rows.push_back("  " + r);

@@ -67,11 +67,12 @@ struct SequencePlan;
 // kernel for more; else its per-row kernel.
 Bound bind_sequence(const SequencePlan& p, bool jit);
 
-// The linear schedule's products (SequencePlan::panel): the feature_dot
-// panel kernel, compiled or loaded now (on the calling thread, before the
-// workers start) and valid until the kernel cache's next lookup; with the
-// JIT off, none (the hand-written products, the same bits).
-PanelKernel bind_panel(bool jit);
+// The linear schedule's generated kernels (SequencePlan::panel and
+// feature_map): feature_dot's panel kernel and the kernel of p's feature
+// map, compiled or loaded now (on the calling thread, before the workers
+// start) and valid until the kernel cache's next lookup; with the JIT off,
+// none (the hand-written products and maps, the same bits).
+void bind_linear(SequencePlan& p, bool jit);
 
 // Run a kernel on its vector inputs (b is unused by one-input kernels): JIT
 // code or the interpreter, then the mechanism's input checks. Returns out[0].
@@ -101,7 +102,8 @@ void check_finite_rows(std::string_view what, const float* x, int64_t ld, size_t
 // A Tile or Query kind explains that kernel of the mechanism's score instead.
 std::vector<std::string> explain(std::string_view mechanism, int dims, bool jit, const double* params = nullptr,
                                  std::string_view isa = {}, ir::KernelKind kind = ir::KernelKind::Row,
-                                 int value_dims = 0, ir::TileWeights weights = ir::TileWeights::Softmax);
+                                 int value_dims = 0, ir::TileWeights weights = ir::TileWeights::Softmax,
+                                 ir::FeatureMap features = ir::FeatureMap::EluPlus1);
 
 // The same for a sequence mechanism over query vectors of `dims`: its plan
 // (heads, mask, flash tiles, threads), then its per-head score kernel.

@@ -18,8 +18,9 @@ const char* source_name(Source s) {
 }
 
 std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind, int value_dims,
-                       ir::TileWeights weights) {
-  if (kind == ir::KernelKind::Panel) return std::string("panel:") + m.name + "/" + codegen::isa_name(isa);
+                       ir::TileWeights weights, ir::FeatureMap features) {
+  if (kind == ir::KernelKind::Panel || kind == ir::KernelKind::Features)
+    return std::string(ir::kind_name(kind, weights, features)) + ":" + m.name + "/" + codegen::isa_name(isa);
   if (kind != ir::KernelKind::Row)
     return std::string(ir::kind_name(kind, weights)) + ":" + m.name + "/" + std::to_string(dims) + "x" + std::to_string(value_dims) + "/" +
            codegen::isa_name(isa);
@@ -27,29 +28,34 @@ std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::K
 }
 
 Kernel& KernelCache::get(const ir::Mechanism& m, int dims, bool compile, Source* source, ir::KernelKind kind,
-                         int value_dims, codegen::Inspection* shown, ir::TileWeights weights) {
-  if (kind == ir::KernelKind::Row || kind == ir::KernelKind::Panel) {  // no values, no weights
+                         int value_dims, codegen::Inspection* shown, ir::TileWeights weights,
+                         ir::FeatureMap features) {
+  const bool any_length = kind == ir::KernelKind::Panel || kind == ir::KernelKind::Features;
+  if (kind == ir::KernelKind::Row || any_length) {  // no values, no weights
     value_dims = 0;
     weights = ir::TileWeights::Softmax;
   }
-  if (kind == ir::KernelKind::Panel) dims = 0;  // its length is a runtime argument
+  if (kind != ir::KernelKind::Features) features = ir::FeatureMap::EluPlus1;
+  if (any_length) dims = 0;  // the length is a runtime argument
   Kernel* k = nullptr;
   for (auto& e : entries_)
     if (e->mechanism == &m && e->dims == dims && e->kind == kind && e->value_dims == value_dims &&
-        e->ir.weights == weights) {
+        e->ir.weights == weights && e->ir.features == features) {
       k = e.get();
       break;
     }
   const bool found = k != nullptr;
   if (!found) {
-    ir::Function fn = m.build(kind == ir::KernelKind::Panel ? 1 : dims);
+    ir::Function fn = m.build(any_length ? 1 : dims);
     if (kind == ir::KernelKind::Panel)
       fn = ir::panel_kernel(fn);
+    else if (kind == ir::KernelKind::Features)
+      fn = ir::feature_kernel(fn, features);
     else if (kind != ir::KernelKind::Row)
       fn = ir::tile_kernel(fn, value_dims, kind, weights);
     auto fresh = std::make_unique<Kernel>(Kernel{&m, dims, kind, value_dims,
                                                  kernel_key(m, dims, codegen::host_target().isa, kind, value_dims,
-                                                            weights),
+                                                            weights, features),
                                                  std::move(fn), {}, 0, 0, Source::CompiledNow});
     k = fresh.get();
     entries_.push_back(std::move(fresh));

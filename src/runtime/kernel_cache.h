@@ -25,11 +25,11 @@ const char* source_name(Source s);
 
 struct Kernel {
   const ir::Mechanism* mechanism;
-  int dims;                      // 0 for a Panel kernel (any length)
+  int dims;                      // 0 for Panel and Features kernels (any length)
   ir::KernelKind kind;           // Row: the mechanism's score; Tile/Query: its flash step; Panel: products
   int value_dims;                // Tile/Query only
   std::string key;               // "mechanism/dims/isa", "tile:mechanism/dims x value_dims/isa" (ir::kind_name),
-                                 // "panel:mechanism/isa"
+                                 // "panel:mechanism/isa", "elu_features:mechanism/isa"
   ir::Function ir;
   codegen::Compiled code;        // fn == nullptr until first compiled
   uint64_t hits = 0;             // lookups served from the cache
@@ -50,7 +50,8 @@ class KernelCache {
   // now, from the same lowering; it stays empty otherwise.
   Kernel& get(const ir::Mechanism& m, int dims, bool compile, Source* source = nullptr,
               ir::KernelKind kind = ir::KernelKind::Row, int value_dims = 0, codegen::Inspection* shown = nullptr,
-              ir::TileWeights weights = ir::TileWeights::Softmax);
+              ir::TileWeights weights = ir::TileWeights::Softmax,
+              ir::FeatureMap features = ir::FeatureMap::EluPlus1);
   const std::vector<std::unique_ptr<Kernel>>& entries() const { return entries_; }
 
   // Dropping kernels invalidates Kernel pointers held elsewhere: holders
@@ -84,6 +85,7 @@ class KernelCache {
 KernelCache& backend_cache();
 
 std::string kernel_key(const ir::Mechanism& m, int dims, codegen::Isa isa, ir::KernelKind kind = ir::KernelKind::Row,
-                       int value_dims = 0, ir::TileWeights weights = ir::TileWeights::Softmax);
+                       int value_dims = 0, ir::TileWeights weights = ir::TileWeights::Softmax,
+                       ir::FeatureMap features = ir::FeatureMap::EluPlus1);
 
 }  // namespace rvj::runtime

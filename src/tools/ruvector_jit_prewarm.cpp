@@ -11,7 +11,7 @@
 // A "sequence" line compiles the kernels ruvector_attention runs for that
 // mechanism over query vectors of dims (self-attention widths): the score's
 // tile and single-query kernels, or its per-row kernel; for the linear types,
-// the panel kernel of their products.
+// the panel kernel of their products and their feature map's kernel.
 // Parameters are runtime arguments of a kernel, so they do not change what is
 // compiled; they are checked (an unknown name or bad value is an error) so a
 // manifest says exactly what the application calls.
@@ -102,15 +102,18 @@ std::vector<double> parse_params(const std::vector<ir::ParamSpec>& specs, const 
 // The kernels ruvector_attention runs for a sequence mechanism over query
 // vectors of `dims` (keys and values of the key/value heads' width): the
 // score's tile and single-query kernels, or its per-row kernel; the linear
-// types' panel kernel.
+// types' panel and feature kernels.
 std::vector<runtime::Kernel*> sequence_kernels(runtime::KernelCache& cache, const ir::SequenceMechanism& m,
                                                const double* params, int dims, std::vector<runtime::Source>& sources) {
   const auto [dk, dv] = runtime::key_value_dims(m, ir::typed_params(m, params), dims);
-  if (m.schedule == ir::Schedule::Linear) {  // its products: one panel kernel for every shape
-    runtime::Source source;
-    std::vector<runtime::Kernel*> out{
-        &cache.get(*ir::find_mechanism("feature_dot"), 0, true, &source, ir::KernelKind::Panel)};
-    sources.push_back(source);
+  if (m.schedule == ir::Schedule::Linear) {  // its products and its feature map, for every shape
+    const ir::Mechanism& dot = *ir::find_mechanism("feature_dot");
+    std::vector<runtime::Kernel*> out;
+    for (ir::KernelKind kind : {ir::KernelKind::Panel, ir::KernelKind::Features}) {
+      runtime::Source source;
+      out.push_back(&cache.get(dot, 0, true, &source, kind, 0, nullptr, ir::TileWeights::Softmax, m.features));
+      sources.push_back(source);
+    }
     return out;
   }
   if (m.schedule != ir::Schedule::Flash)

@@ -1,5 +1,5 @@
 /* Runs generated AArch64 kernels under emulation for tests/neon/neon_check.cpp.
- * The kernel is linked in as rvj_row, rvj_tile, rvj_query and rvj_panel (--defsym). Cases arrive on stdin,
+ * The kernel is linked in as rvj_row, rvj_tile, rvj_query, rvj_panel and rvj_features (--defsym). Cases arrive on stdin,
  * results leave on stdout, both as raw little-endian arrays; the layouts are
  * the kernel ABIs of src/ir/ir.h, and neon_check.cpp writes and reads them. */
 #include <stdint.h>
@@ -12,6 +12,7 @@ extern void rvj_row(const float* const*, const double*, double*);
 extern void rvj_tile(const float*, const float* const*, const float* const*, const int32_t*, const int32_t*,
                      const uint8_t*, const int32_t*, const int32_t*, const double*, float*, float*, double*, double*,
                      int64_t);
+extern void rvj_features(const float*, int64_t, float*, const float*);
 extern void rvj_panel(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t);
 extern void rvj_query(const float*, const float* const*, const float* const*, int64_t, int64_t, const uint8_t*,
                       int32_t, const int32_t*, double*, float*, float*, double*, double*, int64_t);
@@ -118,6 +119,17 @@ static void panel_case(void) {
   free(a), free(panels), free(out);
 }
 
+/* phi of a row of n (the output: written floats, n or 2n). */
+static void features_case(void) {
+  int32_t n = take_i32(), written = take_i32();
+  float* c = take(sizeof(float) * 2);
+  float* x = take(sizeof(float) * n);
+  float* out = calloc((size_t)written, sizeof(float));
+  rvj_features(x, n, out, c);
+  give(out, sizeof(float) * written);
+  free(c), free(x), free(out);
+}
+
 int main(void) {
   for (;;) {
     int32_t kind = take_i32();
@@ -125,7 +137,8 @@ int main(void) {
     if (kind == 0) row_case();
     else if (kind == 1) tile_case();
     else if (kind == 2) query_case();
-    else panel_case();
+    else if (kind == 3) panel_case();
+    else features_case();
   }
   fflush(stdout);
   return 0;

@@ -18,6 +18,7 @@
 #include "codegen/isa.h"
 #include "codegen/jit.h"
 #include "codegen/schedule.h"
+#include "ir/feature_map.h"
 #include "ir/interpreter.h"
 #include "ir/recipes/mechanisms.h"
 
@@ -175,6 +176,23 @@ void panel_cases(Bytes& in, Bytes& want) {
         }
 }
 
+// Feature map kernel cases: rows with and without a vector tail, the maps'
+// edges among normals; the want is ir::feature_map32.
+void features_cases(ir::FeatureMap f, Bytes& in, Bytes& want) {
+  for (int n : {1, 3, 4, 5, 17, 64}) {
+    std::vector<float> x = normal(n, 30.0f);
+    const float edges[] = {0.0f, -0.0f, -87.5f, 44.0f, 88.5f};
+    for (int i = 0; i < std::min(n, 5); ++i) x[i] = edges[i];
+    const float c[2] = {0.125f, 0.95f};
+    const int written = f == ir::FeatureMap::CosFormer ? 2 * n : n;
+    std::vector<float> out(written);
+    ir::feature_map32(f, x.data(), n, out.data(), c);
+    in.i32(4), in.i32(n), in.i32(written);
+    in.put(c, 2), in.put(x);
+    want.put(out);
+  }
+}
+
 bool write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -203,7 +221,8 @@ bool check(const ir::Function& fn, const std::string& harness, const std::string
   }
   const std::string link = "aarch64-linux-gnu-gcc -O1 -Wall -Wextra -Werror -static -o " + prog + " " + harness + " " + obj +
                            " -lm -Wl,--defsym=rvj_row=" + name + ",--defsym=rvj_tile=" + name +
-                           ",--defsym=rvj_query=" + name + ",--defsym=rvj_panel=" + name;  // the harness calls the one of fn's kind
+                           ",--defsym=rvj_query=" + name + ",--defsym=rvj_panel=" + name +
+                           ",--defsym=rvj_features=" + name;  // the harness calls the one of fn's kind
   if (std::system(link.c_str()) != 0) {
     std::cerr << name << ": link failed: " << link << "\n";
     return false;
@@ -266,6 +285,12 @@ int main(int argc, char** argv) {
       Bytes in, want;
       panel_cases(in, want);
       run(ir::panel_kernel(ir::find_mechanism("feature_dot")->build(1)), in, want);
+    }
+    // The feature maps' kernels.
+    for (ir::FeatureMap f : {ir::FeatureMap::EluPlus1, ir::FeatureMap::CosFormer, ir::FeatureMap::Favor}) {
+      Bytes in, want;
+      features_cases(f, in, want);
+      run(ir::feature_kernel(ir::find_mechanism("feature_dot")->build(1), f), in, want);
     }
   } catch (const std::exception& e) {
     std::cerr << "neon check: " << e.what() << "\n";

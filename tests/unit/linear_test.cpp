@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <utility>
 #include <vector>
 
+#include "codegen/isa.h"
 #include "codegen/jit.h"
 #include "fixtures.h"
 #include "ir/recipes/mechanisms.h"
@@ -23,15 +26,34 @@ namespace {
 // FAVOR+ takes W from the case when it has one, else from the seed. Output
 // rows are out_dims + pad floats apart (a caller writing into its result);
 // the gaps must stay untouched.
+// The generated kernels of the linear schedule for `target`, compiled once.
+struct Generated {
+  codegen::Compiled panel, features;
+};
+const Generated& generated(const codegen::Target& target, ir::FeatureMap f) {
+  static std::map<std::pair<int, int>, Generated> all;
+  Generated& g = all[{static_cast<int>(target.isa), static_cast<int>(f)}];
+  if (!g.panel.fn) {
+    const ir::Function dot = ir::find_mechanism("feature_dot")->build(1);
+    g.panel = codegen::compile(ir::panel_kernel(dot), target);
+    g.features = codegen::compile(ir::feature_kernel(dot, f), target);
+  }
+  return g;
+}
+
 std::vector<float> attend(const test::SequenceCase& c, int slice, int threads = 1, int pad = 0,
-                          PanelKernel panel = {}) {
+                          const codegen::Target* target = nullptr) {
   const ir::SequenceMechanism& m = *ir::find_sequence_mechanism(c.mechanism);
   std::vector<double> p = test::sequence_params(m, c);
   SequencePlan plan = plan_sequence(m, p.data(), c.L, c.S, c.dq, c.dk, c.dv);
   std::vector<double> W(favor_weights_size(plan));
   favor_weights(plan, W.data());
   plan.favor_w = c.extra.empty() ? W.data() : c.extra.data();
-  plan.panel = panel;
+  if (target) {  // the generated products and feature map, else the hand-written ones
+    const Generated& g = generated(*target, plan.features);
+    plan.panel = {g.panel.panel()};
+    plan.feature_map = g.features.features();
+  }
   auto q = test::row_pointers(c.q, c.L, c.dq), k = test::row_pointers(c.k, c.S, c.dk), v = test::row_pointers(c.v, c.S, c.dv);
   std::vector<double> state(linear_state_size(plan));
   linear_init(plan, state.data());
@@ -132,10 +154,11 @@ TEST(LinearSchedule, ChunkedCausalEqualsRowByRow) {
 // the hand-written products on each ISA and the generated panel kernel of
 // each ISA this host runs.
 TEST(LinearSchedule, SameBitsOnEveryIsaAndThreadCount) {
-  std::vector<codegen::Compiled> panels{codegen::compile(ir::panel_kernel(ir::find_mechanism("feature_dot")->build(1)))};
-  if (codegen::host_target().triple.rfind("x86_64", 0) == 0)
-    panels.push_back(codegen::compile(ir::panel_kernel(ir::find_mechanism("feature_dot")->build(1)),
-                                      codegen::named_target("generic")));
+  std::vector<codegen::Target> targets{codegen::host_target()};
+  if (codegen::host_target().triple.rfind("x86_64", 0) == 0) {
+    targets.push_back(codegen::named_target("generic"));
+    if (codegen::host_target().isa == codegen::Isa::Avx512) targets.push_back(codegen::named_target("avx2"));
+  }
   const std::vector<test::SequenceCase> cases = {
       random_case("linear", 300, 260, 32, 16, {{"num_heads", 4}}, 11),
       random_case("linear_causal", 300, 300, 32, 16, {{"num_heads", 4}}, 12),
@@ -158,11 +181,11 @@ TEST(LinearSchedule, SameBitsOnEveryIsaAndThreadCount) {
       }
     }
     simd_force(SimdIsa::Best);
-    for (const codegen::Compiled& panel : panels)
+    for (const codegen::Target& target : targets)
       for (int threads : {1, 2}) {
-        const std::vector<float> got = attend(c, 128, threads, 0, PanelKernel{panel.panel()});
+        const std::vector<float> got = attend(c, 128, threads, 0, &target);
         EXPECT_EQ(0, std::memcmp(got.data(), want.data(), sizeof(float) * got.size()))
-            << c.mechanism << " generated products (" << panel.symbol << "), threads " << threads;
+            << c.mechanism << " generated kernels (" << codegen::isa_name(target.isa) << "), threads " << threads;
       }
   }
 }

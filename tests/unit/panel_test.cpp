@@ -1,10 +1,14 @@
-// The panel product kernel (codegen's Panel kind): generated code on every
-// ISA this host runs against the documented arithmetic (one f32 fma chain
-// per product, elements ascending), in both operand layouts, and against
-// runtime/dot_block's hand-written products; which programs it accepts.
+// The linear schedule's generated kernels. The panel product kernel
+// (codegen's Panel kind): generated code on every ISA this host runs against
+// the documented arithmetic (one f32 fma chain per product, elements
+// ascending), in both operand layouts, and against runtime/dot_block's
+// hand-written products; which programs it accepts. The feature map kernels
+// (Features kind) against ir::feature_map32, and that against the maps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +17,7 @@
 #include "codegen/jit.h"
 #include "codegen/schedule.h"
 #include "ir/errors.h"
+#include "ir/feature_map.h"
 #include "ir/printer.h"
 #include "ir/recipes/mechanisms.h"
 #include "runtime/dot_block.h"
@@ -122,4 +127,58 @@ TEST(PanelKernel, Avx2AssemblyHasTheRegisterBlock) {
   EXPECT_NE(s.find("vbroadcastss"), std::string::npos);
   EXPECT_NE(codegen::describe_panel(codegen::named_target("avx2")).find("4 rows x 24 columns"), std::string::npos);
   EXPECT_NE(codegen::describe_panel(codegen::named_target("avx512")).find("4 rows x 80 columns"), std::string::npos);
+}
+
+// The feature map kernels (codegen's Features kind) on every runnable ISA
+// against ir::feature_map32, bit for bit, at lengths with and without a
+// vector tail and at the maps' edges (0, -0, exp32's floor, FAVOR+'s 44
+// and 88 splits, past e^88: infinite).
+TEST(FeatureKernel, Feature_map32sBitsOnEveryRunnableIsa) {
+  const ir::Function dot = ir::find_mechanism("feature_dot")->build(1);
+  std::vector<float> x = random_rows(1, 300, 9);
+  for (float& v : x) v *= 30.0f;
+  const float edges[] = {0.0f, -0.0f, -87.0f, -87.5f, -200.0f, 43.9f, 44.0f, 44.1f, 88.0f, 88.1f, 1e-30f, -1e-30f};
+  std::copy(std::begin(edges), std::end(edges), x.begin() + 3);
+  for (const codegen::Target& target : runnable_targets())
+    for (ir::FeatureMap f : {ir::FeatureMap::EluPlus1, ir::FeatureMap::CosFormer, ir::FeatureMap::Favor}) {
+      const codegen::Compiled code = codegen::compile(ir::feature_kernel(dot, f), target);
+      const float c[2] = {f == ir::FeatureMap::Favor ? 0.125f : 0.3f, 0.95f};
+      for (int n : {1, 5, 16, 17, 64, 100, 300}) {
+        std::vector<float> got(2 * static_cast<size_t>(n) + 1, -1.0f), want(got.size(), -1.0f);
+        code.features()(x.data(), n, got.data(), c);
+        ir::feature_map32(f, x.data(), n, want.data(), c);
+        const size_t written = f == ir::FeatureMap::CosFormer ? 2 * static_cast<size_t>(n) : n;
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+              << codegen::isa_name(target.isa) << " " << ir::feature_map_name(f) << " n " << n << " element " << i
+              << (i < written ? "" : " (past the row)") << ": " << got[i] << " vs " << want[i];
+      }
+    }
+}
+
+// feature_map32 against the maps' definitions in f64 (libm's exp).
+TEST(FeatureKernel, Feature_map32IsTheMap) {
+  std::vector<float> x = random_rows(1, 2000, 10);
+  for (float& v : x) v *= 20.0f;
+  std::vector<float> out(2 * x.size());
+  ir::feature_map32(ir::FeatureMap::EluPlus1, x.data(), static_cast<int64_t>(x.size()), out.data(), nullptr);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double want = x[i] > 0 ? x[i] + 1.0 : std::exp(static_cast<double>(x[i]));
+    ASSERT_NEAR(out[i], want, 2e-7 * std::max(1.0, want)) << x[i];
+  }
+  const float c[1] = {0.5f};
+  ir::feature_map32(ir::FeatureMap::Favor, x.data(), static_cast<int64_t>(x.size()), out.data(), c);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double want = 0.5 * std::exp(static_cast<double>(x[i]));
+    // x - t rounds to f32 (half an ulp of up to 88: 4e-6 of the argument)
+    if (x[i] > -85) {
+      ASSERT_NEAR(out[i] / want, 1.0, 5e-6) << x[i];
+    }
+  }
+  const float cs[2] = {0.6f, 0.8f};
+  ir::feature_map32(ir::FeatureMap::CosFormer, x.data(), 10, out.data(), cs);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(out[i], std::max(x[i], 0.0f) * 0.6f);
+    EXPECT_EQ(out[10 + i], std::max(x[i], 0.0f) * 0.8f);
+  }
 }

@@ -18,9 +18,10 @@ void run_flash(const SequencePlan& p, const Bound& score, const float* const* q,
     case ir::KernelKind::Row:
       if (whole_rows(p)) return run_normalised(p, score, q, k, v, q0, q1, out);
       return run_rows(p, score, q, k, v, q0, q1, out);
-    case ir::KernelKind::Panel: break;  // bind_sequence never binds one
+    case ir::KernelKind::Panel:
+    case ir::KernelKind::Features: break;  // the linear schedule's; bind_sequence never binds them
   }
-  throw Error(ErrorKind::Internal, "the flash schedule got a panel kernel");
+  throw Error(ErrorKind::Internal, "the flash schedule got a linear schedule's kernel");
 }
 
 void run_flash_parallel(const SequencePlan& p, const Bound& score, const float* const* q, const float* const* k,

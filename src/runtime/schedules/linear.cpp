@@ -38,9 +38,8 @@ Scratch& scratch() {
 // exp32's argument stays in (-44, 0] for u > 0; past 88 it is infinite,
 // which the callers' finiteness checks report. Selects of constants only,
 // so the loops vectorise.
-const float kE44 = static_cast<float>(std::exp(44.0)), kE88 = static_cast<float>(std::exp(88.0));
 RVJ_CLONES void split_exponent(const float* __restrict u, int n, float* __restrict w, float* __restrict k) {
-  const float e44 = kE44, e88 = kE88, inf = std::numeric_limits<float>::infinity();
+  const float e44 = ir::kExp44, e88 = ir::kExp88, inf = std::numeric_limits<float>::infinity();
   for (int j = 0; j < n; ++j) {
     // Two-way selects, one per statement: nested ones become branches.
     const float x = u[j];
@@ -119,7 +118,10 @@ void favor_rows(const SequencePlan& p, const float* const* x, int n, int h, cons
     const float half = 0.5f * s.sq[t];
     const float* wt = s.wx.data() + static_cast<size_t>(t) * wm;
     for (int r = 0; r < m; ++r) s.u[r] = wt[r] - half;
-    scaled_exp(s.u.data(), m, norm, s, out + static_cast<size_t>(t) * F);
+    if (p.feature_map)
+      p.feature_map(s.u.data(), m, out + static_cast<size_t>(t) * F, &norm);
+    else
+      scaled_exp(s.u.data(), m, norm, s, out + static_cast<size_t>(t) * F);
   }
 }
 
@@ -133,10 +135,11 @@ size_t phi_block(const SequencePlan& p, int n) {
 }
 
 // phi of rows x[0..n) for heads [h0, h1): head h's block (phi_block) at
-// out + (h - h0) * phi_block(p, n), zero past row n, f32. The element-wise
-// maps read each row once, whole, for all the heads: elu + 1 takes exp32 of
-// the row's negative part in one pass; cosFormer's cos and sin depend on
-// the row's position (pos0 + t) only.
+// out + (h - h0) * phi_block(p, n), zero past row n, f32, as
+// ir::feature_map32 (the generated feature kernel, or the hand-written
+// loops: without it, elu + 1 takes exp32 of the row's negative part in one
+// pass for all the heads); cosFormer's cos and sin depend on the row's
+// position (pos0 + t) only.
 void phi_heads(const SequencePlan& p, const float* const* x, int pos0, int n, int h0, int h1, const float* wp,
                Scratch& s, float* out) {
   const size_t stride = phi_block(p, n), rows = static_cast<size_t>(n) * p.feature_dim();
@@ -155,14 +158,21 @@ void phi_heads(const SequencePlan& p, const float* const* x, int pos0, int n, in
       for (int e = 0; e < span; e += 16) __builtin_prefetch(x[t + 4] + first + e);
     const float* xs = x[t] + first;
     float* o = out + static_cast<size_t>(t) * F;
-    if (p.features == ir::FeatureMap::EluPlus1) {
+    if (p.features == ir::FeatureMap::EluPlus1 && p.feature_map) {  // one fused pass per head
+      for (int g = 0; g < h1 - h0; ++g) p.feature_map(xs + g * d, d, o + stride * g, nullptr);
+    } else if (p.features == ir::FeatureMap::EluPlus1) {
       negative_part(xs, span, s.u.data());
       exp32_block(s.u.data(), s.e.data(), span);
       for (int g = 0; g < h1 - h0; ++g) elu_plus_one(xs + g * d, s.e.data() + g * d, d, o + stride * g);
     } else {  // CosFormer
       const double a = M_PI * (pos0 + t) / (2.0 * M);
-      const float c = static_cast<float>(std::cos(a)), sn = static_cast<float>(std::sin(a));
-      for (int g = 0; g < h1 - h0; ++g) relu_pair(xs + g * d, d, c, sn, o + stride * g);
+      const float c[2] = {static_cast<float>(std::cos(a)), static_cast<float>(std::sin(a))};
+      for (int g = 0; g < h1 - h0; ++g) {
+        if (p.feature_map)
+          p.feature_map(xs + g * d, d, o + stride * g, c);
+        else
+          relu_pair(xs + g * d, d, c[0], c[1], o + stride * g);
+      }
     }
   }
 }

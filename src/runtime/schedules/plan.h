@@ -36,10 +36,12 @@ struct SequencePlan {
   // seed are read from params.)
   ir::FeatureMap features;
   const double* favor_w = nullptr;
-  // The linear schedule's products: the generated panel kernel bound just
-  // before the call (bind_panel; valid until the kernel cache's next
-  // lookup), or none, and the hand-written products run. The same bits.
+  // The linear schedule's generated kernels, bound just before the call
+  // (bind_linear; valid until the kernel cache's next lookup): the products'
+  // panel kernel and the feature map's; or none, and the hand-written
+  // products and maps run. The same bits either way.
   PanelKernel panel;
+  codegen::FeatureFn feature_map = nullptr;
   // A third input of the score, the same for every pair (additive's v,
   // head_dim floats); the caller's memory. Per-row scores only.
   const float* score_vector = nullptr;

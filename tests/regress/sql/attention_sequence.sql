@@ -77,10 +77,11 @@ FROM a;
 -- the plan, then the product kernel (its schedule for a named ISA; keys name the host's)
 SELECT regexp_replace(line, '/(avx512|avx2|neon|generic) ', '/<isa> ') AS line
   FROM ruvector_jit_explain('linear_causal', 64, '{"num_heads": 4}', isa => 'avx2') AS line
-  WHERE line ~ '^(Sequence|  Schedule:|  Products|  Product kernel|  Panel kernel|    Score|    Schedule|    Cache key)';
--- the products run in the panel kernel: one per ISA, any length (dims NULL)
+  WHERE line ~ '^(Sequence|  Schedule:|  Products|  Feature kernel|  Product kernel|  Panel kernel|    Score|    Schedule|    Cache key)';
+-- the products run in the panel kernel, phi in the map's feature kernel:
+-- one of each per ISA, any length (dims NULL)
 SELECT regexp_replace(key, '/(avx512|avx2|neon|generic)$', '/<isa>') AS key, mechanism, dims, compiled
-  FROM ruvector_jit_cache() WHERE key LIKE 'panel:%';
+  FROM ruvector_jit_cache() WHERE key LIKE 'panel:%' OR key LIKE '%features:%' ORDER BY key;
 -- with the JIT off the hand-written products run: the same bits
 WITH a AS (SELECT array_agg(q ORDER BY i) AS q, array_agg(k ORDER BY i) AS k, array_agg(v ORDER BY i) AS v FROM seq)
 SELECT ruvector_attention(q, k, v, 'performer', '{"num_heads": 2}')::text AS jit_performer,
