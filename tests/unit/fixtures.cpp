@@ -162,6 +162,16 @@ double score_tolerance(const ScoreCase& c) {
   return std::max(1e-5 * std::fabs(c.expected), floor);
 }
 
+std::vector<codegen::Target> runnable_targets() {
+  const codegen::Target& host = codegen::host_target();
+  std::vector<codegen::Target> t{host};
+  if (host.triple.rfind("x86_64", 0) == 0) {
+    t.push_back(codegen::named_target("generic"));
+    if (host.isa == codegen::Isa::Avx512) t.push_back(codegen::named_target("avx2"));
+  }
+  return t;
+}
+
 }  // namespace rvj::test
 
 namespace {

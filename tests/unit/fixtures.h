@@ -7,9 +7,15 @@
 #include <utility>
 #include <vector>
 
+#include "codegen/isa.h"
 #include "ir/recipes/sequence.h"
 
 namespace rvj::test {
+
+// The targets whose code this host runs: its own, and on x86 the generic
+// one, and AVX2 on an AVX-512 host (generated code on each must give the
+// same bits).
+std::vector<codegen::Target> runnable_targets();
 
 struct ScoreCase {
   std::string mechanism;

@@ -154,11 +154,7 @@ TEST(LinearSchedule, ChunkedCausalEqualsRowByRow) {
 // the hand-written products on each ISA and the generated panel kernel of
 // each ISA this host runs.
 TEST(LinearSchedule, SameBitsOnEveryIsaAndThreadCount) {
-  std::vector<codegen::Target> targets{codegen::host_target()};
-  if (codegen::host_target().triple.rfind("x86_64", 0) == 0) {
-    targets.push_back(codegen::named_target("generic"));
-    if (codegen::host_target().isa == codegen::Isa::Avx512) targets.push_back(codegen::named_target("avx2"));
-  }
+  const std::vector<codegen::Target> targets = test::runnable_targets();
   const std::vector<test::SequenceCase> cases = {
       random_case("linear", 300, 260, 32, 16, {{"num_heads", 4}}, 11),
       random_case("linear_causal", 300, 300, 32, 16, {{"num_heads", 4}}, 12),

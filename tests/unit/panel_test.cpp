@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "codegen/isa.h"
+#include "fixtures.h"
 #include "codegen/jit.h"
 #include "codegen/schedule.h"
 #include "ir/errors.h"
@@ -36,21 +37,11 @@ std::vector<float> random_rows(int n, int dims, uint32_t seed) {
 
 ir::Function panel_ir() { return ir::panel_kernel(ir::find_mechanism("feature_dot")->build(1)); }
 
-std::vector<codegen::Target> runnable_targets() {
-  const codegen::Target& host = codegen::host_target();
-  std::vector<codegen::Target> t{host};
-  if (host.triple.rfind("x86_64", 0) == 0) {
-    t.push_back(codegen::named_target("generic"));
-    if (host.isa == codegen::Isa::Avx512) t.push_back(codegen::named_target("avx2"));
-  }
-  return t;
-}
-
 }  // namespace
 
 TEST(PanelKernel, OneFmaChainPerProductOnEveryRunnableIsa) {
   const ir::Function fn = panel_ir();
-  for (const codegen::Target& target : runnable_targets()) {
+  for (const codegen::Target& target : test::runnable_targets()) {
     const codegen::Compiled code = codegen::compile(fn, target);
     const codegen::PanelFn panel = code.panel();
     // Lengths across a pass (kPanelChunk), widths across every block width
@@ -139,7 +130,7 @@ TEST(FeatureKernel, Feature_map32sBitsOnEveryRunnableIsa) {
   for (float& v : x) v *= 30.0f;
   const float edges[] = {0.0f, -0.0f, -87.0f, -87.5f, -200.0f, 43.9f, 44.0f, 44.1f, 88.0f, 88.1f, 1e-30f, -1e-30f};
   std::copy(std::begin(edges), std::end(edges), x.begin() + 3);
-  for (const codegen::Target& target : runnable_targets())
+  for (const codegen::Target& target : test::runnable_targets())
     for (ir::FeatureMap f : {ir::FeatureMap::EluPlus1, ir::FeatureMap::CosFormer, ir::FeatureMap::Favor}) {
       const codegen::Compiled code = codegen::compile(ir::feature_kernel(dot, f), target);
       const float c[2] = {f == ir::FeatureMap::Favor ? 0.125f : 0.3f, 0.95f};

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codegen/isa.h"
+#include "fixtures.h"
 #include "codegen/jit.h"
 #include "codegen/schedule.h"
 #include "ir/errors.h"
@@ -157,26 +158,16 @@ void expect_queries_match_interpreter(const codegen::Target& target) {
       }
 }
 
-std::vector<codegen::Target> runnable_targets() {
-  const codegen::Target& host = codegen::host_target();
-  std::vector<codegen::Target> t{host};
-  if (host.triple.rfind("x86_64", 0) == 0) {
-    t.push_back(codegen::named_target("generic"));
-    if (host.isa == codegen::Isa::Avx512) t.push_back(codegen::named_target("avx2"));
-  }
-  return t;
-}
-
 }  // namespace
 
 TEST(TileKernel, BitIdenticalToInterpreterOnEveryRunnableIsa) {
-  for (const codegen::Target& t : runnable_targets()) expect_tiles_match_interpreter(t, ir::TileWeights::Softmax);
+  for (const codegen::Target& t : test::runnable_targets()) expect_tiles_match_interpreter(t, ir::TileWeights::Softmax);
 }
 
 // The sigmoid tile (FlashSigmoid): w = sigmoid32(logit + bias) per key, O
 // summed unnormalised, m the max logit.
 TEST(TileKernel, SigmoidBitIdenticalToInterpreterOnEveryRunnableIsa) {
-  for (const codegen::Target& t : runnable_targets()) expect_tiles_match_interpreter(t, ir::TileWeights::Sigmoid);
+  for (const codegen::Target& t : test::runnable_targets()) expect_tiles_match_interpreter(t, ir::TileWeights::Sigmoid);
 }
 
 // The sigmoid tile's weights against sigmoid in f64, and the ends exact.
@@ -202,7 +193,7 @@ TEST(TileKernel, SigmoidWeightsNeedTheTileKind) {
 }
 
 TEST(QueryKernel, BitIdenticalToInterpreterOnEveryRunnableIsa) {
-  for (const codegen::Target& t : runnable_targets()) expect_queries_match_interpreter(t);
+  for (const codegen::Target& t : test::runnable_targets()) expect_queries_match_interpreter(t);
 }
 
 // The one-query kernel scores exactly as the per-row kernel does.
